@@ -1,0 +1,123 @@
+import type { Static, TSchema } from "@sinclair/typebox";
+import type { ConsumerSpec, EventContract, RpcContract, StreamSpec } from "@skyferry/contracts";
+import { connect, type NatsConnection, type Subscription } from "nats";
+import { assertValid, decodeEnvelope, encode, envelope } from "./codec.ts";
+import {
+  consumerExists,
+  type EnqueueResult,
+  enqueue,
+  ensureConsumer,
+  ensureStream,
+  streamExists,
+  type WorkHandler,
+  type Worker,
+  type WorkOptions,
+  work,
+} from "./jetstream.ts";
+import { type RequestOptions, type RpcHandler, type ServeOptions, request, serve } from "./rpc.ts";
+import type { BusLogger } from "./types.ts";
+
+export interface BusOptions {
+  /** NATS server URL(s), comma-separated. */
+  url: string;
+  /** Subject prefix isolating one deployment (or one test) from another. */
+  namespace: string;
+  /** This service's name: the default queue group and the connection name. */
+  service: string;
+  logger: BusLogger;
+}
+
+export interface Bus {
+  readonly namespace: string;
+  readonly connection: NatsConnection;
+  request<Req extends TSchema, Res extends TSchema>(
+    contract: RpcContract<string, Req, Res>,
+    data: Static<Req>,
+    options?: RequestOptions,
+  ): Promise<Static<Res>>;
+  serve<Req extends TSchema, Res extends TSchema>(
+    contract: RpcContract<string, Req, Res>,
+    handler: RpcHandler<Req, Res>,
+    options?: ServeOptions,
+  ): Subscription;
+  /** Fire-and-forget event on core NATS (progress, notifications). Validated before it leaves. */
+  emit<D extends TSchema, P extends string[]>(contract: EventContract<string, D, P>, params: P, data: Static<D>): void;
+  /** Subscribes to events on `subject` (a concrete subject or the contract's pattern); invalid events are logged and dropped. */
+  on<D extends TSchema>(
+    contract: EventContract<string, D, string[]>,
+    subject: string,
+    handler: (data: Static<D>, subject: string) => void,
+  ): Subscription;
+  enqueue<D extends TSchema, P extends string[]>(
+    contract: EventContract<string, D, P>,
+    params: P,
+    data: Static<D>,
+    msgId: string,
+  ): Promise<EnqueueResult>;
+  ensureStream(spec: StreamSpec): Promise<void>;
+  ensureConsumer(spec: ConsumerSpec): Promise<void>;
+  hasStream(spec: StreamSpec): Promise<boolean>;
+  hasConsumer(spec: ConsumerSpec): Promise<boolean>;
+  work<D extends TSchema>(
+    spec: ConsumerSpec,
+    contract: EventContract<string, D, string[]>,
+    handler: WorkHandler<D>,
+    options: WorkOptions,
+  ): Promise<Worker>;
+  isConnected(): boolean;
+  /** Drains subscriptions (in-flight replies finish) and closes. */
+  drain(): Promise<void>;
+}
+
+export async function createBus(options: BusOptions): Promise<Bus> {
+  const nc = await connect({
+    servers: options.url.split(",").map((s) => s.trim()),
+    name: `skyferry-${options.service}`,
+    maxReconnectAttempts: -1,
+    reconnectTimeWait: 500,
+  });
+  const { namespace, logger } = options;
+  void (async () => {
+    for await (const s of nc.status()) logger.info({ nats_status: s.type, data: String(s.data) }, "nats status");
+  })();
+  const js = nc.jetstream();
+  const jsm = await nc.jetstreamManager();
+
+  return {
+    namespace,
+    connection: nc,
+    request: (contract, data, opts) => request(nc, namespace, contract, data, opts),
+    serve: (contract, handler, opts) => serve(nc, namespace, options.service, logger, contract, handler, opts),
+    emit(contract, params, data) {
+      const message = envelope(contract.type, data);
+      assertValid(contract.message, message);
+      nc.publish(contract.subject(namespace, ...params), encode(message));
+    },
+    on(contract, subject, handler) {
+      return nc.subscribe(subject, {
+        callback: (err, msg) => {
+          if (err) {
+            logger.warn({ err, subject }, "event subscription error");
+            return;
+          }
+          try {
+            const m = decodeEnvelope(contract.message, msg.data);
+            handler(m.data as Static<typeof contract.data>, msg.subject);
+          } catch (e) {
+            logger.warn({ err: e, subject: msg.subject }, "invalid event dropped");
+          }
+        },
+      });
+    },
+    enqueue: (contract, params, data, msgId) => enqueue(js, namespace, contract, params, data, msgId),
+    ensureStream: (spec) => ensureStream(jsm, namespace, spec),
+    ensureConsumer: (spec) => ensureConsumer(jsm, namespace, spec),
+    hasStream: (spec) => streamExists(jsm, namespace, spec),
+    hasConsumer: (spec) => consumerExists(jsm, namespace, spec),
+    work: (spec, contract, handler, opts) => work(js, namespace, logger, spec, contract, handler, opts),
+    isConnected: () => !nc.isClosed() && !nc.isDraining(),
+    async drain() {
+      if (!nc.isClosed()) await nc.drain();
+    },
+  };
+}

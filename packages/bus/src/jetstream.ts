@@ -1,0 +1,258 @@
+import type { Static, TSchema } from "@sinclair/typebox";
+import type { ConsumerSpec, EventContract, StreamSpec } from "@skyferry/contracts";
+import { isRetryable } from "@skyferry/errors";
+import {
+  AckPolicy,
+  type ConsumerMessages,
+  DeliverPolicy,
+  type JetStreamClient,
+  type JetStreamManager,
+  type JsMsg,
+  nanos,
+  NatsError,
+  RetentionPolicy,
+  StorageType,
+} from "nats";
+import { assertValid, decodeEnvelope, type Envelope, encode, envelope } from "./codec.ts";
+import { Semaphore } from "./semaphore.ts";
+import type { BusLogger } from "./types.ts";
+
+const RETENTION = {
+  workqueue: RetentionPolicy.Workqueue,
+  limits: RetentionPolicy.Limits,
+  interest: RetentionPolicy.Interest,
+} as const;
+
+/** Creates the stream, or updates its subjects; safe to call from every instance at start-up. */
+export async function ensureStream(jsm: JetStreamManager, namespace: string, spec: StreamSpec): Promise<void> {
+  const name = spec.name(namespace);
+  const config = {
+    name,
+    subjects: spec.subjects(namespace),
+    retention: RETENTION[spec.retention],
+    storage: StorageType.File,
+    duplicate_window: nanos(spec.duplicateWindowSeconds * 1000),
+    max_age: nanos(spec.maxAgeSeconds * 1000),
+  };
+  try {
+    await jsm.streams.info(name);
+    await jsm.streams.update(name, { subjects: config.subjects, duplicate_window: config.duplicate_window, max_age: config.max_age });
+  } catch (err) {
+    if (!isNotFound(err)) throw err;
+    try {
+      await jsm.streams.add(config);
+    } catch (addErr) {
+      // Another instance created it between our info and add: fine.
+      if (!(addErr instanceof NatsError && /already in use|exists/i.test(addErr.message))) throw addErr;
+    }
+  }
+}
+
+export async function ensureConsumer(jsm: JetStreamManager, namespace: string, spec: ConsumerSpec): Promise<void> {
+  const stream = spec.stream.name(namespace);
+  const config = {
+    durable_name: spec.durable,
+    ack_policy: AckPolicy.Explicit,
+    deliver_policy: DeliverPolicy.All,
+    ack_wait: nanos(spec.ackWaitSeconds * 1000),
+    max_deliver: spec.maxDeliver,
+    ...(spec.filterSubject ? { filter_subject: spec.filterSubject(namespace) } : {}),
+  };
+  try {
+    await jsm.consumers.info(stream, spec.durable);
+    await jsm.consumers.update(stream, spec.durable, { ack_wait: config.ack_wait, max_deliver: config.max_deliver });
+  } catch (err) {
+    if (!isNotFound(err)) throw err;
+    try {
+      await jsm.consumers.add(stream, config);
+    } catch (addErr) {
+      if (!(addErr instanceof NatsError && /already (in use|exists)/i.test(addErr.message))) throw addErr;
+    }
+  }
+}
+
+export async function streamExists(jsm: JetStreamManager, namespace: string, spec: StreamSpec): Promise<boolean> {
+  try {
+    await jsm.streams.info(spec.name(namespace));
+    return true;
+  } catch (err) {
+    if (isNotFound(err)) return false;
+    throw err;
+  }
+}
+
+export async function consumerExists(jsm: JetStreamManager, namespace: string, spec: ConsumerSpec): Promise<boolean> {
+  try {
+    await jsm.consumers.info(spec.stream.name(namespace), spec.durable);
+    return true;
+  } catch (err) {
+    if (isNotFound(err)) return false;
+    throw err;
+  }
+}
+
+export interface EnqueueResult {
+  seq: number;
+  /** True when JetStream had already seen this message id (a re-publish). */
+  duplicate: boolean;
+}
+
+/** Publishes a work item or durable event with a message id so re-publishes are de-duplicated. */
+export async function enqueue<D extends TSchema, P extends string[]>(
+  js: JetStreamClient,
+  namespace: string,
+  contract: EventContract<string, D, P>,
+  params: P,
+  data: Static<D>,
+  msgId: string,
+): Promise<EnqueueResult> {
+  const message = envelope(contract.type, data, msgId);
+  assertValid(contract.message, message);
+  const ack = await js.publish(contract.subject(namespace, ...params), encode(message), { msgID: msgId });
+  return { seq: ack.seq, duplicate: ack.duplicate };
+}
+
+export interface WorkContext {
+  /** 1 on first delivery; grows with each redelivery. */
+  deliveryCount: number;
+  /** True when JetStream will not deliver this message again if it is handed back. */
+  lastAttempt: boolean;
+  messageId: string;
+  subject: string;
+  /** Aborted when the worker is stopping; long handlers should hand work back promptly. */
+  signal: AbortSignal;
+}
+
+/** What a handler may return instead of completing: hand the message back after a delay. */
+export interface Retry {
+  retryAfterMs: number;
+}
+
+export type WorkHandler<D extends TSchema> = (data: Static<D>, ctx: WorkContext) => Promise<void | Retry>;
+
+export interface WorkOptions {
+  concurrency: number;
+  /** Backoff for a retryable failure, by delivery count (ms). */
+  backoffMs?: (deliveryCount: number) => number;
+}
+
+export interface Worker {
+  readonly inFlight: number;
+  /**
+   * Stops pulling and hands back messages not yet started; lets running handlers finish for up
+   * to `graceMs`, then aborts them (their messages are handed back) and waits.
+   */
+  stop(graceMs?: number): Promise<void>;
+}
+
+const defaultBackoff = (n: number) => Math.min(1000 * 2 ** (n - 1), 60_000);
+
+/**
+ * Runs `handler` for messages of a durable pull consumer, at most `concurrency` at once.
+ * Outcomes: return → ack; return `{retryAfterMs}` or throw a retryable error → nak with backoff;
+ * throw anything else, or an invalid message → term with the reason. While a handler runs the
+ * message is kept alive with `working()` heartbeats.
+ */
+export async function work<D extends TSchema>(
+  js: JetStreamClient,
+  namespace: string,
+  logger: BusLogger,
+  spec: ConsumerSpec,
+  contract: EventContract<string, D, string[]>,
+  handler: WorkHandler<D>,
+  options: WorkOptions,
+): Promise<Worker> {
+  const consumer = await js.consumers.get(spec.stream.name(namespace), spec.durable);
+  const limit = new Semaphore(options.concurrency);
+  const backoff = options.backoffMs ?? defaultBackoff;
+  const abort = new AbortController();
+  const running = new Set<Promise<void>>();
+  const heartbeatMs = Math.max(250, Math.floor((spec.ackWaitSeconds * 1000) / 3));
+  let messages: ConsumerMessages | undefined;
+  let stopping = false;
+
+  const handle = async (m: JsMsg): Promise<void> => {
+    const beat = setInterval(() => m.working(), heartbeatMs);
+    const ctx = {
+      deliveryCount: m.info.deliveryCount,
+      lastAttempt: m.info.deliveryCount >= spec.maxDeliver,
+      messageId: "unknown",
+      subject: m.subject,
+      signal: abort.signal,
+    };
+    try {
+      let msg: Envelope;
+      try {
+        msg = decodeEnvelope(contract.message, m.data);
+      } catch (err) {
+        logger.error({ err, subject: m.subject }, "invalid message terminated");
+        // No reason string: nats-server 2.9 ignores "+TERM <reason>" and would redeliver.
+        m.term();
+        return;
+      }
+      ctx.messageId = msg.id;
+      const result = await handler(msg.data as Static<D>, ctx);
+      if (result && "retryAfterMs" in result) m.nak(result.retryAfterMs);
+      else m.ack();
+    } catch (err) {
+      if (abort.signal.aborted) {
+        // Shutting down: hand the message back at once so another worker resumes it.
+        m.nak(0);
+      } else if (isRetryable(err)) {
+        const delay = backoff(ctx.deliveryCount);
+        logger.warn({ err, subject: m.subject, message_id: ctx.messageId, delay_ms: delay }, "work failed; will retry");
+        m.nak(delay);
+      } else {
+        logger.error({ err, subject: m.subject, message_id: ctx.messageId }, "work failed permanently; terminated");
+        m.term();
+      }
+    } finally {
+      clearInterval(beat);
+    }
+  };
+
+  const loop = async () => {
+    messages = await consumer.consume({ max_messages: options.concurrency });
+    for await (const m of messages) {
+      if (stopping) {
+        m.nak(0);
+        continue;
+      }
+      await limit.acquire();
+      if (stopping) {
+        limit.release();
+        m.nak(0);
+        continue;
+      }
+      const p = handle(m).finally(() => {
+        limit.release();
+        running.delete(p);
+      });
+      running.add(p);
+    }
+  };
+  const done = loop().catch((err: unknown) => logger.error({ err, durable: spec.durable }, "consumer loop ended with an error"));
+
+  return {
+    get inFlight() {
+      return running.size;
+    },
+    async stop(graceMs = 10_000) {
+      stopping = true;
+      await messages?.close().catch(() => undefined);
+      let timer: NodeJS.Timeout | undefined;
+      const grace = new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, graceMs);
+      });
+      await Promise.race([Promise.allSettled([...running]), grace]);
+      clearTimeout(timer);
+      abort.abort();
+      await Promise.allSettled([...running]);
+      await done;
+    },
+  };
+}
+
+function isNotFound(err: unknown): boolean {
+  return err instanceof NatsError && (err.api_error?.err_code === 10059 || err.api_error?.err_code === 10014 || /not found/i.test(err.message));
+}

@@ -1,0 +1,2 @@
+// Contracts of the authz service: filled in by its issue.
+export {};

@@ -1,0 +1,2 @@
+// Contracts of the history service: filled in by its issue.
+export {};

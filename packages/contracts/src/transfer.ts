@@ -1,0 +1,2 @@
+// Contracts of the transfer service: filled in by its issue.
+export {};

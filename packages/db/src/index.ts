@@ -1,0 +1,81 @@
+import { type Db, type IndexDescription, MongoClient } from "mongodb";
+
+export type { Collection, Db, MongoClient } from "mongodb";
+
+export interface MongoLogger {
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+}
+
+export interface ConnectMongoOptions {
+  url: string;
+  dbName: string;
+  logger: MongoLogger;
+  /** Attempts before giving up (the server may still be starting). */
+  attempts?: number;
+  /** Delay between attempts in ms, doubled each time up to 5 s. */
+  delayMs?: number;
+}
+
+export interface Mongo {
+  client: MongoClient;
+  db: Db;
+  ping(): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+/**
+ * Connects with retry and checks the server answers. Works against MongoDB and FerretDB:
+ * callers use single-document atomic operations and unique indexes only (no transactions,
+ * no change streams).
+ */
+export async function connectMongo(options: ConnectMongoOptions): Promise<Mongo> {
+  const attempts = options.attempts ?? 10;
+  let delay = options.delayMs ?? 200;
+  let lastError: unknown;
+  for (let attempt = 1; attempt <= attempts; attempt++) {
+    const client = new MongoClient(options.url, { serverSelectionTimeoutMS: 3000, appName: options.dbName });
+    try {
+      await client.connect();
+      const db = client.db(options.dbName);
+      await db.command({ ping: 1 });
+      options.logger.info({ db: options.dbName, attempt }, "mongodb connected");
+      return {
+        client,
+        db,
+        ping: async () => {
+          try {
+            await db.command({ ping: 1 });
+            return true;
+          } catch {
+            return false;
+          }
+        },
+        close: () => client.close(),
+      };
+    } catch (err) {
+      lastError = err;
+      await client.close().catch(() => undefined);
+      options.logger.warn({ err, attempt, attempts }, "mongodb not reachable yet");
+      if (attempt < attempts) await new Promise((r) => setTimeout(r, delay));
+      delay = Math.min(delay * 2, 5000);
+    }
+  }
+  throw new Error(`MongoDB at ${redactUrl(options.url)} not reachable after ${attempts} attempts`, { cause: lastError });
+}
+
+/** Creates the given indexes per collection; idempotent, run at start-up. */
+export async function ensureIndexes(db: Db, specs: Record<string, IndexDescription[]>): Promise<void> {
+  for (const [collection, indexes] of Object.entries(specs)) {
+    if (indexes.length > 0) await db.collection(collection).createIndexes(indexes);
+  }
+}
+
+/** True when a write failed on a unique index (E11000). */
+export function isDuplicateKeyError(err: unknown): boolean {
+  return typeof err === "object" && err !== null && (err as { code?: unknown }).code === 11000;
+}
+
+function redactUrl(url: string): string {
+  return url.replace(/\/\/([^@/]+)@/, "//[redacted]@");
+}

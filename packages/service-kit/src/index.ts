@@ -1,0 +1,4 @@
+export { type HealthOptions, type ReadinessCheck, registerHealth } from "./health.ts";
+export { instanceId, type RunningServer, type RunServerOptions, runServer } from "./run-server.ts";
+export { type ServiceConfigBase, type ServiceDeps, type BuiltService, buildService, type StartServiceOptions, startService } from "./start-service.ts";
+export { BaseConfig } from "./base-config.ts";

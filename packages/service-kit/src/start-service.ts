@@ -1,0 +1,108 @@
+import { type Bus, createBus } from "@skyferry/bus";
+import { connectMongo, type Mongo } from "@skyferry/db";
+import { createLogger, type Logger } from "@skyferry/logger";
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync } from "fastify";
+import { instanceId, type RunningServer, runServer } from "./run-server.ts";
+
+/** What `startService` hands a service's app plugin: every collaborator, created once. */
+export interface ServiceDeps<C> {
+  config: C;
+  logger: Logger;
+  bus: Bus;
+  /** Present when the service asked for MongoDB. */
+  mongo: Mongo | undefined;
+  instance: string;
+}
+
+export interface StartServiceOptions<C extends ServiceConfigBase> {
+  name: string;
+  config: C;
+  plugin: FastifyPluginAsync<ServiceDeps<C>>;
+  useMongo: boolean;
+  /** Fastify options beyond the logger (e.g. bodyLimit, trustProxy). */
+  fastify?: Record<string, unknown>;
+}
+
+export interface ServiceConfigBase {
+  HOST: string;
+  PORT: number;
+  SKYFERRY_NATS_URL: string;
+  SKYFERRY_NAMESPACE: string;
+  MONGO_URL: string;
+  MONGO_DB: string;
+  LOG_LEVEL: string;
+}
+
+/** A service built and ready to listen, with every collaborator it opened. */
+export interface BuiltService<C> {
+  app: FastifyInstance;
+  deps: ServiceDeps<C>;
+  /** Closes the HTTP app (its onClose hooks stop work), then drains NATS, then closes MongoDB. */
+  closers: Array<{ name: string; close: () => Promise<void> }>;
+  close(): Promise<void>;
+}
+
+/**
+ * Creates the logger, connects MongoDB and NATS, and registers the service plugin on a new
+ * Fastify app, without listening. Tests use it directly; `startService` adds listen + signals.
+ */
+export async function buildService<C extends ServiceConfigBase>(
+  options: StartServiceOptions<C> & { logger?: Logger },
+): Promise<BuiltService<C>> {
+  const { config, name } = options;
+  const logger = options.logger ?? createLogger({ name, level: config.LOG_LEVEL });
+  const instance = instanceId(name);
+  const mongo = options.useMongo
+    ? await connectMongo({ url: config.MONGO_URL, dbName: config.MONGO_DB, logger })
+    : undefined;
+  let bus: Bus;
+  try {
+    bus = await createBus({ url: config.SKYFERRY_NATS_URL, namespace: config.SKYFERRY_NAMESPACE, service: name, logger });
+  } catch (err) {
+    await mongo?.close();
+    throw err;
+  }
+  const app = Fastify({
+    loggerInstance: logger as FastifyBaseLogger,
+    // Unknown fields are refused, not silently dropped; query strings are coerced to their types.
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: "array", useDefaults: true } },
+    ...options.fastify,
+  }) as unknown as FastifyInstance;
+  const deps: ServiceDeps<C> = { config, logger, bus, mongo, instance };
+  const closers = [{ name: "nats", close: () => bus.drain() }];
+  if (mongo) closers.push({ name: "mongodb", close: () => mongo.close() });
+  try {
+    await app.register(options.plugin, deps);
+    await app.ready();
+  } catch (err) {
+    for (const c of closers) await c.close().catch(() => undefined);
+    throw err;
+  }
+  return {
+    app,
+    deps,
+    closers,
+    async close() {
+      await app.close();
+      for (const c of closers) await c.close().catch((err: unknown) => logger.warn({ err, resource: c.name }, "close failed"));
+    },
+  };
+}
+
+/**
+ * The body of every `server.ts`: builds the service, listens, and wires graceful shutdown
+ * (HTTP first, then NATS drain, then MongoDB) on SIGTERM and SIGINT.
+ */
+export async function startService<C extends ServiceConfigBase>(
+  options: StartServiceOptions<C>,
+): Promise<{ app: FastifyInstance; server: RunningServer; deps: ServiceDeps<C> }> {
+  const logger = createLogger({ name: options.name, level: options.config.LOG_LEVEL });
+  try {
+    const built = await buildService({ ...options, logger });
+    const server = await runServer({ app: built.app, host: options.config.HOST, port: options.config.PORT, logger, closers: built.closers });
+    return { app: built.app, server, deps: built.deps };
+  } catch (err) {
+    logger.fatal({ err }, "start-up failed");
+    throw err;
+  }
+}

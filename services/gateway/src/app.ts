@@ -1,0 +1,20 @@
+import { registerHealth, type ServiceDeps } from "@skyferry/service-kit";
+import type { FastifyInstance } from "fastify";
+import type { GatewayConfig } from "./config.ts";
+import { registerErrorHandling } from "./plugins/errors.ts";
+import { pingServices, statusRoutes } from "./routes/status.ts";
+
+/** The public HTTP API: authenticates callers and forwards to the services over NATS. */
+export async function gatewayApp(app: FastifyInstance, deps: ServiceDeps<GatewayConfig>): Promise<void> {
+  const { bus, instance, config } = deps;
+  registerErrorHandling(app);
+  await registerHealth(app, {
+    service: "gateway",
+    instance,
+    checks: {
+      nats: async () => bus.isConnected(),
+      services: async () => Object.values(await pingServices(bus, 1500, "readyz")).every((s) => s.ok),
+    },
+  });
+  await app.register(statusRoutes, { bus, timeoutMs: config.SKYFERRY_RPC_TIMEOUT_MS });
+}

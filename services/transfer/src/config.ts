@@ -1,0 +1,10 @@
+import { type Static, Type } from "@sinclair/typebox";
+import { BaseConfig } from "@skyferry/service-kit";
+
+/** The transfer service's settings, each read from the environment variable of the same name. */
+export const TransferConfig = Type.Object({
+  ...BaseConfig,
+  /** HTTP port for /healthz and /readyz. */
+  PORT: Type.Integer({ default: 8083, minimum: 0, maximum: 65535 }),
+});
+export type TransferConfig = Static<typeof TransferConfig>;

@@ -1,0 +1,63 @@
+import { existsSync, readFileSync } from "node:fs";
+import { resolve } from "node:path";
+
+/**
+ * The local stack's endpoints and credentials. `scripts/stack.sh up` writes them to
+ * `.stack/env`; `npm test` sources that file, and a test started by hand reads it here.
+ */
+export interface StackEnv {
+  natsUrl: string;
+  mongoUrl: string;
+  s3: { endpoint: string; region: string; accessKeyId: string; secretAccessKey: string };
+  azure: { endpoint: string; account: string; key: string; oauthEndpoint: string | undefined };
+  oidcIssuer: string | undefined;
+  testCa: string | undefined;
+}
+
+let cached: StackEnv | undefined;
+
+export function stackEnv(): StackEnv {
+  if (cached) return cached;
+  const env: Record<string, string | undefined> = { ...fromFile(), ...process.env };
+  const need = (name: string): string => {
+    const v = env[name];
+    if (!v) throw new Error(`${name} is not set: run 'npm run stack -- up' (or 'npm test', which does it) first.`);
+    return v;
+  };
+  cached = {
+    natsUrl: need("SKYFERRY_NATS_URL"),
+    mongoUrl: need("MONGO_URL"),
+    s3: {
+      endpoint: need("S3_ENDPOINT"),
+      region: env.S3_REGION ?? "us-east-1",
+      accessKeyId: need("S3_ACCESS_KEY_ID"),
+      secretAccessKey: need("S3_SECRET_ACCESS_KEY"),
+    },
+    azure: {
+      endpoint: need("AZURE_BLOB_ENDPOINT"),
+      account: need("AZURE_STORAGE_ACCOUNT"),
+      key: need("AZURE_STORAGE_KEY"),
+      oauthEndpoint: env.AZURE_OAUTH_BLOB_ENDPOINT,
+    },
+    oidcIssuer: env.OIDC_ISSUER,
+    testCa: env.SKYFERRY_TEST_CA,
+  };
+  return cached;
+}
+
+function fromFile(): Record<string, string> {
+  const dir = process.env.SKYFERRY_STACK_DIR ?? resolve(import.meta.dirname, "../../.stack");
+  const file = resolve(dir, "env");
+  if (!existsSync(file)) return {};
+  const out: Record<string, string> = {};
+  for (const line of readFileSync(file, "utf8").split("\n")) {
+    const m = line.match(/^(?:export\s+)?([A-Z0-9_]+)=(.*)$/);
+    if (m) out[m[1]!] = unquote(m[2]!);
+  }
+  return out;
+}
+
+function unquote(v: string): string {
+  if ((v.startsWith("'") && v.endsWith("'")) || (v.startsWith('"') && v.endsWith('"'))) return v.slice(1, -1);
+  return v;
+}

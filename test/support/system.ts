@@ -1,0 +1,107 @@
+import { randomBytes } from "node:crypto";
+import { Writable } from "node:stream";
+import { authzApp } from "@skyferry/authz/app";
+import { AuthzConfig } from "@skyferry/authz/config";
+import { loadConfig } from "@skyferry/config";
+import { gatewayApp } from "@skyferry/gateway/app";
+import { GatewayConfig } from "@skyferry/gateway/config";
+import { historyApp } from "@skyferry/history/app";
+import { HistoryConfig } from "@skyferry/history/config";
+import { createLogger, type Logger } from "@skyferry/logger";
+import { type BuiltService, buildService } from "@skyferry/service-kit";
+import { transferApp } from "@skyferry/transfer/app";
+import { TransferConfig } from "@skyferry/transfer/config";
+import { stackEnv } from "./stack-env.ts";
+
+/** A fresh namespace and database per test file, so files run in parallel on one stack. */
+export function isolation(label: string): { namespace: string; db: string } {
+  const suffix = randomBytes(4).toString("hex");
+  const clean = label.toLowerCase().replace(/[^a-z0-9]/g, "").slice(0, 20) || "t";
+  return { namespace: `t-${clean}-${suffix}`, db: `t_${clean}_${suffix}` };
+}
+
+/** Captures every log line of the services a test starts (to search them for secrets, say). */
+export class LogCapture {
+  readonly lines: string[] = [];
+  readonly stream = new Writable({
+    write: (chunk: Buffer, _enc, cb) => {
+      this.lines.push(...chunk.toString("utf8").split("\n").filter(Boolean));
+      cb();
+    },
+  });
+  logger(name: string): Logger {
+    return createLogger({ name, level: process.env.SKYFERRY_TEST_LOG_LEVEL ?? "info", destination: this.stream });
+  }
+  text(): string {
+    return this.lines.join("\n");
+  }
+}
+
+export interface SystemOptions {
+  label: string;
+  /** Extra environment per service (config keys), on top of the stack's endpoints. */
+  env?: Partial<Record<"gateway" | "authz" | "history" | "transfer" | "all", Record<string, string>>>;
+  /** Which services to start; all four by default. */
+  services?: Array<"gateway" | "authz" | "history" | "transfer">;
+  logs?: LogCapture;
+}
+
+export interface System {
+  namespace: string;
+  db: string;
+  /** The gateway's base URL, e.g. http://127.0.0.1:41234. */
+  url: string;
+  services: Partial<Record<"gateway" | "authz" | "history" | "transfer", BuiltService<unknown>>>;
+  logs: LogCapture;
+  close(): Promise<void>;
+}
+
+const apps = {
+  authz: { plugin: authzApp, schema: AuthzConfig, useMongo: true },
+  history: { plugin: historyApp, schema: HistoryConfig, useMongo: true },
+  transfer: { plugin: transferApp, schema: TransferConfig, useMongo: true },
+  gateway: { plugin: gatewayApp, schema: GatewayConfig, useMongo: false },
+} as const;
+
+/** Starts the services in this process against the real stack, each listening on a free port. */
+export async function startSystem(options: SystemOptions): Promise<System> {
+  const stack = stackEnv();
+  const { namespace, db } = isolation(options.label);
+  const logs = options.logs ?? new LogCapture();
+  const wanted = options.services ?? ["authz", "history", "transfer", "gateway"];
+  const services: System["services"] = {};
+  const order = (["authz", "history", "transfer", "gateway"] as const).filter((s) => wanted.includes(s));
+  let url = "";
+  try {
+    for (const name of order) {
+      const env = {
+        SKYFERRY_NATS_URL: stack.natsUrl,
+        MONGO_URL: stack.mongoUrl,
+        MONGO_DB: db,
+        SKYFERRY_NAMESPACE: namespace,
+        PORT: "0",
+        ...options.env?.all,
+        ...options.env?.[name],
+      };
+      const def = apps[name];
+      const config = loadConfig(def.schema, env) as never;
+      const built = await buildService({ name, config, plugin: def.plugin as never, useMongo: def.useMongo, logger: logs.logger(name) });
+      services[name] = built as BuiltService<unknown>;
+      const address = await built.app.listen({ host: "127.0.0.1", port: 0 });
+      if (name === "gateway") url = address;
+    }
+  } catch (err) {
+    for (const s of Object.values(services).reverse()) await s.close().catch(() => undefined);
+    throw err;
+  }
+  return {
+    namespace,
+    db,
+    url,
+    services,
+    logs,
+    async close() {
+      for (const name of [...order].reverse()) await services[name]?.close();
+    },
+  };
+}
