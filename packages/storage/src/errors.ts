@@ -1,0 +1,43 @@
+import { SkyferryError } from "@skyferry/errors";
+
+export const StorageErrorCode = [
+  "ALREADY_EXISTS",
+  "NOT_FOUND",
+  "ACCESS_DENIED",
+  "INVALID_CREDENTIALS",
+  "INTEGRITY",
+  "INVALID_ARGUMENT",
+  "TRANSIENT",
+  "ABORTED",
+  "UNKNOWN",
+] as const;
+export type StorageErrorCode = (typeof StorageErrorCode)[number];
+
+const STATUS: Record<StorageErrorCode, number> = {
+  ALREADY_EXISTS: 409,
+  NOT_FOUND: 404,
+  ACCESS_DENIED: 403,
+  INVALID_CREDENTIALS: 401,
+  INTEGRITY: 422,
+  INVALID_ARGUMENT: 400,
+  TRANSIENT: 503,
+  ABORTED: 499,
+  UNKNOWN: 502,
+};
+
+/** An adapter's error: a provider-neutral code, the provider's own reason, and the SDK error as cause. */
+export class StorageError extends SkyferryError {
+  override name = "StorageError";
+  readonly storageCode: StorageErrorCode;
+  /** The provider's error code/message, e.g. `AccessDenied` / `AuthorizationPermissionMismatch`. */
+  readonly providerReason: string | undefined;
+  constructor(code: StorageErrorCode, message: string, options: { providerReason?: string; cause?: unknown } = {}) {
+    super(`STORAGE_${code}`, message, { status: STATUS[code], retryable: code === "TRANSIENT", cause: options.cause });
+    this.storageCode = code;
+    this.providerReason = options.providerReason;
+  }
+}
+
+export function isStorageError(err: unknown, code?: StorageErrorCode): err is StorageError {
+  return err instanceof StorageError && (code === undefined || err.storageCode === code);
+}
