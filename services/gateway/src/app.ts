@@ -1,13 +1,18 @@
+import cookie from "@fastify/cookie";
 import { registerHealth, type ServiceDeps } from "@skyferry/service-kit";
 import type { FastifyInstance } from "fastify";
 import type { GatewayConfig } from "./config.ts";
+import { registerAuth } from "./plugins/auth.ts";
 import { registerErrorHandling } from "./plugins/errors.ts";
 import { pingServices, statusRoutes } from "./routes/status.ts";
 
 /** The public HTTP API: authenticates callers and forwards to the services over NATS. */
 export async function gatewayApp(app: FastifyInstance, deps: ServiceDeps<GatewayConfig>): Promise<void> {
   const { bus, instance, config } = deps;
+  const timeoutMs = config.SKYFERRY_RPC_TIMEOUT_MS;
   registerErrorHandling(app);
+  await app.register(cookie);
+  registerAuth(app, { bus, timeoutMs });
   await registerHealth(app, {
     service: "gateway",
     instance,
@@ -16,5 +21,6 @@ export async function gatewayApp(app: FastifyInstance, deps: ServiceDeps<Gateway
       services: async () => Object.values(await pingServices(bus, 1500, "readyz")).every((s) => s.ok),
     },
   });
-  await app.register(statusRoutes, { bus, timeoutMs: config.SKYFERRY_RPC_TIMEOUT_MS });
+  // Route groups, one module each (services/gateway/src/routes/).
+  await app.register(statusRoutes, { bus, timeoutMs });
 }
