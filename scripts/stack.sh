@@ -7,7 +7,13 @@
 #                              (reuses a healthy running stack; safe to run concurrently: flock)
 #   scripts/stack.sh down      stop the recorded PIDs (TERM, wait, KILL) and delete runtime data (keeps logs)
 #   scripts/stack.sh status    one line per server; exit 1 if any is down
-#   scripts/stack.sh env       print the env file (`. "$(scripts/stack.sh env-file)"` or eval it)
+#   scripts/stack.sh env       print the env file: eval "$(scripts/stack.sh env)", or source $STATE/env
+#
+# The env file ($STATE/env) holds `export NAME=value` lines: SKYFERRY_STACK_DIR, SKYFERRY_NATS_URL,
+# MONGO_URL, S3_ENDPOINT, S3_REGION, S3_ACCESS_KEY_ID, S3_SECRET_ACCESS_KEY, AZURE_BLOB_ENDPOINT,
+# AZURE_STORAGE_ACCOUNT, AZURE_STORAGE_KEY, AZURE_OAUTH_BLOB_ENDPOINT, SKYFERRY_TEST_CA (self-signed
+# cert of the HTTPS Azurite), OIDC_ISSUER, SKYFERRY_STACK_READY=1. Ports: SKYFERRY_{NATS,NATS_MONITOR,
+# MONGO,CEPH_MON,RGW,AZURITE,AZURITE_OAUTH,OIDC}_PORT; SKYFERRY_CEPH_MEMSTORE_BYTES (default 4 GiB).
 #
 # Servers: NATS+JetStream, MongoDB wire protocol (FerretDB/SQLite, or mongod if on PATH, or none if
 # MONGO_URL is set), Ceph radosgw (mon + memstore OSD + RGW, S3/STS/IAM), Azurite blob (shared key),
@@ -60,7 +66,8 @@ else
 fi
 # the servers of this stack, in start order (ceph-* and radosgw together form "S3")
 SERVERS=(nats mongo ceph-mon ceph-osd radosgw azurite azurite-oauth oidc)
-CONFIG="nats=$NATS_PORT/$NATS_MONITOR_PORT mongo=$MONGO_MODE:${EXTERNAL_MONGO_URL:-$MONGO_PORT} ferretdb-debug=$FERRETDB_DEBUG_ADDR \
+STACK_LAYOUT=2 # bump when a change to these scripts needs a running stack to be restarted
+CONFIG="layout=$STACK_LAYOUT nats=$NATS_PORT/$NATS_MONITOR_PORT mongo=$MONGO_MODE:${EXTERNAL_MONGO_URL:-$MONGO_PORT} ferretdb-debug=$FERRETDB_DEBUG_ADDR \
 ceph=$CEPH_MON_PORT/$RGW_PORT/$MEMSTORE_BYTES azurite=$AZURITE_PORT/$AZURITE_OAUTH_PORT oidc=$OIDC_PORT"
 
 # ------------------------------------------------------------------ helpers
@@ -85,7 +92,7 @@ alive() {
   pid="$(pid_of "$1" 2>/dev/null)" || return 1
   [[ -n $pid && -r /proc/$pid/cmdline ]] || return 1
   marker="$(cat "$PIDS/$1.marker" 2>/dev/null)" || return 1
-  cmdline="$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null)" || return 1
+  cmdline="$(tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline")" || return 1
   [[ -n $cmdline && $cmdline == *"$marker"* ]]
 }
 
@@ -169,7 +176,9 @@ probe() { # <name>: real request against the running server, using the env file'
     azurite-oauth)
       "${PROBE[@]}" azure-list "https://127.0.0.1:$AZURITE_OAUTH_PORT/$AZURE_ACCOUNT" "$AZURE_ACCOUNT" \
         "$(env_get AZURE_STORAGE_KEY)" "$STATE/tls/cert.pem" ;;
-    oidc) curl_ok "http://127.0.0.1:$OIDC_PORT/.well-known/openid-configuration" ;;
+    oidc) # discovery must answer 200 and advertise exactly our issuer
+      [[ $(curl -fsS --noproxy '*' --max-time 5 "http://127.0.0.1:$OIDC_PORT/.well-known/openid-configuration") == \
+        *"\"issuer\":\"http://127.0.0.1:$OIDC_PORT\""* ]] ;;
   esac
 }
 
@@ -214,28 +223,49 @@ print_table() { # <"timings"|"reused">
 }
 
 # ------------------------------------------------------------------ stop
-stop_all() { # TERM every recorded live PID, wait up to 15 s, then KILL
-  local s pids=() names=() i
-  for s in "${SERVERS[@]}"; do
+running() { # <pid>: exists and is not a zombie (an exiting process may already show an empty cmdline)
+  [[ -r /proc/$1/stat ]] || return 1
+  local st; st="$(sed -E 's/^[0-9]+ \(.*\) ([A-Za-z]).*/\1/' "/proc/$1/stat" 2>/dev/null)" || return 1
+  [[ -n $st && $st != Z && $st != X ]]
+}
+
+stop_group() { # <names...>: TERM the recorded live PIDs, wait up to 15 s for them to be gone, then KILL
+  local s pids=() names=()
+  for s in "$@"; do
     if alive "$s"; then
       pids+=("$(pid_of "$s")"); names+=("$s")
       kill -TERM "$(pid_of "$s")" 2>/dev/null || true
     fi
   done
-  ((${#pids[@]})) && log "stopping ${names[*]}"
-  local deadline=$((SECONDS + 15)) left
+  ((${#pids[@]})) || return 0
+  log "stopping ${names[*]}"
+  local deadline=$((SECONDS + 15)) left p
   while :; do
     left=()
-    for s in "${names[@]}"; do alive "$s" && left+=("$s"); done
-    ((${#left[@]} == 0)) && break
+    for p in "${pids[@]}"; do running "$p" && left+=("$p"); done
+    ((${#left[@]} == 0)) && return 0
     if ((SECONDS >= deadline)); then
-      log "still running after 15 s, sending SIGKILL: ${left[*]}"
-      for s in "${left[@]}"; do kill -KILL "$(pid_of "$s")" 2>/dev/null || true; done
-      sleep 0.5
-      break
+      log "still running after 15 s, sending SIGKILL to PID(s) ${left[*]}"
+      kill -KILL "${left[@]}" 2>/dev/null || true
+      deadline=$((SECONDS + 5))
+      while ((SECONDS < deadline)); do
+        left=(); for p in "${pids[@]}"; do running "$p" && left+=("$p"); done
+        ((${#left[@]} == 0)) && return 0
+        sleep 0.1
+      done
+      log "WARNING: PID(s) ${left[*]} survived SIGKILL"
+      return 0
     fi
     sleep 0.1
   done
+}
+
+stop_all() {
+  # Ceph in dependency order: radosgw hangs on SIGTERM (until its 120 s alarm) when the OSD is already
+  # gone, and an OSD reports its shutdown to the mon (waiting 5 s if the mon is gone).
+  stop_group nats mongo radosgw azurite azurite-oauth oidc
+  stop_group ceph-osd
+  stop_group ceph-mon
   rm -rf "$PIDS"
 }
 
@@ -348,6 +378,7 @@ cmd_up() {
   ((${#busy[@]} == 0)) || die "port(s) already in use by another process: ${busy[*]} (stop it, or override e.g. SKYFERRY_NATS_PORT)"
 
   trap on_up_exit EXIT
+  trap 'exit 130' INT TERM # so that the EXIT trap cleans up on Ctrl-C / kill too
   mkdir -p "$LOGS" "$PIDS" "$RUN" "$STATE/tls" "$STATE/nats" "$STATE/azurite" "$STATE/azurite-oauth"
   echo "$CONFIG" >"$STATE/config"
   for s in "${SERVERS[@]}"; do : >"$LOGS/$s.log"; done
@@ -384,8 +415,8 @@ cmd_up() {
     "$REPO/node_modules/.bin/azurite-blob" --blobHost 127.0.0.1 --blobPort "$AZURITE_OAUTH_PORT" \
     --location "$STATE/azurite-oauth" --disableTelemetry --skipApiVersionCheck --loose \
     --oauth basic --cert "$STATE/tls/cert.pem" --key "$STATE/tls/key.pem"
-  launch oidc "oauth2-mock-server -a 127.0.0.1 -p $OIDC_PORT" \
-    "$REPO/node_modules/.bin/oauth2-mock-server" -a 127.0.0.1 -p "$OIDC_PORT"
+  # oauth2-mock-server via a 20-line wrapper: its CLI would advertise issuer http://localhost:<port>
+  launch oidc "oidc-server.mjs -a 127.0.0.1 -p $OIDC_PORT" node "$HERE/oidc-server.mjs" -a 127.0.0.1 -p "$OIDC_PORT"
 
   # probes read the credentials from a pending env file; $STATE/env is published only when all are ready
   write_env "$RUN/env.pending" 0
@@ -439,5 +470,5 @@ case "${1:-}" in
   down) cmd_down ;;
   status) cmd_status ;;
   env) cmd_env ;;
-  *) sed -n '2,14p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
+  *) sed -n '2,21p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
 esac

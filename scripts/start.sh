@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# The README's run command: brings up the local stack, then the four services (the transfer
+# service as 2 worker processes), waits until each is ready, prints the gateway URL, and on
+# Ctrl-C stops everything it started.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+repo=$PWD
+stack_dir=${SKYFERRY_STACK_DIR:-$repo/.stack}
+started_stack=0
+pids=()
+
+log() { printf '[start] %s\n' "$*"; }
+
+stop_all() {
+  trap - INT TERM EXIT
+  if [ ${#pids[@]} -gt 0 ]; then
+    log "stopping services"
+    kill -TERM "${pids[@]}" 2>/dev/null || true
+    for pid in "${pids[@]}"; do
+      for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+      kill -KILL "$pid" 2>/dev/null || true
+    done
+  fi
+  if [ "$started_stack" = 1 ] && [ "${SKYFERRY_KEEP_STACK:-0}" != 1 ]; then
+    bash scripts/stack.sh down || true
+  fi
+}
+trap stop_all INT TERM EXIT
+
+[ -d node_modules ] || npm ci --no-audit --no-fund
+bash scripts/stack.sh status >/dev/null 2>&1 || started_stack=1
+bash scripts/stack.sh up
+# shellcheck disable=SC1091
+source "$stack_dir/env"
+
+# Run-time secrets for this machine, generated once and kept beside the stack (never committed).
+secrets="$stack_dir/secrets.env"
+if [ ! -f "$secrets" ]; then
+  umask 077
+  {
+    echo "export SKYFERRY_ENCRYPTION_KEYS='{\"k1\":\"$(openssl rand -base64 32)\"}'"
+    echo "export SKYFERRY_ENCRYPTION_KEY_ID=k1"
+    echo "export SKYFERRY_INTERNAL_TOKEN=$(openssl rand -hex 24)"
+    echo "export SKYFERRY_OIDC_CLIENT_SECRET=$(openssl rand -hex 24)"
+  } > "$secrets"
+fi
+# shellcheck disable=SC1090
+source "$secrets"
+
+port=${PORT:-8080}
+export SKYFERRY_PUBLIC_URL=${SKYFERRY_PUBLIC_URL:-http://localhost:$port}
+# The local OpenID Connect provider, under the name `local`, so a person can sign in without Google.
+export SKYFERRY_OIDC_PROVIDERS=${SKYFERRY_OIDC_PROVIDERS:-"[{\"name\":\"local\",\"issuer\":\"$OIDC_ISSUER\",\"client_id\":\"skyferry-local\",\"client_secret\":\"$SKYFERRY_OIDC_CLIENT_SECRET\",\"allow_insecure_http\":true}]"}
+export SKYFERRY_DATASET_DIR=${SKYFERRY_DATASET_DIR:-$stack_dir/datasets}
+export SKYFERRY_HISTORY_URL=${SKYFERRY_HISTORY_URL:-http://127.0.0.1:8082}
+mkdir -p "$SKYFERRY_DATASET_DIR" "$stack_dir/logs"
+
+run() { # name port
+  local name=$1 svc_port=$2 svc=${1%-[0-9]}
+  PORT=$svc_port node --import tsx "services/$svc/src/server.ts" > "$stack_dir/logs/$name.log" 2>&1 &
+  pids+=($!)
+  log "$name: pid $! on port $svc_port (log: $stack_dir/logs/$name.log)"
+}
+run authz 8081
+run history 8082
+run transfer-1 8083
+run transfer-2 8084
+run gateway "$port"
+
+wait_ready() { # name port
+  for _ in $(seq 1 150); do
+    if curl -fs "http://127.0.0.1:$2/readyz" >/dev/null 2>&1; then log "$1 ready"; return 0; fi
+    sleep 0.2
+  done
+  log "$1 did not become ready; last log lines:"; tail -n 20 "$stack_dir/logs/$1.log" || true
+  return 1
+}
+wait_ready authz 8081
+wait_ready history 8082
+wait_ready transfer-1 8083
+wait_ready transfer-2 8084
+wait_ready gateway "$port"
+
+log "skyferry is up: gateway http://localhost:$port  (sign in: http://localhost:$port/authnz/local/login?redirect=true)"
+log "press Ctrl-C to stop everything started here"
+wait -n "${pids[@]}" || true
+log "a service exited; stopping"
