@@ -9,6 +9,8 @@ export const StorageErrorCode = [
   "INVALID_ARGUMENT",
   "TRANSIENT",
   "ABORTED",
+  /** The body stream given to `put` failed (a read error of the source, not of the provider). */
+  "SOURCE",
   "UNKNOWN",
 ] as const;
 export type StorageErrorCode = (typeof StorageErrorCode)[number];
@@ -22,6 +24,7 @@ const STATUS: Record<StorageErrorCode, number> = {
   INVALID_ARGUMENT: 400,
   TRANSIENT: 503,
   ABORTED: 499,
+  SOURCE: 500,
   UNKNOWN: 502,
 };
 

@@ -14,33 +14,61 @@ export interface ObjectStore {
   /**
    * Uploads `body` (exactly `size` bytes) to `bucket/key`, in parts/blocks of `partSize` bytes,
    * each carrying its MD5 so the provider verifies it. Resumes a multipart upload when
-   * `resume` names one whose parts are already stored. Writes `metadata` (and the whole
-   * object's sha256 as metadata `sha256`).
+   * `resume` names one whose parts are already stored (the stored parts are listed on the
+   * provider and checked against the body's bytes; a part that does not match is sent again).
+   * Writes `metadata` (and the whole object's sha256 as metadata `sha256`), then reads the
+   * committed object back (head) and compares size, sha256 metadata and ETag/MD5.
+   * The body is read once, part by part: memory is bounded by about (concurrency + 1) × partSize.
+   * On failure an unfinished multipart upload is left in place for `resume` (call `abort` to
+   * abandon it), except after INTEGRITY or ALREADY_EXISTS, when the adapter abandons it itself.
    * @throws StorageError ALREADY_EXISTS when `ifNoneMatch` is set and the key exists (decided
-   *   by the provider's create-only condition at commit, not by a prior check);
-   *   NOT_FOUND when the bucket does not exist; ACCESS_DENIED; INTEGRITY when the provider rejects
-   *   a digest or the committed object differs; TRANSIENT for throttling/5xx/resets (retry);
-   *   ABORTED when `signal` fires.
+   *   by the provider's create-only condition at commit, not by a prior check; a check before
+   *   sending parts may only refuse early, to avoid sending a doomed upload);
+   *   NOT_FOUND when the bucket does not exist; ACCESS_DENIED; INVALID_CREDENTIALS;
+   *   INTEGRITY when the provider rejects a digest, the body's size/sha256/md5 differ from the
+   *   declared ones (nothing is committed), or the committed object differs;
+   *   INVALID_ARGUMENT for a size beyond the provider's limits; TRANSIENT for
+   *   throttling/5xx/resets (retry); ABORTED when `signal` fires; SOURCE when the body stream
+   *   errors. Errors thrown by the `on…` callbacks are rethrown unchanged.
    */
   put(input: PutInput): Promise<PutResult>;
 
-  /** Metadata of an object, or `null` when it does not exist. @throws NOT_FOUND for a missing bucket. */
+  /**
+   * Metadata of an object, or `null` when it does not exist.
+   * @throws StorageError NOT_FOUND for a missing bucket; ACCESS_DENIED; INVALID_CREDENTIALS; TRANSIENT.
+   */
   head(bucket: string, key: string): Promise<ObjectInfo | null>;
 
-  /** Streams an object (or a byte range of it). @throws NOT_FOUND when object or bucket is missing. */
+  /**
+   * Streams an object, or the bytes `range.start`..`range.end` (both inclusive, like HTTP Range;
+   * `end` defaults to the last byte). `info.size` is the size of the whole object.
+   * @throws StorageError NOT_FOUND when object or bucket is missing; INVALID_ARGUMENT for a range
+   *   outside the object; ACCESS_DENIED; INVALID_CREDENTIALS; TRANSIENT.
+   */
   get(bucket: string, key: string, range?: { start: number; end?: number }): Promise<{ info: ObjectInfo; body: Readable }>;
 
   /** Lists one page of objects and common prefixes. @throws NOT_FOUND for a missing bucket. */
   list(bucket: string, options?: ListOptions): Promise<ListPage>;
 
-  /** Abandons an unfinished multipart upload / uncommitted blocks. Idempotent. */
+  /**
+   * Abandons an unfinished multipart upload / uncommitted blocks. Idempotent: an unknown or
+   * already finished upload id (or a missing bucket) is not an error.
+   * @throws StorageError ACCESS_DENIED; INVALID_CREDENTIALS; TRANSIENT.
+   */
   abort(bucket: string, key: string, uploadId: string): Promise<void>;
 
-  /** Deletes an object. Idempotent. */
+  /** Deletes an object. Idempotent. @throws StorageError NOT_FOUND for a missing bucket; ACCESS_DENIED; TRANSIENT. */
   delete(bucket: string, key: string): Promise<void>;
 
-  /** True when the bucket exists and these credentials can see it. */
+  /**
+   * True when the bucket exists, false when it does not.
+   * @throws StorageError ACCESS_DENIED / INVALID_CREDENTIALS when these credentials may not see it
+   *   (so a caller can fail fast with the provider's reason); TRANSIENT.
+   */
   bucketExists(bucket: string): Promise<boolean>;
+
+  /** Releases the adapter's connections. The store must not be used afterwards. Never throws. */
+  close(): Promise<void>;
 }
 
 export interface PutInput {
@@ -52,9 +80,13 @@ export interface PutInput {
   partSize?: number;
   /** Parts uploaded at once. */
   concurrency?: number;
-  /** Expected sha256 (hex) of the whole object; stored as metadata and checked. */
+  /**
+   * Expected sha256 (hex) of the whole object; stored as metadata `sha256` and checked against the
+   * bytes read before commit. When absent the adapter computes it (S3 multipart needs it before
+   * the first byte: it then hashes a first pass, so `body` must be a function).
+   */
   sha256?: string;
-  /** Expected md5 (hex) of the whole object. */
+  /** Expected md5 (hex) of the whole object; checked before commit (INTEGRITY when it differs). */
   md5?: string;
   contentType?: string;
   metadata?: Record<string, string>;
@@ -62,13 +94,17 @@ export interface PutInput {
   storageClass?: string;
   /** Create-only: fail with ALREADY_EXISTS instead of replacing an existing object. */
   ifNoneMatch?: boolean;
-  /** Resume a previous multipart upload: its id and the parts already stored. */
+  /**
+   * Resume a previous multipart upload: its id and the parts recorded as stored. The provider's
+   * own list is authoritative; when the upload no longer exists a new one is started (and
+   * `onUploadStarted` called again).
+   */
   resume?: { uploadId: string; parts: CompletedPart[] };
   /** Called when an upload id is assigned, before any part is sent (persist it for resume). */
   onUploadStarted?: (uploadId: string) => void | Promise<void>;
-  /** Called after each part is stored (persist it for resume). */
+  /** Called after each part is stored (persist it for resume). Not called for parts skipped on resume. */
   onPartDone?: (part: CompletedPart) => void | Promise<void>;
-  /** Bytes stored so far, called as parts complete. */
+  /** Bytes stored so far (including parts found already stored on resume), called as parts complete. */
   onProgress?: (bytesDone: number) => void;
   signal?: AbortSignal;
 }
@@ -79,6 +115,8 @@ export interface CompletedPart {
   /** S3: the part ETag. Azure: the block id. */
   etag: string;
   size: number;
+  /** MD5 (hex) of the part's bytes, when known. */
+  md5?: string;
 }
 
 export interface PutResult {
@@ -87,7 +125,11 @@ export interface PutResult {
   size: number;
   etag: string;
   /** The sha256 recorded with the object (metadata), hex. */
-  sha256?: string;
+  sha256: string;
+  /** MD5 (hex) of the whole object, when the adapter computed it (single part, Azure). */
+  md5?: string;
+  /** Parts/blocks sent in this call (not counting those found stored on resume); 1 for a single PUT, 0 for none. */
+  partsUploaded: number;
   versionId?: string;
 }
 

@@ -1,0 +1,91 @@
+import { StorageError, type StorageErrorCode } from "@skyferry/storage";
+
+const BY_NAME: Record<string, StorageErrorCode> = {
+  AccessDenied: "ACCESS_DENIED",
+  AllAccessDisabled: "ACCESS_DENIED",
+  AccountProblem: "ACCESS_DENIED",
+  InvalidObjectState: "ACCESS_DENIED",
+  InvalidAccessKeyId: "INVALID_CREDENTIALS",
+  SignatureDoesNotMatch: "INVALID_CREDENTIALS",
+  ExpiredToken: "INVALID_CREDENTIALS",
+  InvalidToken: "INVALID_CREDENTIALS",
+  TokenRefreshRequired: "INVALID_CREDENTIALS",
+  CredentialsProviderError: "INVALID_CREDENTIALS",
+  NoSuchBucket: "NOT_FOUND",
+  NoSuchKey: "NOT_FOUND",
+  NoSuchUpload: "NOT_FOUND",
+  NotFound: "NOT_FOUND",
+  BadDigest: "INTEGRITY",
+  InvalidDigest: "INTEGRITY",
+  InvalidPart: "INTEGRITY",
+  IncompleteBody: "INTEGRITY",
+  XAmzContentSHA256Mismatch: "INTEGRITY",
+  PreconditionFailed: "ALREADY_EXISTS",
+  InvalidArgument: "INVALID_ARGUMENT",
+  InvalidBucketName: "INVALID_ARGUMENT",
+  KeyTooLongError: "INVALID_ARGUMENT",
+  EntityTooLarge: "INVALID_ARGUMENT",
+  EntityTooSmall: "INVALID_ARGUMENT",
+  InvalidRange: "INVALID_ARGUMENT",
+  InvalidPartOrder: "INVALID_ARGUMENT",
+  MalformedXML: "INVALID_ARGUMENT",
+  MetadataTooLarge: "INVALID_ARGUMENT",
+  InvalidStorageClass: "INVALID_ARGUMENT",
+  SlowDown: "TRANSIENT",
+  Throttling: "TRANSIENT",
+  ThrottlingException: "TRANSIENT",
+  RequestLimitExceeded: "TRANSIENT",
+  TooManyRequestsException: "TRANSIENT",
+  ServiceUnavailable: "TRANSIENT",
+  InternalError: "TRANSIENT",
+  RequestTimeout: "TRANSIENT",
+  RequestTimeoutException: "TRANSIENT",
+  TimeoutError: "TRANSIENT",
+  // AWS answers 409 when two conditional writes race; retrying then meets the 412.
+  ConditionalRequestConflict: "TRANSIENT",
+  OperationAborted: "TRANSIENT",
+  ECONNRESET: "TRANSIENT",
+  ECONNREFUSED: "TRANSIENT",
+  ETIMEDOUT: "TRANSIENT",
+  EPIPE: "TRANSIENT",
+  EAI_AGAIN: "TRANSIENT",
+  ECONNABORTED: "TRANSIENT",
+  AbortError: "ABORTED",
+};
+
+function byStatus(status: number | undefined): StorageErrorCode | undefined {
+  if (status === undefined) return undefined;
+  if (status === 401) return "INVALID_CREDENTIALS";
+  if (status === 403) return "ACCESS_DENIED";
+  if (status === 404) return "NOT_FOUND";
+  if (status === 412) return "ALREADY_EXISTS";
+  if (status === 429 || status >= 500) return "TRANSIENT";
+  if (status === 400 || status === 416) return "INVALID_ARGUMENT";
+  return undefined;
+}
+
+interface SdkErrorShape {
+  name?: string;
+  code?: string;
+  Code?: string;
+  message?: string;
+  $metadata?: { httpStatusCode?: number };
+  $retryable?: unknown;
+}
+
+/** Wraps an SDK (or network) error as a StorageError; the S3 error code stays as `providerReason`. */
+export function toStorageError(err: unknown, what: string): StorageError {
+  if (err instanceof StorageError) return err;
+  const e = (err ?? {}) as SdkErrorShape;
+  const status = e.$metadata?.httpStatusCode;
+  const names = [e.Code, e.name, e.code].filter((n): n is string => typeof n === "string" && n !== "Error");
+  let code: StorageErrorCode | undefined;
+  for (const n of names) code ??= BY_NAME[n];
+  code ??= byStatus(status) ?? (e.$retryable ? "TRANSIENT" : "UNKNOWN");
+  const reason = names[0] ?? (status ? `HTTP ${status}` : undefined);
+  const detail = e.message && e.message !== reason ? `: ${e.message}` : "";
+  return new StorageError(code, `S3 ${what} failed: ${reason ?? "error"}${status ? ` (HTTP ${status})` : ""}${detail}`, {
+    providerReason: reason,
+    cause: err,
+  });
+}

@@ -1,0 +1,74 @@
+import { createHash } from "node:crypto";
+import { PutObjectCommand } from "@aws-sdk/client-s3";
+import { abortedError, openBody, planParts, readParts, StorageError, type PutInput, type PutResult } from "@skyferry/storage";
+import { call, type S3Context } from "./context.ts";
+import { checkDigests, objectMetadata } from "./digests.ts";
+import { S3_LIMITS } from "./limits.ts";
+import { putMultipart } from "./multipart.ts";
+import { abortQuietly } from "./uploads.ts";
+import { verifyCommitted } from "./verify.ts";
+
+/** `ObjectStore.put` for S3: one PutObject when the object fits in one part, multipart otherwise. */
+export async function putObject(ctx: S3Context, input: PutInput): Promise<PutResult> {
+  if (input.signal?.aborted) throw abortedError(input.signal);
+  const plan = planParts(input.size, input.partSize ?? ctx.partSize, S3_LIMITS);
+  if (plan.partCount === 1) {
+    // A one-part object is a single PUT: an upload named for resume would only be left orphaned.
+    if (input.resume) await abortQuietly(ctx, input.bucket, input.key, input.resume.uploadId);
+    return putSingle(ctx, input);
+  }
+  const sha256 = input.sha256 ?? (await hashFirstPass(input));
+  return putMultipart(ctx, input, plan, sha256);
+}
+
+async function putSingle(ctx: S3Context, input: PutInput): Promise<PutResult> {
+  const body = await openBody(input.body);
+  let data: Buffer = Buffer.alloc(0);
+  for await (const part of readParts(body, input.size, Math.max(input.size, 1))) data = part.data;
+  const md5 = createHash("md5").update(data).digest();
+  const sha256 = createHash("sha256").update(data).digest("hex");
+  checkDigests(input, sha256, md5.toString("hex"));
+  await call("PutObject", () =>
+    ctx.client.send(
+      new PutObjectCommand({
+        Bucket: input.bucket,
+        Key: input.key,
+        Body: data,
+        ContentLength: data.length,
+        ContentMD5: md5.toString("base64"),
+        Metadata: objectMetadata(input, sha256),
+        ...(input.contentType ? { ContentType: input.contentType } : {}),
+        ...(input.storageClass ? { StorageClass: input.storageClass as never } : {}),
+        ...(input.ifNoneMatch ? { IfNoneMatch: "*" } : {}),
+      }),
+      { abortSignal: input.signal },
+    ),
+  );
+  input.onProgress?.(data.length);
+  const v = await verifyCommitted(ctx, input.bucket, input.key, { size: input.size, sha256, etag: md5.toString("hex") });
+  return { bucket: input.bucket, key: input.key, size: input.size, sha256, md5: md5.toString("hex"), partsUploaded: 1, ...v };
+}
+
+/**
+ * S3 fixes metadata when the multipart upload is created, before the first byte is sent: without
+ * a declared sha256 the body is read once just to hash it (so it must be re-openable).
+ */
+async function hashFirstPass(input: PutInput): Promise<string> {
+  if (typeof input.body !== "function") {
+    throw new StorageError("INVALID_ARGUMENT", "a multipart S3 put needs `sha256`, or a `body` function that can be opened twice");
+  }
+  const h = createHash("sha256");
+  let n = 0;
+  try {
+    for await (const chunk of (await openBody(input.body)) as AsyncIterable<Buffer>) {
+      if (input.signal?.aborted) throw abortedError(input.signal);
+      h.update(chunk);
+      n += chunk.length;
+    }
+  } catch (err) {
+    if (err instanceof StorageError) throw err;
+    throw new StorageError("SOURCE", `reading the body failed: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+  }
+  if (n !== input.size) throw new StorageError("INTEGRITY", `body has ${n} bytes, expected ${input.size}`);
+  return h.digest("hex");
+}

@@ -1,0 +1,234 @@
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import { isStorageError, type StorageErrorCode } from "./errors.ts";
+import type { CompletedPart, ObjectStore } from "./port.ts";
+import { bodyOf, failingBody, md5Hex, readAll, sha256Hex, slowBody, testBytes, uniqueBucket } from "./contract-helpers.ts";
+
+export { bodyOf, failingBody, md5Hex, readAll, sha256Hex, slowBody, stackVar, testBytes, uniqueBucket } from "./contract-helpers.ts";
+
+/** What the contract suite needs from an adapter's test file besides a store. */
+export interface ContractOptions {
+  /** Creates a bucket/container (with the provider's SDK; the port has no such verb). */
+  createBucket(name: string): Promise<void>;
+  /** Deletes a bucket/container and everything in it, including unfinished uploads. */
+  deleteBucket(name: string): Promise<void>;
+  /** A store on the same server whose credentials are wrong (e.g. a bad secret). */
+  makeStoreWithWrongCredentials(): ObjectStore;
+  /**
+   * A store whose credentials come from a function issuing credentials that live `lifetimeMs`;
+   * `refreshes()` counts the function's calls.
+   */
+  makeRenewingStore(lifetimeMs: number): { store: ObjectStore; refreshes(): number };
+  /** Part size for multipart tests: the provider's minimum (S3: 5 MiB). */
+  partSize: number;
+}
+
+/** Expects `fn` to reject with a StorageError carrying one of `codes`. */
+export async function rejectsWith(fn: () => Promise<unknown>, ...codes: StorageErrorCode[]): Promise<void> {
+  await assert.rejects(fn, (err: unknown) => {
+    assert.ok(isStorageError(err), `expected a StorageError, got ${String(err)}`);
+    assert.ok(codes.includes(err.storageCode), `expected ${codes.join("|")}, got ${err.storageCode}: ${err.message}`);
+    return true;
+  });
+}
+
+/**
+ * The one contract every `ObjectStore` adapter runs against its real server (node:test).
+ * Creates a unique bucket for the run and deletes it afterwards.
+ */
+export function runObjectStoreContract(name: string, makeStore: () => ObjectStore, opts: ContractOptions): void {
+  describe(`ObjectStore contract: ${name}`, () => {
+    const bucket = uniqueBucket("sf-contract");
+    const store = makeStore();
+    const P = opts.partSize;
+    const closing: ObjectStore[] = [store];
+    before(() => opts.createBucket(bucket));
+    after(async () => {
+      await opts.deleteBucket(bucket);
+      for (const s of closing) await s.close();
+    });
+
+    const roundTrip = async (key: string, data: Buffer): Promise<void> => {
+      const info = await store.head(bucket, key);
+      assert.ok(info, `${key} exists`);
+      assert.equal(info.size, data.length);
+      assert.equal(info.metadata.sha256, sha256Hex(data));
+      const got = await store.get(bucket, key);
+      assert.ok((await readAll(got.body)).equals(data), "bytes read back equal bytes sent");
+    };
+
+    test("put then head and get return the same bytes and the sha256 metadata", async () => {
+      const data = testBytes(100_000);
+      const r = await store.put({ bucket, key: "single/a.bin", body: bodyOf(data), size: data.length, sha256: sha256Hex(data), metadata: { origin: "contract" } });
+      assert.equal(r.sha256, sha256Hex(data));
+      assert.equal(r.size, data.length);
+      await roundTrip("single/a.bin", data);
+      assert.equal((await store.head(bucket, "single/a.bin"))?.metadata.origin, "contract");
+    });
+
+    test("0-byte and 1-byte objects round-trip", async () => {
+      for (const data of [Buffer.alloc(0), Buffer.from([0x2a])]) {
+        const key = `tiny/${data.length}`;
+        await store.put({ bucket, key, body: bodyOf(data), size: data.length });
+        await roundTrip(key, data);
+      }
+    });
+
+    test("a multipart put with a size that is not a multiple of the part size round-trips, sha256 computed when not given", async () => {
+      const data = testBytes(3 * P + 12_345);
+      const parts: CompletedPart[] = [];
+      const r = await store.put({ bucket, key: "multi/a.bin", body: () => bodyOf(data), size: data.length, partSize: P, onPartDone: (p) => void parts.push(p) });
+      assert.equal(parts.length, 4);
+      assert.equal(r.partsUploaded, 4);
+      assert.deepEqual(parts.map((p) => p.size).sort((a, b) => a - b), [12_345, P, P, P]);
+      assert.equal(r.sha256, sha256Hex(data));
+      await roundTrip("multi/a.bin", data);
+    });
+
+    test("get with a range returns exactly those bytes (end inclusive)", async () => {
+      const data = testBytes(50_000);
+      await store.put({ bucket, key: "range.bin", body: bodyOf(data), size: data.length });
+      const mid = await store.get(bucket, "range.bin", { start: 100, end: 199 });
+      assert.ok((await readAll(mid.body)).equals(data.subarray(100, 200)));
+      assert.equal(mid.info.size, data.length);
+      const tail = await store.get(bucket, "range.bin", { start: 49_990 });
+      assert.ok((await readAll(tail.body)).equals(data.subarray(49_990)));
+    });
+
+    test("create-only is refused with ALREADY_EXISTS on an existing key (single and multipart) and allowed on a new one", async () => {
+      const first = testBytes(2 * P + 1);
+      await store.put({ bucket, key: "once/a", body: () => bodyOf(first), size: first.length, partSize: P, ifNoneMatch: true });
+      await roundTrip("once/a", first);
+      const other = testBytes(1000);
+      await rejectsWith(() => store.put({ bucket, key: "once/a", body: bodyOf(other), size: other.length, ifNoneMatch: true }), "ALREADY_EXISTS");
+      const big = testBytes(2 * P + 2);
+      await rejectsWith(() => store.put({ bucket, key: "once/a", body: bodyOf(big), size: big.length, sha256: sha256Hex(big), partSize: P, ifNoneMatch: true }), "ALREADY_EXISTS");
+      await roundTrip("once/a", first);
+      await store.put({ bucket, key: "once/b", body: bodyOf(other), size: other.length, ifNoneMatch: true });
+      await roundTrip("once/b", other);
+    });
+
+    test("create-only is decided at commit: a key written after the upload started is not replaced", async () => {
+      const mine = testBytes(2 * P + 4);
+      const theirs = testBytes(1000);
+      let started!: () => void;
+      const uploadStarted = new Promise<void>((resolve) => (started = resolve));
+      const put = store.put({ bucket, key: "once/late", body: slowBody(mine, P, 300), size: mine.length, sha256: sha256Hex(mine), partSize: P, ifNoneMatch: true, onUploadStarted: () => started() });
+      put.catch(() => undefined); // handled below; avoids an unhandled rejection if it fails early
+      await uploadStarted;
+      await store.put({ bucket, key: "once/late", body: bodyOf(theirs), size: theirs.length });
+      await rejectsWith(() => put, "ALREADY_EXISTS");
+      await roundTrip("once/late", theirs);
+    });
+
+    test("a put without create-only overwrites", async () => {
+      const a = testBytes(1000);
+      const b = testBytes(2 * P + 3);
+      await store.put({ bucket, key: "over", body: bodyOf(a), size: a.length });
+      await store.put({ bucket, key: "over", body: bodyOf(b), size: b.length, sha256: sha256Hex(b), partSize: P });
+      await roundTrip("over", b);
+    });
+
+    test("an interrupted multipart upload resumes: only the missing parts are sent and the object is correct", async () => {
+      const data = testBytes(4 * P + 777);
+      const sha256 = sha256Hex(data);
+      let uploadId = "";
+      const parts: CompletedPart[] = [];
+      const common = { bucket, key: "resume.bin", size: data.length, sha256, partSize: P, concurrency: 2 };
+      await rejectsWith(
+        () => store.put({ ...common, body: failingBody(data, 2 * P), onUploadStarted: (id) => void (uploadId = id), onPartDone: (p) => void parts.push(p) }),
+        "SOURCE",
+      );
+      assert.ok(uploadId, "upload id announced");
+      assert.deepEqual(parts.map((p) => p.number).sort(), [1, 2]);
+      assert.equal(await store.head(bucket, "resume.bin"), null, "nothing committed yet");
+      const again: CompletedPart[] = [];
+      const started: string[] = [];
+      const r = await store.put({ ...common, body: bodyOf(data), resume: { uploadId, parts }, onUploadStarted: (id) => void started.push(id), onPartDone: (p) => void again.push(p) });
+      assert.deepEqual(started, [], "the same upload continues");
+      assert.deepEqual(again.map((p) => p.number).sort(), [3, 4, 5]);
+      assert.equal(r.partsUploaded, 3);
+      await roundTrip("resume.bin", data);
+    });
+
+    test("a missing bucket is NOT_FOUND", async () => {
+      const missing = uniqueBucket("sf-missing");
+      assert.equal(await store.bucketExists(missing), false);
+      assert.equal(await store.bucketExists(bucket), true);
+      await rejectsWith(() => store.put({ bucket: missing, key: "k", body: bodyOf(Buffer.from("x")), size: 1 }), "NOT_FOUND");
+      await rejectsWith(() => store.head(missing, "k"), "NOT_FOUND");
+      await rejectsWith(() => store.get(missing, "k"), "NOT_FOUND");
+      await rejectsWith(() => store.list(missing), "NOT_FOUND");
+      await rejectsWith(() => store.delete(missing, "k"), "NOT_FOUND");
+      await rejectsWith(() => store.get(bucket, "no-such-key"), "NOT_FOUND");
+      assert.equal(await store.head(bucket, "no-such-key"), null);
+    });
+
+    test("wrong credentials are refused with INVALID_CREDENTIALS or ACCESS_DENIED", async () => {
+      const bad = opts.makeStoreWithWrongCredentials();
+      closing.push(bad);
+      const data = Buffer.from("secret");
+      await rejectsWith(() => bad.put({ bucket, key: "bad", body: bodyOf(data), size: data.length }), "INVALID_CREDENTIALS", "ACCESS_DENIED");
+      await rejectsWith(() => bad.list(bucket), "INVALID_CREDENTIALS", "ACCESS_DENIED");
+      await rejectsWith(() => bad.bucketExists(bucket), "INVALID_CREDENTIALS", "ACCESS_DENIED");
+      assert.equal(await store.head(bucket, "bad"), null);
+    });
+
+    test("a digest or size mismatch is INTEGRITY and leaves no object", async () => {
+      const data = testBytes(2 * P + 5);
+      const wrong = sha256Hex(Buffer.from("something else"));
+      await rejectsWith(() => store.put({ bucket, key: "bad/single", body: bodyOf(data.subarray(0, 999)), size: 999, sha256: wrong }), "INTEGRITY");
+      await rejectsWith(() => store.put({ bucket, key: "bad/multi", body: bodyOf(data), size: data.length, partSize: P, sha256: wrong }), "INTEGRITY");
+      await rejectsWith(() => store.put({ bucket, key: "bad/md5", body: bodyOf(data), size: data.length, partSize: P, sha256: sha256Hex(data), md5: md5Hex(Buffer.from("x")) }), "INTEGRITY");
+      await rejectsWith(() => store.put({ bucket, key: "bad/short", body: bodyOf(data.subarray(0, 100)), size: 101 }), "INTEGRITY");
+      for (const key of ["bad/single", "bad/multi", "bad/md5", "bad/short"]) assert.equal(await store.head(bucket, key), null, key);
+    });
+
+    test("list pages through keys and common prefixes under a prefix", async () => {
+      const keys = ["ls/a/1", "ls/a/2", "ls/b/1", "ls/c", "ls/d", "ls/e", "other"];
+      for (const key of keys) await store.put({ bucket, key, body: bodyOf(Buffer.from(key)), size: key.length });
+      const objects: string[] = [];
+      const prefixes: string[] = [];
+      let cursor: string | undefined;
+      let pages = 0;
+      do {
+        const page = await store.list(bucket, { prefix: "ls/", delimiter: "/", limit: 2, ...(cursor ? { cursor } : {}) });
+        pages += 1;
+        objects.push(...page.objects.map((o) => o.key));
+        prefixes.push(...page.prefixes);
+        cursor = page.cursor;
+      } while (cursor && pages < 20);
+      assert.ok(pages >= 3, `paged (${pages} pages)`);
+      assert.deepEqual(objects.sort(), ["ls/c", "ls/d", "ls/e"]);
+      assert.deepEqual(prefixes.sort(), ["ls/a/", "ls/b/"]);
+      const all = await store.list(bucket, { prefix: "ls/a/" });
+      assert.deepEqual(all.objects.map((o) => [o.key, o.size]), [["ls/a/1", 6], ["ls/a/2", 6]]);
+      assert.equal(all.cursor, undefined);
+    });
+
+    test("abort and delete are idempotent", async () => {
+      const data = testBytes(3 * P);
+      let uploadId = "";
+      await rejectsWith(() => store.put({ bucket, key: "gone", body: failingBody(data, P), size: data.length, sha256: sha256Hex(data), partSize: P, onUploadStarted: (id) => void (uploadId = id) }), "SOURCE");
+      assert.ok(uploadId);
+      await store.abort(bucket, "gone", uploadId);
+      await store.abort(bucket, "gone", uploadId);
+      assert.equal(await store.head(bucket, "gone"), null);
+      await store.put({ bucket, key: "del", body: bodyOf(Buffer.from("d")), size: 1 });
+      await store.delete(bucket, "del");
+      assert.equal(await store.head(bucket, "del"), null);
+      await store.delete(bucket, "del");
+    });
+
+    test("credentials that expire during an upload are renewed and the upload completes", async () => {
+      const { store: renewing, refreshes } = opts.makeRenewingStore(2_000);
+      closing.push(renewing);
+      const data = testBytes(4 * P + 1);
+      const started = Date.now();
+      await renewing.put({ bucket, key: "renewed.bin", body: slowBody(data, P, 900), size: data.length, sha256: sha256Hex(data), partSize: P, concurrency: 1 });
+      assert.ok(Date.now() - started > 2_000, "the upload outlived the first credentials");
+      assert.ok(refreshes() >= 2, `credentials renewed (${refreshes()} fetches)`);
+      await roundTrip("renewed.bin", data);
+    });
+  });
+}

@@ -1,0 +1,94 @@
+import type { Readable } from "node:stream";
+import { StorageError } from "./errors.ts";
+
+/** A provider's multipart limits. */
+export interface PartLimits {
+  minPartSize: number;
+  maxPartSize: number;
+  maxParts: number;
+  maxObjectSize: number;
+}
+
+export interface PartPlan {
+  partSize: number;
+  partCount: number;
+}
+
+const MiB = 1024 * 1024;
+
+/**
+ * Picks the part size for an object of `size` bytes: the requested size (raised to the provider's
+ * minimum), grown to a whole number of MiB so that `maxParts` is never exceeded.
+ * `partCount` is at least 1 (a 0-byte object is one empty part).
+ * @throws StorageError INVALID_ARGUMENT for a negative size or one beyond the provider's limits.
+ */
+export function planParts(size: number, requestedPartSize: number, limits: PartLimits): PartPlan {
+  if (!Number.isSafeInteger(size) || size < 0) throw new StorageError("INVALID_ARGUMENT", `invalid size ${size}`);
+  if (size > limits.maxObjectSize) {
+    throw new StorageError("INVALID_ARGUMENT", `size ${size} exceeds the provider's maximum object size ${limits.maxObjectSize}`);
+  }
+  let partSize = Math.max(Math.floor(requestedPartSize), limits.minPartSize, 1);
+  if (Math.ceil(size / partSize) > limits.maxParts) partSize = Math.ceil(size / limits.maxParts / MiB) * MiB;
+  if (partSize > limits.maxPartSize) {
+    throw new StorageError("INVALID_ARGUMENT", `size ${size} needs parts larger than the provider's maximum ${limits.maxPartSize}`);
+  }
+  return { partSize, partCount: Math.max(1, Math.ceil(size / partSize)) };
+}
+
+/** One part of a body: 1-based number, byte offset and its bytes. */
+export interface BodyPart {
+  number: number;
+  offset: number;
+  data: Buffer;
+}
+
+/**
+ * Reads `body` part by part, each exactly `partSize` bytes except the last; never holds more than
+ * one part plus one incoming chunk. Yields at least one (possibly empty) part.
+ * @throws StorageError INTEGRITY when the body is longer or shorter than `size`; SOURCE when the
+ *   stream errors (a StorageError from the stream is rethrown as is).
+ */
+export async function* readParts(body: Readable, size: number, partSize: number): AsyncGenerator<BodyPart> {
+  let number = 1;
+  let offset = 0;
+  let buf = Buffer.allocUnsafe(Math.min(partSize, size));
+  let filled = 0;
+  try {
+    for await (const raw of body as AsyncIterable<Buffer | string>) {
+      let chunk = typeof raw === "string" ? Buffer.from(raw) : raw;
+      while (chunk.length > 0) {
+        if (offset + filled + chunk.length > size) {
+          throw new StorageError("INTEGRITY", `body is longer than the declared size ${size}`);
+        }
+        const n = Math.min(chunk.length, buf.length - filled);
+        chunk.copy(buf, filled, 0, n);
+        filled += n;
+        chunk = chunk.subarray(n);
+        if (filled === buf.length && offset + filled < size) {
+          yield { number, offset, data: buf };
+          number += 1;
+          offset += filled;
+          buf = Buffer.allocUnsafe(Math.min(partSize, size - offset));
+          filled = 0;
+        }
+      }
+    }
+  } catch (err) {
+    if (err instanceof StorageError) throw err;
+    throw new StorageError("SOURCE", `reading the body failed: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+  }
+  if (offset + filled !== size) {
+    throw new StorageError("INTEGRITY", `body ended after ${offset + filled} bytes, expected ${size}`);
+  }
+  yield { number, offset, data: buf };
+}
+
+/** Opens the body of a put: calls the factory, or returns the stream. */
+export async function openBody(body: Readable | (() => Readable | Promise<Readable>)): Promise<Readable> {
+  try {
+    return typeof body === "function" ? await body() : body;
+  } catch (err) {
+    if (err instanceof StorageError) throw err;
+    throw new StorageError("SOURCE", `opening the body failed: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+  }
+}

@@ -1,0 +1,73 @@
+import assert from "node:assert/strict";
+import { Readable } from "node:stream";
+import { setTimeout as sleep } from "node:timers/promises";
+import { test } from "node:test";
+import { forEachBounded, isStorageError, readParts, type BodyPart } from "../src/index.ts";
+
+const collect = async (body: Readable, size: number, partSize: number): Promise<BodyPart[]> => {
+  const out: BodyPart[] = [];
+  for await (const p of readParts(body, size, partSize)) out.push({ ...p, data: Buffer.from(p.data) });
+  return out;
+};
+
+test("readParts cuts any chunking into exact parts and a shorter last one", async () => {
+  const data = Buffer.from(Array.from({ length: 25 }, (_, i) => i));
+  const chunks = [data.subarray(0, 3), data.subarray(3, 4), data.subarray(4, 17), data.subarray(17)];
+  const parts = await collect(Readable.from(chunks), 25, 10);
+  assert.deepEqual(parts.map((p) => [p.number, p.offset, p.data.length]), [[1, 0, 10], [2, 10, 10], [3, 20, 5]]);
+  assert.ok(Buffer.concat(parts.map((p) => p.data)).equals(data));
+});
+
+test("readParts yields one empty part for an empty body, and exact multiples have no empty tail", async () => {
+  assert.deepEqual((await collect(Readable.from([]), 0, 10)).map((p) => p.data.length), [0]);
+  assert.deepEqual((await collect(Readable.from([Buffer.alloc(20)]), 20, 10)).map((p) => p.data.length), [10, 10]);
+});
+
+test("readParts refuses a body longer or shorter than declared (INTEGRITY) and wraps stream errors (SOURCE)", async () => {
+  await assert.rejects(collect(Readable.from([Buffer.alloc(11)]), 10, 4), (e) => isStorageError(e, "INTEGRITY"));
+  await assert.rejects(collect(Readable.from([Buffer.alloc(9)]), 10, 4), (e) => isStorageError(e, "INTEGRITY"));
+  const failing = new Readable({ read() { this.destroy(new Error("disk gone")); } });
+  await assert.rejects(collect(failing, 10, 4), (e) => isStorageError(e, "SOURCE"));
+});
+
+test("readParts reads no further than the part being filled (memory stays bounded)", async () => {
+  let produced = 0;
+  const body = Readable.from((function* () { for (let i = 0; i < 100; i++) { produced += 1; yield Buffer.alloc(1024); } })(), { highWaterMark: 1 });
+  const it = readParts(body, 100 * 1024, 10 * 1024)[Symbol.asyncIterator]();
+  await it.next();
+  assert.ok(produced <= 14, `read ${produced} KiB for the first 10 KiB part`);
+  await it.return?.(undefined);
+});
+
+test("forEachBounded never runs more than the limit and rethrows the first failure after the others settle", async () => {
+  let running = 0;
+  let peak = 0;
+  const seen: number[] = [];
+  await forEachBounded(Readable.from([1, 2, 3, 4, 5, 6, 7]), 3, async (n: number) => {
+    running += 1;
+    peak = Math.max(peak, running);
+    await sleep(5 * (n % 3));
+    seen.push(n);
+    running -= 1;
+  });
+  assert.equal(peak, 3);
+  assert.deepEqual(seen.sort(), [1, 2, 3, 4, 5, 6, 7]);
+  let settled = 0;
+  await assert.rejects(
+    forEachBounded(Readable.from([1, 2, 3, 4, 5]), 2, async (n: number) => {
+      if (n === 2) throw new Error("part 2 failed");
+      await sleep(10);
+      settled += 1;
+    }),
+    /part 2 failed/,
+  );
+  assert.equal(settled, 1, "stopped pulling after the failure, waited for the running task");
+});
+
+test("forEachBounded stops with ABORTED when the signal fires", async () => {
+  const ac = new AbortController();
+  await assert.rejects(
+    forEachBounded(Readable.from([1, 2, 3]), 1, async () => ac.abort(), { signal: ac.signal }),
+    (e) => isStorageError(e, "ABORTED"),
+  );
+});
