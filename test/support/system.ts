@@ -72,6 +72,11 @@ export async function startSystem(options: SystemOptions): Promise<System> {
   const services: System["services"] = {};
   const order = (["authz", "history", "transfer", "gateway"] as const).filter((s) => wanted.includes(s));
   let url = "";
+  const kid = `k${randomBytes(2).toString("hex")}`;
+  const encryptionEnv = {
+    SKYFERRY_ENCRYPTION_KEYS: JSON.stringify({ [kid]: randomBytes(32).toString("base64") }),
+    SKYFERRY_ENCRYPTION_KEY_ID: kid,
+  };
   try {
     for (const name of order) {
       const env = {
@@ -80,6 +85,8 @@ export async function startSystem(options: SystemOptions): Promise<System> {
         MONGO_DB: db,
         SKYFERRY_NAMESPACE: namespace,
         PORT: "0",
+        // A fresh encryption key per system: no secret is committed (services/authz/src/config.ts).
+        ...(name === "authz" ? encryptionEnv : {}),
         ...options.env?.all,
         ...options.env?.[name],
       };

@@ -1,2 +1,187 @@
-// Contracts of the transfer service: filled in by its issue.
-export {};
+import { type Static, Type } from "@sinclair/typebox";
+import { type ConsumerSpec, defineEvent, defineRpc, type StreamSpec, streamToken } from "./define.ts";
+import { Actor, Id, Timestamp } from "./envelope.ts";
+import { CloudProvider } from "./authz.ts";
+
+// Contracts of the transfer service: the send request, the job work item, job RPCs and job events.
+
+/** Galaxy's job states that a transfer job goes through. */
+export const JobState = Type.Union([
+  Type.Literal("new"),
+  Type.Literal("queued"),
+  Type.Literal("running"),
+  Type.Literal("ok"),
+  Type.Literal("error"),
+  Type.Literal("deleted"),
+]);
+export type JobState = Static<typeof JobState>;
+
+/** What happens when the object key is already taken; enforced by the provider's create-only condition. */
+export const OverwritePolicy = Type.Union([
+  Type.Literal("rename"),
+  Type.Literal("skip"),
+  Type.Literal("fail"),
+  Type.Literal("overwrite"),
+]);
+export type OverwritePolicy = Static<typeof OverwritePolicy>;
+
+/** The body of `POST /api/cloud/storage/send` (Galaxy's `CloudDatasets` plus skyferry's options). */
+export const SendOptions = {
+  history_id: Type.String({ maxLength: 64 }),
+  authz_id: Type.String({ maxLength: 64 }),
+  bucket: Type.String({ maxLength: 255 }),
+  /** History item ids (as `/contents` shows); absent or null = every ok dataset. */
+  dataset_ids: Type.Optional(Type.Union([Type.Array(Type.String({ maxLength: 64 }), { maxItems: 10_000 }), Type.Null()])),
+  overwrite_existing: Type.Optional(Type.Boolean()),
+  /** Literal text put before every key (e.g. `results/`). */
+  prefix: Type.Optional(Type.String({ maxLength: 512 })),
+  /** Key template; placeholders {history_name} {history_id} {hid} {name} {dataset_id} {ext}. Default `{name}`. */
+  key_template: Type.Optional(Type.String({ minLength: 1, maxLength: 512 })),
+  /** Overrides `overwrite_existing` (false = rename, true = overwrite). */
+  overwrite_policy: Type.Optional(OverwritePolicy),
+  /** S3 storage class or Azure access tier. */
+  storage_class: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+  /** User metadata written on every object. */
+  metadata: Type.Optional(Type.Record(Type.String({ pattern: "^[A-Za-z_][A-Za-z0-9_]{0,63}$" }), Type.String({ maxLength: 1024 }), { maxProperties: 32 })),
+  /** The same key returns the same jobs and never creates duplicates. */
+  idempotency_key: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
+};
+
+/** One job created (or found again) by a send. */
+export const SentJob = Type.Object({ object: Type.String(), job_id: Id, dataset_id: Id, hid: Type.Integer() });
+export type SentJob = Static<typeof SentJob>;
+
+/** One dataset that could not be queued. */
+export const FailedSend = Type.Object({ object: Type.String(), error: Type.String(), dataset_id: Type.Optional(Type.String()) });
+export type FailedSend = Static<typeof FailedSend>;
+
+/** Galaxy's response, labels as JSON strings, plus the same information structured. */
+export const SendResult = Type.Object({
+  sent_dataset_labels: Type.Array(Type.String()),
+  failed_dataset_labels: Type.Array(Type.String()),
+  bucket_name: Type.String(),
+  sent: Type.Array(SentJob),
+  failed: Type.Array(FailedSend),
+});
+export type SendResult = Static<typeof SendResult>;
+
+/**
+ * A send: the gateway's POST, and the subject non-HTTP publishers request on
+ * (`<ns>.rpc.transfer.send.v1`). The reply carries the labels.
+ */
+export const TransferSend = defineRpc(
+  "transfer.send",
+  1,
+  Type.Object(
+    { actor: Actor, ...SendOptions, idempotency_key: Type.String({ minLength: 1, maxLength: 128 }) },
+    { additionalProperties: false },
+  ),
+  SendResult,
+);
+
+/** A job as `GET /api/jobs/{id}` shows it (Galaxy's fields first). */
+export const TransferJob = Type.Object({
+  id: Id,
+  model_class: Type.Literal("Job"),
+  state: JobState,
+  create_time: Timestamp,
+  update_time: Timestamp,
+  tool_id: Type.Literal("send_to_cloud"),
+  history_id: Id,
+  dataset_id: Id,
+  provider: CloudProvider,
+  authz_id: Id,
+  bucket: Type.String(),
+  /** The final key once known (a rename suffix may be added when the planned key is taken). */
+  object_key: Type.String(),
+  overwrite_policy: OverwritePolicy,
+  /** `skipped` when the policy was skip and the key existed. */
+  outcome: Type.Union([Type.Literal("uploaded"), Type.Literal("skipped"), Type.Null()]),
+  bytes_total: Type.Integer({ minimum: 0 }),
+  bytes_done: Type.Integer({ minimum: 0 }),
+  checksum: Type.Object({ sha256: Type.String(), md5: Type.String() }),
+  attempts: Type.Integer({ minimum: 0 }),
+  error: Type.Union([Type.Object({ code: Type.String(), message: Type.String(), provider_reason: Type.Optional(Type.String()) }), Type.Null()]),
+});
+export type TransferJob = Static<typeof TransferJob>;
+
+const JobRef = Type.Object({ actor: Actor, job_id: Id }, { additionalProperties: false });
+
+/** One job; 404 unless the actor owns it. */
+export const TransferJobGet = defineRpc("transfer.job.get", 1, JobRef, TransferJob);
+/** The actor's jobs, newest first, optionally filtered. */
+export const TransferJobList = defineRpc(
+  "transfer.job.list",
+  1,
+  Type.Object(
+    {
+      actor: Actor,
+      history_id: Type.Optional(Id),
+      state: Type.Optional(JobState),
+      limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
+      offset: Type.Optional(Type.Integer({ minimum: 0 })),
+    },
+    { additionalProperties: false },
+  ),
+  Type.Array(TransferJob),
+);
+/** Cancels a job that has not finished: aborts its upload; state `deleted`. */
+export const TransferJobCancel = defineRpc("transfer.job.cancel", 1, JobRef, TransferJob);
+/** Queues a failed job again. */
+export const TransferJobRetry = defineRpc("transfer.job.retry", 1, JobRef, TransferJob);
+
+/** The work item: one per job, message id = job id (a retry adds `.r<n>`). */
+export const TransferJobWork = defineEvent(
+  "skyferry.transfer.job.v1",
+  Type.Object({ job_id: Id, user_id: Id }),
+  (ns: string, jobId: string) => `${ns}.transfer.work.${jobId}`,
+  (ns) => `${ns}.transfer.work.*`,
+);
+
+const Progress = Type.Object({ job_id: Id, state: JobState, bytes_done: Type.Integer({ minimum: 0 }), bytes_total: Type.Integer({ minimum: 0 }) });
+
+/** At most every 500 ms per job while it runs (core NATS). */
+export const TransferJobProgress = defineEvent(
+  "skyferry.transfer.job.progress.v1",
+  Progress,
+  (ns: string, jobId: string) => `${ns}.transfer.job.${jobId}.progress`,
+  (ns) => `${ns}.transfer.job.*.progress`,
+);
+/** The object is committed and verified. */
+export const TransferJobCompleted = defineEvent(
+  "skyferry.transfer.job.completed.v1",
+  Type.Object({ job: TransferJob }),
+  (ns: string, jobId: string) => `${ns}.transfer.job.${jobId}.completed`,
+  (ns) => `${ns}.transfer.job.*.completed`,
+);
+/** The job ended in `error`, or was cancelled (`deleted`). */
+export const TransferJobFailed = defineEvent(
+  "skyferry.transfer.job.failed.v1",
+  Type.Object({ job: TransferJob }),
+  (ns: string, jobId: string) => `${ns}.transfer.job.${jobId}.failed`,
+  (ns) => `${ns}.transfer.job.*.failed`,
+);
+/** Internal: tells the worker running a job to stop it (every transfer instance listens). */
+export const TransferJobAbort = defineEvent(
+  "skyferry.transfer.job.abort.v1",
+  Type.Object({ job_id: Id }),
+  (ns: string, jobId: string) => `${ns}.transfer.control.${jobId}.abort`,
+  (ns) => `${ns}.transfer.control.*.abort`,
+);
+
+/** Every event of one job (for the SSE stream). */
+export const transferJobEvents = (ns: string, jobId: string): string => `${ns}.transfer.job.${jobId}.*`;
+
+/** The work-queue stream of transfer jobs. */
+export const TransferJobsStream: StreamSpec = {
+  name: (ns) => `${streamToken(ns)}_TRANSFER_JOBS`,
+  subjects: (ns) => [TransferJobWork.pattern(ns)],
+  retention: "workqueue",
+  duplicateWindowSeconds: 600,
+  maxAgeSeconds: 0,
+};
+
+/** The one durable consumer every transfer worker shares. */
+export function transferJobsConsumer(ackWaitSeconds: number, maxDeliver: number): ConsumerSpec {
+  return { stream: TransferJobsStream, durable: "transfer-workers", ackWaitSeconds, maxDeliver, backoffSeconds: [1, 5, 15, 30, 60] };
+}

@@ -64,10 +64,23 @@ export async function connectMongo(options: ConnectMongoOptions): Promise<Mongo>
   throw new Error(`MongoDB at ${redactUrl(options.url)} not reachable after ${attempts} attempts`, { cause: lastError });
 }
 
-/** Creates the given indexes per collection; idempotent, run at start-up. */
+/**
+ * Creates the given indexes per collection that do not exist yet; run at start-up.
+ * Existing ones are skipped rather than re-declared: FerretDB 1.x closes the connection when
+ * `createIndexes` names an index that already exists.
+ */
 export async function ensureIndexes(db: Db, specs: Record<string, IndexDescription[]>): Promise<void> {
   for (const [collection, indexes] of Object.entries(specs)) {
-    if (indexes.length > 0) await db.collection(collection).createIndexes(indexes);
+    if (indexes.length === 0) continue;
+    const existing = await db
+      .collection(collection)
+      .listIndexes()
+      .toArray()
+      .catch(() => [] as Array<{ name?: string; key?: Record<string, unknown> }>);
+    const have = new Set(existing.map((i) => JSON.stringify(i.key ?? {})));
+    const names = new Set(existing.map((i) => i.name));
+    const missing = indexes.filter((i) => !have.has(JSON.stringify(i.key)) && !(i.name && names.has(i.name)));
+    if (missing.length > 0) await db.collection(collection).createIndexes(missing);
   }
 }
 

@@ -4,6 +4,8 @@ import type { FastifyInstance } from "fastify";
 import type { GatewayConfig } from "./config.ts";
 import { registerAuth } from "./plugins/auth.ts";
 import { registerErrorHandling } from "./plugins/errors.ts";
+import { jobRoutes } from "./routes/jobs.ts";
+import { sendRoutes } from "./routes/send.ts";
 import { pingServices, statusRoutes } from "./routes/status.ts";
 
 /** The public HTTP API: authenticates callers and forwards to the services over NATS. */
@@ -23,4 +25,6 @@ export async function gatewayApp(app: FastifyInstance, deps: ServiceDeps<Gateway
   });
   // Route groups, one module each (services/gateway/src/routes/).
   await app.register(statusRoutes, { bus, timeoutMs });
+  await app.register(sendRoutes, { bus, timeoutMs });
+  await app.register(jobRoutes, { bus, timeoutMs });
 }

@@ -1,23 +1,107 @@
-import { SystemPing } from "@skyferry/contracts";
+import {
+  AuthzDescribe, AuthzIssueCredentials, HistoryDatasetsForSend, SystemPing, TransferJobAbort, TransferJobCancel, TransferJobCompleted,
+  TransferJobFailed, TransferJobGet, TransferJobList, TransferJobProgress, TransferJobRetry, TransferJobsStream, TransferJobWork,
+  TransferSend, transferJobsConsumer,
+} from "@skyferry/contracts";
+import { randomBytes } from "node:crypto";
+import type { Worker } from "@skyferry/bus";
+import type { DatasetStore } from "@skyferry/dataset-store";
 import { registerHealth, type ServiceDeps } from "@skyferry/service-kit";
 import type { FastifyInstance } from "fastify";
-import type { TransferConfig } from "./config.ts";
+import { partConcurrency, type TransferConfig } from "./config.ts";
+import { createDatasetStoreFromConfig } from "./dataset-store.ts";
+import { createJobHandlers } from "./jobs/handlers.ts";
+import { type JobDoc, toTransferJob } from "./jobs/job-doc.ts";
+import { createJobRepository } from "./jobs/repository.ts";
+import { createSendPlanner } from "./send/planner.ts";
+import { createJobRunner } from "./worker/run-job.ts";
+import { createStoreOpener, defaultStoreFactory, type StoreFactory } from "./worker/stores.ts";
 
-/** The transfer service as a Fastify plugin: health routes and its NATS handlers. */
-export async function transferApp(app: FastifyInstance, deps: ServiceDeps<TransferConfig>): Promise<void> {
-  const { bus, mongo, instance } = deps;
+/** The transfer service as a Fastify plugin: health routes, send and job RPCs, and the workers. */
+export async function transferApp(
+  app: FastifyInstance,
+  deps: ServiceDeps<TransferConfig> & { storeFactory?: StoreFactory; datasetStore?: DatasetStore },
+): Promise<void> {
+  const { bus, mongo, instance, config, logger } = deps;
+  if (!mongo) throw new Error("the transfer service needs MongoDB");
   await registerHealth(app, {
     service: "transfer",
     instance,
-    checks: {
-      nats: async () => bus.isConnected(),
-      mongodb: async () => (mongo ? mongo.ping() : false),
-    },
+    checks: { nats: async () => bus.isConnected(), mongodb: async () => mongo.ping() },
+  });
+  const timeoutMs = config.TRANSFER_RPC_TIMEOUT_MS;
+  const jobs = createJobRepository(mongo.db);
+  await jobs.ensureIndexes();
+  const consumer = transferJobsConsumer(config.TRANSFER_ACK_WAIT_SECONDS, config.TRANSFER_MAX_DELIVER);
+  await bus.ensureStream(TransferJobsStream);
+  await bus.ensureConsumer(consumer);
+
+  const issue = (actor: { user_id: string }, authz_id: string) => bus.request(AuthzIssueCredentials, { actor, authz_id }, { timeoutMs });
+  const openStore = createStoreOpener({
+    factory: deps.storeFactory ?? defaultStoreFactory(),
+    issue,
+    renewBeforeMs: config.TRANSFER_CREDENTIAL_RENEW_SECONDS * 1000,
+  });
+  const enqueue = async (job: JobDoc, msgId: string) => {
+    await bus.enqueue(TransferJobWork, [job._id], { job_id: job._id, user_id: job.user_id }, msgId);
+  };
+  const events = {
+    progress: (job: JobDoc, bytes: number) =>
+      bus.emit(TransferJobProgress, [job._id], { job_id: job._id, state: "running", bytes_done: bytes, bytes_total: job.bytes_total }),
+    completed: (job: JobDoc) => bus.emit(TransferJobCompleted, [job._id], { job: toTransferJob(job) }),
+    failed: (job: JobDoc) => bus.emit(TransferJobFailed, [job._id], { job: toTransferJob(job) }),
+  };
+
+  const send = createSendPlanner({
+    histories: (actor, history_id, dataset_ids) =>
+      bus.request(HistoryDatasetsForSend, { actor, history_id, ...(dataset_ids ? { dataset_ids } : {}) }, { timeoutMs }),
+    describeAuthz: (actor, authz_id) => bus.request(AuthzDescribe, { actor, authz_id }, { timeoutMs }),
+    issueCredentials: issue,
+    jobs,
+    enqueue,
+    newId: () => randomBytes(8).toString("hex"),
+    now: () => new Date(),
+  });
+  const handlers = createJobHandlers({
+    jobs,
+    signalAbort: (id) => bus.emit(TransferJobAbort, [id], { job_id: id }),
+    openStore,
+    enqueue,
+    failedEvent: events.failed,
+    warn: (obj, msg) => logger.warn(obj, msg),
+    cancelWaitMs: 3000,
   });
   const subscriptions = [
     bus.serve(SystemPing.transfer, async ({ echo }) => ({ service: "transfer" as const, instance, echo, time: new Date().toISOString() })),
+    bus.serve(TransferSend, send, { concurrency: 16 }),
+    bus.serve(TransferJobGet, handlers.get),
+    bus.serve(TransferJobList, handlers.list),
+    bus.serve(TransferJobCancel, handlers.cancel),
+    bus.serve(TransferJobRetry, handlers.retry),
   ];
+
+  let worker: Worker | undefined;
+  if (config.TRANSFER_WORKER_ENABLED) {
+    const running = new Map<string, AbortController>();
+    subscriptions.push(bus.on(TransferJobAbort, TransferJobAbort.pattern(bus.namespace), ({ job_id }) => running.get(job_id)?.abort()));
+    const datasets = deps.datasetStore ?? (await createDatasetStoreFromConfig(config));
+    const runJob = createJobRunner({
+      jobs,
+      datasets,
+      openStore,
+      events,
+      running,
+      instance,
+      logger,
+      progressIntervalMs: config.TRANSFER_PROGRESS_INTERVAL_MS,
+      upload: { partSize: config.TRANSFER_PART_SIZE_MB * 1024 * 1024, partConcurrency: partConcurrency(config), now: () => new Date(), maxRenames: 100 },
+    });
+    worker = await bus.work(consumer, TransferJobWork, runJob, { concurrency: config.TRANSFER_CONCURRENCY });
+    logger.info({ concurrency: config.TRANSFER_CONCURRENCY, part_concurrency: partConcurrency(config) }, "transfer workers started");
+  }
   app.addHook("onClose", async () => {
+    // Running uploads are handed back (their parts are recorded) so another worker resumes them.
+    await worker?.stop(5_000);
     await Promise.all(subscriptions.map((s) => s.drain()));
   });
 }

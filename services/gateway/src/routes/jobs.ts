@@ -1,0 +1,54 @@
+import { Type } from "@sinclair/typebox";
+import type { Bus } from "@skyferry/bus";
+import { JobState, TransferJob, TransferJobCancel, TransferJobGet, TransferJobList, TransferJobRetry } from "@skyferry/contracts";
+import { malformedId } from "@skyferry/errors";
+import type { FastifyInstance, FastifyRequest } from "fastify";
+import { streamJobEvents } from "./job-events.ts";
+
+const KeyQuery = Type.Object({ key: Type.Optional(Type.String({ maxLength: 256 })) }, { additionalProperties: false });
+const JobParams = Type.Object({ id: Type.String({ maxLength: 64 }) });
+const ListQuery = Type.Object(
+  {
+    key: Type.Optional(Type.String({ maxLength: 256 })),
+    history_id: Type.Optional(Type.String({ maxLength: 64 })),
+    state: Type.Optional(JobState),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })),
+    offset: Type.Optional(Type.Integer({ minimum: 0, default: 0 })),
+  },
+  { additionalProperties: false },
+);
+const ID = /^[0-9a-f]{16}$/;
+
+/** Galaxy's `/api/jobs` for transfer jobs: read, list, follow (SSE), cancel, retry; scoped to the caller. */
+export async function jobRoutes(app: FastifyInstance, opts: { bus: Bus; timeoutMs: number }): Promise<void> {
+  const { bus, timeoutMs } = opts;
+  const ref = (req: FastifyRequest) => {
+    const { id } = req.params as { id: string };
+    if (!ID.test(id)) throw malformedId("job_id", id);
+    return { actor: { user_id: req.actor!.user_id, request_id: req.id }, job_id: id };
+  };
+  const one = { preHandler: app.authenticate, schema: { params: JobParams, querystring: KeyQuery, response: { 200: TransferJob } } };
+
+  app.get("/api/jobs/:id", { ...one, schema: { ...one.schema, summary: "A transfer job" } }, async (req) => bus.request(TransferJobGet, ref(req), { timeoutMs }));
+  app.delete("/api/jobs/:id", { ...one, schema: { ...one.schema, summary: "Cancel a job (aborts its upload)" } }, async (req) =>
+    bus.request(TransferJobCancel, ref(req), { timeoutMs }),
+  );
+  app.post("/api/jobs/:id/retry", { ...one, schema: { ...one.schema, summary: "Queue a failed job again" } }, async (req) =>
+    bus.request(TransferJobRetry, ref(req), { timeoutMs }),
+  );
+  app.get(
+    "/api/jobs",
+    { preHandler: app.authenticate, schema: { summary: "The caller's transfer jobs, newest first", querystring: ListQuery, response: { 200: Type.Array(TransferJob) } } },
+    async (req) => {
+      const q = req.query as typeof ListQuery.static;
+      if (q.history_id !== undefined && !ID.test(q.history_id)) throw malformedId("history_id", q.history_id);
+      const { key: _key, ...filter } = q;
+      return bus.request(TransferJobList, { actor: { user_id: req.actor!.user_id, request_id: req.id }, ...filter }, { timeoutMs });
+    },
+  );
+  app.get(
+    "/api/jobs/:id/events",
+    { preHandler: app.authenticate, schema: { summary: "Server-Sent Events: progress, then the final state", params: JobParams, querystring: KeyQuery } },
+    async (req, reply) => streamJobEvents(bus, req, reply, ref(req), timeoutMs),
+  );
+}

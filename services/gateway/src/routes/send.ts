@@ -1,0 +1,35 @@
+import { randomUUID } from "node:crypto";
+import { Type } from "@sinclair/typebox";
+import type { Bus } from "@skyferry/bus";
+import { SendOptions, SendResult, TransferSend } from "@skyferry/contracts";
+import type { FastifyInstance } from "fastify";
+
+const SendBody = Type.Object(SendOptions, { additionalProperties: false });
+const KeyQuery = Type.Object({ key: Type.Optional(Type.String({ maxLength: 256 })) }, { additionalProperties: false });
+
+/** `POST /api/cloud/storage/send`: Galaxy's send, answered as soon as one job per dataset is queued. */
+export async function sendRoutes(app: FastifyInstance, opts: { bus: Bus; timeoutMs: number }): Promise<void> {
+  app.post(
+    "/api/cloud/storage/send",
+    {
+      preHandler: app.authenticate,
+      schema: {
+        summary: "Copy datasets of a history to a bucket (one transfer job per dataset)",
+        querystring: KeyQuery,
+        body: SendBody,
+        response: { 200: SendResult },
+      },
+    },
+    async (req) => {
+      const body = req.body as typeof SendBody.static;
+      const actor = req.actor!;
+      const header = req.headers["idempotency-key"];
+      const idempotency_key = body.idempotency_key ?? (typeof header === "string" && header.length <= 128 && header ? header : randomUUID());
+      return opts.bus.request(
+        TransferSend,
+        { ...body, actor: { user_id: actor.user_id, request_id: req.id }, idempotency_key },
+        { timeoutMs: Math.max(opts.timeoutMs, 120_000) },
+      );
+    },
+  );
+}

@@ -1,0 +1,106 @@
+import type { DatasetStore } from "@skyferry/dataset-store";
+import { isStorageError, type ObjectStore, type PutResult } from "@skyferry/storage";
+import { objectExists, renameExhausted } from "../errors.ts";
+import type { JobDoc } from "../jobs/job-doc.ts";
+import type { CompletedPartRecord } from "../jobs/types.ts";
+import { suffixedKey } from "../send/object-key.ts";
+
+export interface UploadHooks {
+  uploadStarted(key: string, uploadId: string): Promise<void>;
+  partDone(uploadId: string, part: CompletedPartRecord): Promise<void>;
+  /** The recorded upload is gone or was for a key we gave up: forget it. */
+  uploadCleared(): Promise<void>;
+  progress(bytesDone: number): void;
+}
+
+export interface UploadSettings {
+  partSize: number;
+  partConcurrency: number;
+  now: () => Date;
+  /** Rename attempts before giving up (each a new suffix). */
+  maxRenames: number;
+}
+
+export type UploadOutcome = { key: string; outcome: "uploaded"; result: PutResult } | { key: string; outcome: "skipped" };
+
+/** The upload in flight, so a failure path can abort it (no orphaned multipart uploads). */
+export interface UploadTracker {
+  current: { key: string; uploadId: string } | null;
+}
+
+/**
+ * Puts the dataset under the planned key, applying the overwrite policy with the provider's
+ * create-only condition at commit. A `head` first only saves re-sending bytes when the key is
+ * obviously taken; the condition at commit is what decides. Resumes a recorded upload.
+ */
+export async function uploadDataset(
+  job: JobDoc,
+  recorded: { key: string; uploadId: string; parts: CompletedPartRecord[] } | null,
+  store: ObjectStore,
+  datasets: DatasetStore,
+  hooks: UploadHooks,
+  settings: UploadSettings,
+  tracker: UploadTracker,
+  signal: AbortSignal,
+): Promise<UploadOutcome> {
+  const policy = job.overwrite_policy;
+  const stamp = settings.now();
+  let resume = recorded;
+  let key = resume?.key ?? job.planned_key;
+  let attempt = resume && resume.key !== job.planned_key ? 1 : 0;
+  if (!resume && policy !== "overwrite" && (await store.head(job.bucket, key))) {
+    if (policy === "skip") return { key, outcome: "skipped" };
+    if (policy === "fail") throw objectExists(job.bucket, key);
+    do {
+      attempt++;
+      key = suffixedKey(job.planned_key, stamp, attempt);
+    } while (attempt < settings.maxRenames && (await store.head(job.bucket, key)));
+  }
+  tracker.current = resume ? { key: resume.key, uploadId: resume.uploadId } : null;
+  for (;;) {
+    const target = key;
+    try {
+      const result = await store.put({
+        bucket: job.bucket,
+        key: target,
+        body: () => datasets.read(job.store_key),
+        size: job.bytes_total,
+        partSize: settings.partSize,
+        concurrency: settings.partConcurrency,
+        sha256: job.checksum.sha256,
+        md5: job.checksum.md5,
+        metadata: { ...job.metadata, skyferry_job_id: job._id, skyferry_dataset_id: job.dataset_id },
+        ...(job.storage_class ? { storageClass: job.storage_class } : {}),
+        ifNoneMatch: policy !== "overwrite",
+        ...(resume ? { resume: { uploadId: resume.uploadId, parts: resume.parts } } : {}),
+        onUploadStarted: async (uploadId) => {
+          tracker.current = { key: target, uploadId };
+          await hooks.uploadStarted(target, uploadId);
+        },
+        onPartDone: (part) => hooks.partDone(tracker.current?.uploadId ?? "", part),
+        onProgress: (bytes) => hooks.progress(bytes),
+        signal,
+      });
+      tracker.current = null;
+      return { key: target, outcome: "uploaded", result };
+    } catch (err) {
+      if (!isStorageError(err, "ALREADY_EXISTS")) throw err;
+      // The adapter abandoned its upload; the recorded one is forgotten too.
+      await abortQuietly(store, job.bucket, tracker);
+      await hooks.uploadCleared();
+      resume = null;
+      if (policy === "skip") return { key: target, outcome: "skipped" };
+      if (policy === "fail") throw objectExists(job.bucket, target, err);
+      attempt++;
+      if (attempt > settings.maxRenames) throw renameExhausted(job.planned_key);
+      key = suffixedKey(job.planned_key, stamp, attempt);
+    }
+  }
+}
+
+/** Aborts the tracked multipart upload, if any; never throws (the upload may already be gone). */
+export async function abortQuietly(store: ObjectStore, bucket: string, tracker: UploadTracker): Promise<void> {
+  const current = tracker.current;
+  tracker.current = null;
+  if (current) await store.abort(bucket, current.key, current.uploadId).catch(() => undefined);
+}

@@ -1,0 +1,118 @@
+// In-memory fakes for unit tests of domain logic only (planner, policies, runner); the real
+// adapters run the shared contract suite and the e2e tests against radosgw and Azurite.
+import { createHash } from "node:crypto";
+import { Readable } from "node:stream";
+import type { DatasetStore } from "@skyferry/dataset-store";
+import { type ObjectInfo, type ObjectStore, type PutInput, StorageError } from "@skyferry/storage";
+import type { JobDoc } from "../src/jobs/job-doc.ts";
+import type { JobRepository } from "../src/jobs/repository.ts";
+import type { CompletedPartRecord } from "../src/jobs/types.ts";
+
+export function fakeJobs(): JobRepository & { docs: Map<string, JobDoc> } {
+  const docs = new Map<string, JobDoc>();
+  const parts = new Map<string, CompletedPartRecord>();
+  const cancels = new Set<string>();
+  const set = (id: string, f: (d: JobDoc) => boolean, patch: Partial<JobDoc>) => {
+    const d = docs.get(id);
+    if (!d || !f(d)) return null;
+    Object.assign(d, patch, { update_time: new Date() });
+    return structuredClone(d);
+  };
+  const active = (d: JobDoc) => ["new", "queued", "running"].includes(d.state);
+  return {
+    docs,
+    ensureIndexes: async () => undefined,
+    async insertOrFind(doc) {
+      const existing = [...docs.values()].find((d) => d.dedupe_key === doc.dedupe_key);
+      if (existing) return { doc: structuredClone(existing), created: false };
+      docs.set(doc._id, structuredClone(doc));
+      return { doc, created: true };
+    },
+    get: async (id) => (docs.has(id) ? structuredClone(docs.get(id)!) : null),
+    getOwned: async (id, u) => (docs.get(id)?.user_id === u ? structuredClone(docs.get(id)!) : null),
+    list: async (u) => [...docs.values()].filter((d) => d.user_id === u),
+    claim: async (id, worker) => set(id, active, { state: "running", worker, attempts: (docs.get(id)?.attempts ?? 0) + 1 }),
+    async uploadStarted(id, key, upload_id) {
+      set(id, () => true, { upload: { key, upload_id }, object_key: key });
+    },
+    async partDone(id, uploadId, part) {
+      parts.set(`${id}:${uploadId}:${part.number}`, part);
+    },
+    parts: async (id, uploadId) => [...parts.entries()].filter(([k]) => k.startsWith(`${id}:${uploadId}:`)).map(([, p]) => p).sort((a, b) => a.number - b.number),
+    async markCancelled(id) {
+      cancels.add(id);
+    },
+    isCancelled: async (id) => cancels.has(id),
+    setDeleted: async (id) => set(id, active, { state: "deleted", upload: null }),
+    async clearUpload(id) {
+      set(id, () => true, { upload: null, bytes_done: 0 });
+    },
+    async progress(id, bytes_done) {
+      set(id, (d) => d.state === "running", { bytes_done });
+    },
+    complete: async (id, f) => set(id, (d) => d.state === "running", { state: "ok", ...f, error: null, upload: null }),
+    fail: async (id, error) => set(id, active, { state: "error", error, upload: null }),
+    async requeue(id, error) {
+      set(id, (d) => d.state === "running", { state: "queued", error });
+    },
+    retry: async (id, u) => set(id, (d) => d.user_id === u && d.state === "error", { state: "queued", error: null, upload: null, retries: (docs.get(id)?.retries ?? 0) + 1 }),
+  };
+}
+
+export function fakeDatasets(blobs: Record<string, Buffer>): DatasetStore {
+  return {
+    kind: "file",
+    read: async (key) => Readable.from([blobs[key]!]),
+    write: () => Promise.reject(new Error("read-only")),
+    stat: async (key) => (blobs[key] ? { size: blobs[key].length } : null),
+    delete: async () => undefined,
+  };
+}
+
+/** A bucket store honouring the create-only condition at commit; `beforeCommit` lets a test race it. */
+export function fakeStore(options: { buckets?: string[]; beforeCommit?: (key: string) => void } = {}): ObjectStore & { objects: Map<string, { body: Buffer; info: ObjectInfo }>; aborted: string[] } {
+  const objects = new Map<string, { body: Buffer; info: ObjectInfo }>();
+  const buckets = new Set(options.buckets ?? ["b"]);
+  const aborted: string[] = [];
+  let uploads = 0;
+  const needBucket = (b: string) => {
+    if (!buckets.has(b)) throw new StorageError("NOT_FOUND", `no bucket ${b}`, { providerReason: "NoSuchBucket" });
+  };
+  return {
+    provider: "s3",
+    objects,
+    aborted,
+    async put(input: PutInput) {
+      needBucket(input.bucket);
+      const id = `up-${++uploads}`;
+      await input.onUploadStarted?.(id);
+      const stream = typeof input.body === "function" ? await input.body() : input.body;
+      const chunks: Buffer[] = [];
+      for await (const c of stream) chunks.push(c as Buffer);
+      const body = Buffer.concat(chunks);
+      await input.onPartDone?.({ number: 1, etag: "e1", size: body.length });
+      input.onProgress?.(body.length);
+      const sha256 = createHash("sha256").update(body).digest("hex");
+      if (input.sha256 && input.sha256 !== sha256) throw new StorageError("INTEGRITY", "sha256 mismatch");
+      options.beforeCommit?.(input.key);
+      const k = `${input.bucket}/${input.key}`;
+      if (input.ifNoneMatch && objects.has(k)) throw new StorageError("ALREADY_EXISTS", "exists", { providerReason: "PreconditionFailed" });
+      objects.set(k, { body, info: { key: input.key, size: body.length, etag: "x", metadata: { ...input.metadata, sha256 } } });
+      return { bucket: input.bucket, key: input.key, size: body.length, etag: "x", sha256, partsUploaded: 1 };
+    },
+    async head(bucket, key) {
+      needBucket(bucket);
+      return objects.get(`${bucket}/${key}`)?.info ?? null;
+    },
+    get: () => Promise.reject(new Error("unused")),
+    list: () => Promise.reject(new Error("unused")),
+    async abort(_b, key, id) {
+      aborted.push(`${key}:${id}`);
+    },
+    async delete(bucket, key) {
+      objects.delete(`${bucket}/${key}`);
+    },
+    bucketExists: async (b) => buckets.has(b),
+    close: async () => undefined,
+  };
+}

@@ -1,0 +1,81 @@
+import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
+import { after, before, test } from "node:test";
+import { connectMongo, type Mongo } from "@skyferry/db";
+import { createLogger } from "@skyferry/logger";
+import { dedupeKey, type JobDoc } from "../src/jobs/job-doc.ts";
+import { createJobRepository, type JobRepository } from "../src/jobs/repository.ts";
+
+// Against the stack's real MongoDB-compatible server (FerretDB): the unique key and atomic updates.
+const url = process.env.MONGO_URL ?? "mongodb://127.0.0.1:27017";
+let mongo: Mongo;
+let repo: JobRepository;
+const dbName = `t_xferrepo_${randomBytes(4).toString("hex")}`;
+
+before(async () => {
+  mongo = await connectMongo({ url, dbName, logger: createLogger({ name: "t", level: "silent" }), attempts: 2 });
+  repo = createJobRepository(mongo.db);
+  await repo.ensureIndexes();
+});
+after(async () => {
+  await mongo?.db.dropDatabase().catch(() => undefined);
+  await mongo?.close();
+});
+
+const doc = (over: Partial<JobDoc> = {}): JobDoc => {
+  const base = { dataset_id: "dddddddddddddddd", provider: "s3" as const, authz_id: "cccccccccccccccc", bucket: "b", planned_key: "k", idempotency_key: "i", ...over };
+  const now = new Date();
+  return {
+    _id: randomBytes(8).toString("hex"), dedupe_key: dedupeKey(base), user_id: "aaaaaaaaaaaaaaaa", history_id: "bbbbbbbbbbbbbbbb", hid: 1,
+    dataset_name: "k", store_key: "s", object_key: "k", overwrite_policy: "rename", storage_class: null, metadata: {}, state: "queued", outcome: null,
+    bytes_total: 10, bytes_done: 0, checksum: { sha256: "s", md5: "m" }, attempts: 0, retries: 0, error: null, upload: null, worker: null,
+    create_time: now, update_time: now, ...base, ...over,
+  };
+};
+
+test("the unique key (item, destination, idempotency key) returns the stored job instead of a duplicate", async () => {
+  const a = await repo.insertOrFind(doc());
+  const b = await repo.insertOrFind(doc());
+  assert.equal(a.created, true);
+  assert.equal(b.created, false);
+  assert.equal(b.doc._id, a.doc._id);
+  const c = await repo.insertOrFind(doc({ idempotency_key: "other" }));
+  assert.equal(c.created, true);
+});
+
+test("claim, recorded parts, complete: the upload state needed for resume lives in the job document", async () => {
+  const { doc: j } = await repo.insertOrFind(doc({ idempotency_key: "claim" }));
+  const claimed = await repo.claim(j._id, "w1");
+  assert.equal(claimed?.state, "running");
+  assert.equal(claimed?.attempts, 1);
+  await repo.uploadStarted(j._id, "k", "upload-1");
+  // Parts finish concurrently: each is its own document, so none is lost (FerretDB loses concurrent updates of one document).
+  await Promise.all(Array.from({ length: 20 }, (_, i) => repo.partDone(j._id, "upload-1", { number: i + 1, etag: `e${i + 1}`, size: 5 })));
+  const again = await repo.claim(j._id, "w2");
+  assert.equal(again?.attempts, 2);
+  assert.equal(again?.upload?.upload_id, "upload-1");
+  assert.deepEqual((await repo.parts(j._id, "upload-1")).map((p) => p.number), Array.from({ length: 20 }, (_, i) => i + 1));
+  const done = await repo.complete(j._id, { object_key: "k", outcome: "uploaded", bytes_done: 10 });
+  assert.equal(done?.state, "ok");
+  assert.equal(done?.upload, null);
+  assert.equal(await repo.claim(j._id, "w3"), null, "a finished job is not claimed again");
+});
+
+test("cancel marks are idempotent inserts; only unfinished jobs become deleted; retry only failed ones", async () => {
+  const { doc: j } = await repo.insertOrFind(doc({ idempotency_key: "cancel" }));
+  assert.equal(await repo.isCancelled(j._id), false);
+  await Promise.all([repo.markCancelled(j._id), repo.markCancelled(j._id)]);
+  assert.equal(await repo.isCancelled(j._id), true);
+  assert.equal((await repo.setDeleted(j._id))?.state, "deleted");
+  assert.equal(await repo.setDeleted(j._id), null);
+  assert.equal(await repo.retry(j._id, j.user_id), null);
+  const { doc: f } = await repo.insertOrFind(doc({ idempotency_key: "retry" }));
+  await repo.claim(f._id, "w");
+  assert.equal((await repo.fail(f._id, { code: "X", message: "m" }))?.state, "error");
+  const r = await repo.retry(f._id, f.user_id);
+  assert.equal(r?.state, "queued");
+  assert.equal(r?.retries, 1);
+  assert.equal(r?.error, null);
+  assert.ok((await repo.list(f.user_id, { state: "queued" })).some((x) => x._id === f._id));
+  assert.ok((await repo.list(f.user_id, { state: "deleted" })).every((x) => x.state === "deleted"));
+});

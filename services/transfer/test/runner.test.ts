@@ -1,0 +1,137 @@
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { test } from "node:test";
+import type { WorkContext } from "@skyferry/bus";
+import { isRetryable } from "@skyferry/errors";
+import { createLogger } from "@skyferry/logger";
+import { type ObjectStore, StorageError } from "@skyferry/storage";
+import type { JobDoc } from "../src/jobs/job-doc.ts";
+import { createJobRunner } from "../src/worker/run-job.ts";
+import { fakeDatasets, fakeJobs, fakeStore } from "./fakes.ts";
+
+const body = Buffer.from("chr1\t1\t100\n".repeat(100));
+const sha = createHash("sha256").update(body).digest("hex");
+const md5 = createHash("md5").update(body).digest("hex");
+const NOW = new Date("2026-03-04T05:06:07Z");
+
+function job(over: Partial<JobDoc> = {}): JobDoc {
+  return {
+    _id: "1111111111111111", dedupe_key: "d", idempotency_key: "i", user_id: "aaaaaaaaaaaaaaaa", history_id: "bbbbbbbbbbbbbbbb",
+    dataset_id: "dddddddddddddddd", hid: 1, dataset_name: "rep1.bed", store_key: "k", authz_id: "cccccccccccccccc", provider: "s3",
+    bucket: "b", planned_key: "rep1.bed", object_key: "rep1.bed", overwrite_policy: "rename", storage_class: null, metadata: {},
+    state: "queued", outcome: null, bytes_total: body.length, bytes_done: 0, checksum: { sha256: sha, md5 }, attempts: 0, retries: 0,
+    error: null, upload: null, worker: null, create_time: NOW, update_time: NOW, ...over,
+  };
+}
+
+function setup(store: ObjectStore, doc = job()) {
+  const jobs = fakeJobs();
+  jobs.docs.set(doc._id, doc);
+  const events: string[] = [];
+  const running = new Map<string, AbortController>();
+  const run = createJobRunner({
+    jobs, datasets: fakeDatasets({ k: body }), openStore: async () => store, running, instance: "w1",
+    events: { progress: () => events.push("progress"), completed: (j) => events.push(`completed:${j.object_key}`), failed: (j) => events.push(`failed:${j.state}`) },
+    upload: { partSize: 8 << 20, partConcurrency: 2, now: () => NOW, maxRenames: 5 },
+    logger: createLogger({ name: "t", level: "silent" }), progressIntervalMs: 500,
+  });
+  const ctx = (over: Partial<WorkContext> = {}): WorkContext => ({ deliveryCount: 1, lastAttempt: false, messageId: doc._id, subject: "s", signal: new AbortController().signal, ...over });
+  return { run: () => run({ job_id: doc._id }, ctx()), runWith: (c: Partial<WorkContext>) => run({ job_id: doc._id }, ctx(c)), jobs, events, running, doc: () => jobs.docs.get(doc._id)! };
+}
+
+test("a job uploads the dataset, verifies it, and ends ok with the object's key", async () => {
+  const store = fakeStore();
+  const t = setup(store);
+  await t.run();
+  assert.equal(t.doc().state, "ok");
+  assert.equal(t.doc().attempts, 1);
+  assert.deepEqual(store.objects.get("b/rep1.bed")?.body, body);
+  assert.deepEqual(t.events, ["progress", "completed:rep1.bed"]);
+});
+
+test("rename: a taken key gets Galaxy's UTC suffix; a race lost at commit moves to the next one", async () => {
+  const store = fakeStore({
+    beforeCommit: (key) => {
+      if (key === "rep1.bed_260304_050607") store.objects.set("b/rep1.bed_260304_050607", { body: Buffer.from("other"), info: { key, size: 5, etag: "o", metadata: {} } });
+    },
+  });
+  store.objects.set("b/rep1.bed", { body: Buffer.from("old"), info: { key: "rep1.bed", size: 3, etag: "o", metadata: {} } });
+  const t = setup(store);
+  await t.run();
+  assert.equal(t.doc().object_key, "rep1.bed_260304_050607_2");
+  assert.deepEqual(store.objects.get("b/rep1.bed")?.body, Buffer.from("old"));
+  assert.deepEqual(store.objects.get("b/rep1.bed_260304_050607")?.body, Buffer.from("other"));
+  assert.equal(store.aborted.length, 1, "the upload that lost the race is aborted");
+});
+
+test("skip leaves the existing object and ends ok as skipped; fail ends in error; overwrite replaces", async () => {
+  for (const [policy, state, outcome] of [["skip", "ok", "skipped"], ["fail", "error", null], ["overwrite", "ok", "uploaded"]] as const) {
+    const store = fakeStore();
+    store.objects.set("b/rep1.bed", { body: Buffer.from("old"), info: { key: "rep1.bed", size: 3, etag: "o", metadata: {} } });
+    const t = setup(store, job({ overwrite_policy: policy }));
+    if (policy === "fail") await assert.rejects(t.run(), (err) => !isRetryable(err));
+    else await t.run();
+    assert.equal(t.doc().state, state, policy);
+    assert.equal(t.doc().outcome, outcome, policy);
+    assert.deepEqual(store.objects.get("b/rep1.bed")?.body, policy === "overwrite" ? body : Buffer.from("old"), policy);
+    if (policy === "fail") assert.equal(t.doc().error?.code, "XFER_OBJECT_EXISTS");
+  }
+});
+
+test("a missing bucket is permanent: the job is in error with the provider's reason and the message is terminated", async () => {
+  const t = setup(fakeStore({ buckets: [] }));
+  await assert.rejects(t.run(), (err) => !isRetryable(err));
+  assert.equal(t.doc().state, "error");
+  assert.equal(t.doc().error?.provider_reason, "NoSuchBucket");
+  assert.deepEqual(t.events, ["failed:error"]);
+});
+
+test("a transient failure requeues the job and keeps the recorded upload for resume", async () => {
+  const store = fakeStore();
+  const put = store.put.bind(store);
+  let calls = 0;
+  store.put = async (input) => {
+    if (++calls === 1) {
+      await input.onUploadStarted?.("up-x");
+      await input.onPartDone?.({ number: 1, etag: "e1", size: 5 });
+      throw new StorageError("TRANSIENT", "SlowDown", { providerReason: "SlowDown" });
+    }
+    assert.deepEqual(input.resume, { uploadId: "up-x", parts: [{ number: 1, etag: "e1", size: 5 }] });
+    return put(input);
+  };
+  const t = setup(store);
+  await assert.rejects(t.run(), (err) => isRetryable(err));
+  assert.equal(t.doc().state, "queued");
+  assert.equal(t.doc().upload?.upload_id, "up-x");
+  await t.run();
+  assert.equal(t.doc().state, "ok");
+  assert.equal(t.doc().attempts, 2);
+});
+
+test("the last delivery of a transient failure ends the job in error and aborts the upload", async () => {
+  const store = fakeStore();
+  store.put = async (input) => {
+    await input.onUploadStarted?.("up-y");
+    throw new StorageError("TRANSIENT", "reset");
+  };
+  const t = setup(store);
+  await assert.rejects(t.runWith({ lastAttempt: true }), (err) => !isRetryable(err));
+  assert.equal(t.doc().state, "error");
+  assert.deepEqual(store.aborted, ["rep1.bed:up-y"]);
+});
+
+test("a cancelled job stops its upload, aborts it, and is acknowledged", async () => {
+  const store = fakeStore();
+  const t = setup(store);
+  store.put = async (input) => {
+    await input.onUploadStarted?.("up-z");
+    await t.jobs.markCancelled("1111111111111111");
+    t.running.get("1111111111111111")?.abort();
+    throw new StorageError("ABORTED", "aborted");
+  };
+  await t.run();
+  assert.equal(t.doc().state, "deleted");
+  assert.deepEqual(store.aborted, ["rep1.bed:up-z"]);
+  await t.run(); // a redelivery of a cancelled job does nothing
+  assert.equal(t.doc().state, "deleted");
+});
