@@ -51,9 +51,9 @@ port=${PORT:-8080}
 export SKYFERRY_PUBLIC_URL=${SKYFERRY_PUBLIC_URL:-http://localhost:$port}
 # The local OpenID Connect provider, under the name `local`, so a person can sign in without Google.
 export SKYFERRY_OIDC_PROVIDERS=${SKYFERRY_OIDC_PROVIDERS:-"[{\"name\":\"local\",\"issuer\":\"$OIDC_ISSUER\",\"client_id\":\"skyferry-local\",\"client_secret\":\"$SKYFERRY_OIDC_CLIENT_SECRET\",\"allow_insecure_http\":true}]"}
-export SKYFERRY_DATASET_DIR=${SKYFERRY_DATASET_DIR:-$stack_dir/datasets}
+export DATASET_STORE_DIR=${DATASET_STORE_DIR:-$stack_dir/datasets}
 export SKYFERRY_HISTORY_URL=${SKYFERRY_HISTORY_URL:-http://127.0.0.1:8082}
-mkdir -p "$SKYFERRY_DATASET_DIR" "$stack_dir/logs"
+mkdir -p "$DATASET_STORE_DIR" "$stack_dir/logs"
 
 run() { # name port
   local name=$1 svc_port=$2 svc=${1%-[0-9]}

@@ -37,5 +37,5 @@ t3=$(date +%s)
 
 echo "== summary"
 node scripts/test-summary.mjs || status=1
-echo "timing: stack ${t1}-${t0}=$((t1 - t0))s, lint+typecheck $((t2 - t1))s, tests $((t3 - t2))s, total $((t3 - t0))s"
+echo "timing: stack $((t1 - t0))s, lint+typecheck $((t2 - t1))s, tests $((t3 - t2))s, total $((t3 - t0))s"
 exit $status
