@@ -1,11 +1,20 @@
 import { SystemPing } from "@skyferry/contracts";
 import { registerHealth, type ServiceDeps } from "@skyferry/service-kit";
 import type { FastifyInstance } from "fastify";
+import { createAccounts } from "./accounts.ts";
 import type { AuthzConfig } from "./config.ts";
+import { createSecretBox } from "./crypto/secret-box.ts";
 
 /** The authz service as a Fastify plugin: health routes and its NATS handlers. */
 export async function authzApp(app: FastifyInstance, deps: ServiceDeps<AuthzConfig>): Promise<void> {
-  const { bus, mongo, instance } = deps;
+  const { bus, mongo, instance, config } = deps;
+  if (!mongo) throw new Error("the authz service needs MongoDB");
+  const now = () => new Date();
+  // Seals secrets at rest (identity tokens, cloud authorization secrets).
+  const box = createSecretBox(config.SKYFERRY_ENCRYPTION_KEYS, config.SKYFERRY_ENCRYPTION_KEY_ID);
+  // Users, identities, sessions, API keys, sign-in. `accounts.identityTokens.getFreshIdToken` gives
+  // cloud authorizations an identity's current ID token.
+  const accounts = await createAccounts({ config, bus, db: mongo.db, box, now });
   await registerHealth(app, {
     service: "authz",
     instance,
@@ -16,6 +25,7 @@ export async function authzApp(app: FastifyInstance, deps: ServiceDeps<AuthzConf
   });
   const subscriptions = [
     bus.serve(SystemPing.authz, async ({ echo }) => ({ service: "authz" as const, instance, echo, time: new Date().toISOString() })),
+    ...accounts.subscriptions,
   ];
   app.addHook("onClose", async () => {
     await Promise.all(subscriptions.map((s) => s.drain()));

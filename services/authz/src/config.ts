@@ -1,10 +1,48 @@
 import { type Static, Type } from "@sinclair/typebox";
 import { BaseConfig } from "@skyferry/service-kit";
 
+/** One OpenID Connect provider users can sign in with. */
+export const OidcProviderConfig = Type.Object(
+  {
+    /** Appears in `/authnz/{name}/login`; lowercase letters, digits, `-` and `_`. */
+    name: Type.String({ pattern: "^[a-z0-9][a-z0-9_-]{0,62}$" }),
+    /** Issuer URL; its `/.well-known/openid-configuration` is discovered. */
+    issuer: Type.String({ pattern: "^https?://" }),
+    client_id: Type.String({ minLength: 1 }),
+    client_secret: Type.String({ minLength: 1 }),
+    /** Space-separated scopes; default `openid email profile`. */
+    scopes: Type.Optional(Type.String()),
+    /** Extra authorization request parameters (e.g. `access_type`, `prompt`). */
+    params: Type.Optional(Type.Record(Type.String(), Type.String())),
+    /** `google`: scopes `openid email profile`, `access_type=offline`, `prompt=consent`. */
+    preset: Type.Optional(Type.Literal("google")),
+    /**
+     * Allow plain-http requests to the issuer. Only honoured for a loopback issuer
+     * (http://127.0.0.1 or http://localhost), i.e. a local test provider; never on by default.
+     */
+    allow_insecure_http: Type.Optional(Type.Boolean()),
+  },
+  { additionalProperties: false },
+);
+export type OidcProviderConfig = Static<typeof OidcProviderConfig>;
+
 /** The authz service's settings, each read from the environment variable of the same name. */
 export const AuthzConfig = Type.Object({
   ...BaseConfig,
   /** HTTP port for /healthz and /readyz. */
   PORT: Type.Integer({ default: 8081, minimum: 0, maximum: 65535 }),
+  /** JSON array of OpenID Connect providers (see `OidcProviderConfig`). */
+  SKYFERRY_OIDC_PROVIDERS: Type.Array(OidcProviderConfig, { default: [] }),
+  /**
+   * Encryption keys for secrets at rest: JSON object key id -> 32-byte key (base64 or hex).
+   * Required; there is no default. Old key ids stay listed so values sealed with them still open.
+   */
+  SKYFERRY_ENCRYPTION_KEYS: Type.Record(Type.String({ pattern: "^[A-Za-z0-9_.-]{1,64}$" }), Type.String({ minLength: 1 }), { minProperties: 1 }),
+  /** The key id new values are sealed with; must be one of SKYFERRY_ENCRYPTION_KEYS. */
+  SKYFERRY_ENCRYPTION_KEY_ID: Type.String({ minLength: 1 }),
+  /** How long a browser session lasts, in seconds (default 7 days). */
+  SKYFERRY_SESSION_TTL_SECONDS: Type.Integer({ default: 7 * 24 * 3600, minimum: 60 }),
+  /** How long a started sign-in may take before its state expires, in seconds. */
+  SKYFERRY_LOGIN_STATE_TTL_SECONDS: Type.Integer({ default: 600, minimum: 30, maximum: 3600 }),
 });
 export type AuthzConfig = Static<typeof AuthzConfig>;

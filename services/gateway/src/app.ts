@@ -4,17 +4,27 @@ import type { FastifyInstance } from "fastify";
 import type { GatewayConfig } from "./config.ts";
 import { registerAuth } from "./plugins/auth.ts";
 import { registerErrorHandling } from "./plugins/errors.ts";
+import { registerOpenApi } from "./plugins/openapi.ts";
+import { authnzRoutes } from "./routes/authnz.ts";
 import { jobRoutes } from "./routes/jobs.ts";
 import { sendRoutes } from "./routes/send.ts";
 import { pingServices, statusRoutes } from "./routes/status.ts";
+import { userRoutes } from "./routes/users.ts";
 
 /** The public HTTP API: authenticates callers and forwards to the services over NATS. */
 export async function gatewayApp(app: FastifyInstance, deps: ServiceDeps<GatewayConfig>): Promise<void> {
   const { bus, instance, config } = deps;
   const timeoutMs = config.SKYFERRY_RPC_TIMEOUT_MS;
   registerErrorHandling(app);
+  await registerOpenApi(app);
   await app.register(cookie);
-  registerAuth(app, { bus, timeoutMs });
+  registerAuth(app, {
+    bus,
+    timeoutMs,
+    keyCacheMs: config.SKYFERRY_API_KEY_CACHE_MS,
+    failureLimit: config.SKYFERRY_AUTH_FAILURE_LIMIT,
+    failureWindowMs: config.SKYFERRY_AUTH_FAILURE_WINDOW_MS,
+  });
   await registerHealth(app, {
     service: "gateway",
     instance,
@@ -25,6 +35,8 @@ export async function gatewayApp(app: FastifyInstance, deps: ServiceDeps<Gateway
   });
   // Route groups, one module each (services/gateway/src/routes/).
   await app.register(statusRoutes, { bus, timeoutMs });
+  await app.register(authnzRoutes, { bus, timeoutMs, publicUrl: config.SKYFERRY_PUBLIC_URL });
+  await app.register(userRoutes, { bus, timeoutMs });
   await app.register(sendRoutes, { bus, timeoutMs });
   await app.register(jobRoutes, { bus, timeoutMs });
 }

@@ -8,5 +8,17 @@ export const GatewayConfig = Type.Object({
   PORT: Type.Integer({ default: 8080, minimum: 0, maximum: 65535 }),
   /** Timeout for a request to another service over NATS, in ms. */
   SKYFERRY_RPC_TIMEOUT_MS: Type.Integer({ default: 10_000, minimum: 100 }),
+  /**
+   * The origin browsers and the sign-in provider use for this gateway (e.g. https://skyferry.example.org);
+   * builds `/authnz/{provider}/callback` and decides whether cookies are `Secure`. Empty: taken
+   * from each request.
+   */
+  SKYFERRY_PUBLIC_URL: Type.String({ default: "", pattern: "^(https?://[^/?#]+)?$" }),
+  /** How long a resolved API key is cached (ms); a revocation event drops it sooner. 0 disables. */
+  SKYFERRY_API_KEY_CACHE_MS: Type.Integer({ default: 30_000, minimum: 0 }),
+  /** Failed key or session attempts one client IP may make per window before it gets 429. */
+  SKYFERRY_AUTH_FAILURE_LIMIT: Type.Integer({ default: 20, minimum: 1 }),
+  /** The window for SKYFERRY_AUTH_FAILURE_LIMIT, in ms. */
+  SKYFERRY_AUTH_FAILURE_WINDOW_MS: Type.Integer({ default: 60_000, minimum: 1000 }),
 });
 export type GatewayConfig = Static<typeof GatewayConfig>;

@@ -1,7 +1,9 @@
 import type { Bus } from "@skyferry/bus";
-import { type Actor, AuthzResolveActor } from "@skyferry/contracts";
-import { unauthorized } from "@skyferry/errors";
+import { type Actor, AuthzApiKeysRevoked, AuthzResolveActor } from "@skyferry/contracts";
+import { GalaxyCode, SkyferryError, isSkyferryError, unauthorized } from "@skyferry/errors";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import { createFailureLimiter } from "../auth/failure-limiter.ts";
+import { createKeyCache } from "../auth/key-cache.ts";
 
 /** The session cookie set at sign-in; it authenticates the console and API calls alike. */
 export const SESSION_COOKIE = "skyferry_session";
@@ -19,12 +21,19 @@ declare module "fastify" {
   interface FastifyInstance {
     /** preHandler: resolves `?key=`, `x-api-key`, or the session cookie to a user, or answers 401. */
     authenticate: (req: FastifyRequest, reply: FastifyReply) => Promise<void>;
+    /** Forgets cached API keys of a user (this instance; other instances hear the revocation event). */
+    forgetCachedKeys: (userId: string) => void;
   }
 }
 
 export interface AuthOptions {
   bus: Bus;
   timeoutMs: number;
+  /** How long a resolved API key is cached, in ms (0: no cache). */
+  keyCacheMs?: number;
+  /** Failed attempts per client IP and window before 429. */
+  failureLimit?: number;
+  failureWindowMs?: number;
 }
 
 /** Reads the caller's credentials: API key (query or header) first, then the session cookie. */
@@ -40,14 +49,47 @@ export function credentialsOf(req: FastifyRequest): { api_key?: string; session_
   return session ? { session_id: session } : {};
 }
 
+const tooManyFailures = (retryAfterMs: number) =>
+  new SkyferryError("AUTH_RATE_LIMITED", `Too many failed authentication attempts; try again in ${Math.ceil(retryAfterMs / 1000)} s.`, {
+    status: 429,
+    errCode: GalaxyCode.rateLimited,
+  });
+
 export function registerAuth(app: FastifyInstance, options: AuthOptions): void {
+  const cache = createKeyCache({ ttlMs: options.keyCacheMs ?? 30_000 });
+  const limiter = createFailureLimiter({ limit: options.failureLimit ?? 20, windowMs: options.failureWindowMs ?? 60_000 });
+  const revocations = options.bus.on(AuthzApiKeysRevoked, AuthzApiKeysRevoked.pattern(options.bus.namespace), (data) => cache.dropUser(data.user_id));
+  app.addHook("onClose", async () => revocations.unsubscribe());
+
   app.decorateRequest("actor", null);
-  app.decorate("authenticate", async (req: FastifyRequest) => {
+  app.decorate("forgetCachedKeys", (userId: string) => cache.dropUser(userId));
+  app.decorate("authenticate", async (req: FastifyRequest, reply: FastifyReply) => {
     const creds = credentialsOf(req);
     if (!creds.api_key && !creds.session_id) {
       throw unauthorized("AUTH_REQUIRED", "API authentication required for this request.");
     }
-    const resolved = await options.bus.request(AuthzResolveActor, creds, { timeoutMs: options.timeoutMs });
+    const blockedMs = limiter.blockedFor(req.ip);
+    if (blockedMs > 0) {
+      void reply.header("retry-after", String(Math.ceil(blockedMs / 1000)));
+      throw tooManyFailures(blockedMs);
+    }
+    const cached = creds.api_key ? cache.get(creds.api_key) : undefined;
+    if (cached) {
+      req.actor = { user_id: cached.user_id, email: cached.email, via: "api_key", request_id: req.id };
+      return;
+    }
+    let resolved;
+    try {
+      // Longer than any key or session we issue: refused here, counted like any other failure.
+      if ((creds.api_key?.length ?? 0) > 256 || (creds.session_id?.length ?? 0) > 256) {
+        throw unauthorized("AUTHZ_KEY_INVALID", "Provided API key is not valid.");
+      }
+      resolved = await options.bus.request(AuthzResolveActor, creds, { timeoutMs: options.timeoutMs });
+    } catch (err) {
+      if (isSkyferryError(err) && err.status === 401) limiter.fail(req.ip);
+      throw err;
+    }
+    if (creds.api_key) cache.set(creds.api_key, { user_id: resolved.user_id, email: resolved.email });
     req.actor = { user_id: resolved.user_id, email: resolved.email, via: resolved.via, request_id: req.id };
   });
 }

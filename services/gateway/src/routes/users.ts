@@ -1,0 +1,83 @@
+import { Type } from "@sinclair/typebox";
+import type { Bus } from "@skyferry/bus";
+import { AuthzApiKeyCreate, AuthzApiKeyDelete, AuthzApiKeyDescribe, AuthzUserGet, UserView } from "@skyferry/contracts";
+import { malformedId, notFound, SkyferryError, GalaxyCode } from "@skyferry/errors";
+import type { FastifyInstance, FastifyRequest } from "fastify";
+
+export interface UserRouteOptions {
+  bus: Bus;
+  timeoutMs: number;
+}
+
+const UserParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64, description: "a user id, or `current`" }) });
+const KeyQuery = Type.Object({ key: Type.Optional(Type.String()) }, { additionalProperties: false });
+const ApiKeyDetailed = Type.Object({ key: Type.String(), create_time: Type.String() });
+
+/** `GET /api/users/current` and Galaxy's API key routes under `/api/users/{id|current}/api_key`. */
+export async function userRoutes(app: FastifyInstance, opts: UserRouteOptions): Promise<void> {
+  const { bus, timeoutMs } = opts;
+  const base = { preHandler: app.authenticate };
+
+  app.get("/api/users/current", { ...base, schema: { summary: "The caller", querystring: KeyQuery, response: { 200: UserView } } }, async (req) =>
+    bus.request(AuthzUserGet, { actor: actorFor(req) }, { timeoutMs }),
+  );
+
+  app.get(
+    "/api/users/:id/api_key",
+    { ...base, schema: { summary: "Get-or-create: a new key when the user has none (keys are shown once)", params: UserParams, querystring: KeyQuery } },
+    async (req, reply) => {
+      const res = await bus.request(AuthzApiKeyCreate, { actor: actorFor(req), only_if_none: true }, { timeoutMs });
+      if (!res.created || res.key === null) {
+        throw new SkyferryError(
+          "AUTHZ_KEY_EXISTS",
+          "An API key exists; it was shown once, when it was created. POST to this URL creates a new one (the old one stops working).",
+          { status: 409, errCode: GalaxyCode.conflict },
+        );
+      }
+      return reply.header("cache-control", "no-store").type("application/json").send(JSON.stringify(res.key));
+    },
+  );
+
+  app.post(
+    "/api/users/:id/api_key",
+    { ...base, schema: { summary: "A new API key; the previous one stops working", params: UserParams, querystring: KeyQuery } },
+    async (req, reply) => {
+      const actor = actorFor(req);
+      const res = await bus.request(AuthzApiKeyCreate, { actor }, { timeoutMs });
+      app.forgetCachedKeys(actor.user_id);
+      return reply.header("cache-control", "no-store").type("application/json").send(JSON.stringify(res.key));
+    },
+  );
+
+  app.delete(
+    "/api/users/:id/api_key",
+    { ...base, schema: { summary: "Revoke the user's API key", params: UserParams, querystring: KeyQuery } },
+    async (req, reply) => {
+      const actor = actorFor(req);
+      await bus.request(AuthzApiKeyDelete, { actor }, { timeoutMs });
+      app.forgetCachedKeys(actor.user_id);
+      return reply.code(204).send();
+    },
+  );
+
+  app.get(
+    "/api/users/:id/api_key/detailed",
+    { ...base, schema: { summary: "The current key (masked) and its creation time; 204 when none", params: UserParams, querystring: KeyQuery, response: { 200: ApiKeyDetailed, 204: Type.Null() } } },
+    async (req, reply) => {
+      const res = await bus.request(AuthzApiKeyDescribe, { actor: actorFor(req) }, { timeoutMs });
+      if (!res) return reply.code(204).send();
+      return res;
+    },
+  );
+}
+
+/** The actor, after checking `{id}` is `current` or the caller's own id (another user's: 404). */
+function actorFor(req: FastifyRequest): { user_id: string; request_id: string } {
+  const actor = req.actor!;
+  const { id } = (req.params ?? {}) as { id?: string };
+  if (id !== undefined && id !== "current") {
+    if (!/^[0-9a-f]{16}$/.test(id)) throw malformedId("id", id);
+    if (id !== actor.user_id) throw notFound("USER_NOT_FOUND", "No such user.");
+  }
+  return { user_id: actor.user_id, request_id: req.id };
+}
