@@ -1,3 +1,4 @@
+import { storageCodeForStatus as byStatus } from "@skyferry/storage";
 import { StorageError, type StorageErrorCode } from "@skyferry/storage";
 
 const BY_NAME: Record<string, StorageErrorCode> = {
@@ -53,16 +54,6 @@ const BY_NAME: Record<string, StorageErrorCode> = {
   AbortError: "ABORTED",
 };
 
-function byStatus(status: number | undefined): StorageErrorCode | undefined {
-  if (status === undefined) return undefined;
-  if (status === 401) return "INVALID_CREDENTIALS";
-  if (status === 403) return "ACCESS_DENIED";
-  if (status === 404) return "NOT_FOUND";
-  if (status === 412) return "ALREADY_EXISTS";
-  if (status === 429 || status >= 500) return "TRANSIENT";
-  if (status === 400 || status === 416) return "INVALID_ARGUMENT";
-  return undefined;
-}
 
 interface SdkErrorShape {
   name?: string;

@@ -44,3 +44,15 @@ export class StorageError extends SkyferryError {
 export function isStorageError(err: unknown, code?: StorageErrorCode): err is StorageError {
   return err instanceof StorageError && (code === undefined || err.storageCode === code);
 }
+
+/** The provider-neutral code for an HTTP status, shared by every adapter's error mapping. */
+export function storageCodeForStatus(status: number | undefined): StorageErrorCode | undefined {
+  if (status === undefined) return undefined;
+  if (status === 401) return "INVALID_CREDENTIALS";
+  if (status === 403) return "ACCESS_DENIED";
+  if (status === 404) return "NOT_FOUND";
+  if (status === 412) return "ALREADY_EXISTS";
+  if (status === 429 || status >= 500) return "TRANSIENT";
+  if (status === 400 || status === 416) return "INVALID_ARGUMENT";
+  return undefined;
+}

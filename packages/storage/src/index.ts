@@ -7,7 +7,7 @@ export type {
   PutInput,
   PutResult,
 } from "./port.ts";
-export { isStorageError, StorageError, StorageErrorCode } from "./errors.ts";
+export { isStorageError, StorageError, StorageErrorCode, storageCodeForStatus } from "./errors.ts";
 export { openBody, planParts, readParts, type BodyPart, type PartLimits, type PartPlan } from "./parts.ts";
 export { abortedError, forEachBounded } from "./pool.ts";
 export { createRenewer, type Expiring } from "./renewing.ts";
