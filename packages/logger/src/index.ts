@@ -64,8 +64,35 @@ export function createLogger(options: CreateLoggerOptions): Logger {
     level: options.level ?? "info",
     base: { service: options.name, pid: process.pid, ...options.base },
     redact: { paths: REDACT_PATHS, censor: "[redacted]" },
-    serializers: { err: pino.stdSerializers.err, error: pino.stdSerializers.err },
+    serializers: { err: pino.stdSerializers.err, error: pino.stdSerializers.err, req: serializeRequest },
     timestamp: pino.stdTimeFunctions.isoTime,
   };
   return options.destination ? pino(opts, options.destination as pino.DestinationStream) : pino(opts);
+}
+
+/** Query parameters that carry credentials (Galaxy's `?key=`), censored wherever a URL is logged. */
+const SECRET_QUERY = /([?&](?:key|api_key|token|access_token|id_token|code|state|sig|se|sp)=)[^&#]*/gi;
+
+export function redactUrl(url: string): string {
+  return url.replace(SECRET_QUERY, "$1[redacted]");
+}
+
+interface LoggedRequest {
+  method?: string;
+  url?: string;
+  host?: string;
+  hostname?: string;
+  ip?: string;
+  socket?: { remoteAddress?: string; remotePort?: number };
+}
+
+/** Fastify's request log line, with credentials in the query string censored. */
+function serializeRequest(req: LoggedRequest) {
+  return {
+    method: req.method,
+    url: typeof req.url === "string" ? redactUrl(req.url) : req.url,
+    host: req.host ?? req.hostname,
+    remoteAddress: req.ip ?? req.socket?.remoteAddress,
+    remotePort: req.socket?.remotePort,
+  };
 }
