@@ -12,8 +12,10 @@
 # The env file ($STATE/env) holds `export NAME=value` lines: SKYFERRY_STACK_DIR, SKYFERRY_NATS_URL,
 # MONGO_URL, S3_ENDPOINT, S3_REGION, S3_ACCESS_KEY_ID, S3_SECRET_ACCESS_KEY, AZURE_BLOB_ENDPOINT,
 # AZURE_STORAGE_ACCOUNT, AZURE_STORAGE_KEY, AZURE_OAUTH_BLOB_ENDPOINT, SKYFERRY_TEST_CA (self-signed
-# cert of the HTTPS Azurite), OIDC_ISSUER, SKYFERRY_STACK_READY=1. Ports: SKYFERRY_{NATS,NATS_MONITOR,
-# MONGO,CEPH_MON,RGW,AZURITE,AZURITE_OAUTH,OIDC}_PORT; SKYFERRY_CEPH_MEMSTORE_BYTES (default 4 GiB).
+# cert of the HTTPS Azurite), OIDC_ISSUER, OIDC_CLIENT_ID, S3_STS_ENDPOINT, S3_STS_ROLE_ARN (a role at
+# radosgw's STS that OIDC_ISSUER's ID tokens for OIDC_CLIENT_ID may assume), SKYFERRY_STACK_READY=1.
+# Ports: SKYFERRY_{NATS,NATS_MONITOR,MONGO,CEPH_MON,RGW,AZURITE,AZURITE_OAUTH,OIDC}_PORT;
+# SKYFERRY_CEPH_MEMSTORE_BYTES (default 4 GiB).
 #
 # Servers: NATS+JetStream, MongoDB wire protocol (FerretDB/SQLite, or mongod if on PATH, or none if
 # MONGO_URL is set), Ceph radosgw (mon + memstore OSD + RGW, S3/STS/IAM), Azurite blob (shared key),
@@ -46,6 +48,8 @@ MEMSTORE_BYTES="${SKYFERRY_CEPH_MEMSTORE_BYTES:-4294967296}" # 4 GiB, held in RA
 AZURITE_PORT="${SKYFERRY_AZURITE_PORT:-10000}"
 AZURITE_OAUTH_PORT="${SKYFERRY_AZURITE_OAUTH_PORT:-10010}"
 OIDC_PORT="${SKYFERRY_OIDC_PORT:-18090}"
+OIDC_CLIENT_ID="skyferry-local"         # scripts/start.sh registers the `local` provider with this id
+STS_ROLE="skyferry-web-identity"        # radosgw role for OIDC_ISSUER's web identities (sts_setup)
 AZURE_ACCOUNT="skyferry"
 S3_REGION="us-east-1"
 S3_USER="skyferry"
@@ -219,6 +223,8 @@ print_table() { # <"timings"|"reused">
   done
   [[ $1 == reused || ! -f $RUN/s3-setup.took ]] || printf '%-14s %-8s %-9s %s\n' "s3 setup" - "$(cat "$RUN/s3-setup.took")s" \
     "user '$S3_USER' + caps + first CreateBucket/DeleteBucket (pool creation)"
+  [[ $1 == reused || ! -f $RUN/sts-setup.took ]] || printf '%-14s %-8s %-9s %s\n' "sts setup" - "$(cat "$RUN/sts-setup.took")s" \
+    "OIDC provider $OIDC_CLIENT_ID@127.0.0.1:$OIDC_PORT + role $STS_ROLE"
   printf 'env file: %s   (use: set -a; . %s; set +a   or   eval "$(scripts/stack.sh env)")\n' "$ENV_FILE" "$ENV_FILE"
 }
 
@@ -317,6 +323,37 @@ start_ceph() { # mon -> osd -> radosgw -> S3 user -> warm-up; runs in a backgrou
   # radosgw's "took" is from its launch to "answers a signed S3 call"
 }
 
+# ------------------------------------------------------------------ STS (AssumeRoleWithWebIdentity)
+# Registers the stack's OIDC issuer with radosgw's IAM and creates role $STS_ROLE for its ID tokens
+# (scripts/stack/sts-setup.mjs, idempotent). <access-key> <secret-key>; prints the role ARN.
+sts_setup() {
+  local t0; t0="$(now)"
+  S3_ACCESS_KEY_ID="$1" S3_SECRET_ACCESS_KEY="$2" timeout 60 node "$HERE/sts-setup.mjs" "http://127.0.0.1:$RGW_PORT" \
+    "$S3_REGION" "http://127.0.0.1:$OIDC_PORT" "$OIDC_CLIENT_ID" "$STS_ROLE" 2>>"$LOGS/radosgw.log" ||
+    { fail_server radosgw "STS set-up (scripts/stack/sts-setup.mjs) failed"; return 1; }
+  since "$t0" >"$RUN/sts-setup.took"
+}
+
+# A stack started before the STS set-up existed: give it the STS role without restarting radosgw
+# (the OIDC server is restarted only if its JWKS lacks the x5c certificate radosgw needs).
+sts_upgrade() {
+  [[ -z $(env_get S3_STS_ROLE_ARN) ]] || return 0
+  log "adding the STS set-up to the running stack"
+  mkdir -p "$RUN"
+  if [[ $(curl -fsS --noproxy '*' --max-time 5 "http://127.0.0.1:$OIDC_PORT/jwks") != *'"x5c"'* ]]; then
+    stop_group oidc
+    launch oidc "oidc-server.mjs -a 127.0.0.1 -p $OIDC_PORT" node "$HERE/oidc-server.mjs" -a 127.0.0.1 -p "$OIDC_PORT"
+    wait_ready oidc "$READY_TIMEOUT" probe oidc || return 1
+  fi
+  local arn tmp="$ENV_FILE.tmp.$$"
+  arn="$(sts_setup "$(env_get S3_ACCESS_KEY_ID)" "$(env_get S3_SECRET_ACCESS_KEY)")" || return 1
+  { grep -v '^export SKYFERRY_STACK_READY=' "$ENV_FILE"
+    printf 'export %s=%q\n' OIDC_CLIENT_ID "$OIDC_CLIENT_ID" S3_STS_ENDPOINT "http://127.0.0.1:$RGW_PORT" S3_STS_ROLE_ARN "$arn" SKYFERRY_STACK_READY 1
+  } >"$tmp"
+  chmod 600 "$tmp"
+  mv -f "$tmp" "$ENV_FILE"
+}
+
 write_env() { # <destination> <ready: 0|1>
   local tmp="$1.tmp.$$" mongo_url="$LOCAL_MONGO_URL"
   [[ $MONGO_MODE == external ]] && mongo_url="$EXTERNAL_MONGO_URL"
@@ -336,6 +373,9 @@ write_env() { # <destination> <ready: 0|1>
       AZURE_OAUTH_BLOB_ENDPOINT "https://127.0.0.1:$AZURITE_OAUTH_PORT/$AZURE_ACCOUNT" \
       SKYFERRY_TEST_CA "$STATE/tls/cert.pem" \
       OIDC_ISSUER "http://127.0.0.1:$OIDC_PORT" \
+      OIDC_CLIENT_ID "$OIDC_CLIENT_ID" \
+      S3_STS_ENDPOINT "http://127.0.0.1:$RGW_PORT" \
+      S3_STS_ROLE_ARN "$S3_STS_ROLE_ARN" \
       SKYFERRY_STACK_READY "$2"
   } >"$tmp"
   chmod 600 "$tmp"
@@ -357,6 +397,7 @@ cmd_up() {
   local t_all; t_all="$(now)"
   if stack_healthy; then
     log "stack in $STATE is already up and healthy: reusing it"
+    sts_upgrade || die "the STS set-up of the running stack failed (see above)"
     print_table reused
     return 0
   fi
@@ -386,6 +427,7 @@ cmd_up() {
   # ---- secrets, generated fresh for every stack
   S3_ACCESS_KEY_ID="$(openssl rand -hex 10 | tr a-f A-F)"
   S3_SECRET_ACCESS_KEY="$(rand_alnum 40)"
+  S3_STS_ROLE_ARN="" # known once radosgw and the OIDC server are up (sts_setup)
   AZURE_KEY="$(openssl rand -base64 64 | tr -d '\n')"
   openssl req -x509 -newkey rsa:2048 -nodes -days 825 -subj "/CN=127.0.0.1" \
     -addext "subjectAltName=IP:127.0.0.1,DNS:localhost" \
@@ -429,6 +471,7 @@ cmd_up() {
   wait_ready oidc "$READY_TIMEOUT" probe oidc || failed=1
   wait "$ceph_job" || failed=1
   ((failed == 0)) || die "stack did not come up (see errors above)"
+  S3_STS_ROLE_ARN="$(sts_setup "$S3_ACCESS_KEY_ID" "$S3_SECRET_ACCESS_KEY")" || die "stack did not come up (see errors above)"
   write_env "$ENV_FILE" 1
   ENV_READ="$ENV_FILE"
   UP_DONE=1

@@ -28,6 +28,8 @@ stop_all() {
 trap stop_all INT TERM EXIT
 
 [ -d node_modules ] || npm ci --no-audit --no-fund
+# The web console the gateway serves at / (packages/console/dist).
+npx turbo run build --filter=@skyferry/console --output-logs=errors-only
 bash scripts/stack.sh status >/dev/null 2>&1 || started_stack=1
 bash scripts/stack.sh up
 # shellcheck disable=SC1091
@@ -50,9 +52,13 @@ source "$secrets"
 port=${PORT:-8080}
 export SKYFERRY_PUBLIC_URL=${SKYFERRY_PUBLIC_URL:-http://localhost:$port}
 # The local OpenID Connect provider, under the name `local`, so a person can sign in without Google.
-export SKYFERRY_OIDC_PROVIDERS=${SKYFERRY_OIDC_PROVIDERS:-"[{\"name\":\"local\",\"issuer\":\"$OIDC_ISSUER\",\"client_id\":\"skyferry-local\",\"client_secret\":\"$SKYFERRY_OIDC_CLIENT_SECRET\",\"allow_insecure_http\":true}]"}
+export SKYFERRY_OIDC_PROVIDERS=${SKYFERRY_OIDC_PROVIDERS:-"[{\"name\":\"local\",\"issuer\":\"$OIDC_ISSUER\",\"client_id\":\"${OIDC_CLIENT_ID:-skyferry-local}\",\"client_secret\":\"$SKYFERRY_OIDC_CLIENT_SECRET\",\"allow_insecure_http\":true}]"}
 export DATASET_STORE_DIR=${DATASET_STORE_DIR:-$stack_dir/datasets}
 export SKYFERRY_HISTORY_URL=${SKYFERRY_HISTORY_URL:-http://127.0.0.1:8082}
+# `aws` authorizations on the local stack: radosgw's STS, trusting the local OpenID Connect provider.
+if [[ -n ${S3_STS_ENDPOINT:-} ]]; then
+  export SKYFERRY_AWS_STS_ENDPOINT=${SKYFERRY_AWS_STS_ENDPOINT:-$S3_STS_ENDPOINT} SKYFERRY_AWS_S3_ENDPOINT=${SKYFERRY_AWS_S3_ENDPOINT:-$S3_ENDPOINT}
+fi
 mkdir -p "$DATASET_STORE_DIR" "$stack_dir/logs"
 
 run() { # name port

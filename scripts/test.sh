@@ -29,6 +29,9 @@ echo "== typecheck"
 npx turbo run typecheck --output-logs=errors-only
 t2=$(date +%s)
 
+echo "== build console"
+# The browser tests (test/browser) drive the console the gateway serves from packages/console/dist.
+npx turbo run build --filter=@skyferry/console --output-logs=errors-only
 rm -rf .test-results
 echo "== tests"
 status=0

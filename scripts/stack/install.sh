@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the servers of the local test stack, skipping whatever is already present.
 # Called by `scripts/stack.sh install` (and by `up`). Safe to run concurrently (flock).
-#   apt (Debian):   nats-server ceph-mon ceph-osd radosgw ceph-common openssl (+ curl if missing)
+#   apt (Debian):   nats-server ceph-mon ceph-osd radosgw ceph-common openssl chromium (+ curl if missing)
+#                   (chromium + a font: the console's browser tests, test/browser)
 #   Go module:      FerretDB v1.24.2 -> $SKYFERRY_TOOLS_DIR (default ~/.cache/skyferry/bin),
 #                   unless `mongod` is on PATH or MONGO_URL points at an external MongoDB.
 #   npm:            azurite + oauth2-mock-server are devDependencies of the repo root (npm install).
@@ -20,9 +21,9 @@ exec 8>"$TOOLS/.install.lock"
 flock -w 1800 8 || die "timed out waiting for $TOOLS/.install.lock"
 
 # ---------------------------------------------------------------- apt packages
-APT_PKGS=(nats-server ceph-mon ceph-osd radosgw ceph-common openssl)
+APT_PKGS=(nats-server ceph-mon ceph-osd radosgw ceph-common openssl chromium fonts-dejavu-core)
 # commands we rely on, from those packages (ceph-base comes in as a dependency of ceph-mon/osd)
-NEED_CMDS=(nats-server ceph-mon ceph-osd radosgw radosgw-admin ceph ceph-authtool monmaptool openssl)
+NEED_CMDS=(nats-server ceph-mon ceph-osd radosgw radosgw-admin ceph ceph-authtool monmaptool openssl chromium)
 missing=()
 for c in "${NEED_CMDS[@]}"; do command -v "$c" >/dev/null 2>&1 || missing+=("$c"); done
 command -v curl >/dev/null 2>&1 || { missing+=(curl); APT_PKGS+=(curl); }

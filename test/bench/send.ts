@@ -2,28 +2,41 @@
 // the local radosgw, for 1 x 1 GiB, 100 x 10 MiB and 1000 x 100 KiB, beside `rclone copy` and
 // `aws s3 cp --recursive` moving the same files to the same server; and each worker's peak RSS.
 // Needs the stack (`npm run stack -- up`). Not part of `npm test`. The gateway and the transfer
-// service run in this process (authz/history RPCs answered by the send harness's stand-ins);
-// the workers are separate processes at default settings (their VmHWM is reported).
+// service (send planner, no workers) run in this process with the send harness's stand-ins for
+// the authz and history RPCs; the workers are separate processes at default settings.
+// The clock runs from the POST until the last job's `completed` event (each is emitted after the
+// job document is `ok`); the job list is then read once to confirm every job is ok.
+// BENCH_SHAPES=small,medium,large picks shapes (default all); BENCH_WORKERS (2) worker processes;
+// BENCH_TOOLS=skyferry,rclone,aws picks the tools (default all); BENCH_WORKER_NODE_ARGS adds node
+// flags to the workers (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`).
 import { execFileSync, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync } from "node:fs";
+import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { DeleteObjectsCommand, ListObjectsV2Command, type S3Client } from "@aws-sdk/client-s3";
+import { createBus } from "@skyferry/bus";
+import { TransferJobCompleted, TransferJobFailed } from "@skyferry/contracts";
 import { startHarness } from "../support/send-harness.ts";
 import { stackEnv } from "../support/stack-env.ts";
-import { api, createS3Bucket, independentS3, spawnWorker, type WorkerProcess, workerEnv } from "../support/send.ts";
+import { api, createS3Bucket, independentS3, removeS3Buckets, spawnWorker, type WorkerProcess, workerEnv } from "../support/send.ts";
 
 const MiB = 1024 * 1024;
-const SHAPES = [
-  { label: "1 x 1 GiB", count: 1, size: 1024 * MiB },
-  { label: "100 x 10 MiB", count: 100, size: 10 * MiB },
-  { label: "1000 x 100 KiB", count: 1000, size: 100 * 1024 },
+const ALL_SHAPES = [
+  { name: "large", label: "1 x 1 GiB", count: 1, size: 1024 * MiB },
+  { name: "medium", label: "100 x 10 MiB", count: 100, size: 10 * MiB },
+  { name: "small", label: "1000 x 100 KiB", count: 1000, size: 100 * 1024 },
 ];
+const pick = (v: string | undefined) => (v ? new Set(v.split(",").map((s) => s.trim())) : undefined);
+const shapesWanted = pick(process.env.BENCH_SHAPES);
+const toolsWanted = pick(process.env.BENCH_TOOLS);
+const SHAPES = ALL_SHAPES.filter((s) => !shapesWanted || shapesWanted.has(s.name));
 const WORKERS = Number(process.env.BENCH_WORKERS ?? 2);
+const TIMEOUT_MS = Number(process.env.BENCH_TIMEOUT_MS ?? 600_000);
+const runs = (tool: string) => !toolsWanted || toolsWanted.has(tool);
 
 /** rclone and aws-cli from Debian, installed once (idempotent). */
 function ensureTools(): void {
-  if (existsSync("/usr/bin/rclone") && existsSync("/usr/bin/aws")) return;
+  if ((!runs("rclone") || existsSync("/usr/bin/rclone")) && (!runs("aws") || existsSync("/usr/bin/aws"))) return;
   console.log("installing rclone and awscli (apt-get)…");
   const install = () => spawnSync("apt-get", ["install", "-y", "rclone", "awscli"], { stdio: "inherit", env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" } });
   if (install().status !== 0) {
@@ -55,16 +68,60 @@ function timed(cmd: string, args: string[], env: Record<string, string | undefin
   return (performance.now() - t0) / 1000;
 }
 
+/** Resets a worker's VmHWM so the next reading is the peak of the next shape alone. */
+function resetPeak(w: WorkerProcess): void {
+  try {
+    writeFileSync(`/proc/${w.pid}/clear_refs`, "5");
+  } catch {
+    // not permitted here: the peak then covers every shape so far
+  }
+}
+
+/** Resolves when every id in `ids` has a completed event; rejects on the first failed one. */
+function jobsDone(waiters: Map<string, (failed?: unknown) => void>, ids: string[], timeoutMs: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let left = ids.length;
+    const timer = setTimeout(() => reject(new Error(`${left} of ${ids.length} jobs not ok after ${timeoutMs} ms`)), timeoutMs);
+    for (const id of ids) {
+      waiters.set(id, (failed) => {
+        waiters.delete(id);
+        if (failed) {
+          clearTimeout(timer);
+          reject(new Error(`job failed: ${JSON.stringify(failed)}`));
+        } else if (--left === 0) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+    }
+  });
+}
+
 async function main(): Promise<void> {
   ensureTools();
   const stack = stackEnv();
   const s3 = independentS3();
   const h = await startHarness({ label: "bench-send", workers: false });
+  const bus = await createBus({ url: stack.natsUrl, namespace: h.namespace, service: "bench", logger: h.logs.logger("bench") });
+  const waiters = new Map<string, (failed?: unknown) => void>();
+  const early = new Map<string, unknown>(); // events that beat the POST's reply
+  const settle = (id: string, failed?: unknown) => {
+    const w = waiters.get(id);
+    if (w) w(failed);
+    else early.set(id, failed ?? null);
+  };
+  const subs = [
+    bus.on(TransferJobCompleted, TransferJobCompleted.pattern(h.namespace), ({ job }) => settle(job.id)),
+    bus.on(TransferJobFailed, TransferJobFailed.pattern(h.namespace), ({ job }) => settle(job.id, { id: job.id, state: job.state, error: job.error })),
+  ];
   const workers: WorkerProcess[] = [];
   const rows: string[] = [];
+  const buckets: string[] = [];
   const block = randomBytes(MiB); // /dev/urandom is slow here: repeat one random block
   try {
-    for (let i = 0; i < WORKERS; i++) workers.push(await spawnWorker({ ...workerEnv(h), DATASET_STORE_DIR: h.datasetDir }));
+    const env = { ...workerEnv(h), DATASET_STORE_DIR: h.datasetDir };
+    const nodeArgs = (process.env.BENCH_WORKER_NODE_ARGS ?? "").split(" ").filter(Boolean);
+    for (let i = 0; i < WORKERS; i++) workers.push(await spawnWorker(env, nodeArgs));
     const user = h.user();
     const authz = h.authz(user, "s3");
     const { AWS_CA_BUNDLE: _ca, ...envNoCa } = process.env;
@@ -79,36 +136,61 @@ async function main(): Promise<void> {
       const dir = join(h.datasetDir, hist.id); // the same files, for rclone and aws-cli
       const total = shape.count * shape.size;
       const bucket = `bench-${randomBytes(4).toString("hex")}`;
+      buckets.push(bucket);
       await createS3Bucket(s3, bucket);
-      // skyferry: from the POST until every job is ok.
-      const t0 = performance.now();
-      const res = await api<{ sent: Array<{ job_id: string }> }>(h.url, "/api/cloud/storage/send", { key: user.apiKey, method: "POST", body: { history_id: hist.id, authz_id: authz.id, bucket } });
-      if (res.status !== 200) throw new Error(`send failed: ${JSON.stringify(res.body)}`);
-      for (;;) {
+      const mibs = (s: number | undefined) => (s === undefined ? "-" : (total / MiB / s).toFixed(1)).padStart(9);
+      const secs = (s: number | undefined) => (s === undefined ? "-" : s.toFixed(1));
+      let sky: number | undefined;
+      if (runs("skyferry")) {
+        workers.forEach(resetPeak);
+        // skyferry: from the POST until every job is ok.
+        const t0 = performance.now();
+        const res = await api<{ sent: Array<{ job_id: string }> }>(h.url, "/api/cloud/storage/send", { key: user.apiKey, method: "POST", body: { history_id: hist.id, authz_id: authz.id, bucket } });
+        if (res.status !== 200) throw new Error(`send failed: ${JSON.stringify(res.body)}`);
+        const ids = res.body.sent.map((s) => s.job_id);
+        if (ids.length !== shape.count) throw new Error(`${ids.length} jobs queued, expected ${shape.count}`);
+        const done = jobsDone(waiters, ids, TIMEOUT_MS);
+        for (const id of ids) if (early.has(id)) waiters.get(id)?.(early.get(id) ?? undefined);
+        await done;
+        sky = (performance.now() - t0) / 1000;
+        early.clear();
         const list = await api<Array<{ state: string }>>(h.url, `/api/jobs?history_id=${hist.id}&limit=1000`, { key: user.apiKey });
-        if (list.status === 200) {
-          const bad = list.body.filter((j) => j.state === "error" || j.state === "deleted");
-          if (bad.length > 0) throw new Error(`jobs failed: ${JSON.stringify(bad.slice(0, 3))}`);
-          if (list.body.length === shape.count && list.body.every((j) => j.state === "ok")) break;
+        if (list.status !== 200 || list.body.length !== shape.count || !list.body.every((j) => j.state === "ok")) {
+          throw new Error(`not every job is ok: ${JSON.stringify(list.body).slice(0, 500)}`);
         }
-        await new Promise((r) => setTimeout(r, 50));
+        await emptyBucket(s3, bucket);
       }
-      const sky = (performance.now() - t0) / 1000;
+      const peaks = workers.map((w) => `${(w.peakRssKiB() / 1024).toFixed(0)}`).join("/");
+      const rclone = runs("rclone") ? timed("/usr/bin/rclone", ["copy", dir, `bench:${bucket}/rclone`], rcloneEnv) : undefined;
       await emptyBucket(s3, bucket);
-      const rclone = timed("/usr/bin/rclone", ["copy", dir, `bench:${bucket}/rclone`], rcloneEnv);
+      const aws = runs("aws")
+        ? timed("/usr/bin/aws", ["s3", "cp", "--recursive", "--only-show-errors", "--endpoint-url", stack.s3.endpoint, dir, `s3://${bucket}/aws/`], awsEnv)
+        : undefined;
       await emptyBucket(s3, bucket);
-      const aws = timed("/usr/bin/aws", ["s3", "cp", "--recursive", "--only-show-errors", "--endpoint-url", stack.s3.endpoint, dir, `s3://${bucket}/aws/`], awsEnv);
-      await emptyBucket(s3, bucket);
-      const mibs = (s: number) => (total / MiB / s).toFixed(1).padStart(8);
-      rows.push(`${shape.label.padEnd(16)}${mibs(sky)}${mibs(rclone)}${mibs(aws)}   (${sky.toFixed(1)} s / ${rclone.toFixed(1)} s / ${aws.toFixed(1)} s)`);
+      const ratio = sky !== undefined && rclone !== undefined ? `${(rclone / sky).toFixed(2)}x` : "-";
+      rows.push(`${shape.label.padEnd(16)}${mibs(sky)}${mibs(rclone)}${mibs(aws)}${ratio.padStart(10)}   ${`${secs(sky)} / ${secs(rclone)} / ${secs(aws)} s`.padEnd(24)}${peaks.padStart(12)}`);
       console.log(rows.at(-1));
     }
-    console.log("\nshape            skyferry  rclone aws-cli   MiB/s (wall time)");
+    console.log(`\nshape             skyferry   rclone  aws-cli  sky/rclone   wall time (sky/rclone/aws)  worker peak RSS MiB`);
+    console.log(`                  MiB/s      MiB/s    MiB/s`);
     for (const r of rows) console.log(r);
     const rss = workers.map((w) => `pid ${w.pid}: ${(w.peakRssKiB() / 1024).toFixed(0)} MiB`);
-    console.log(`\n${WORKERS} worker processes at default settings; peak RSS (VmHWM): ${rss.join(", ")}`);
+    console.log(`\n${WORKERS} worker processes at default settings; peak RSS (VmHWM) of the last shape: ${rss.join(", ")}`);
+  } catch (err) {
+    const errors = h.logs.lines.filter((l) => /"level":(50|60)/.test(l));
+    console.error(`harness errors:\n${errors.slice(-5).join("\n")}`);
+    for (const w of workers) console.error(`worker ${w.pid} errors:\n${w.logs.filter((l) => /"level":(50|60)/.test(l)).slice(-5).join("\n")}`);
+    throw err;
   } finally {
+    if (process.env.BENCH_LOG_DIR) {
+      for (const w of workers) writeFileSync(join(process.env.BENCH_LOG_DIR, `worker-${w.pid}.log`), `${w.logs.join("\n")}\n`);
+      writeFileSync(join(process.env.BENCH_LOG_DIR, "harness.log"), `${h.logs.text()}\n`);
+    }
+    for (const s of subs) s.unsubscribe();
+    await bus.drain();
     await Promise.all(workers.map((w) => w.stop()));
+    await removeS3Buckets(s3, buckets);
+    s3.destroy();
     await h.close();
   }
 }

@@ -1,5 +1,10 @@
-import { randomBytes } from "node:crypto";
+import { execFile } from "node:child_process";
+import { generateKeyPair, randomBytes, X509Certificate } from "node:crypto";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import type { IncomingMessage } from "node:http";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
 import { Events, type MutableResponse, type MutableToken, OAuth2Server, type TokenRequestIncomingMessage } from "oauth2-mock-server";
 import type { System } from "./system.ts";
 
@@ -15,6 +20,8 @@ export interface MockOidc {
   issuer: string;
   clientId: string;
   clientSecret: string;
+  /** SHA-1 thumbprint (hex) of the certificate in the signing key's `x5c`, for STS registration. */
+  certThumbprint: string;
   /** Changes the payload of the next ID token it signs (wrong audience, expired, ...). */
   onNextIdToken(patch: (payload: Record<string, unknown>) => void): void;
   /** Changes the next token endpoint response (drop `id_token`, answer an error, ...). */
@@ -25,10 +32,14 @@ export interface MockOidc {
 /** The authorization request parameter signIn uses to tell the mock who signs in. */
 const USER_PARAM = "skyferry_test_user";
 
-/** Starts a provider on 127.0.0.1 with a fresh RS256 key and a random client secret. */
+/**
+ * Starts a provider on 127.0.0.1 with a fresh RS256 key and a random client secret. The JWKS carries
+ * the key's self-signed certificate (`x5c`): Ceph radosgw's STS verifies ID tokens with it.
+ */
 export async function startOidcProvider(): Promise<MockOidc> {
   const server = new OAuth2Server();
-  await server.issuer.keys.generate("RS256");
+  const key = await generateX5cKey();
+  await server.issuer.keys.add(key.jwk);
   await server.start(0, "127.0.0.1");
   // start() names the issuer http://localhost:<port>; pin it to the address we listen on.
   server.issuer.url = `http://127.0.0.1:${server.address().port}`;
@@ -76,10 +87,30 @@ export async function startOidcProvider(): Promise<MockOidc> {
     issuer: server.issuer.url,
     clientId: `skyferry-test-${randomBytes(4).toString("hex")}`,
     clientSecret: randomBytes(24).toString("base64url"),
+    certThumbprint: key.thumbprint,
     onNextIdToken: (patch) => void idTokenPatches.push(patch),
     onNextTokenResponse: (patch) => void responsePatches.push(patch),
     close: () => server.stop(),
   };
+}
+
+/**
+ * A fresh RSA key as a private JWK (kid, alg RS256) with a self-signed certificate for its public
+ * half in `x5c` (the JWKS shows only the public fields and `x5c`), and that certificate's SHA-1 thumbprint.
+ */
+export async function generateX5cKey(): Promise<{ jwk: Record<string, unknown> & { kid: string }; thumbprint: string }> {
+  const { privateKey } = await promisify(generateKeyPair)("rsa", { modulusLength: 2048 });
+  const dir = await mkdtemp(join(tmpdir(), "skyferry-oidc-key-"));
+  try {
+    const keyFile = join(dir, "key.pem");
+    await writeFile(keyFile, privateKey.export({ type: "pkcs8", format: "pem" }), { mode: 0o600 });
+    const { stdout } = await promisify(execFile)("openssl", ["req", "-x509", "-new", "-key", keyFile, "-subj", "/CN=skyferry-test-oidc", "-days", "2"]);
+    const cert = new X509Certificate(stdout);
+    const jwk = { ...privateKey.export({ format: "jwk" }), kid: randomBytes(8).toString("hex"), alg: "RS256", use: "sig", x5c: [cert.raw.toString("base64")] };
+    return { jwk, thumbprint: cert.fingerprint.replace(/:/g, "").toLowerCase() };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 }
 
 function bodyOf(req: TokenRequestIncomingMessage): Record<string, unknown> {
@@ -141,7 +172,9 @@ export async function signIn(sys: System, opts: { email?: string; subject?: stri
   const done = await finishLogin(callback, loginCookie);
   if (done.status !== 302) throw new Error(`callback: HTTP ${done.status} ${await done.text()}`);
   const cookie = cookiePair(done, "skyferry_session");
-  const keyRes = await fetch(`${sys.url}/api/users/current/api_key`, { method: "POST", headers: { cookie } });
+  // A cookie-authenticated POST carries the session's CSRF token (services/gateway/src/plugins/csrf.ts).
+  const csrf = await csrfToken(sys, cookie);
+  const keyRes = await fetch(`${sys.url}/api/users/current/api_key`, { method: "POST", headers: { cookie, "x-csrf-token": csrf } });
   if (keyRes.status !== 200) throw new Error(`api_key: HTTP ${keyRes.status} ${await keyRes.text()}`);
   const apiKey = (await keyRes.json()) as string;
   const me = (await (await fetch(`${sys.url}/api/users/current`, { headers: { "x-api-key": apiKey } })).json()) as { id: string };
@@ -149,6 +182,13 @@ export async function signIn(sys: System, opts: { email?: string; subject?: stri
   const identity = identities.find((i) => i.provider === (opts.provider ?? "mock") && i.email === email);
   if (!identity) throw new Error("signIn: the new identity is not listed");
   return { userId: me.id, apiKey, cookie, authnId: identity.id, email };
+}
+
+/** The session's CSRF token (`GET /api/csrf`), for the `x-csrf-token` header of cookie-authenticated writes. */
+export async function csrfToken(sys: System, cookie: string): Promise<string> {
+  const res = await fetch(`${sys.url}/api/csrf`, { headers: { cookie } });
+  if (res.status !== 200) throw new Error(`csrf: HTTP ${res.status} ${await res.text()}`);
+  return ((await res.json()) as { csrf_token: string }).csrf_token;
 }
 
 /** `name=value` of a Set-Cookie in `res`, or "" when absent. */

@@ -113,8 +113,9 @@ export interface WorkerProcess {
   stop(): Promise<void>;
 }
 
-export async function spawnWorker(env: Record<string, string>): Promise<WorkerProcess> {
-  const child = spawn(process.execPath, ["--import", "tsx", "services/transfer/src/server.ts"], {
+/** Starts a worker; `nodeArgs` go before the script (e.g. `--cpu-prof`, which NODE_OPTIONS refuses). */
+export async function spawnWorker(env: Record<string, string>, nodeArgs: string[] = []): Promise<WorkerProcess> {
+  const child = spawn(process.execPath, [...nodeArgs, "--import", "tsx", "services/transfer/src/server.ts"], {
     cwd: repoRoot,
     // LOG_LEVEL info at least: start-up is detected by the "listening" line.
     env: { ...process.env, PORT: "0", ...env, LOG_LEVEL: "info" },

@@ -10,7 +10,14 @@ export interface StackEnv {
   mongoUrl: string;
   s3: { endpoint: string; region: string; accessKeyId: string; secretAccessKey: string };
   azure: { endpoint: string; account: string; key: string; oauthEndpoint: string | undefined };
+  /**
+   * STS (AssumeRoleWithWebIdentity) and IAM of the stack: radosgw itself, which verifies ID tokens
+   * against the issuer's JWKS. `S3_STS_ENDPOINT`, else the S3 endpoint. `roleArn`: the role that ID
+   * tokens of `oidcIssuer` for `oidcClientId` may assume (`S3_STS_ROLE_ARN`).
+   */
+  sts: { endpoint: string; region: string; roleArn: string | undefined };
   oidcIssuer: string | undefined;
+  oidcClientId: string | undefined;
   testCa: string | undefined;
 }
 
@@ -39,7 +46,9 @@ export function stackEnv(): StackEnv {
       key: need("AZURE_STORAGE_KEY"),
       oauthEndpoint: env.AZURE_OAUTH_BLOB_ENDPOINT,
     },
+    sts: { endpoint: env.S3_STS_ENDPOINT ?? need("S3_ENDPOINT"), region: env.S3_REGION ?? "us-east-1", roleArn: env.S3_STS_ROLE_ARN },
     oidcIssuer: env.OIDC_ISSUER,
+    oidcClientId: env.OIDC_CLIENT_ID,
     testCa: env.SKYFERRY_TEST_CA,
   };
   return cached;

@@ -1,4 +1,7 @@
 import { randomBytes } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { Writable } from "node:stream";
 import { authzApp } from "@skyferry/authz/app";
 import { AuthzConfig } from "@skyferry/authz/config";
@@ -51,6 +54,8 @@ export interface System {
   db: string;
   /** The gateway's base URL, e.g. http://127.0.0.1:41234. */
   url: string;
+  /** The file dataset store's directory (history writes, transfer reads), removed on close. */
+  datasetDir: string;
   services: Partial<Record<"gateway" | "authz" | "history" | "transfer", BuiltService<unknown>>>;
   logs: LogCapture;
   close(): Promise<void>;
@@ -77,6 +82,11 @@ export async function startSystem(options: SystemOptions): Promise<System> {
     SKYFERRY_ENCRYPTION_KEYS: JSON.stringify({ [kid]: randomBytes(32).toString("base64") }),
     SKYFERRY_ENCRYPTION_KEY_ID: kid,
   };
+  // One dataset store directory and one internal token per system (the gateway proxies uploads
+  // and downloads to the history service's HTTP port, which it reaches via SKYFERRY_HISTORY_URL).
+  const datasetDir = mkdtempSync(join(tmpdir(), "skyferry-datasets-"));
+  const internalToken = randomBytes(24).toString("hex");
+  let historyUrl = "http://127.0.0.1:9";
   try {
     for (const name of order) {
       const env = {
@@ -87,6 +97,9 @@ export async function startSystem(options: SystemOptions): Promise<System> {
         PORT: "0",
         // A fresh encryption key per system: no secret is committed (services/authz/src/config.ts).
         ...(name === "authz" ? encryptionEnv : {}),
+        ...(name === "history" || name === "transfer" ? { DATASET_STORE_DIR: datasetDir } : {}),
+        ...(name === "history" || name === "gateway" ? { SKYFERRY_INTERNAL_TOKEN: internalToken } : {}),
+        ...(name === "gateway" ? { SKYFERRY_HISTORY_URL: historyUrl } : {}),
         ...options.env?.all,
         ...options.env?.[name],
       };
@@ -96,19 +109,23 @@ export async function startSystem(options: SystemOptions): Promise<System> {
       services[name] = built as BuiltService<unknown>;
       const address = await built.app.listen({ host: "127.0.0.1", port: 0 });
       if (name === "gateway") url = address;
+      if (name === "history") historyUrl = address;
     }
   } catch (err) {
     for (const s of Object.values(services).reverse()) await s.close().catch(() => undefined);
+    rmSync(datasetDir, { recursive: true, force: true });
     throw err;
   }
   return {
     namespace,
     db,
     url,
+    datasetDir,
     services,
     logs,
     async close() {
       for (const name of [...order].reverse()) await services[name]?.close();
+      rmSync(datasetDir, { recursive: true, force: true });
     },
   };
 }

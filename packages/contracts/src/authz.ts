@@ -87,6 +87,14 @@ export const AuthzDescribe = defineRpc(
 /** A configured OpenID Connect provider's name, as it appears in `/authnz/{provider}/…`. */
 export const ProviderName = Type.String({ pattern: "^[a-z0-9][a-z0-9_-]{0,62}$" });
 
+/** The configured sign-in providers, names only (the console's sign-in page, `GET /authnz/providers`). */
+export const AuthzProvidersList = defineRpc(
+  "authz.providers.list",
+  1,
+  Type.Object({}, { additionalProperties: false }),
+  Type.Object({ providers: Type.Array(Type.Object({ name: ProviderName })) }),
+);
+
 /** Starts a sign-in: the provider's authorization URL and the state the callback must bring back. */
 export const AuthzLoginBegin = defineRpc(
   "authz.login.begin",
@@ -209,4 +217,99 @@ export const AuthzApiKeysRevoked = defineEvent(
   Type.Object({ user_id: Id, time: Timestamp }),
   (ns: string, userId: string) => `${ns}.authz.api-keys.revoked.${userId}`,
   (ns) => `${ns}.authz.api-keys.revoked.*`,
+);
+
+// ---- Cloud authorizations (`/api/cloud/authz`): Galaxy's CloudAuthz records, secrets masked ----
+
+/**
+ * What the last use of an authorization showed: `untested` until credentials were first issued,
+ * `ok`, `needs_reauth` (the identity's sign-in expired and could not be renewed), or `refused`
+ * (the provider refused; `status_reason` says why).
+ */
+export const CloudAuthzStatus = Type.Union([Type.Literal("untested"), Type.Literal("ok"), Type.Literal("needs_reauth"), Type.Literal("refused")]);
+export type CloudAuthzStatus = Static<typeof CloudAuthzStatus>;
+
+/** A cloud authorization as the API shows it (Galaxy's fields; secrets in `config` are masked). */
+export const CloudAuthzView = Type.Object({
+  id: Id,
+  model_class: Type.Literal("CloudAuthz"),
+  user_id: Id,
+  provider: CloudProvider,
+  /** The provider's settings; secret fields appear masked (`****` and their last 4 characters). */
+  config: Type.Record(Type.String(), Type.Unknown()),
+  /** The identity (`GET /authnz/`) whose ID token is exchanged; required for `aws`. */
+  authn_id: Type.Union([Id, Type.Null()]),
+  description: Type.String(),
+  create_time: Timestamp,
+  last_update: Timestamp,
+  /** When credentials were last issued (or the record was created). */
+  last_activity: Timestamp,
+  status: CloudAuthzStatus,
+  status_reason: Type.Union([Type.String(), Type.Null()]),
+});
+export type CloudAuthzView = Static<typeof CloudAuthzView>;
+
+/**
+ * A new authorization. `provider` and `config` are checked by the authz service's provider module
+ * (400007 / 400008 naming e.g. `config.role_arn`); ids are checked there too (400009).
+ */
+export const CloudAuthzInput = Type.Object(
+  {
+    provider: Type.String({ minLength: 1, maxLength: 64 }),
+    config: Type.Record(Type.String(), Type.Unknown()),
+    authn_id: Type.Optional(Type.Union([Type.String({ maxLength: 64 }), Type.Null()])),
+    description: Type.Optional(Type.String({ maxLength: 4096 })),
+  },
+  { additionalProperties: false },
+);
+export type CloudAuthzInput = Static<typeof CloudAuthzInput>;
+
+/**
+ * Changes to an authorization: the fields given replace the stored ones. In `config`, a secret
+ * field sent back exactly as its masked value keeps the stored secret.
+ */
+export const CloudAuthzChanges = Type.Partial(CloudAuthzInput, { additionalProperties: false });
+export type CloudAuthzChanges = Static<typeof CloudAuthzChanges>;
+
+/** `POST /api/cloud/authz/{id}/test`: 200 either way; `ok: false` carries the provider's reason. */
+export const CloudAuthzTestResult = Type.Object({
+  ok: Type.Boolean(),
+  provider: CloudProvider,
+  /** What was checked: credentials issued only, an account-level call, or access to `bucket`. */
+  checked: Type.Union([Type.Literal("credentials"), Type.Literal("account"), Type.Literal("bucket")]),
+  bucket: Type.Optional(Type.String()),
+  /** When the credentials obtained expire; null for long-lived keys. */
+  expires_at: Type.Optional(Type.Union([Timestamp, Type.Null()])),
+  /** The provider's reason when `ok` is false. */
+  reason: Type.Optional(Type.String()),
+  /** The provider's (or skyferry's) error code when `ok` is false. */
+  code: Type.Optional(Type.String()),
+});
+export type CloudAuthzTestResult = Static<typeof CloudAuthzTestResult>;
+
+const AuthzRef = Type.Object({ actor: Actor, authz_id: Id }, { additionalProperties: false });
+
+export const AuthzCloudList = defineRpc("authz.cloud.list", 1, Type.Object({ actor: Actor }, { additionalProperties: false }), Type.Array(CloudAuthzView));
+export const AuthzCloudCreate = defineRpc(
+  "authz.cloud.create",
+  1,
+  Type.Object({ actor: Actor, input: CloudAuthzInput }, { additionalProperties: false }),
+  CloudAuthzView,
+);
+/** 404 unless the actor owns it. */
+export const AuthzCloudGet = defineRpc("authz.cloud.get", 1, AuthzRef, CloudAuthzView);
+export const AuthzCloudUpdate = defineRpc(
+  "authz.cloud.update",
+  1,
+  Type.Object({ actor: Actor, authz_id: Id, changes: CloudAuthzChanges }, { additionalProperties: false }),
+  CloudAuthzView,
+);
+/** Hard delete (as Galaxy); answers the deleted record. */
+export const AuthzCloudDelete = defineRpc("authz.cloud.delete", 1, AuthzRef, CloudAuthzView);
+/** Obtains credentials for real and checks access (to `bucket` when given). */
+export const AuthzCloudTest = defineRpc(
+  "authz.cloud.test",
+  1,
+  Type.Object({ actor: Actor, authz_id: Id, bucket: Type.Optional(Type.String({ minLength: 1, maxLength: 1024 })) }, { additionalProperties: false }),
+  CloudAuthzTestResult,
 );

@@ -2,6 +2,7 @@ import { type Static, Type } from "@sinclair/typebox";
 import { type ConsumerSpec, defineEvent, defineRpc, type StreamSpec, streamToken } from "./define.ts";
 import { Actor, Id, Timestamp } from "./envelope.ts";
 import { CloudProvider } from "./authz.ts";
+import { DatasetObject } from "./history.ts";
 
 // Contracts of the transfer service: the send request, the job work item, job RPCs and job events.
 
@@ -86,7 +87,10 @@ export const TransferJob = Type.Object({
   state: JobState,
   create_time: Timestamp,
   update_time: Timestamp,
-  tool_id: Type.Literal("send_to_cloud"),
+  /** `send_to_cloud`, or `get_from_cloud` for a get job (issue 6). */
+  tool_id: Type.Union([Type.Literal("send_to_cloud"), Type.Literal("get_from_cloud")]),
+  /** `get` for a job that copies an object into a history; absent (send) otherwise. */
+  direction: Type.Optional(Type.Union([Type.Literal("send"), Type.Literal("get")])),
   history_id: Id,
   dataset_id: Id,
   provider: CloudProvider,
@@ -96,7 +100,7 @@ export const TransferJob = Type.Object({
   object_key: Type.String(),
   overwrite_policy: OverwritePolicy,
   /** `skipped` when the policy was skip and the key existed. */
-  outcome: Type.Union([Type.Literal("uploaded"), Type.Literal("skipped"), Type.Null()]),
+  outcome: Type.Union([Type.Literal("uploaded"), Type.Literal("skipped"), Type.Literal("downloaded"), Type.Null()]),
   bytes_total: Type.Integer({ minimum: 0 }),
   bytes_done: Type.Integer({ minimum: 0 }),
   checksum: Type.Object({ sha256: Type.String(), md5: Type.String() }),
@@ -133,7 +137,7 @@ export const TransferJobRetry = defineRpc("transfer.job.retry", 1, JobRef, Trans
 /** The work item: one per job, message id = job id (a retry adds `.r<n>`). */
 export const TransferJobWork = defineEvent(
   "skyferry.transfer.job.v1",
-  Type.Object({ job_id: Id, user_id: Id }),
+  Type.Object({ job_id: Id, user_id: Id, direction: Type.Optional(Type.Literal("get")) }),
   (ns: string, jobId: string) => `${ns}.transfer.work.${jobId}`,
   (ns) => `${ns}.transfer.work.*`,
 );
@@ -185,3 +189,90 @@ export const TransferJobsStream: StreamSpec = {
 export function transferJobsConsumer(ackWaitSeconds: number, maxDeliver: number): ConsumerSpec {
   return { stream: TransferJobsStream, durable: "transfer-workers", ackWaitSeconds, maxDeliver, backoffSeconds: [1, 5, 15, 30, 60] };
 }
+
+// ---------------------------------------------------------------------------------------------
+// Get from cloud (issue 6): browsing a bucket, and copying objects into a history.
+
+/** One object of a listing page. */
+export const CloudObjectEntry = Type.Object({
+  key: Type.String(),
+  size: Type.Integer({ minimum: 0 }),
+  last_modified: Type.Union([Type.String(), Type.Null()]),
+  etag: Type.String(),
+});
+export type CloudObjectEntry = Static<typeof CloudObjectEntry>;
+
+/** The query of `GET /api/cloud/storage/objects` (without the actor). */
+export const ObjectsListOptions = {
+  authz_id: Type.String({ maxLength: 64 }),
+  bucket: Type.String({ maxLength: 255 }),
+  prefix: Type.Optional(Type.String({ maxLength: 1024 })),
+  delimiter: Type.Optional(Type.String({ minLength: 1, maxLength: 8 })),
+  /** Objects and prefixes per page (at most 1000). */
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
+  /** `next_cursor` of the previous page. */
+  cursor: Type.Optional(Type.String({ maxLength: 4096 })),
+};
+
+/** One page of a bucket's objects and common prefixes; 404 for a missing bucket, 403 when it may not be read. */
+export const TransferObjectsList = defineRpc(
+  "transfer.objects.list",
+  1,
+  Type.Object({ actor: Actor, ...ObjectsListOptions }, { additionalProperties: false }),
+  Type.Object({
+    bucket: Type.String(),
+    objects: Type.Array(CloudObjectEntry),
+    prefixes: Type.Array(Type.String()),
+    /** Absent on the last page. */
+    next_cursor: Type.Union([Type.String(), Type.Null()]),
+  }),
+);
+
+/** A flag as JSON boolean or Galaxy's strings `"true"` / `"false"`. */
+const Flag = Type.Union([Type.Boolean(), Type.Literal("true"), Type.Literal("false")]);
+
+/** Galaxy's `input_args` of a get. */
+export const GetInputArgs = Type.Object(
+  {
+    dbkey: Type.Optional(Type.Union([Type.String({ maxLength: 64 }), Type.Null()])),
+    /** A datatype extension, or `auto` (sniff). */
+    file_type: Type.Optional(Type.Union([Type.String({ maxLength: 32 }), Type.Null()])),
+    space_to_tab: Type.Optional(Type.Union([Flag, Type.Null()])),
+    to_posix_lines: Type.Optional(Type.Union([Flag, Type.Null()])),
+  },
+  { additionalProperties: false },
+);
+export type GetInputArgs = Static<typeof GetInputArgs>;
+
+/** The body of `POST /api/cloud/storage/get` (Galaxy's `CloudObjects`, plus `prefix`). */
+export const GetOptions = {
+  history_id: Type.String({ maxLength: 64 }),
+  authz_id: Type.String({ maxLength: 64 }),
+  bucket: Type.String({ maxLength: 255 }),
+  /** Object keys; with `prefix`, may be absent. */
+  objects: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 1024 }), { maxItems: 10_000 })),
+  /** Every object under this prefix (capped in count and bytes by configuration). */
+  prefix: Type.Optional(Type.String({ maxLength: 1024 })),
+  input_args: Type.Optional(Type.Union([GetInputArgs, Type.Null()])),
+};
+
+/** One object that could not be queued (e.g. it does not exist). */
+export const FailedGet = Type.Object({ object: Type.String(), error: Type.String() });
+export type FailedGet = Static<typeof FailedGet>;
+
+/**
+ * Plans a get, all or nothing: history and authorization ownership (404), bucket name (400), bucket
+ * readable (404 / 403 with the provider's reason), objects found by head (a missing one is a failed
+ * entry), prefix caps (400); then one queued history item and one job per object. The reply's
+ * `items` are the new history items in the `/contents` summary shape, each with its `job_id`.
+ */
+export const TransferGetPlan = defineRpc(
+  "transfer.get.plan",
+  1,
+  Type.Object({ actor: Actor, ...GetOptions }, { additionalProperties: false }),
+  Type.Object({
+    items: Type.Array(Type.Composite([DatasetObject, Type.Object({ job_id: Id, object: Type.String() })])),
+    failed: Type.Array(FailedGet),
+    bucket_name: Type.String(),
+  }),
+);

@@ -47,6 +47,9 @@ export const REDACT_PATHS = [
   "credentials",
   "encryption_key",
   "encryption_keys",
+  // A config object logged whole (or under a key): the dataset store's S3 secret.
+  "DATASET_STORE_S3_SECRET_ACCESS_KEY",
+  "*.DATASET_STORE_S3_SECRET_ACCESS_KEY",
 ];
 
 export interface CreateLoggerOptions {

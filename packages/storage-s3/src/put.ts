@@ -3,6 +3,7 @@ import { PutObjectCommand } from "@aws-sdk/client-s3";
 import { abortedError, openBody, planParts, readParts, StorageError, type PutInput, type PutResult } from "@skyferry/storage";
 import { call, type S3Context } from "./context.ts";
 import { checkDigests, objectMetadata } from "./digests.ts";
+import { cleanEtag } from "./etag.ts";
 import { S3_LIMITS } from "./limits.ts";
 import { putMultipart } from "./multipart.ts";
 import { abortQuietly } from "./uploads.ts";
@@ -28,7 +29,7 @@ async function putSingle(ctx: S3Context, input: PutInput): Promise<PutResult> {
   const md5 = createHash("md5").update(data).digest();
   const sha256 = createHash("sha256").update(data).digest("hex");
   checkDigests(input, sha256, md5.toString("hex"));
-  await call("PutObject", () =>
+  const put = await call("PutObject", () =>
     ctx.client.send(
       new PutObjectCommand({
         Bucket: input.bucket,
@@ -45,8 +46,14 @@ async function putSingle(ctx: S3Context, input: PutInput): Promise<PutResult> {
     ),
   );
   input.onProgress?.(data.length);
-  const v = await verifyCommitted(ctx, input.bucket, input.key, { size: input.size, sha256, etag: md5.toString("hex") });
-  return { bucket: input.bucket, key: input.key, size: input.size, sha256, md5: md5.toString("hex"), partsUploaded: 1, ...v };
+  const hex = md5.toString("hex");
+  // The PUT's own answer is the commit: the server checked Content-MD5 against the bytes it stored
+  // and answers with their MD5 as ETag, and the sha256 of those bytes was checked above. A HEAD
+  // would only repeat it, so it is sent only when ETags are not MD5s here (SSE-KMS/SSE-C).
+  const etag = cleanEtag(put.ETag);
+  if (ctx.etagIsMd5 && etag === hex) return { bucket: input.bucket, key: input.key, size: input.size, sha256, md5: hex, partsUploaded: 1, etag, ...(put.VersionId ? { versionId: put.VersionId } : {}) };
+  const v = await verifyCommitted(ctx, input.bucket, input.key, { size: input.size, sha256, etag: hex });
+  return { bucket: input.bucket, key: input.key, size: input.size, sha256, md5: hex, partsUploaded: 1, ...v };
 }
 
 /**

@@ -16,8 +16,9 @@ export interface ObjectStore {
    * each carrying its MD5 so the provider verifies it. Resumes a multipart upload when
    * `resume` names one whose parts are already stored (the stored parts are listed on the
    * provider and checked against the body's bytes; a part that does not match is sent again).
-   * Writes `metadata` (and the whole object's sha256 as metadata `sha256`), then reads the
-   * committed object back (head) and compares size, sha256 metadata and ETag/MD5.
+   * Writes `metadata` (and the whole object's sha256 as metadata `sha256`), then verifies the
+   * commit: size, sha256 metadata and ETag/MD5, from a read-back (head), or for a single PUT from
+   * the provider's answer when that answer is the MD5 it checked against the stored bytes.
    * The body is read once, part by part: memory is bounded by about (concurrency + 1) × partSize.
    * On failure an unfinished multipart upload is left in place for `resume` (call `abort` to
    * abandon it), except after INTEGRITY or ALREADY_EXISTS, when the adapter abandons it itself.

@@ -1,4 +1,5 @@
 import type { Bus } from "@skyferry/bus";
+import { AuthzProvidersList } from "@skyferry/contracts";
 import { ensureIndexes } from "@skyferry/db";
 import type { Db } from "mongodb";
 import { createApiKeys, apiKeyIndexes } from "./api-keys/api-keys-repo.ts";
@@ -32,6 +33,9 @@ export async function createAccounts(deps: { config: AuthzConfig; bus: Bus; db: 
   const login = createLogin({ providers: oidc, loginStates, identities, users, sessions });
   return {
     identityTokens: createIdentityTokens({ identities, oidc, now }),
-    subscriptions: serveAccounts({ bus, login, users, identities, sessions, apiKeys, now }),
+    subscriptions: [
+      ...serveAccounts({ bus, login, users, identities, sessions, apiKeys, now }),
+      bus.serve(AuthzProvidersList, async () => ({ providers: oidc.names().map((name) => ({ name })) })),
+    ],
   };
 }

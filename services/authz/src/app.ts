@@ -2,6 +2,7 @@ import { SystemPing } from "@skyferry/contracts";
 import { registerHealth, type ServiceDeps } from "@skyferry/service-kit";
 import type { FastifyInstance } from "fastify";
 import { createAccounts } from "./accounts.ts";
+import { createCloudAuthzModule } from "./cloud-authz/index.ts";
 import type { AuthzConfig } from "./config.ts";
 import { createSecretBox } from "./crypto/secret-box.ts";
 
@@ -15,6 +16,14 @@ export async function authzApp(app: FastifyInstance, deps: ServiceDeps<AuthzConf
   // Users, identities, sessions, API keys, sign-in. `accounts.identityTokens.getFreshIdToken` gives
   // cloud authorizations an identity's current ID token.
   const accounts = await createAccounts({ config, bus, db: mongo.db, box, now });
+  const cloudAuthz = await createCloudAuthzModule({
+    bus,
+    db: mongo.db,
+    box,
+    idTokens: accounts.identityTokens,
+    settings: { awsStsEndpoint: config.SKYFERRY_AWS_STS_ENDPOINT, awsS3Endpoint: config.SKYFERRY_AWS_S3_ENDPOINT, timeoutMs: config.SKYFERRY_CLOUD_TIMEOUT_MS },
+    now,
+  });
   await registerHealth(app, {
     service: "authz",
     instance,
@@ -26,6 +35,7 @@ export async function authzApp(app: FastifyInstance, deps: ServiceDeps<AuthzConf
   const subscriptions = [
     bus.serve(SystemPing.authz, async ({ echo }) => ({ service: "authz" as const, instance, echo, time: new Date().toISOString() })),
     ...accounts.subscriptions,
+    ...cloudAuthz.subscriptions,
   ];
   app.addHook("onClose", async () => {
     await Promise.all(subscriptions.map((s) => s.drain()));

@@ -44,5 +44,15 @@ export const AuthzConfig = Type.Object({
   SKYFERRY_SESSION_TTL_SECONDS: Type.Integer({ default: 7 * 24 * 3600, minimum: 60 }),
   /** How long a started sign-in may take before its state expires, in seconds. */
   SKYFERRY_LOGIN_STATE_TTL_SECONDS: Type.Integer({ default: 600, minimum: 30, maximum: 3600 }),
+  /**
+   * STS endpoint for `aws` cloud authorizations (AssumeRoleWithWebIdentity); unset = AWS's own,
+   * by region. Set it for an S3 store with STS such as Ceph radosgw. Deliberately not a
+   * per-authorization setting: the ID token sent there must only go to a trusted STS.
+   */
+  SKYFERRY_AWS_STS_ENDPOINT: Type.Optional(Type.String({ pattern: "^https?://" })),
+  /** S3 endpoint handed out with `aws` credentials (path-style); unset = AWS S3. */
+  SKYFERRY_AWS_S3_ENDPOINT: Type.Optional(Type.String({ pattern: "^https?://" })),
+  /** Bound on each call to a cloud provider (token endpoint, STS, storage check), in ms. */
+  SKYFERRY_CLOUD_TIMEOUT_MS: Type.Integer({ default: 15_000, minimum: 1000, maximum: 120_000 }),
 });
 export type AuthzConfig = Static<typeof AuthzConfig>;

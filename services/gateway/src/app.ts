@@ -3,11 +3,21 @@ import { registerHealth, type ServiceDeps } from "@skyferry/service-kit";
 import type { FastifyInstance } from "fastify";
 import type { GatewayConfig } from "./config.ts";
 import { registerAuth } from "./plugins/auth.ts";
+import { registerConsole } from "./plugins/console.ts";
+import { registerCsrf } from "./plugins/csrf.ts";
 import { registerErrorHandling } from "./plugins/errors.ts";
+import { registerHistoryProxy } from "./plugins/history-proxy.ts";
 import { registerOpenApi } from "./plugins/openapi.ts";
+import { registerSecurityHeaders } from "./plugins/security.ts";
 import { authnzRoutes } from "./routes/authnz.ts";
+import { consoleSupportRoutes } from "./routes/console-support.ts";
+import { datasetRoutes } from "./routes/datasets.ts";
+import { historyRoutes } from "./routes/histories.ts";
+import { cloudAuthzRoutes } from "./routes/cloud-authz.ts";
 import { jobRoutes } from "./routes/jobs.ts";
 import { sendRoutes } from "./routes/send.ts";
+import { cloudGetRoutes } from "./routes/cloud-get.ts";
+import { cloudObjectsRoutes } from "./routes/cloud-objects.ts";
 import { pingServices, statusRoutes } from "./routes/status.ts";
 import { userRoutes } from "./routes/users.ts";
 
@@ -16,6 +26,7 @@ export async function gatewayApp(app: FastifyInstance, deps: ServiceDeps<Gateway
   const { bus, instance, config } = deps;
   const timeoutMs = config.SKYFERRY_RPC_TIMEOUT_MS;
   registerErrorHandling(app);
+  await registerSecurityHeaders(app, { publicUrl: config.SKYFERRY_PUBLIC_URL });
   await registerOpenApi(app);
   await app.register(cookie);
   registerAuth(app, {
@@ -25,6 +36,7 @@ export async function gatewayApp(app: FastifyInstance, deps: ServiceDeps<Gateway
     failureLimit: config.SKYFERRY_AUTH_FAILURE_LIMIT,
     failureWindowMs: config.SKYFERRY_AUTH_FAILURE_WINDOW_MS,
   });
+  registerCsrf(app, { publicUrl: config.SKYFERRY_PUBLIC_URL });
   await registerHealth(app, {
     service: "gateway",
     instance,
@@ -36,7 +48,15 @@ export async function gatewayApp(app: FastifyInstance, deps: ServiceDeps<Gateway
   // Route groups, one module each (services/gateway/src/routes/).
   await app.register(statusRoutes, { bus, timeoutMs });
   await app.register(authnzRoutes, { bus, timeoutMs, publicUrl: config.SKYFERRY_PUBLIC_URL });
+  await app.register(consoleSupportRoutes, { bus, timeoutMs });
   await app.register(userRoutes, { bus, timeoutMs });
+  await app.register(cloudAuthzRoutes, { bus, timeoutMs });
   await app.register(sendRoutes, { bus, timeoutMs });
+  await app.register(cloudGetRoutes, { bus, timeoutMs });
+  await app.register(cloudObjectsRoutes, { bus, timeoutMs });
   await app.register(jobRoutes, { bus, timeoutMs });
+  await registerHistoryProxy(app, { historyUrl: config.SKYFERRY_HISTORY_URL, token: config.SKYFERRY_INTERNAL_TOKEN });
+  await app.register(historyRoutes, { bus, timeoutMs });
+  await app.register(datasetRoutes, { bus, timeoutMs });
+  await app.register(registerConsole); // the web console at / (packages/console/dist)
 }

@@ -20,5 +20,12 @@ export const GatewayConfig = Type.Object({
   SKYFERRY_AUTH_FAILURE_LIMIT: Type.Integer({ default: 20, minimum: 1 }),
   /** The window for SKYFERRY_AUTH_FAILURE_LIMIT, in ms. */
   SKYFERRY_AUTH_FAILURE_WINDOW_MS: Type.Integer({ default: 60_000, minimum: 1000 }),
+  /** Base URL of the history service's HTTP port; uploads and dataset downloads are streamed through it. */
+  SKYFERRY_HISTORY_URL: Type.String({ default: "http://127.0.0.1:8082", pattern: "^https?://[^/?#]+$" }),
+  /**
+   * Shared secret sent to the history service with every proxied request (it refuses requests
+   * without it). Empty: uploads and display answer 503.
+   */
+  SKYFERRY_INTERNAL_TOKEN: Type.String({ default: "", maxLength: 512 }),
 });
 export type GatewayConfig = Static<typeof GatewayConfig>;

@@ -14,8 +14,12 @@ import { createJobHandlers } from "./jobs/handlers.ts";
 import { type JobDoc, toTransferJob } from "./jobs/job-doc.ts";
 import { createJobRepository } from "./jobs/repository.ts";
 import { createSendPlanner } from "./send/planner.ts";
+import { createMemoryBudget } from "./worker/memory-budget.ts";
 import { createJobRunner } from "./worker/run-job.ts";
 import { createStoreOpener, defaultStoreFactory, type StoreFactory } from "./worker/stores.ts";
+import { wireGet } from "./get/wire.ts";
+
+const MiB = 1024 * 1024;
 
 /** The transfer service as a Fastify plugin: health routes, send and job RPCs, and the workers. */
 export async function transferApp(
@@ -41,15 +45,20 @@ export async function transferApp(
     factory: deps.storeFactory ?? defaultStoreFactory(),
     issue,
     renewBeforeMs: config.TRANSFER_CREDENTIAL_RENEW_SECONDS * 1000,
+    cacheMs: config.TRANSFER_STORE_CACHE_SECONDS * 1000,
   });
   const enqueue = async (job: JobDoc, msgId: string) => {
-    await bus.enqueue(TransferJobWork, [job._id], { job_id: job._id, user_id: job.user_id }, msgId);
+    await bus.enqueue(TransferJobWork, [job._id], { job_id: job._id, user_id: job.user_id, ...(job.direction === "get" ? { direction: "get" as const } : {}) }, msgId);
   };
+  const get = wireGet({ bus, config, logger, openStore, jobs }); // get from cloud and bucket listing (issue 6)
   const events = {
     progress: (job: JobDoc, bytes: number) =>
       bus.emit(TransferJobProgress, [job._id], { job_id: job._id, state: "running", bytes_done: bytes, bytes_total: job.bytes_total }),
     completed: (job: JobDoc) => bus.emit(TransferJobCompleted, [job._id], { job: toTransferJob(job) }),
-    failed: (job: JobDoc) => bus.emit(TransferJobFailed, [job._id], { job: toTransferJob(job) }),
+    failed: (job: JobDoc) => {
+      bus.emit(TransferJobFailed, [job._id], { job: toTransferJob(job) });
+      if (job.direction === "get") get.itemFailed(job);
+    },
   };
 
   const send = createSendPlanner({
@@ -78,9 +87,11 @@ export async function transferApp(
     bus.serve(TransferJobList, handlers.list),
     bus.serve(TransferJobCancel, handlers.cancel),
     bus.serve(TransferJobRetry, handlers.retry),
+    ...get.serve(enqueue),
   ];
 
   let worker: Worker | undefined;
+  let gets: { close(): Promise<void> } | undefined;
   if (config.TRANSFER_WORKER_ENABLED) {
     const running = new Map<string, AbortController>();
     subscriptions.push(bus.on(TransferJobAbort, TransferJobAbort.pattern(bus.namespace), ({ job_id }) => running.get(job_id)?.abort()));
@@ -94,14 +105,28 @@ export async function transferApp(
       instance,
       logger,
       progressIntervalMs: config.TRANSFER_PROGRESS_INTERVAL_MS,
-      upload: { partSize: config.TRANSFER_PART_SIZE_MB * 1024 * 1024, partConcurrency: partConcurrency(config), now: () => new Date(), maxRenames: 100 },
+      upload: {
+        partSize: config.TRANSFER_PART_SIZE_MB * MiB,
+        partConcurrency: partConcurrency(config),
+        singlePutMax: config.TRANSFER_SINGLE_PUT_MAX_MB * MiB,
+        now: () => new Date(),
+        maxRenames: 100,
+      },
+      memory: createMemoryBudget(config.TRANSFER_MEMORY_BUDGET_MB * MiB),
     });
-    worker = await bus.work(consumer, TransferJobWork, runJob, { concurrency: config.TRANSFER_CONCURRENCY });
-    logger.info({ concurrency: config.TRANSFER_CONCURRENCY, part_concurrency: partConcurrency(config) }, "transfer workers started");
+    const dispatch = await get.dispatcher(runJob, { events, running, instance });
+    gets = dispatch;
+    worker = await bus.work(consumer, TransferJobWork, dispatch.handler, { concurrency: config.TRANSFER_CONCURRENCY });
+    logger.info(
+      { concurrency: config.TRANSFER_CONCURRENCY, part_concurrency: partConcurrency(config), memory_budget_mb: config.TRANSFER_MEMORY_BUDGET_MB },
+      "transfer workers started",
+    );
   }
   app.addHook("onClose", async () => {
     // Running uploads are handed back (their parts are recorded) so another worker resumes them.
     await worker?.stop(5_000);
     await Promise.all(subscriptions.map((s) => s.drain()));
+    await openStore.closeAll();
+    await gets?.close();
   });
 }

@@ -1,5 +1,7 @@
 import { type Static, Type } from "@sinclair/typebox";
+import { DatasetStoreConfig } from "@skyferry/dataset-store";
 import { BaseConfig } from "@skyferry/service-kit";
+import { GetConfig } from "./get/config.ts";
 
 /** The transfer service's settings, each read from the environment variable of the same name. */
 export const TransferConfig = Type.Object({
@@ -8,12 +10,21 @@ export const TransferConfig = Type.Object({
   PORT: Type.Integer({ default: 8083, minimum: 0, maximum: 65535 }),
   /** Run transfer workers in this process (false: only answer send and job requests). */
   TRANSFER_WORKER_ENABLED: Type.Boolean({ default: true }),
-  /** Jobs this process uploads at once. */
-  TRANSFER_CONCURRENCY: Type.Integer({ default: 4, minimum: 1, maximum: 256 }),
+  /** Jobs this process runs at once (at most; the memory budget may hold some back until others finish). */
+  TRANSFER_CONCURRENCY: Type.Integer({ default: 16, minimum: 1, maximum: 256 }),
   /** Multipart part / Azure block size in MiB (adapters raise it to stay within 10,000 parts). */
   TRANSFER_PART_SIZE_MB: Type.Integer({ default: 8, minimum: 5, maximum: 512 }),
-  /** Upper bound for part buffers of all running jobs, in MiB: concurrency × parts in flight × part size. */
-  TRANSFER_MEMORY_BUDGET_MB: Type.Integer({ default: 128, minimum: 8 }),
+  /**
+   * Upper bound for the body buffers of all running jobs, in MiB. A job reserves its whole size when
+   * it is sent in one PUT, else (parts in flight + 1) × part size; jobs wait until their share is free.
+   */
+  TRANSFER_MEMORY_BUDGET_MB: Type.Integer({ default: 32, minimum: 8 }),
+  /** Objects up to this size (MiB) go in one PUT (no multipart upload, no create-only claim); above it, multipart. */
+  TRANSFER_SINGLE_PUT_MAX_MB: Type.Integer({ default: 16, minimum: 0, maximum: 5120 }),
+  /** Multipart parts uploaded at once per job (fewer when the memory budget is smaller). */
+  TRANSFER_PART_CONCURRENCY: Type.Integer({ default: 4, minimum: 1, maximum: 64 }),
+  /** Seconds a worker reuses one provider client (and its credentials) for jobs of the same user and authorization; 0: one per job. */
+  TRANSFER_STORE_CACHE_SECONDS: Type.Integer({ default: 300, minimum: 0, maximum: 86_400 }),
   /** Seconds without a heartbeat before JetStream hands a job to another worker (after a crash). */
   TRANSFER_ACK_WAIT_SECONDS: Type.Integer({ default: 30, minimum: 1, maximum: 3600 }),
   /** Deliveries of one job message before it is given up. */
@@ -22,14 +33,17 @@ export const TransferConfig = Type.Object({
   TRANSFER_CREDENTIAL_RENEW_SECONDS: Type.Integer({ default: 120, minimum: 1 }),
   /** Minimum interval between progress events (and progress writes) of one job, in ms. */
   TRANSFER_PROGRESS_INTERVAL_MS: Type.Integer({ default: 500, minimum: 500, maximum: 60_000 }),
-  /** Directory of the file dataset store the history service writes (read-only here). */
-  DATASET_STORE_DIR: Type.String({ default: ".data/datasets" }),
+  /** The dataset store the history service writes (DATASET_STORE, DATASET_STORE_DIR, DATASET_STORE_S3_*), read-only here. */
+  ...DatasetStoreConfig,
+  /** Get from cloud: caps on one get (services/transfer/src/get/config.ts). */
+  ...GetConfig,
   /** Timeout of requests to the authz and history services, in ms. */
   TRANSFER_RPC_TIMEOUT_MS: Type.Integer({ default: 10_000, minimum: 100 }),
 });
 export type TransferConfig = Static<typeof TransferConfig>;
 
-/** Parts uploaded at once per job so that all jobs together stay within the memory budget. */
+/** Parts uploaded at once per multipart job: the configured count, fewer when one job's parts (+1 being read) would not fit the budget. */
 export function partConcurrency(config: TransferConfig): number {
-  return Math.max(1, Math.floor(config.TRANSFER_MEMORY_BUDGET_MB / (config.TRANSFER_CONCURRENCY * config.TRANSFER_PART_SIZE_MB)));
+  const fit = Math.floor(config.TRANSFER_MEMORY_BUDGET_MB / config.TRANSFER_PART_SIZE_MB) - 1;
+  return Math.max(1, Math.min(config.TRANSFER_PART_CONCURRENCY, fit));
 }

@@ -36,7 +36,7 @@ test("concurrent callers share one renewal; long-lived keys are never renewed", 
 test("progress is throttled to one call per interval, delivering the latest value", async () => {
   let clock = 0;
   const seen: number[] = [];
-  const t = throttle<number>(500, (v) => seen.push(v), () => clock);
+  const t = throttle<number>(500, (v) => seen.push(v), { now: () => clock });
   t.push(1);
   t.push(2);
   t.push(3);
@@ -44,5 +44,17 @@ test("progress is throttled to one call per interval, delivering the latest valu
   clock = 500;
   t.flush();
   assert.deepEqual(seen, [1, 3]);
+  t.cancel();
+});
+
+test("progress without a leading call: nothing before the first interval has passed", async () => {
+  let clock = 1000;
+  const seen: number[] = [];
+  const t = throttle<number>(500, (v) => seen.push(v), { leading: false, now: () => clock });
+  t.push(1);
+  assert.deepEqual(seen, [], "a job finished within the interval reports no progress");
+  clock = 1500;
+  t.flush();
+  assert.deepEqual(seen, [1]);
   t.cancel();
 });

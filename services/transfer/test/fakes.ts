@@ -28,10 +28,18 @@ export function fakeJobs(): JobRepository & { docs: Map<string, JobDoc> } {
       docs.set(doc._id, structuredClone(doc));
       return { doc, created: true };
     },
+    async insertManyOrFind(list) {
+      const out = [];
+      for (const doc of list) out.push(await this.insertOrFind(doc));
+      return out;
+    },
     get: async (id) => (docs.has(id) ? structuredClone(docs.get(id)!) : null),
     getOwned: async (id, u) => (docs.get(id)?.user_id === u ? structuredClone(docs.get(id)!) : null),
     list: async (u) => [...docs.values()].filter((d) => d.user_id === u),
     claim: async (id, worker) => set(id, active, { state: "running", worker, attempts: (docs.get(id)?.attempts ?? 0) + 1 }),
+    async markRunning(id, worker, attempts) {
+      set(id, () => true, { state: "running", worker, attempts });
+    },
     async uploadStarted(id, key, upload_id) {
       set(id, () => true, { upload: { key, upload_id }, object_key: key });
     },
@@ -50,10 +58,10 @@ export function fakeJobs(): JobRepository & { docs: Map<string, JobDoc> } {
     async progress(id, bytes_done) {
       set(id, (d) => d.state === "running", { bytes_done });
     },
-    complete: async (id, f) => set(id, (d) => d.state === "running", { state: "ok", ...f, error: null, upload: null }),
-    fail: async (id, error) => set(id, active, { state: "error", error, upload: null }),
-    async requeue(id, error) {
-      set(id, (d) => d.state === "running", { state: "queued", error });
+    complete: async (id, { attempts, ...f }) => set(id, active, { state: "ok", ...f, ...(attempts ? { attempts } : {}), error: null, upload: null }),
+    fail: async (id, error, attempts) => set(id, active, { state: "error", error, ...(attempts ? { attempts } : {}), upload: null }),
+    async requeue(id, error, attempts) {
+      set(id, active, { state: "queued", error, ...(attempts ? { attempts } : {}) });
     },
     retry: async (id, u) => set(id, (d) => d.user_id === u && d.state === "error", { state: "queued", error: null, upload: null, retries: (docs.get(id)?.retries ?? 0) + 1 }),
   };

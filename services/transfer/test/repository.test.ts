@@ -43,6 +43,20 @@ test("the unique key (item, destination, idempotency key) returns the stored job
   assert.equal(c.created, true);
 });
 
+test("a batch insert stores new jobs and returns the stored one for each duplicate, in order", async () => {
+  const first = await repo.insertOrFind(doc({ idempotency_key: "batch", planned_key: "b1" }));
+  const out = await repo.insertManyOrFind([
+    doc({ idempotency_key: "batch", planned_key: "b0" }),
+    doc({ idempotency_key: "batch", planned_key: "b1" }),
+    doc({ idempotency_key: "batch", planned_key: "b2" }),
+  ]);
+  assert.deepEqual(out.map((o) => o.created), [true, false, true]);
+  assert.equal(out[1]!.doc._id, first.doc._id, "the duplicate is the job stored before");
+  assert.equal((await repo.get(out[2]!.doc._id))?.planned_key, "b2");
+  const again = await repo.insertManyOrFind([doc({ idempotency_key: "batch", planned_key: "b0" })]);
+  assert.equal(again[0]!.doc._id, out[0]!.doc._id);
+});
+
 test("claim, recorded parts, complete: the upload state needed for resume lives in the job document", async () => {
   const { doc: j } = await repo.insertOrFind(doc({ idempotency_key: "claim" }));
   const claimed = await repo.claim(j._id, "w1");

@@ -135,6 +135,21 @@ function exchangeError(provider: string, err: unknown): Error {
   if (isSkyferryError(err)) return err;
   if (err instanceof client.ResponseBodyError) return loginFailed(`the provider refused the code (${truncate(err.error, 64)}).`, err);
   if (err instanceof client.AuthorizationResponseError) return loginFailed(`the provider answered '${truncate(err.error, 64)}'.`, err);
-  if (err instanceof client.ClientError) return loginFailed(`the provider's answer did not verify (${truncate(err.message, 160)}).`, err);
+  if (err instanceof client.ClientError) {
+    const claim = failedClaim(err);
+    const what = claim ? `the ID token's '${claim}' claim` : "the provider's answer";
+    return loginFailed(`${what} did not verify (${truncate(err.message, 160)}).`, err);
+  }
   return providerUnavailable(provider, err);
+}
+
+/** The JWT claim a failed check names (oauth4webapi puts it in the error's cause), e.g. `aud`, `exp`, `nonce`. */
+function failedClaim(err: Error): string | undefined {
+  let cause: unknown = err;
+  for (let depth = 0; depth < 3 && cause && typeof cause === "object"; depth++) {
+    const claim = (cause as { claim?: unknown }).claim;
+    if (typeof claim === "string" && /^[\w.]{1,32}$/.test(claim)) return claim;
+    cause = (cause as { cause?: unknown }).cause;
+  }
+  return undefined;
 }

@@ -56,7 +56,7 @@ export function createJobHandlers(deps: JobHandlersDeps) {
       if (upload) {
         await deps
           .openStore(before)
-          .then((store) => store.abort(before.bucket, upload.key, upload.upload_id))
+          .then((store) => store.abort(before.bucket, upload.key, upload.upload_id).finally(() => store.close()))
           .catch((err: unknown) => deps.warn({ err, job_id }, "could not abort the upload of a cancelled job"));
       }
       if (after) deps.failedEvent(after);

@@ -23,7 +23,7 @@ export interface JobDoc {
   storage_class: string | null;
   metadata: Record<string, string>;
   state: JobState;
-  outcome: "uploaded" | "skipped" | null;
+  outcome: "uploaded" | "skipped" | "downloaded" | null;
   bytes_total: number;
   bytes_done: number;
   checksum: { sha256: string; md5: string };
@@ -36,6 +36,19 @@ export interface JobDoc {
   worker: string | null;
   create_time: Date;
   update_time: Date;
+  /** `get`: the job copies the object `object_key` into the history item `dataset_id` (issue 6). */
+  direction?: "get";
+  /** What a get job needs beyond the common fields (see services/transfer/src/get/). */
+  get?: GetJobSpec;
+}
+
+export interface GetJobSpec {
+  /** The object's ETag when the get was planned. */
+  etag: string;
+  space_to_tab: boolean;
+  to_posix_lines: boolean;
+  /** A forced datatype; null: sniffed. */
+  file_type: string | null;
 }
 
 export function dedupeKey(d: { dataset_id: string; provider: string; authz_id: string; bucket: string; planned_key: string; idempotency_key: string }): string {
@@ -50,7 +63,8 @@ export function toTransferJob(d: JobDoc): TransferJob {
     state: d.state,
     create_time: d.create_time.toISOString(),
     update_time: d.update_time.toISOString(),
-    tool_id: "send_to_cloud",
+    tool_id: d.direction === "get" ? "get_from_cloud" : "send_to_cloud",
+    ...(d.direction ? { direction: d.direction } : {}),
     history_id: d.history_id,
     dataset_id: d.dataset_id,
     provider: d.provider,

@@ -63,21 +63,23 @@ export function createSendPlanner(deps: SendPlannerDeps) {
     for (const id of history.value.missing) fail(id, `No dataset with ID '${id.slice(0, 64)}' in history '${req.history_id}'.`);
 
     const now = deps.now();
-    const jobs = await mapLimit(planned, 16, async ({ dataset: d, key }) => {
+    const docs = planned.map(({ dataset: d, key }): JobDoc => {
       const base = {
         idempotency_key: req.idempotency_key, dataset_id: d.id, provider, authz_id: req.authz_id, bucket: req.bucket, planned_key: key,
       };
-      const doc: JobDoc = {
+      return {
         _id: deps.newId(), dedupe_key: dedupeKey(base), ...base, user_id: actor.user_id, history_id: req.history_id, hid: d.hid,
         dataset_name: d.name, store_key: d.store_key, object_key: key, overwrite_policy: policy, storage_class: req.storage_class ?? null,
         metadata: req.metadata ?? {}, state: "queued", outcome: null, bytes_total: d.file_size, bytes_done: 0, checksum: d.hashes,
         attempts: 0, retries: 0, error: null, upload: null, worker: null, create_time: now, update_time: now,
       };
-      const { doc: job } = await deps.jobs.insertOrFind(doc);
+    });
+    const stored = await deps.jobs.insertManyOrFind(docs);
+    const jobs = await mapLimit(stored, 32, async ({ doc: job }, i) => {
       // A job never picked up (its publish may have failed) is published again: JetStream drops
       // the duplicate within its window, and a worker claims a job only while it is unfinished.
       if (job.state === "queued" && job.attempts === 0) await deps.enqueue(job, job._id);
-      return { job, key };
+      return { job, key: planned[i]!.key };
     });
     for (const { job, key } of jobs) {
       result.sent.push({ object: key, job_id: job._id, dataset_id: job.dataset_id, hid: job.hid });
@@ -95,13 +97,13 @@ function unusableReason(d: SendableDataset): string | null {
 }
 
 /** Maps with at most `limit` calls in flight, keeping order. */
-export async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+export async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
   const out: R[] = new Array(items.length);
   let next = 0;
   const run = async () => {
     while (next < items.length) {
       const i = next++;
-      out[i] = await fn(items[i]!);
+      out[i] = await fn(items[i]!, i);
     }
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, run));

@@ -7,13 +7,16 @@ import { jobFailedPermanently, providerReasonOf } from "../errors.ts";
 import type { JobDoc } from "../jobs/job-doc.ts";
 import type { JobRepository } from "../jobs/repository.ts";
 import { throttle } from "./throttle.ts";
-import { abortQuietly, type UploadSettings, type UploadTracker, uploadDataset } from "./upload.ts";
+import type { createMemoryBudget } from "./memory-budget.ts";
+import { abortQuietly, isSinglePut, memoryNeed, type UploadSettings, type UploadTracker, uploadDataset } from "./upload.ts";
 import { verifyObject } from "./verify.ts";
+
+type MemoryBudget = ReturnType<typeof createMemoryBudget>;
 
 export interface JobRunnerDeps {
   jobs: JobRepository;
   datasets: DatasetStore;
-  /** An object store for the job's authorization, with credentials renewed before they expire. */
+  /** An object store for the job's authorization, with credentials renewed before they expire; `close()` releases it. */
   openStore: (job: JobDoc) => Promise<ObjectStore>;
   events: {
     progress(job: JobDoc, bytesDone: number): void;
@@ -24,15 +27,24 @@ export interface JobRunnerDeps {
   running: Map<string, AbortController>;
   instance: string;
   upload: UploadSettings;
+  /** The worker's body-buffer budget; a job waits for its share before it reads any bytes. */
+  memory?: MemoryBudget;
   logger: Logger;
   progressIntervalMs: number;
 }
+
+const ACTIVE: ReadonlySet<string> = new Set(["new", "queued", "running"]);
 
 /**
  * The work handler for one job message. Return = ack (done, or nothing left to do); a retryable
  * throw = nak with backoff (the recorded upload is kept and resumed); any other throw = term, after
  * the job is marked `error` with the provider's reason and its multipart upload is aborted.
  * Every write of the job document goes through one chain (see the repository on FerretDB).
+ *
+ * Job-document writes are what a small dataset costs most (FerretDB), so a one-PUT job is read,
+ * uploaded and completed with one write; it is marked `running` only when it lasts longer than a
+ * progress interval. A multipart job is claimed (`running`, attempt counted) before its first byte,
+ * so a crash mid-upload is visible and resumable.
  */
 export function createJobRunner(deps: JobRunnerDeps) {
   return async function runJob(data: { job_id: string }, ctx: WorkContext): Promise<void | Retry> {
@@ -41,23 +53,44 @@ export function createJobRunner(deps: JobRunnerDeps) {
     deps.running.set(id, cancel);
     let chain: Promise<unknown> = Promise.resolve();
     let openedStore: ObjectStore | undefined;
+    let release: (() => void) | undefined;
+    let promote: NodeJS.Timeout | undefined;
     const write = <T>(fn: () => Promise<T>): Promise<T> => {
       const p = chain.then(fn);
       chain = p.catch(() => undefined);
       return p;
     };
+    const t0 = performance.now();
+    const ms = (since: number) => Math.round(performance.now() - since);
     try {
-      const job = await write(() => deps.jobs.claim(id, deps.instance));
-      if (!job) return; // finished, cancelled or unknown: nothing to do
+      const found = await deps.jobs.get(id);
+      if (!found || !ACTIVE.has(found.state)) return; // finished, cancelled or unknown: nothing to do
+      const single = isSinglePut(found.bytes_total, deps.upload);
+      const claimed: JobDoc | null = single
+        ? { ...found, state: "running", worker: deps.instance, attempts: found.attempts + 1 }
+        : await write(() => deps.jobs.claim(id, deps.instance));
+      if (!claimed) return;
+      const job = claimed;
       const log = deps.logger.child({ job_id: id, user_id: job.user_id, attempt: job.attempts });
+      const claimMs = ms(t0);
       const signal = AbortSignal.any([ctx.signal, cancel.signal]);
       const tracker: UploadTracker = { current: null };
+      // No progress at once: a job done within the interval reports only its completion.
       const progress = throttle<number>(deps.progressIntervalMs, (bytes) => {
         deps.events.progress(job, bytes);
         write(() => deps.jobs.progress(id, bytes)).catch((err: unknown) => log.warn({ err }, "progress not recorded"));
-      });
-      const cancelled = async (store: ObjectStore | undefined, committedKey?: string) => {
+      }, { leading: false });
+      if (single) {
+        promote = setTimeout(() => {
+          write(() => deps.jobs.markRunning(id, deps.instance, job.attempts)).catch((err: unknown) => log.warn({ err }, "running state not recorded"));
+        }, deps.progressIntervalMs);
+      }
+      const stopTimers = () => {
         progress.cancel();
+        clearTimeout(promote);
+      };
+      const cancelled = async (store: ObjectStore | undefined, committedKey?: string) => {
+        stopTimers();
         if (store) await abortQuietly(store, job.bucket, tracker);
         // Cancelled after the commit: the object is removed, as a cancel promises no object.
         if (store && committedKey) await store.delete(job.bucket, committedKey).catch((err: unknown) => log.warn({ err }, "could not remove a cancelled object"));
@@ -65,12 +98,21 @@ export function createJobRunner(deps: JobRunnerDeps) {
         if (deleted) deps.events.failed(deleted);
         log.info("job cancelled");
       };
-      if (await deps.jobs.isCancelled(id)) return await cancelled(undefined);
+      // A one-PUT job skips this early check: the check after the upload (before `ok`) still finds
+      // a cancel mark, and then removes the object.
+      if (!single && (await deps.jobs.isCancelled(id))) return await cancelled(undefined);
       let store: ObjectStore | undefined;
       try {
+        const tWait = performance.now();
+        release = await deps.memory?.acquire(memoryNeed(job.bytes_total, deps.upload), signal);
+        const waitMs = ms(tWait);
         const recorded = job.upload ? { key: job.upload.key, uploadId: job.upload.upload_id, parts: await deps.jobs.parts(id, job.upload.upload_id) } : null;
-        log.info({ resume_parts: recorded?.parts.length ?? 0 }, "job started");
+        // One line per multipart job (a resume is worth seeing); one-PUT jobs log only their end.
+        log[single ? "debug" : "info"]({ resume_parts: recorded?.parts.length ?? 0 }, "job started");
+        const tOpen = performance.now();
         store = openedStore = await deps.openStore(job);
+        const openMs = ms(tOpen);
+        const tUpload = performance.now();
         const s = store;
         const out = await uploadDataset(job, recorded, s, deps.datasets, {
           uploadStarted: (key, uploadId) => write(() => deps.jobs.uploadStarted(id, key, uploadId)),
@@ -78,29 +120,35 @@ export function createJobRunner(deps: JobRunnerDeps) {
           uploadCleared: () => write(() => deps.jobs.clearUpload(id)),
           progress: (bytes) => progress.push(bytes),
         }, deps.upload, tracker, signal);
-        progress.cancel();
+        release?.();
+        stopTimers();
+        const uploadMs = ms(tUpload);
+        const tFinish = performance.now();
         if (out.outcome === "uploaded") verifyObject(job, out.result);
         if (cancel.signal.aborted || (await deps.jobs.isCancelled(id))) return await cancelled(s, out.outcome === "uploaded" ? out.key : undefined);
         const bytes = out.outcome === "uploaded" ? job.bytes_total : 0;
-        const done = await write(() => deps.jobs.complete(id, { object_key: out.key, outcome: out.outcome, bytes_done: bytes }));
+        const done = await write(() => deps.jobs.complete(id, { object_key: out.key, outcome: out.outcome, bytes_done: bytes, attempts: job.attempts }, job));
         if (done) deps.events.completed(done);
-        log.info({ object_key: out.key, outcome: out.outcome, bytes: job.bytes_total }, "job ok");
+        const timing = { claim: claimMs, wait: waitMs, open: openMs, upload: uploadMs, finish: ms(tFinish), total: ms(t0) };
+        log.info({ object_key: out.key, outcome: out.outcome, bytes: job.bytes_total, ms: timing }, "job ok");
       } catch (err) {
-        progress.cancel();
+        stopTimers();
         if (cancel.signal.aborted) return await cancelled(store);
         if (ctx.signal.aborted) throw err; // shutting down: handed back, resumed elsewhere
         const error = { code: isSkyferryError(err) ? err.code : "XFER_INTERNAL", message: err instanceof Error ? err.message : String(err), ...reason(err) };
         if (isRetryable(err) && !ctx.lastAttempt) {
-          await write(() => deps.jobs.requeue(id, error));
+          await write(() => deps.jobs.requeue(id, error, job.attempts));
           throw err;
         }
         if (store) await abortQuietly(store, job.bucket, tracker);
-        const failed = await write(() => deps.jobs.fail(id, error));
+        const failed = await write(() => deps.jobs.fail(id, error, job.attempts));
         if (failed) deps.events.failed(failed);
         log.warn({ err, code: error.code, provider_reason: error.provider_reason }, "job failed");
         throw jobFailedPermanently(id, err);
       }
     } finally {
+      clearTimeout(promote);
+      release?.();
       deps.running.delete(id);
       await chain;
       await openedStore?.close();

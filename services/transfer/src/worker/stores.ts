@@ -1,21 +1,20 @@
 import type { Actor, CloudProvider } from "@skyferry/contracts";
 import { SkyferryError } from "@skyferry/errors";
 import type { ObjectStore } from "@skyferry/storage";
-import { createAzureStore } from "@skyferry/storage-azure";
-import { createS3Store } from "@skyferry/storage-s3";
 import type { IssuedCredentials } from "./credentials.ts";
 
 /**
  * Builds an adapter from the credentials just issued and a function that issues fresh ones
  * (called by the adapter again before each expiry, so a transfer outlives any one credential).
  */
-export type StoreFactory = (first: IssuedCredentials, renew: () => Promise<IssuedCredentials>, renewBeforeMs: number) => ObjectStore;
+export type StoreFactory = (first: IssuedCredentials, renew: () => Promise<IssuedCredentials>, renewBeforeMs: number) => ObjectStore | Promise<ObjectStore>;
 
 const FAR_FUTURE_MS = 365 * 24 * 3600 * 1000;
 
-function s3Store(first: IssuedCredentials, renew: () => Promise<IssuedCredentials>, renewBeforeMs: number): ObjectStore {
+async function s3Store(first: IssuedCredentials, renew: () => Promise<IssuedCredentials>, renewBeforeMs: number): Promise<ObjectStore> {
   const c = first.credentials;
   if (c.kind !== "s3") throw new SkyferryError("XFER_CREDENTIALS_KIND", `Expected S3 credentials for provider '${first.provider}'.`, { status: 500 });
+  const { createS3Store } = await import("@skyferry/storage-s3");
   let next: IssuedCredentials | undefined = first;
   return createS3Store({
     region: c.region,
@@ -35,9 +34,10 @@ function s3Store(first: IssuedCredentials, renew: () => Promise<IssuedCredential
   });
 }
 
-function azureStore(first: IssuedCredentials, renew: () => Promise<IssuedCredentials>, renewBeforeMs: number): ObjectStore {
+async function azureStore(first: IssuedCredentials, renew: () => Promise<IssuedCredentials>, renewBeforeMs: number): Promise<ObjectStore> {
   const c = first.credentials;
   if (c.kind !== "azure") throw new SkyferryError("XFER_CREDENTIALS_KIND", "Expected Azure credentials.", { status: 500 });
+  const { createAzureStore } = await import("@skyferry/storage-azure");
   let next: IssuedCredentials | undefined = first;
   const expiresAt = (i: IssuedCredentials) => (i.expires_at ? Date.parse(i.expires_at) : Date.now() + FAR_FUTURE_MS);
   // A SAS or token is asked for again before it expires; a shared key does not expire.
@@ -55,7 +55,10 @@ function azureStore(first: IssuedCredentials, renew: () => Promise<IssuedCredent
   return createAzureStore({ accountUrl: c.account_url, auth, refreshMarginMs: renewBeforeMs });
 }
 
-/** The registered adapters, by provider; adding a provider is one line here. */
+/**
+ * The registered adapters, by provider; adding a provider is one line here. Each adapter module is
+ * loaded on first use: a worker that only ever talks to S3 does not carry the Azure SDK (~25 MiB).
+ */
 const FACTORIES: Partial<Record<CloudProvider, StoreFactory>> = {
   aws: s3Store,
   s3: s3Store,
@@ -70,14 +73,105 @@ export function defaultStoreFactory(): StoreFactory {
   };
 }
 
-/** Opens the store of one authorization for one user; fails here (401 with the provider's reason) rather than mid-upload. */
+/** Opens the store of one authorization for one user; `close()` on what it returns releases it. */
+export interface StoreOpener {
+  (job: { user_id: string; authz_id: string }): Promise<ObjectStore>;
+  /** Forgets the cached store of this user and authorization (e.g. after its credentials were refused). */
+  forget(job: { user_id: string; authz_id: string }): void;
+  /** Closes every cached store (service shutdown). */
+  closeAll(): Promise<void>;
+}
+
+interface Entry {
+  store: Promise<ObjectStore>;
+  refs: number;
+  expires: number;
+  retired: boolean;
+  idle?: NodeJS.Timeout;
+}
+
+/**
+ * Opens the store of one authorization for one user; fails here (401 with the provider's reason)
+ * rather than mid-upload. With `cacheMs` > 0 one store (its HTTP connections and its renewing
+ * credentials) serves every job of the same user and authorization for up to `cacheMs`: a small
+ * dataset then costs no credential RPC and no new connection. A store is closed when it has been
+ * retired (aged out or forgotten) and its last job released it, or after `cacheMs` unused.
+ */
 export function createStoreOpener(options: {
   factory: StoreFactory;
   issue: (actor: Actor, authzId: string) => Promise<IssuedCredentials>;
   renewBeforeMs: number;
-}) {
-  return async (job: { user_id: string; authz_id: string }): Promise<ObjectStore> => {
+  cacheMs?: number;
+  now?: () => number;
+}): StoreOpener {
+  const now = options.now ?? Date.now;
+  const cacheMs = options.cacheMs ?? 0;
+  const entries = new Map<string, Entry>();
+  const keyOf = (job: { user_id: string; authz_id: string }) => `${job.user_id}\u0000${job.authz_id}`;
+  const create = async (job: { user_id: string; authz_id: string }) => {
     const renew = () => options.issue({ user_id: job.user_id }, job.authz_id);
     return options.factory(await renew(), renew, options.renewBeforeMs);
   };
+  const destroy = (e: Entry): Promise<void> => {
+    if (e.idle) clearTimeout(e.idle);
+    return e.store.then((s) => s.close(), () => undefined);
+  };
+  const retire = (key: string, e: Entry) => {
+    if (entries.get(key) === e) entries.delete(key);
+    e.retired = true;
+    if (e.refs === 0) void destroy(e);
+  };
+  const open = async (job: { user_id: string; authz_id: string }): Promise<ObjectStore> => {
+    if (cacheMs <= 0) return create(job);
+    const key = keyOf(job);
+    let e = entries.get(key);
+    if (e && now() >= e.expires) {
+      retire(key, e);
+      e = undefined;
+    }
+    if (!e) {
+      const entry: Entry = { store: create(job), refs: 0, expires: now() + cacheMs, retired: false };
+      entries.set(key, entry);
+      // A failed open is not cached: the next job asks again (and gets the provider's reason).
+      entry.store.catch(() => retire(key, entry));
+      e = entry;
+    }
+    const entry = e;
+    entry.refs++;
+    if (entry.idle) clearTimeout(entry.idle);
+    entry.idle = undefined;
+    let store: ObjectStore;
+    try {
+      store = await entry.store;
+    } catch (err) {
+      entry.refs--;
+      throw err;
+    }
+    let released = false;
+    return {
+      ...store,
+      close: async () => {
+        if (released) return;
+        released = true;
+        entry.refs--;
+        if (entry.refs > 0) return;
+        if (entry.retired) return destroy(entry);
+        entry.idle = setTimeout(() => retire(key, entry), cacheMs);
+        entry.idle.unref();
+      },
+    };
+  };
+  return Object.assign(open, {
+    forget: (job: { user_id: string; authz_id: string }) => {
+      const key = keyOf(job);
+      const e = entries.get(key);
+      if (e) retire(key, e);
+    },
+    closeAll: async () => {
+      const all = [...entries.values()];
+      entries.clear();
+      for (const e of all) e.retired = true;
+      await Promise.all(all.filter((e) => e.refs === 0).map(destroy));
+    },
+  });
 }

@@ -1,9 +1,11 @@
 /**
- * Calls `fn` with the latest value at most once per `intervalMs` (the first call at once, the
- * last value of a burst after the interval); `flush` delivers a pending value now.
+ * Calls `fn` with the latest value at most once per `intervalMs` (the first call at once, or with
+ * `leading: false` not before `intervalMs` after creation; the last value of a burst after the
+ * interval); `flush` delivers a pending value now.
  */
-export function throttle<T>(intervalMs: number, fn: (value: T) => void, now: () => number = Date.now) {
-  let last = Number.NEGATIVE_INFINITY;
+export function throttle<T>(intervalMs: number, fn: (value: T) => void, options: { leading?: boolean; now?: () => number } = {}) {
+  const now = options.now ?? Date.now;
+  let last = options.leading === false ? now() : Number.NEGATIVE_INFINITY;
   let pending: { value: T } | undefined;
   let timer: NodeJS.Timeout | undefined;
   const fire = () => {

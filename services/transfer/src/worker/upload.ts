@@ -16,6 +16,8 @@ export interface UploadHooks {
 export interface UploadSettings {
   partSize: number;
   partConcurrency: number;
+  /** Objects up to this many bytes go in one PUT (the part size is raised to the object's size). */
+  singlePutMax: number;
   now: () => Date;
   /** Rename attempts before giving up (each a new suffix). */
   maxRenames: number;
@@ -26,6 +28,16 @@ export type UploadOutcome = { key: string; outcome: "uploaded"; result: PutResul
 /** The upload in flight, so a failure path can abort it (no orphaned multipart uploads). */
 export interface UploadTracker {
   current: { key: string; uploadId: string } | null;
+}
+
+/** True when an object of `size` bytes is sent in one PUT rather than a multipart upload. */
+export function isSinglePut(size: number, settings: Pick<UploadSettings, "partSize" | "singlePutMax">): boolean {
+  return size <= Math.max(settings.partSize, settings.singlePutMax);
+}
+
+/** Bytes of body buffers a job holds: the whole object for one PUT, else the parts in flight plus the one being read. */
+export function memoryNeed(size: number, settings: Pick<UploadSettings, "partSize" | "partConcurrency" | "singlePutMax">): number {
+  return isSinglePut(size, settings) ? size : (settings.partConcurrency + 1) * settings.partSize;
 }
 
 /**
@@ -48,7 +60,9 @@ export async function uploadDataset(
   let resume = recorded;
   let key = resume?.key ?? job.planned_key;
   let attempt = resume && resume.key !== job.planned_key ? 1 : 0;
-  if (!resume && policy !== "overwrite" && (await store.head(job.bucket, key))) {
+  const single = isSinglePut(job.bytes_total, settings);
+  // A one-PUT object goes straight to the conditional PUT: a 412 costs less than a HEAD per object.
+  if (!resume && !single && policy !== "overwrite" && (await store.head(job.bucket, key))) {
     if (policy === "skip") return { key, outcome: "skipped" };
     if (policy === "fail") throw objectExists(job.bucket, key);
     do {
@@ -65,10 +79,13 @@ export async function uploadDataset(
         key: target,
         body: () => datasets.read(job.store_key),
         size: job.bytes_total,
-        partSize: settings.partSize,
+        partSize: single ? Math.max(settings.partSize, job.bytes_total) : settings.partSize,
         concurrency: settings.partConcurrency,
         sha256: job.checksum.sha256,
-        md5: job.checksum.md5,
+        // The whole object's md5 is a by-product of a one-PUT upload; for a multipart one the
+        // sha256 already covers every byte and each part carries its own MD5, so a third hash
+        // pass over the body is not paid for.
+        ...(single ? { md5: job.checksum.md5 } : {}),
         metadata: { ...job.metadata, skyferry_job_id: job._id, skyferry_dataset_id: job.dataset_id },
         ...(job.storage_class ? { storageClass: job.storage_class } : {}),
         ifNoneMatch: policy !== "overwrite",

@@ -1,0 +1,41 @@
+import { get } from "../../api/client.ts";
+import { ErrorBox, Loading } from "../../ui/messages.tsx";
+import { useLoad } from "../../ui/use-load.ts";
+
+interface SignInProvider {
+  name: string;
+  login_url: string;
+}
+
+const label = (name: string) => (name === "google" ? "Google" : name.charAt(0).toUpperCase() + name.slice(1));
+
+/** One button per configured OpenID Connect provider (`GET /authnz/providers`). */
+export function SignInPage() {
+  const providers = useLoad(() => get<SignInProvider[]>("/authnz/providers"));
+  return (
+    <section class="narrow" aria-labelledby="signin-title">
+      <h1 id="signin-title">Sign in</h1>
+      <p>
+        Sign in to copy datasets from your histories to your own S3 or Azure storage. Scripts use an API key instead, which you can
+        create once signed in.
+      </p>
+      {providers.loading ? <Loading what="sign-in providers" /> : null}
+      <ErrorBox error={providers.error} title="Could not list the sign-in providers" />
+      {providers.data && providers.data.length === 0 ? (
+        <p class="alert alert-error" role="alert">
+          No sign-in provider is configured on this server (SKYFERRY_OIDC_PROVIDERS).
+        </p>
+      ) : null}
+      <ul class="stack">
+        {(providers.data ?? []).map((p) => (
+          <li key={p.name}>
+            {/* A plain navigation: the gateway redirects to the provider, which redirects back. */}
+            <a class="button button-primary button-wide" href={p.login_url}>
+              Sign in with {label(p.name)}
+            </a>
+          </li>
+        ))}
+      </ul>
+    </section>
+  );
+}

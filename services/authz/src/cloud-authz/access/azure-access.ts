@@ -1,0 +1,40 @@
+import { AnonymousCredential, BlobServiceClient, newPipeline, StorageSharedKeyCredential, type StoragePipelineOptions } from "@azure/storage-blob";
+import type { AzureCredentials } from "@skyferry/contracts";
+import type { AccessCheck } from "../provider.ts";
+
+/** A blob service client for issued Azure credentials (one try per request: a check, not a transfer). */
+export function azureServiceClient(c: AzureCredentials, timeoutMs: number): BlobServiceClient {
+  const url = c.account_url.replace(/\/+$/, "");
+  const options: StoragePipelineOptions = { retryOptions: { maxTries: 1, tryTimeoutInMs: timeoutMs } };
+  if (c.auth.type === "shared_key") return new BlobServiceClient(url, new StorageSharedKeyCredential(c.account, c.auth.account_key), options);
+  if (c.auth.type === "sas") return new BlobServiceClient(`${url}?${c.auth.sas.replace(/^\?/, "")}`, newPipeline(new AnonymousCredential(), options));
+  const token = c.auth.token;
+  return new BlobServiceClient(url, { getToken: async () => ({ token, expiresOnTimestamp: Date.now() + 60_000 }) }, options);
+}
+
+/**
+ * Checks Azure credentials with one listing: the first blob of `bucket` (a container), or the first
+ * container of the account. A listing's error body carries the service's code and reason.
+ */
+export async function checkAzureAccess(c: AzureCredentials, bucket: string | undefined, timeoutMs: number): Promise<AccessCheck> {
+  const checked = bucket === undefined ? "account" : "bucket";
+  const svc = azureServiceClient(c, timeoutMs);
+  try {
+    if (bucket === undefined) await svc.listContainers().byPage({ maxPageSize: 1 }).next();
+    else await svc.getContainerClient(bucket).listBlobsFlat().byPage({ maxPageSize: 1 }).next();
+    return { ok: true, checked };
+  } catch (err) {
+    return { ok: false, checked, ...azureReason(err) };
+  }
+}
+
+/** The service's error code and first message line (later lines are request ids and times). */
+export function azureReason(err: unknown): { code: string; reason: string } {
+  const e = err as { code?: string; statusCode?: number; message?: string; details?: { errorCode?: string } };
+  const line = (e.message ?? "").split("\n")[0]?.trim() ?? "";
+  if (e.statusCode) {
+    const code = e.details?.errorCode ?? e.code ?? `HTTP ${e.statusCode}`;
+    return { code, reason: `${code}: ${line || `HTTP ${e.statusCode}`}` };
+  }
+  return { code: "UNREACHABLE", reason: `The storage endpoint could not be reached: ${e.code ?? "error"}${line ? ` (${line})` : ""}` };
+}

@@ -1,0 +1,60 @@
+import replyFrom from "@fastify/reply-from";
+import { SkyferryError, GalaxyCode } from "@skyferry/errors";
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+
+/** Headers the history service trusts only from the gateway (see services/history/src/http/internal-auth.ts). */
+const TOKEN_HEADER = "x-skyferry-internal-token";
+const USER_HEADER = "x-skyferry-user-id";
+const REQUEST_ID_HEADER = "x-skyferry-request-id";
+/** Request headers worth passing on; everything else (cookies, API keys, hop-by-hop) stays here. */
+const FORWARDED = ["content-type", "content-length", "range", "if-range", "accept", "user-agent"];
+
+declare module "fastify" {
+  interface FastifyInstance {
+    /** Streams the authenticated request to the history service's internal `path` (query included) and its answer back. */
+    proxyToHistory: (req: FastifyRequest, reply: FastifyReply, path: string) => FastifyReply;
+  }
+}
+
+const notConfigured = () =>
+  new SkyferryError("GATEWAY_HISTORY_PROXY_UNCONFIGURED", "Uploads and downloads are not configured on this gateway (SKYFERRY_INTERNAL_TOKEN).", {
+    status: 503,
+    errCode: GalaxyCode.unavailable,
+  });
+
+/**
+ * Upload and display bytes go over HTTP, never NATS: the gateway authenticates the caller, then
+ * streams the request body to the history service and its response back (backpressure on both
+ * legs, nothing buffered), naming the user in headers authenticated by the shared internal token.
+ */
+export async function registerHistoryProxy(app: FastifyInstance, opts: { historyUrl: string; token: string }): Promise<void> {
+  await app.register(replyFrom, {
+    base: opts.historyUrl,
+    // Uploads and downloads of many GB: no overall timeout, only the undici idle timeouts.
+    undici: { headersTimeout: 0, bodyTimeout: 300_000, connections: 128, pipelining: 0 },
+  });
+  app.decorate("proxyToHistory", function proxyToHistory(req: FastifyRequest, reply: FastifyReply, path: string): FastifyReply {
+    if (!opts.token) throw notConfigured();
+    return reply.from(path, {
+      // Only the query `path` carries: the caller's `?key=` and anything else stay here.
+      queryString: (search) => (search ?? "").replace(/^\?/, ""),
+      rewriteRequestHeaders: (_req, headers) => {
+        const out: Record<string, string | string[]> = {};
+        for (const name of FORWARDED) {
+          const v = headers[name];
+          if (v !== undefined) out[name] = v as string | string[];
+        }
+        out[TOKEN_HEADER] = opts.token;
+        out[USER_HEADER] = req.actor!.user_id;
+        out[REQUEST_ID_HEADER] = String(req.id);
+        return out;
+      },
+      onError: (r, { error }) => {
+        req.log.warn({ err: error }, "history service request failed");
+        // A client that hung up mid-upload needs no answer.
+        if (r.raw.destroyed) return;
+        void r.send(new SkyferryError("GATEWAY_HISTORY_UNAVAILABLE", "The history service is unavailable; try again shortly.", { status: 503, errCode: GalaxyCode.unavailable, cause: error }));
+      },
+    });
+  });
+}

@@ -1,0 +1,137 @@
+import { Type } from "@sinclair/typebox";
+import type { Bus } from "@skyferry/bus";
+import {
+  DatasetGet, DatasetObject, HistoryChanges, HistoryContentsList, HistoryCreate, HistoryDelete, HistoryGet, HistoryList, HistoryObject, HistoryUpdate,
+} from "@skyferry/contracts";
+import { malformedId } from "@skyferry/errors";
+import type { FastifyInstance, FastifyRequest } from "fastify";
+
+const ID = /^[0-9a-f]{16}$/;
+const Key = Type.Optional(Type.String({ maxLength: 256 }));
+const View = {
+  view: Type.Optional(Type.Union([Type.Literal("summary"), Type.Literal("detailed")])),
+  keys: Type.Optional(Type.String({ maxLength: 2048 })),
+};
+const strict = { additionalProperties: false } as const;
+const IdParams = Type.Object({ id: Type.String({ maxLength: 64 }) });
+const ItemParams = Type.Object({ id: Type.String({ maxLength: 64 }), item_id: Type.String({ maxLength: 64 }) });
+const ListQuery = Type.Object(
+  {
+    key: Key,
+    ...View,
+    deleted: Type.Optional(Type.Boolean()),
+    /** Name contains (case-insensitive); Galaxy clients use `q=name-contains&qv=…`. */
+    search: Type.Optional(Type.String({ maxLength: 255 })),
+    q: Type.Optional(Type.Array(Type.String({ maxLength: 64 }), { maxItems: 20 })),
+    qv: Type.Optional(Type.Array(Type.String({ maxLength: 255 }), { maxItems: 20 })),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
+    offset: Type.Optional(Type.Integer({ minimum: 0 })),
+    order: HistoryList.requestData.properties.order,
+  },
+  strict,
+);
+const OneQuery = Type.Object({ key: Key, ...View }, strict);
+const DeleteQuery = Type.Object({ key: Key, ...View, purge: Type.Optional(Type.Boolean()) }, strict);
+const ContentsQuery = Type.Object(
+  {
+    key: Key,
+    ...View,
+    /** Galaxy's newer API switch; accepted and ignored (one listing serves both). */
+    v: Type.Optional(Type.Literal("dev")),
+    details: Type.Optional(Type.String({ maxLength: 20_000 })),
+    ids: Type.Optional(Type.String({ maxLength: 20_000 })),
+    deleted: Type.Optional(Type.Boolean()),
+    visible: Type.Optional(Type.Boolean()),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000 })),
+    offset: Type.Optional(Type.Integer({ minimum: 0 })),
+  },
+  strict,
+);
+const CreateBody = Type.Object(
+  { name: Type.Optional(Type.String({ maxLength: 255 })), annotation: Type.Optional(Type.Union([Type.String({ maxLength: 4096 }), Type.Null()])) },
+  strict,
+);
+
+/**
+ * Galaxy's `/api/histories` and `/api/histories/{id}/contents`, scoped to the caller: metadata over
+ * NATS; uploads (`POST …/contents`) streamed to the history service over HTTP.
+ */
+export async function historyRoutes(app: FastifyInstance, opts: { bus: Bus; timeoutMs: number }): Promise<void> {
+  const { bus, timeoutMs } = opts;
+  const actor = (req: FastifyRequest) => ({ user_id: req.actor!.user_id, request_id: String(req.id) });
+  const who = (req: FastifyRequest) => ({ actor: actor(req), email: req.actor!.email });
+  const idOf = (req: FastifyRequest, param = "id", field = "history_id") => {
+    const id = (req.params as Record<string, string>)[param]!;
+    if (!ID.test(id)) throw malformedId(field, id);
+    return id;
+  };
+  const view = (q: { view?: "summary" | "detailed"; keys?: string }) => ({
+    ...(q.view !== undefined ? { view: q.view } : {}),
+    ...(q.keys !== undefined ? { keys: q.keys } : {}),
+  });
+  const auth = { preHandler: app.authenticate };
+  const tags = ["histories"];
+
+  app.get("/api/histories", { ...auth, schema: { tags, summary: "The caller's histories (summary view)", querystring: ListQuery, response: { 200: Type.Array(HistoryObject) } } }, async (req) => {
+    const { key: _key, ...q } = req.query as typeof ListQuery.static;
+    return bus.request(HistoryList, { ...who(req), ...q }, { timeoutMs });
+  });
+  app.post(
+    "/api/histories",
+    { ...auth, schema: { tags, summary: "Create a history", querystring: OneQuery, body: Type.Union([CreateBody, Type.Null()]), response: { 200: HistoryObject } } },
+    async (req) => {
+      const body = (req.body ?? {}) as typeof CreateBody.static;
+      return bus.request(HistoryCreate, { ...who(req), ...body, ...view(req.query as typeof OneQuery.static) }, { timeoutMs });
+    },
+  );
+  app.get("/api/histories/:id", { ...auth, schema: { tags, summary: "One history (detailed view)", params: IdParams, querystring: OneQuery, response: { 200: HistoryObject } } }, async (req) =>
+    bus.request(HistoryGet, { ...who(req), history_id: idOf(req), ...view(req.query as typeof OneQuery.static) }, { timeoutMs }),
+  );
+  app.put(
+    "/api/histories/:id",
+    { ...auth, schema: { tags, summary: "Rename, annotate, tag or undelete a history", params: IdParams, querystring: OneQuery, body: HistoryChanges, response: { 200: HistoryObject } } },
+    async (req) =>
+      bus.request(HistoryUpdate, { ...who(req), history_id: idOf(req), changes: req.body as HistoryChanges, ...view(req.query as typeof OneQuery.static) }, { timeoutMs }),
+  );
+  app.delete(
+    "/api/histories/:id",
+    { ...auth, schema: { tags, summary: "Delete a history (`purge=true` also removes its datasets' bytes)", params: IdParams, querystring: DeleteQuery, response: { 200: HistoryObject } } },
+    async (req) => {
+      const q = req.query as typeof DeleteQuery.static;
+      return bus.request(HistoryDelete, { ...who(req), history_id: idOf(req), purge: q.purge ?? false, ...view(q) }, { timeoutMs });
+    },
+  );
+  app.get(
+    "/api/histories/:id/contents",
+    { ...auth, schema: { tags, summary: "A history's datasets in hid order", params: IdParams, querystring: ContentsQuery, response: { 200: Type.Array(DatasetObject) } } },
+    async (req) => {
+      const { key: _key, v: _v, ...q } = req.query as typeof ContentsQuery.static;
+      return bus.request(HistoryContentsList, { actor: actor(req), history_id: idOf(req), ...q }, { timeoutMs });
+    },
+  );
+  app.get(
+    "/api/histories/:id/contents/:item_id",
+    { ...auth, schema: { tags, summary: "One item of a history (detailed view)", params: ItemParams, querystring: OneQuery, response: { 200: DatasetObject } } },
+    async (req) =>
+      bus.request(DatasetGet, { actor: actor(req), history_id: idOf(req), dataset_id: idOf(req, "item_id", "item_id"), ...view(req.query as typeof OneQuery.static) }, { timeoutMs }),
+  );
+
+  // Uploads: the body is not parsed here but streamed on as it arrives (never buffered whole).
+  await app.register(async (upload) => {
+    upload.addContentTypeParser("multipart/form-data", (_req, payload, done) => done(null, payload));
+    upload.post(
+      "/api/histories/:id/contents",
+      {
+        ...auth,
+        schema: {
+          tags,
+          summary: "Upload files (multipart/form-data, streamed) or fetch a URL (JSON {src: \"url\", url, name?, file_type?})",
+          description: "Multipart: any number of file parts; a `file_type` field applies to the files after it, a `name` field to the next file. Answers `{outputs: [dataset, …]}`.",
+          params: IdParams,
+          querystring: Type.Object({ key: Key }, strict),
+        },
+      },
+      async (req, reply) => upload.proxyToHistory(req, reply, `/internal/v1/histories/${idOf(req)}/contents`),
+    );
+  });
+}

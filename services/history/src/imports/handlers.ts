@@ -1,0 +1,141 @@
+import { randomUUID } from "node:crypto";
+import type { Bus } from "@skyferry/bus";
+import { type DatasetObject, HistoryImportCreate, HistoryImportFail, HistoryImportFinish, HistoryImportStart, type RpcRequest, type RpcResponse } from "@skyferry/contracts";
+import { type DatasetStore, shardedKey } from "@skyferry/dataset-store";
+import { isDuplicateKeyError } from "@skyferry/db";
+import { invalidField } from "@skyferry/errors";
+import type { Logger } from "@skyferry/logger";
+import { EXTENSION } from "../datasets/datatype-info.ts";
+import type { DatasetDoc, DatasetRepository } from "../datasets/repository.ts";
+import { DATASET_DETAILED_KEYS, DATASET_SUMMARY_KEYS, serializeDataset } from "../datasets/serialize.ts";
+import { datasetNotFound } from "../errors.ts";
+import type { HistoryDoc } from "../histories/repository.ts";
+import { newId } from "../ids.ts";
+import { humanSize } from "../uploads/head-tap.ts";
+import { pick } from "../views.ts";
+
+export interface ImportDeps {
+  datasets: DatasetRepository;
+  /** The actor's history or a 404. */
+  ownedHistory: (userId: string, historyId: string) => Promise<HistoryDoc>;
+  store: DatasetStore;
+  logger: Logger;
+  now: () => Date;
+}
+
+/**
+ * Imports (get from cloud, issue 6): the transfer service creates queued items, then reports how
+ * each ended. The bytes are written by the transfer worker straight into the dataset store under
+ * the item's `store_key` (atomically), so this side only records states, sizes and digests.
+ */
+export function createImports(deps: ImportDeps) {
+  const { datasets, store, now } = deps;
+  const owned = async (userId: string, id: string): Promise<DatasetDoc> => {
+    const doc = await datasets.findOwned(userId, id);
+    if (!doc) throw datasetNotFound(id);
+    return doc;
+  };
+  const detailed = (d: DatasetDoc): DatasetObject => pick(serializeDataset(d), DATASET_DETAILED_KEYS);
+  const dropBytes = (key: string, id: string) =>
+    store.delete(key).catch((err: unknown) => deps.logger.warn({ err, dataset_id: id }, "removing an import's bytes failed"));
+
+  return {
+    async create(req: RpcRequest<typeof HistoryImportCreate>): Promise<RpcResponse<typeof HistoryImportCreate>> {
+      const history = await deps.ownedHistory(req.actor.user_id, req.history_id);
+      for (const it of req.items) {
+        if (it.file_type !== undefined && !EXTENSION.test(it.file_type)) throw invalidField("file_type", `Invalid file_type: '${it.file_type.slice(0, 40)}' is not a datatype extension.`);
+      }
+      const t = now();
+      const docs = req.items.map((it): Omit<DatasetDoc, "hid"> => {
+        const id = newId();
+        return {
+          _id: id, dataset_id: newId(), history_id: history._id, user_id: req.actor.user_id, name: it.name, extension: it.file_type ?? "data",
+          state: "queued", deleted: false, purged: false, visible: true, tags: [], annotation: null, genome_build: it.dbkey ?? null, misc_info: null,
+          misc_blurb: "queued", peek: null, file_size: 0, sha256: null, md5: null, store_key: shardedKey(id), uuid: randomUUID(),
+          created_from_basename: it.name, source_uri: it.source_uri ?? null, create_time: t, update_time: t,
+        };
+      });
+      const stored = await insertInOrder(datasets, docs);
+      return { items: stored.map((d) => ({ item: pick(serializeDataset(d), DATASET_SUMMARY_KEYS), store_key: d.store_key })) };
+    },
+
+    async start(req: RpcRequest<typeof HistoryImportStart>): Promise<DatasetObject> {
+      const doc = await owned(req.actor.user_id, req.item_id);
+      const moved = await datasets.transition(doc._id, ["queued", "error"], { state: "running", misc_blurb: "downloading", misc_info: null }, now());
+      return detailed(moved ?? doc);
+    },
+
+    async finish(req: RpcRequest<typeof HistoryImportFinish>): Promise<DatasetObject> {
+      const doc = await owned(req.actor.user_id, req.item_id);
+      if (req.store_key !== doc.store_key) throw invalidField("store_key", `The store_key does not belong to item '${doc._id}'.`);
+      if (!EXTENSION.test(req.ext)) throw invalidField("ext", `Invalid ext: '${req.ext.slice(0, 40)}' is not a datatype extension.`);
+      const ok = await datasets.transition(
+        doc._id,
+        ["queued", "running", "error"],
+        {
+          state: "ok", extension: req.ext, file_size: req.size, sha256: req.sha256, md5: req.md5, peek: req.peek ?? null, misc_blurb: humanSize(req.size),
+          misc_info: doc.source_uri ? `downloaded from ${doc.source_uri.slice(0, 200)}` : "downloaded",
+        },
+        now(),
+      );
+      if (!ok) {
+        // Purged (or deleted and purged) while the bytes streamed in: nothing may stay behind.
+        await dropBytes(doc.store_key, doc._id);
+        return detailed((await datasets.findOwned(req.actor.user_id, doc._id)) ?? doc);
+      }
+      return detailed(ok);
+    },
+
+    async fail(req: RpcRequest<typeof HistoryImportFail>): Promise<DatasetObject> {
+      const doc = await owned(req.actor.user_id, req.item_id);
+      const failed = await datasets.transition(
+        doc._id,
+        ["queued", "running"],
+        { state: "error", misc_info: req.reason, misc_blurb: req.deleted ? "cancelled" : "error", ...(req.deleted ? { deleted: true } : {}) },
+        now(),
+      );
+      if (failed) await dropBytes(doc.store_key, doc._id);
+      return detailed(failed ?? doc);
+    },
+  };
+}
+
+/** Serves the import RPCs; returns the subscriptions (drained on close). */
+export function serveImports(bus: Bus, deps: ImportDeps) {
+  const imports = createImports(deps);
+  return [
+    bus.serve(HistoryImportCreate, (req) => imports.create(req)),
+    bus.serve(HistoryImportStart, (req) => imports.start(req)),
+    bus.serve(HistoryImportFinish, (req) => imports.finish(req)),
+    bus.serve(HistoryImportFail, (req) => imports.fail(req)),
+  ];
+}
+
+/**
+ * Inserts the items with consecutive hids in request order: one batch after the history's
+ * highest hid (one write instead of one per item). When a concurrent upload takes one of those
+ * hids (the unique index refuses it), the items not stored yet go one by one through the
+ * repository's retrying allocation.
+ */
+async function insertInOrder(datasets: DatasetRepository, docs: Array<Omit<DatasetDoc, "hid">>): Promise<DatasetDoc[]> {
+  const historyId = docs[0]!.history_id;
+  const last = await datasets.collection.find({ history_id: historyId }, { projection: { hid: 1 } }).sort({ hid: -1 }).limit(1).next();
+  const full = docs.map((d, i): DatasetDoc => ({ ...d, hid: (last?.hid ?? 0) + 1 + i }));
+  try {
+    await datasets.collection.insertMany(full, { ordered: true });
+    return full;
+  } catch (err) {
+    if (!isDuplicateKeyError(err)) throw err;
+    const ids = full.map((d) => d._id);
+    const inserted = new Set((await datasets.collection.find({ _id: { $in: ids } }, { projection: { _id: 1 } }).toArray()).map((d) => d._id));
+    const out: DatasetDoc[] = [];
+    for (const d of full) {
+      if (inserted.has(d._id)) out.push(d);
+      else {
+        const { hid: _hid, ...rest } = d;
+        out.push(await datasets.insertWithNextHid(rest));
+      }
+    }
+    return out;
+  }
+}
