@@ -184,9 +184,7 @@ describe("the console: error paths in a browser", { skip: blocked }, () => {
     await context.clearCookies();
     // Go to another page by its address (a background refresh may already have noticed the
     // ended session and replaced the navigation, so clicking a nav link would race it).
-    await page.evaluate(() => {
-      location.hash = "#/jobs";
-    });
+    await page.evaluate('location.hash = "#/jobs"');
     await page.getByRole("heading", { name: "Sign in" }).waitFor();
     assert.equal(await page.getByTestId("user-email").count(), 0);
   });
