@@ -233,7 +233,7 @@ describe("get from cloud: listing and copying objects into a history", () => {
   });
 
   test("s3: a bucket of another radosgw user is refused with 403 and the provider's reason", async () => {
-    const conf = resolve(repoRoot, ".stack/ceph/ceph.conf");
+    const conf = resolve(process.env.SKYFERRY_STACK_DIR ?? resolve(repoRoot, ".stack"), "ceph/ceph.conf");
     const uid = `skyferry-get-${randomBytes(4).toString("hex")}`;
     const keys = { access: randomBytes(10).toString("hex").toUpperCase(), secret: randomBytes(20).toString("hex") };
     await run("radosgw-admin", ["-c", conf, "user", "create", `--uid=${uid}`, "--display-name=get test", `--access-key=${keys.access}`, `--secret-key=${keys.secret}`], { timeout: 60_000 });
