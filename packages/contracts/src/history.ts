@@ -160,7 +160,7 @@ export const DatasetObject = Type.Partial(Type.Object(DatasetFields));
 export type DatasetObject = Static<typeof DatasetObject>;
 
 /** `view=` and `keys=` of any serialized object; `keys` is the raw comma-separated list. */
-const ViewParams = {
+export const ViewParams = {
   view: Type.Optional(Type.Union([Type.Literal("summary"), Type.Literal("detailed")])),
   keys: Type.Optional(Type.String({ maxLength: 2048 })),
 };
@@ -181,6 +181,7 @@ export const HistoryList = defineRpc(
       email: Email,
       ...ViewParams,
       deleted: Type.Optional(Type.Boolean()),
+      /** Name contains (case-insensitive); Galaxy clients use `q=name-contains&qv=…`. */
       search: Type.Optional(Type.String({ maxLength: 255 })),
       q: Type.Optional(Type.Array(Type.String({ maxLength: 64 }), { maxItems: 20 })),
       qv: Type.Optional(Type.Array(Type.String({ maxLength: 255 }), { maxItems: 20 })),

@@ -1,15 +1,12 @@
 import { Type } from "@sinclair/typebox";
 import type { Bus } from "@skyferry/bus";
-import { DatasetChanges, DatasetDelete, DatasetGet, DatasetObject, DatasetUpdate } from "@skyferry/contracts";
+import { DatasetChanges, DatasetDelete, DatasetGet, DatasetObject, DatasetUpdate, ViewParams } from "@skyferry/contracts";
 import { malformedId } from "@skyferry/errors";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 
 const ID = /^[0-9a-f]{16}$/;
 const Key = Type.Optional(Type.String({ maxLength: 256 }));
-const View = {
-  view: Type.Optional(Type.Union([Type.Literal("summary"), Type.Literal("detailed")])),
-  keys: Type.Optional(Type.String({ maxLength: 2048 })),
-};
+const View = ViewParams;
 const strict = { additionalProperties: false } as const;
 const IdParams = Type.Object({ id: Type.String({ maxLength: 64 }) });
 const OneQuery = Type.Object({ key: Key, ...View }, strict);

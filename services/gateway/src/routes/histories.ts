@@ -1,35 +1,20 @@
 import { Type } from "@sinclair/typebox";
 import type { Bus } from "@skyferry/bus";
 import {
-  DatasetGet, DatasetObject, HistoryChanges, HistoryContentsList, HistoryCreate, HistoryDelete, HistoryGet, HistoryList, HistoryObject, HistoryUpdate,
+  DatasetGet, DatasetObject, HistoryChanges, HistoryContentsList, HistoryCreate, HistoryDelete, HistoryGet, HistoryList, HistoryObject, HistoryUpdate, ViewParams,
 } from "@skyferry/contracts";
 import { malformedId } from "@skyferry/errors";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 
 const ID = /^[0-9a-f]{16}$/;
 const Key = Type.Optional(Type.String({ maxLength: 256 }));
-const View = {
-  view: Type.Optional(Type.Union([Type.Literal("summary"), Type.Literal("detailed")])),
-  keys: Type.Optional(Type.String({ maxLength: 2048 })),
-};
+const View = ViewParams;
 const strict = { additionalProperties: false } as const;
 const IdParams = Type.Object({ id: Type.String({ maxLength: 64 }) });
 const ItemParams = Type.Object({ id: Type.String({ maxLength: 64 }), item_id: Type.String({ maxLength: 64 }) });
-const ListQuery = Type.Object(
-  {
-    key: Key,
-    ...View,
-    deleted: Type.Optional(Type.Boolean()),
-    /** Name contains (case-insensitive); Galaxy clients use `q=name-contains&qv=…`. */
-    search: Type.Optional(Type.String({ maxLength: 255 })),
-    q: Type.Optional(Type.Array(Type.String({ maxLength: 64 }), { maxItems: 20 })),
-    qv: Type.Optional(Type.Array(Type.String({ maxLength: 255 }), { maxItems: 20 })),
-    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
-    offset: Type.Optional(Type.Integer({ minimum: 0 })),
-    order: HistoryList.requestData.properties.order,
-  },
-  strict,
-);
+// The list's query is the contract's request without what the gateway supplies (actor, email).
+const { actor: _actor, email: _email, ...listFields } = HistoryList.requestData.properties;
+const ListQuery = Type.Object({ key: Key, ...listFields }, strict);
 const OneQuery = Type.Object({ key: Key, ...View }, strict);
 const DeleteQuery = Type.Object({ key: Key, ...View, purge: Type.Optional(Type.Boolean()) }, strict);
 const ContentsQuery = Type.Object(
