@@ -6,10 +6,9 @@ import type { FastifyInstance, FastifyRequest } from "fastify";
 
 const ID = /^[0-9a-f]{16}$/;
 const Key = Type.Optional(Type.String({ maxLength: 256 }));
-const View = ViewParams;
 const strict = { additionalProperties: false } as const;
 const IdParams = Type.Object({ id: Type.String({ maxLength: 64 }) });
-const OneQuery = Type.Object({ key: Key, ...View }, strict);
+const OneQuery = Type.Object({ key: Key, ...ViewParams }, strict);
 const DeleteQuery = Type.Object({ key: Key, purge: Type.Optional(Type.Boolean()) }, strict);
 const DisplayQuery = Type.Object(
   {

@@ -8,27 +8,22 @@ import type { FastifyInstance, FastifyRequest } from "fastify";
 
 const ID = /^[0-9a-f]{16}$/;
 const Key = Type.Optional(Type.String({ maxLength: 256 }));
-const View = ViewParams;
 const strict = { additionalProperties: false } as const;
 const IdParams = Type.Object({ id: Type.String({ maxLength: 64 }) });
 const ItemParams = Type.Object({ id: Type.String({ maxLength: 64 }), item_id: Type.String({ maxLength: 64 }) });
 // The list's query is the contract's request without what the gateway supplies (actor, email).
 const { actor: _actor, email: _email, ...listFields } = HistoryList.requestData.properties;
 const ListQuery = Type.Object({ key: Key, ...listFields }, strict);
-const OneQuery = Type.Object({ key: Key, ...View }, strict);
-const DeleteQuery = Type.Object({ key: Key, ...View, purge: Type.Optional(Type.Boolean()) }, strict);
+const OneQuery = Type.Object({ key: Key, ...ViewParams }, strict);
+const DeleteQuery = Type.Object({ key: Key, ...ViewParams, purge: Type.Optional(Type.Boolean()) }, strict);
+// The contents query is the contract's request without what the gateway supplies (actor, history_id).
+const { actor: _cActor, history_id: _cHistory, ...contentsFields } = HistoryContentsList.requestData.properties;
 const ContentsQuery = Type.Object(
   {
     key: Key,
-    ...View,
     /** Galaxy's newer API switch; accepted and ignored (one listing serves both). */
     v: Type.Optional(Type.Literal("dev")),
-    details: Type.Optional(Type.String({ maxLength: 20_000 })),
-    ids: Type.Optional(Type.String({ maxLength: 20_000 })),
-    deleted: Type.Optional(Type.Boolean()),
-    visible: Type.Optional(Type.Boolean()),
-    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000 })),
-    offset: Type.Optional(Type.Integer({ minimum: 0 })),
+    ...contentsFields,
   },
   strict,
 );

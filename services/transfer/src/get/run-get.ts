@@ -8,7 +8,7 @@ import { isRetryable, isSkyferryError, SkyferryError } from "@skyferry/errors";
 import type { Logger } from "@skyferry/logger";
 import { isStorageError, type ObjectStore } from "@skyferry/storage";
 import { jobFailedPermanently, providerReasonOf } from "../errors.ts";
-import type { JobDoc } from "../jobs/job-doc.ts";
+import { isActive, type JobDoc } from "../jobs/job-doc.ts";
 import type { JobRepository } from "../jobs/repository.ts";
 import { throttle } from "../worker/throttle.ts";
 import { integrityMismatch, objectChanged } from "./errors.ts";
@@ -35,8 +35,6 @@ export interface GetRunnerDeps {
   progressIntervalMs: number;
 }
 
-const ACTIVE: ReadonlySet<string> = new Set(["new", "queued", "running"]);
-
 /**
  * The work handler of a get job: streams the object from the provider into the dataset store
  * (never whole in memory), applying `to_posix_lines` / `space_to_tab` on the way, checks the
@@ -52,7 +50,7 @@ export function createGetRunner(deps: GetRunnerDeps) {
     let store: ObjectStore | undefined;
     try {
       const found = await deps.jobs.get(id);
-      if (!found || !ACTIVE.has(found.state) || found.direction !== "get" || !found.get) return;
+      if (!found || !isActive(found.state) || found.direction !== "get" || !found.get) return;
       const job = await deps.jobs.claim(id, deps.instance);
       if (!job) return;
       const actor = { user_id: job.user_id };

@@ -1,6 +1,10 @@
 import type { CloudProvider, JobState, OverwritePolicy, TransferJob } from "./types.ts";
 
 /** A transfer job as stored in MongoDB (collection `transfer_jobs`). */
+/** States in which a job still has work to do (not ok, error or deleted). */
+export const ACTIVE_STATES: readonly JobState[] = ["new", "queued", "running"];
+export const isActive = (state: JobState): boolean => ACTIVE_STATES.includes(state);
+
 export interface JobDoc {
   _id: string;
   /** Unique: history item + destination + idempotency key (see `dedupeKey`). */

@@ -1,7 +1,7 @@
 import { type Db, isDuplicateKeyError } from "@skyferry/db";
 import { type Collection, type Filter, type IndexDescription, MongoBulkWriteError } from "mongodb";
 import { retryBusy } from "./busy-retry.ts";
-import type { JobDoc } from "./job-doc.ts";
+import { ACTIVE_STATES, isActive, type JobDoc } from "./job-doc.ts";
 import type { CompletedPartRecord, JobState } from "./types.ts";
 
 interface PartDoc extends CompletedPartRecord {
@@ -23,7 +23,6 @@ export const OUTCOMES_COLLECTION = "transfer_outcomes";
 type OutcomeDoc = { _id: string } & Partial<Omit<JobDoc, "_id">>;
 /** One document per cancelled job: an insert is atomic on FerretDB, an update racing a worker's update is not. */
 export const CANCELS_COLLECTION = "transfer_cancels";
-const ACTIVE: JobState[] = ["new", "queued", "running"];
 const INSERT_BATCH = 250;
 const MAX_IN_FLIGHT = 8;
 
@@ -95,7 +94,7 @@ export function createJobRepository(db: Db, now: () => Date = () => new Date()):
    * above), so the read-then-write is no weaker than FerretDB's own read-modify-write.
    */
   const mergeOne = async (doc: JobDoc): Promise<JobDoc> => {
-    if (!ACTIVE.includes(doc.state)) return doc;
+    if (!isActive(doc.state)) return doc;
     const outcome = await outcomes.findOne({ _id: doc._id });
     if (!outcome) return doc;
     const { _id, ...fields } = outcome;
@@ -103,7 +102,7 @@ export function createJobRepository(db: Db, now: () => Date = () => new Date()):
   };
   const withOutcome = async (doc: JobDoc | null): Promise<JobDoc | null> => (doc ? mergeOne(doc) : null);
   const mergeOutcomes = async (docs: JobDoc[]): Promise<JobDoc[]> => {
-    const open = docs.filter((d) => ACTIVE.includes(d.state)).map((d) => d._id);
+    const open = docs.filter((d) => isActive(d.state)).map((d) => d._id);
     if (open.length === 0) return docs;
     const found = new Map((await outcomes.find({ _id: { $in: open } }).toArray()).map((o) => [o._id, o]));
     return docs.map((d) => {
@@ -115,7 +114,7 @@ export function createJobRepository(db: Db, now: () => Date = () => new Date()):
   };
   const readThenSet = async (id: string, set: (cur: JobDoc) => Partial<JobDoc>): Promise<JobDoc | null> => {
     const cur = await withOutcome(await jobs.findOne({ _id: id }));
-    if (!cur || !ACTIVE.includes(cur.state)) return null;
+    if (!cur || !isActive(cur.state)) return null;
     const fields = { ...set(cur), update_time: now() };
     await jobs.updateOne({ _id: id }, { $set: fields });
     return { ...cur, ...fields };
@@ -182,7 +181,7 @@ export function createJobRepository(db: Db, now: () => Date = () => new Date()):
         if (f.state) filter.state = f.state;
         return mergeOutcomes(await jobs.find(filter).sort(sort).skip(offset).limit(limit).toArray());
       }
-      filter.state = { $in: f.state === "ok" ? ["ok", ...ACTIVE] : [f.state] };
+      filter.state = { $in: f.state === "ok" ? ["ok", ...ACTIVE_STATES] : [f.state] };
       const merged = await mergeOutcomes(await jobs.find(filter).sort(sort).toArray());
       return merged.filter((d) => d.state === f.state).slice(offset, offset + limit);
     },
@@ -225,7 +224,7 @@ export function createJobRepository(db: Db, now: () => Date = () => new Date()):
     },
     async complete(id, { attempts, ...f }, job) {
       const cur = job ?? (await withOutcome(await jobs.findOne({ _id: id })));
-      if (!cur || !ACTIVE.includes(cur.state)) return null;
+      if (!cur || !isActive(cur.state)) return null;
       const fields = { state: "ok" as const, ...f, ...(attempts ? { attempts } : {}), error: null, upload: null, worker: null, update_time: now() };
       try {
         await outcomes.insertOne({ _id: id, ...fields });

@@ -4,7 +4,7 @@ import type { DatasetStore } from "@skyferry/dataset-store";
 import { isRetryable, isSkyferryError } from "@skyferry/errors";
 import type { ObjectStore } from "@skyferry/storage";
 import { jobFailedPermanently, providerReasonOf } from "../errors.ts";
-import type { JobDoc } from "../jobs/job-doc.ts";
+import { isActive, type JobDoc } from "../jobs/job-doc.ts";
 import type { JobRepository } from "../jobs/repository.ts";
 import { throttle } from "./throttle.ts";
 import type { createMemoryBudget } from "./memory-budget.ts";
@@ -32,8 +32,6 @@ export interface JobRunnerDeps {
   logger: Logger;
   progressIntervalMs: number;
 }
-
-const ACTIVE: ReadonlySet<string> = new Set(["new", "queued", "running"]);
 
 /**
  * The work handler for one job message. Return = ack (done, or nothing left to do); a retryable
@@ -64,7 +62,7 @@ export function createJobRunner(deps: JobRunnerDeps) {
     const ms = (since: number) => Math.round(performance.now() - since);
     try {
       const found = await deps.jobs.get(id);
-      if (!found || !ACTIVE.has(found.state)) return; // finished, cancelled or unknown: nothing to do
+      if (!found || !isActive(found.state)) return; // finished, cancelled or unknown: nothing to do
       const single = isSinglePut(found.bytes_total, deps.upload);
       const claimed: JobDoc | null = single
         ? { ...found, state: "running", worker: deps.instance, attempts: found.attempts + 1 }
