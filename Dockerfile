@@ -11,10 +11,14 @@ COPY . .
 RUN npx --yes turbo@2 prune "@skyferry/${SERVICE}" --docker
 
 FROM ${NODE_IMAGE} AS install
+ARG SERVICE
 WORKDIR /app
 COPY --from=prune /src/out/json/ .
-RUN npm ci --omit=dev --no-audit --no-fund
+RUN npm ci --no-audit --no-fund
 COPY --from=prune /src/out/full/ .
+COPY --from=prune /src/scripts/build-service.mjs scripts/
+# Bundle the service (esbuild, a dev dependency), then drop the dev dependencies.
+RUN node scripts/build-service.mjs "${SERVICE}" && npm prune --omit=dev --no-audit --no-fund
 
 FROM ${NODE_IMAGE} AS runtime
 ARG SERVICE
@@ -22,5 +26,5 @@ ENV SERVICE=${SERVICE} HOST=0.0.0.0 NODE_ENV=production
 WORKDIR /app
 COPY --from=install --chown=node:node /app /app
 USER node
-# The services run their TypeScript sources through tsx (a runtime dependency of each service).
-CMD ["sh", "-c", "exec node --import tsx services/${SERVICE}/src/server.ts"]
+# The service runs as one bundled module (scripts/build-service.mjs, built in the install stage).
+CMD ["sh", "-c", "exec node --enable-source-maps services/${SERVICE}/dist/server.mjs"]

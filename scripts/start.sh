@@ -30,6 +30,8 @@ trap stop_all INT TERM EXIT
 [ -d node_modules ] || npm ci --no-audit --no-fund
 # The web console the gateway serves at / (packages/console/dist).
 npx turbo run build --filter=@skyferry/console --output-logs=errors-only
+# Each service as one bundled module run by plain node (scripts/build-service.mjs; ~1 s each).
+for svc in gateway authz history transfer; do node scripts/build-service.mjs "$svc"; done
 bash scripts/stack.sh status >/dev/null 2>&1 || started_stack=1
 bash scripts/stack.sh up
 # shellcheck disable=SC1091
@@ -63,7 +65,7 @@ mkdir -p "$DATASET_STORE_DIR" "$stack_dir/logs"
 
 run() { # name port
   local name=$1 svc_port=$2 svc=${1%-[0-9]}
-  PORT=$svc_port node --import tsx "services/$svc/src/server.ts" > "$stack_dir/logs/$name.log" 2>&1 &
+  PORT=$svc_port node --enable-source-maps "services/$svc/dist/server.mjs" > "$stack_dir/logs/$name.log" 2>&1 &
   pids+=($!)
   log "$name: pid $! on port $svc_port (log: $stack_dir/logs/$name.log)"
 }

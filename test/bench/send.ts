@@ -1,9 +1,11 @@
 // `npm run bench:send`: throughput of POST /api/cloud/storage/send until every job is ok, against
 // the local radosgw, for 1 x 1 GiB, 100 x 10 MiB and 1000 x 100 KiB, beside `rclone copy` and
 // `aws s3 cp --recursive` moving the same files to the same server; and each worker's peak RSS.
-// Needs the stack (`npm run stack -- up`). Not part of `npm test`. The gateway and the transfer
-// service (send planner, no workers) run in this process with the send harness's stand-ins for
-// the authz and history RPCs; the workers are separate processes at default settings.
+// Needs the stack (`npm run stack -- up`). Not part of `npm test`. The whole system is real: the
+// gateway, authz, history and transfer (send planner, no workers) services run in this process, a
+// user signs in through the local OpenID Connect provider, defines an s3 authorization and uploads
+// the datasets through the gateway; the transfer workers are separate processes running the built
+// module (`services/transfer/dist/server.mjs`, as `npm start` does) at default settings.
 // The clock runs from the POST until the last job's `completed` event (each is emitted after the
 // job document is `ok`); the job list is then read once to confirm every job is ok.
 // BENCH_SHAPES=small,medium,large picks shapes (default all); BENCH_WORKERS (2) worker processes;
@@ -11,14 +13,15 @@
 // flags to the workers (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`).
 import { execFileSync, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DeleteObjectsCommand, ListObjectsV2Command, type S3Client } from "@aws-sdk/client-s3";
 import { createBus } from "@skyferry/bus";
 import { TransferJobCompleted, TransferJobFailed } from "@skyferry/contracts";
-import { startHarness } from "../support/send-harness.ts";
+import { startSendWorld } from "../support/send-system.ts";
 import { stackEnv } from "../support/stack-env.ts";
-import { api, createS3Bucket, independentS3, removeS3Buckets, spawnWorker, type WorkerProcess, workerEnv } from "../support/send.ts";
+import { api, buildTransferBundle, createS3Bucket, independentS3, removeS3Buckets, spawnWorker, type WorkerProcess, workerEnv } from "../support/send.ts";
 
 const MiB = 1024 * 1024;
 const ALL_SHAPES = [
@@ -101,8 +104,10 @@ async function main(): Promise<void> {
   ensureTools();
   const stack = stackEnv();
   const s3 = independentS3();
-  const h = await startHarness({ label: "bench-send", workers: false });
+  const world = await startSendWorld({ label: "bench-send", transferEnv: { TRANSFER_WORKER_ENABLED: "false" } });
+  const h = world.sys;
   const bus = await createBus({ url: stack.natsUrl, namespace: h.namespace, service: "bench", logger: h.logs.logger("bench") });
+  const filesRoot = mkdtempSync(join(tmpdir(), "skyferry-bench-send-")); // the same files, for rclone and aws-cli
   const waiters = new Map<string, (failed?: unknown) => void>();
   const early = new Map<string, unknown>(); // events that beat the POST's reply
   const settle = (id: string, failed?: unknown) => {
@@ -121,9 +126,10 @@ async function main(): Promise<void> {
   try {
     const env = { ...workerEnv(h), DATASET_STORE_DIR: h.datasetDir };
     const nodeArgs = (process.env.BENCH_WORKER_NODE_ARGS ?? "").split(" ").filter(Boolean);
-    for (let i = 0; i < WORKERS; i++) workers.push(await spawnWorker(env, nodeArgs));
-    const user = h.user();
-    const authz = h.authz(user, "s3");
+    buildTransferBundle(); // the workers run as `npm start` runs them: the built module, plain node
+    for (let i = 0; i < WORKERS; i++) workers.push(await spawnWorker(env, nodeArgs, "bundle"));
+    const user = await world.user();
+    const authzId = await world.authz(user, "s3");
     const { AWS_CA_BUNDLE: _ca, ...envNoCa } = process.env;
     const rcloneEnv = {
       ...envNoCa, RCLONE_CONFIG_BENCH_TYPE: "s3", RCLONE_CONFIG_BENCH_PROVIDER: "Ceph", RCLONE_CONFIG_BENCH_ENDPOINT: stack.s3.endpoint,
@@ -131,9 +137,15 @@ async function main(): Promise<void> {
     };
     const awsEnv = { ...envNoCa, AWS_ACCESS_KEY_ID: stack.s3.accessKeyId, AWS_SECRET_ACCESS_KEY: stack.s3.secretAccessKey, AWS_DEFAULT_REGION: stack.s3.region };
     for (const shape of SHAPES) {
-      const hist = h.history(user, shape.label);
-      for (let i = 0; i < shape.count; i++) await hist.add(`file-${String(i).padStart(4, "0")}.bin`, makeFile(i, shape.size, block));
-      const dir = join(h.datasetDir, hist.id); // the same files, for rclone and aws-cli
+      const hist = await world.history(user, shape.label);
+      const dir = join(filesRoot, shape.name);
+      mkdirSync(dir);
+      const batch = Math.max(1, Math.min(100, Math.floor((64 * MiB) / shape.size))); // files per upload request (the history service takes up to 100 by default)
+      for (let i = 0; i < shape.count; i += batch) {
+        const files = Array.from({ length: Math.min(batch, shape.count - i) }, (_, j) => ({ name: `file-${String(i + j).padStart(4, "0")}.bin`, content: makeFile(i + j, shape.size, block) }));
+        await hist.add(...files);
+        for (const f of files) writeFileSync(join(dir, f.name), f.content, { flag: "w" });
+      }
       const total = shape.count * shape.size;
       const bucket = `bench-${randomBytes(4).toString("hex")}`;
       buckets.push(bucket);
@@ -145,7 +157,7 @@ async function main(): Promise<void> {
         workers.forEach(resetPeak);
         // skyferry: from the POST until every job is ok.
         const t0 = performance.now();
-        const res = await api<{ sent: Array<{ job_id: string }> }>(h.url, "/api/cloud/storage/send", { key: user.apiKey, method: "POST", body: { history_id: hist.id, authz_id: authz.id, bucket } });
+        const res = await api<{ sent: Array<{ job_id: string }> }>(h.url, "/api/cloud/storage/send", { key: user.apiKey, method: "POST", body: { history_id: hist.id, authz_id: authzId, bucket } });
         if (res.status !== 200) throw new Error(`send failed: ${JSON.stringify(res.body)}`);
         const ids = res.body.sent.map((s) => s.job_id);
         if (ids.length !== shape.count) throw new Error(`${ids.length} jobs queued, expected ${shape.count}`);
@@ -191,7 +203,8 @@ async function main(): Promise<void> {
     await Promise.all(workers.map((w) => w.stop()));
     await removeS3Buckets(s3, buckets);
     s3.destroy();
-    await h.close();
+    await world.close();
+    rmSync(filesRoot, { recursive: true, force: true });
   }
 }
 

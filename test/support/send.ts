@@ -1,6 +1,6 @@
 // Helpers for the send end-to-end tests and the send benchmark: independent provider clients
 // (the SDKs used directly, not skyferry's adapters), job polling, and real worker processes.
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
@@ -114,8 +114,14 @@ export interface WorkerProcess {
 }
 
 /** Starts a worker; `nodeArgs` go before the script (e.g. `--cpu-prof`, which NODE_OPTIONS refuses). */
-export async function spawnWorker(env: Record<string, string>, nodeArgs: string[] = []): Promise<WorkerProcess> {
-  const child = spawn(process.execPath, [...nodeArgs, "--import", "tsx", "services/transfer/src/server.ts"], {
+/**
+ * Starts a transfer worker process: from its TypeScript sources (tests), or with `bundle` from the
+ * built module `services/transfer/dist/server.mjs` that `npm start` and the image run (benchmarks;
+ * build it first with `buildTransferBundle`).
+ */
+export async function spawnWorker(env: Record<string, string>, nodeArgs: string[] = [], from: "sources" | "bundle" = "sources"): Promise<WorkerProcess> {
+  const entry = from === "bundle" ? ["--enable-source-maps", "services/transfer/dist/server.mjs"] : ["--import", "tsx", "services/transfer/src/server.ts"];
+  const child = spawn(process.execPath, [...nodeArgs, ...entry], {
     cwd: repoRoot,
     // LOG_LEVEL info at least: start-up is detected by the "listening" line.
     env: { ...process.env, PORT: "0", ...env, LOG_LEVEL: "info" },
@@ -147,7 +153,8 @@ export async function spawnWorker(env: Record<string, string>, nodeArgs: string[
     async stop() {
       if (child.exitCode !== null || child.signalCode !== null) return;
       child.kill("SIGTERM");
-      await Promise.race([exited, new Promise((r) => setTimeout(r, 15_000))]);
+      // unref: a worker that exits at once must not keep the test process alive for 15 s.
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 15_000).unref())]);
       if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
     },
   };
@@ -184,4 +191,9 @@ export async function removeS3Buckets(client: S3Client, buckets: Iterable<string
   };
   let timer: NodeJS.Timeout | undefined;
   await Promise.race([work().catch(() => undefined), new Promise<void>((r) => (timer = setTimeout(r, timeoutMs)))]).finally(() => clearTimeout(timer));
+}
+
+/** Builds `services/transfer/dist/server.mjs` (scripts/build-service.mjs, about a second). */
+export function buildTransferBundle(): void {
+  execFileSync(process.execPath, ["scripts/build-service.mjs", "transfer"], { cwd: repoRoot, stdio: "inherit" });
 }

@@ -3,6 +3,7 @@ import { useEffect, useRef } from "preact/hooks";
 import { ApiError, errorOf, forgetCsrf, UNAUTHORIZED_EVENT } from "./api/client.ts";
 import { ApiKeyPage } from "./pages/api-key/api-key-page.tsx";
 import { CloudAuthzPage } from "./pages/cloud-authz/cloud-authz-page.tsx";
+import { GetPage } from "./pages/get/get-page.tsx";
 import { HistoriesPage } from "./pages/histories/histories-page.tsx";
 import { HistoryContentsPage } from "./pages/histories/history-contents-page.tsx";
 import { JobsPage } from "./pages/jobs/jobs-page.tsx";
@@ -15,6 +16,7 @@ import { useLoad } from "./ui/use-load.ts";
 const PAGES = [
   { id: "histories", label: "Histories" },
   { id: "send", label: "Send" },
+  { id: "get", label: "Get from cloud" },
   { id: "jobs", label: "Jobs" },
   { id: "authz", label: "Cloud authorizations" },
   { id: "key", label: "API key" },
@@ -110,6 +112,8 @@ function Page({ route, page }: { route: Route; page: string }) {
       return route.path[1] ? <HistoryContentsPage historyId={route.path[1]} /> : <HistoriesPage />;
     case "send":
       return <SendPage initialHistoryId={route.params.get("history") ?? undefined} />;
+    case "get":
+      return <GetPage params={route.params} />;
     case "jobs":
       return <JobsPage ids={route.params.get("ids")?.split(",").filter(Boolean)} />;
     default:

@@ -1,6 +1,6 @@
 import { type Static, type TSchema, Type } from "@sinclair/typebox";
 import { defineRpc } from "./define.ts";
-import { Actor, Id } from "./envelope.ts";
+import { Actor, ErrorBody, Id } from "./envelope.ts";
 
 // Contracts of the history service that other services use. Routes the gateway forwards to the
 // history service add their own contracts here.
@@ -326,24 +326,35 @@ export const HistoryImportStart = defineRpc(
   DatasetObject,
 );
 
-/** The bytes are stored under `store_key`: -> ok with their size, digests and datatype. */
-export const HistoryImportFinish = defineRpc(
-  "history.imports.finish",
+/** One finished import: the bytes are stored under `store_key`, with this size, digests and datatype. */
+export const ImportFinish = Type.Object(
+  {
+    actor: Actor,
+    item_id: Id,
+    store_key: Type.String({ maxLength: 512 }),
+    size: Type.Integer({ minimum: 0 }),
+    sha256: Type.String({ pattern: "^[0-9a-f]{64}$" }),
+    md5: Type.String({ pattern: "^[0-9a-f]{32}$" }),
+    ext: Type.String({ minLength: 1, maxLength: 32 }),
+    peek: Type.Optional(Type.String({ maxLength: 4096 })),
+  },
+  strict,
+);
+export type ImportFinish = Static<typeof ImportFinish>;
+
+/** The bytes are stored under `store_key`: -> ok with their size, digests and datatype (again ok, when finished twice). */
+export const HistoryImportFinish = defineRpc("history.imports.finish", 1, ImportFinish, DatasetObject);
+
+/**
+ * Many finishes at once (a transfer worker coalesces those of its concurrent jobs): each item ends
+ * as `history.imports.finish` would end it, and answers on its own, in request order: the item's
+ * new state, or the error that one finish would have thrown.
+ */
+export const HistoryImportFinishBatch = defineRpc(
+  "history.imports.finish-batch",
   1,
-  Type.Object(
-    {
-      actor: Actor,
-      item_id: Id,
-      store_key: Type.String({ maxLength: 512 }),
-      size: Type.Integer({ minimum: 0 }),
-      sha256: Type.String({ pattern: "^[0-9a-f]{64}$" }),
-      md5: Type.String({ pattern: "^[0-9a-f]{32}$" }),
-      ext: Type.String({ minLength: 1, maxLength: 32 }),
-      peek: Type.Optional(Type.String({ maxLength: 4096 })),
-    },
-    strict,
-  ),
-  DatasetObject,
+  Type.Object({ items: Type.Array(ImportFinish, { minItems: 1, maxItems: 256 }) }, strict),
+  Type.Object({ results: Type.Array(Type.Object({ item_id: Id, state: Type.Optional(DatasetState), error: Type.Optional(ErrorBody) })) }),
 );
 
 /** -> error with the reason (`misc_info`); `deleted` marks a cancelled import. */

@@ -80,6 +80,8 @@ export const TransferSend = defineRpc(
   SendResult,
 );
 
+const JobError = Type.Object({ code: Type.String(), message: Type.String(), provider_reason: Type.Optional(Type.String()) });
+
 /** A job as `GET /api/jobs/{id}` shows it (Galaxy's fields first). */
 export const TransferJob = Type.Object({
   id: Id,
@@ -105,7 +107,7 @@ export const TransferJob = Type.Object({
   bytes_done: Type.Integer({ minimum: 0 }),
   checksum: Type.Object({ sha256: Type.String(), md5: Type.String() }),
   attempts: Type.Integer({ minimum: 0 }),
-  error: Type.Union([Type.Object({ code: Type.String(), message: Type.String(), provider_reason: Type.Optional(Type.String()) }), Type.Null()]),
+  error: Type.Union([JobError, Type.Null()]),
 });
 export type TransferJob = Static<typeof TransferJob>;
 
@@ -134,10 +136,70 @@ export const TransferJobCancel = defineRpc("transfer.job.cancel", 1, JobRef, Tra
 /** Queues a failed job again. */
 export const TransferJobRetry = defineRpc("transfer.job.retry", 1, JobRef, TransferJob);
 
-/** The work item: one per job, message id = job id (a retry adds `.r<n>`). */
+/**
+ * A transfer job as the transfer service stores it (collection `transfer_jobs`, dates as BSON
+ * dates there and as ISO strings here). The one definition of the stored job: the service's
+ * `JobDoc` is this with `Date`s, and a work message may carry it (see `TransferJobWork`).
+ */
+export const TransferJobRecord = Type.Object({
+  _id: Id,
+  /** Unique: history item + destination + idempotency key. */
+  dedupe_key: Type.String(),
+  idempotency_key: Type.String(),
+  user_id: Id,
+  history_id: Id,
+  dataset_id: Id,
+  hid: Type.Integer(),
+  dataset_name: Type.String(),
+  store_key: Type.String(),
+  authz_id: Id,
+  provider: CloudProvider,
+  bucket: Type.String(),
+  /** The planned key (before any rename suffix). */
+  planned_key: Type.String(),
+  /** The final key once the object is committed (or the key being uploaded). */
+  object_key: Type.String(),
+  overwrite_policy: OverwritePolicy,
+  storage_class: Type.Union([Type.String(), Type.Null()]),
+  metadata: Type.Record(Type.String(), Type.String()),
+  state: JobState,
+  outcome: Type.Union([Type.Literal("uploaded"), Type.Literal("skipped"), Type.Literal("downloaded"), Type.Null()]),
+  bytes_total: Type.Integer({ minimum: 0 }),
+  bytes_done: Type.Integer({ minimum: 0 }),
+  checksum: Type.Object({ sha256: Type.String(), md5: Type.String() }),
+  attempts: Type.Integer({ minimum: 0 }),
+  /** How many times the job was retried after an error (work message ids `<id>.r<n>`). */
+  retries: Type.Integer({ minimum: 0 }),
+  error: Type.Union([JobError, Type.Null()]),
+  /** The multipart upload in progress: enough to resume it after a crash, or to abort it. */
+  upload: Type.Union([Type.Object({ key: Type.String(), upload_id: Type.String() }), Type.Null()]),
+  worker: Type.Union([Type.String(), Type.Null()]),
+  create_time: Timestamp,
+  update_time: Timestamp,
+  /** `get`: the job copies the object `object_key` into the history item `dataset_id` (issue 6). */
+  direction: Type.Optional(Type.Literal("get")),
+  /** What a get job needs beyond the common fields. */
+  get: Type.Optional(
+    Type.Object({
+      /** The object's ETag when the get was planned. */
+      etag: Type.String(),
+      space_to_tab: Type.Boolean(),
+      to_posix_lines: Type.Boolean(),
+      /** A forced datatype; null: sniffed. */
+      file_type: Type.Union([Type.String(), Type.Null()]),
+    }),
+  ),
+});
+export type TransferJobRecord = Static<typeof TransferJobRecord>;
+
+/**
+ * The work item: one per job, message id = job id (a retry adds `.r<n>`). `job`, when present, is
+ * the job as created, never yet attempted: on its first delivery a worker starts from it instead of
+ * reading the job back (a small dataset's job then costs no read of MongoDB before its upload).
+ */
 export const TransferJobWork = defineEvent(
   "skyferry.transfer.job.v1",
-  Type.Object({ job_id: Id, user_id: Id, direction: Type.Optional(Type.Literal("get")) }),
+  Type.Object({ job_id: Id, user_id: Id, direction: Type.Optional(Type.Literal("get")), job: Type.Optional(TransferJobRecord) }),
   (ns: string, jobId: string) => `${ns}.transfer.work.${jobId}`,
   (ns) => `${ns}.transfer.work.*`,
 );

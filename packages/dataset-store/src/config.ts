@@ -30,6 +30,12 @@ export const DatasetStoreConfig = {
   DATASET_STORE_S3_FORCE_PATH_STYLE: Type.Boolean({ default: false }),
   /** Multipart part size in MiB; a write holds about three parts in memory. */
   DATASET_STORE_S3_PART_SIZE_MB: Type.Integer({ default: 8, minimum: 5, maximum: 512 }),
+  /**
+   * Threads that hash the bytes of large writes (32 MiB or more expected, or of unknown size past
+   * 1 MiB) beside the event loop (with two or more, a lone write's sha256 and md5 run at once, in
+   * two threads); 0: hash on the event loop.
+   */
+  DATASET_STORE_HASH_THREADS: Type.Integer({ default: 2, minimum: 0, maximum: 16 }),
 };
 
 /** The settings as a schema of their own (e.g. for a tool that opens only the store). */
@@ -51,7 +57,7 @@ export async function createDatasetStore(config: DatasetStoreConfig, options: Cr
   const { readOnly = false, logger } = options;
   if (config.DATASET_STORE === "file") {
     logger?.info({ dataset_store: "file", dir: config.DATASET_STORE_DIR, read_only: readOnly }, "dataset store opened");
-    return createFileDatasetStore({ dir: config.DATASET_STORE_DIR, readOnly, ...(logger ? { logger } : {}) });
+    return createFileDatasetStore({ dir: config.DATASET_STORE_DIR, readOnly, hashThreads: config.DATASET_STORE_HASH_THREADS, ...(logger ? { logger } : {}) });
   }
   if (!config.DATASET_STORE_S3_BUCKET) throw configInvalid("DATASET_STORE_S3_BUCKET is required when DATASET_STORE=s3.");
   const id = config.DATASET_STORE_S3_ACCESS_KEY_ID;
@@ -68,6 +74,7 @@ export async function createDatasetStore(config: DatasetStoreConfig, options: Cr
     ...(id && secret ? { credentials: { accessKeyId: id, secretAccessKey: secret } } : {}),
     partSize: config.DATASET_STORE_S3_PART_SIZE_MB * 1024 * 1024,
     readOnly,
+    hashThreads: config.DATASET_STORE_HASH_THREADS,
     ...(logger ? { logger } : {}),
   });
   logger?.info({ dataset_store: "s3", bucket: config.DATASET_STORE_S3_BUCKET, endpoint: config.DATASET_STORE_S3_ENDPOINT || undefined, read_only: readOnly }, "dataset store opened");

@@ -1,15 +1,16 @@
-import { randomBytes } from "node:crypto";
 import { createWriteStream } from "node:fs";
 import { type FileHandle, mkdir, open, rename, rm, stat as fsStat } from "node:fs/promises";
-import { dirname, join, resolve } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { Logger } from "@skyferry/logger";
 import { ioError, notFound, readOnly as readOnlyError } from "./errors.ts";
 import { throwIfAborted, writeFailure } from "./fail.ts";
 import { checkKey } from "./keys.ts";
+import { createHashPool } from "./hash-pool.ts";
 import { Meter } from "./meter.ts";
 import { checkRange } from "./range.ts";
+import { removeDeadTemps, tempName } from "./temp-files.ts";
 import type { DatasetStore } from "./types.ts";
 
 export interface FileDatasetStoreOptions {
@@ -17,32 +18,47 @@ export interface FileDatasetStoreOptions {
   dir: string;
   readOnly?: boolean;
   logger?: Logger;
+  /** Threads hashing the bytes of large writes beside the event loop (see Meter); 0 (default): on the event loop. */
+  hashThreads?: number;
 }
+
+/** Write buffer of a file: 1 MiB for a large or unknown body, 256 KiB for one known to be smaller than LARGE. */
+const WRITE_BUFFER = { large: 1024 * 1024, small: 256 * 1024 };
+const LARGE = 32 * 1024 * 1024;
 
 /**
  * The `file` dataset store: key `a/b/c` is the file `<dir>/a/b/c`. A write streams into a
  * temporary `.tmp-*` file in the target's directory, fsyncs it, renames it over the key and
- * fsyncs the directory, so a key exists only once its bytes are durable.
+ * fsyncs the directory, so a key exists only once its bytes are durable (a dataset marked ok
+ * after the write survives a crash or a power loss). A write then removes what writers of the
+ * same key that died left behind (see temp-files.ts).
  */
 export async function createFileDatasetStore(options: FileDatasetStoreOptions): Promise<DatasetStore> {
   const root = resolve(options.dir);
   if (!options.readOnly) await mkdir(root, { recursive: true });
   const path = (key: string) => join(root, ...checkKey(key));
+  const pool = options.hashThreads ? createHashPool(options.hashThreads) : undefined;
 
   return {
     kind: "file",
 
-    async write(key, body, { maxBytes, signal } = {}) {
+    async write(key, body, { maxBytes, signal, expectedSize } = {}) {
       if (options.readOnly) throw readOnlyError();
       const target = path(key);
       throwIfAborted(signal);
       const dir = dirname(target);
       await mkdir(dir, { recursive: true });
-      const temp = join(dir, `.tmp-${randomBytes(8).toString("hex")}`);
-      const meter = new Meter(maxBytes);
+      const name = basename(target);
+      const temp = join(dir, tempName(name));
+      const meter = new Meter(maxBytes, pool, expectedSize);
       try {
         // `flush`: fsync before the stream closes its descriptor, so the rename publishes durable bytes.
-        await pipeline(body, meter, createWriteStream(temp, { flags: "wx", mode: 0o644, flush: true }), signal ? { signal } : {});
+        // A buffer of several chunks lets them queue while one write is in the kernel: they go as one
+        // writev (64 KiB writes one by one cost a third of a fast download; measured on 512 MiB:
+        // 16 KiB 190-240 MiB/s, 256 KiB 230-300, 1 MiB 270-320).
+        const highWaterMark = expectedSize !== undefined && expectedSize < LARGE ? WRITE_BUFFER.small : WRITE_BUFFER.large;
+        const file = createWriteStream(temp, { flags: "wx", mode: 0o644, flush: true, highWaterMark });
+        await pipeline(body, meter, file, signal ? { signal } : {});
         throwIfAborted(signal);
         await rename(temp, target);
         await syncDir(dir);
@@ -50,6 +66,8 @@ export async function createFileDatasetStore(options: FileDatasetStoreOptions): 
         await rm(temp, { force: true }).catch((e: unknown) => options.logger?.warn({ err: e, path: temp }, "could not remove a temporary dataset file"));
         throw writeFailure(err, signal);
       }
+      // A writer of this key killed mid-write (a crashed worker whose job was downloaded again) left its file.
+      await removeDeadTemps(dir, name, options.logger);
       return { key, size: meter.bytes, ...meter.digests() };
     },
 
@@ -94,7 +112,9 @@ export async function createFileDatasetStore(options: FileDatasetStoreOptions): 
       });
     },
 
-    async close() {},
+    async close() {
+      await pool?.close();
+    },
   };
 }
 

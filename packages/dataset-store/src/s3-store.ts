@@ -17,10 +17,11 @@ import type { Logger } from "@skyferry/logger";
 import { configInvalid, invalidRange, notFound, readOnly as readOnlyError, tooLarge } from "./errors.ts";
 import { throwIfAborted, writeFailure } from "./fail.ts";
 import { checkKey } from "./keys.ts";
+import { createHashPool } from "./hash-pool.ts";
 import { Meter } from "./meter.ts";
 import { checkRange } from "./range.ts";
 import { isMissingObject, s3Failure } from "./s3-errors.ts";
-import type { DatasetStore } from "./types.ts";
+import type { DatasetStore, WriteOptions } from "./types.ts";
 
 export interface S3DatasetStoreOptions {
   bucket: string;
@@ -35,6 +36,8 @@ export interface S3DatasetStoreOptions {
   partSize?: number;
   readOnly?: boolean;
   logger?: Logger;
+  /** Threads hashing the bytes of large writes beside the event loop (see Meter); 0 (default): on the event loop. */
+  hashThreads?: number;
 }
 
 const MiB = 1024 * 1024;
@@ -71,12 +74,13 @@ export async function createS3DatasetStore(options: S3DatasetStoreOptions): Prom
     throw s3Failure(err, `opening bucket '${bucket}'`);
   }
   const objectKey = (key: string) => prefix + checkKey(key).join("/");
+  const pool = options.hashThreads ? createHashPool(options.hashThreads) : undefined;
 
-  async function write(key: string, body: Readable, { maxBytes, signal }: { maxBytes?: number; signal?: AbortSignal } = {}) {
+  async function write(key: string, body: Readable, { maxBytes, signal, expectedSize }: WriteOptions = {}) {
     if (options.readOnly) throw readOnlyError();
     const Key = objectKey(key);
     throwIfAborted(signal);
-    const meter = new Meter(maxBytes);
+    const meter = new Meter(maxBytes, pool, expectedSize);
     const send = { abortSignal: signal };
     let uploadId: string | undefined;
     const parts: { PartNumber: number; ETag: string }[] = [];
@@ -184,6 +188,7 @@ export async function createS3DatasetStore(options: S3DatasetStoreOptions): Prom
 
     async close() {
       client.destroy();
+      await pool?.close();
     },
   };
 }

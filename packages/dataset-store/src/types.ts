@@ -20,7 +20,7 @@ export interface DatasetStore {
    *   when `signal` fires; DATASET_STORE_SOURCE when `body` errors; DATASET_STORE_READ_ONLY;
    *   DATASET_STORE_KEY_INVALID; DATASET_STORE_IO / DATASET_STORE_UNAVAILABLE (retryable).
    */
-  write(key: string, body: Readable, options?: { maxBytes?: number; signal?: AbortSignal }): Promise<StoredBlob>;
+  write(key: string, body: Readable, options?: WriteOptions): Promise<StoredBlob>;
   /**
    * Streams the bytes (or the inclusive range `start..end`; `end` past the last byte is clamped,
    * `start` equal to the size gives an empty stream).
@@ -34,6 +34,13 @@ export interface DatasetStore {
   delete(key: string): Promise<void>;
   /** Releases connections (s3). The store must not be used afterwards. Never throws. */
   close?(): Promise<void>;
+}
+
+export interface WriteOptions {
+  maxBytes?: number;
+  signal?: AbortSignal;
+  /** The body's size when the caller knows it (a hint: how to hash it; the bytes that come are stored). */
+  expectedSize?: number;
 }
 
 export interface StoredBlob {

@@ -46,7 +46,7 @@ runDatasetStoreContract("s3 (radosgw)", {
   setup: async () => void (await admin.send(new CreateBucketCommand({ Bucket: bucket }))),
   teardown: emptyAndDelete,
   open: ({ readOnly }) =>
-    createS3DatasetStore({ bucket, prefix: "datasets/", region: s3.region, endpoint: s3.endpoint, forcePathStyle: true, credentials: s3.credentials, partSize: 5 * 1024 * 1024, readOnly }),
+    createS3DatasetStore({ bucket, prefix: "datasets/", region: s3.region, endpoint: s3.endpoint, forcePathStyle: true, credentials: s3.credentials, partSize: 5 * 1024 * 1024, readOnly, hashThreads: 1 }),
   leftovers: unfinishedUploads,
   // Three 5 MiB parts: the multipart path, with a part in flight when limits and aborts hit.
   bigEnough: 12 * 1024 * 1024,

@@ -31,7 +31,7 @@ export function createAzureStore(options: AzureStoreOptions): ObjectStore {
     provider: "azure",
     put: (input) => putBlob(clients, defaults, input),
     head: (bucket, key) => headBlob(clients, bucket, key),
-    get: (bucket, key, range) => getBlob(clients, bucket, key, range),
+    get: (bucket, key, range, options) => getBlob(clients, bucket, key, range, options),
     list: (bucket, opts) => listBlobs(clients, bucket, opts),
     abort: async () => undefined,
     delete: (bucket, key) => deleteBlob(clients, bucket, key),

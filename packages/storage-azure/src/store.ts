@@ -1,15 +1,15 @@
 import type { Readable } from "node:stream";
-import { isStorageError, type ListOptions, type ListPage, type ObjectInfo } from "@skyferry/storage";
+import { abortedError, getInRanges, isStorageError, type GetOptions, type ListOptions, type ListPage, type ObjectInfo, type RangeRead } from "@skyferry/storage";
 import type { AzureClients } from "./clients.ts";
 import { call } from "./errors.ts";
 
 interface PropsLike {
-  contentLength?: number;
-  etag?: string;
-  lastModified?: Date;
-  contentType?: string;
-  contentMD5?: Uint8Array;
-  metadata?: Record<string, string>;
+  contentLength?: number | undefined;
+  etag?: string | undefined;
+  lastModified?: Date | undefined;
+  contentType?: string | undefined;
+  contentMD5?: Uint8Array | undefined;
+  metadata?: Record<string, string> | undefined;
 }
 
 function toInfo(key: string, p: PropsLike, size = p.contentLength ?? 0): ObjectInfo {
@@ -39,12 +39,35 @@ export async function getBlob(
   bucket: string,
   key: string,
   range?: { start: number; end?: number },
+  options: GetOptions = {},
+): Promise<{ info: ObjectInfo; body: Readable }> {
+  const read: RangeRead = (span, ifMatch, signal) => readBlob(clients, bucket, key, span, ifMatch, signal);
+  return options.parallel ? getInRanges(read, range, { ...options, parallel: options.parallel }) : read(range, undefined, options.signal);
+}
+
+/**
+ * One download. A ranged answer carries the whole blob's MD5 as `blobContentMD5` (its
+ * `contentMD5`, when present, is the range's), a whole-blob answer as `contentMD5`.
+ */
+async function readBlob(
+  clients: AzureClients,
+  bucket: string,
+  key: string,
+  range: { start: number; end?: number } | undefined,
+  ifMatch: string | undefined,
+  signal: AbortSignal | undefined,
 ): Promise<{ info: ObjectInfo; body: Readable }> {
   const blob = (await clients.container(bucket)).getBlobClient(key);
   const count = range?.end !== undefined ? range.end - range.start + 1 : undefined;
-  const r = await call("download", () => blob.download(range?.start ?? 0, count));
+  if (signal?.aborted) throw abortedError(signal);
+  const r = await call("download", () =>
+    blob.download(range?.start ?? 0, count, { ...(ifMatch ? { conditions: { ifMatch: `"${ifMatch}"` } } : {}), ...(signal ? { abortSignal: signal } : {}) }),
+  );
   const total = r.contentRange ? Number(r.contentRange.split("/")[1]) : r.contentLength;
-  return { info: toInfo(key, r, total ?? 0), body: r.readableStreamBody as Readable };
+  // The response's fields are getters (a class instance): read them, never spread it.
+  const md5 = r.contentRange !== undefined ? r.blobContentMD5 : r.contentMD5;
+  const props: PropsLike = { etag: r.etag, lastModified: r.lastModified, contentType: r.contentType, contentMD5: md5, metadata: r.metadata };
+  return { info: toInfo(key, props, total ?? 0), body: r.readableStreamBody as Readable };
 }
 
 export async function listBlobs(clients: AzureClients, bucket: string, options: ListOptions = {}): Promise<ListPage> {

@@ -34,9 +34,10 @@ export function createS3Store(options: S3StoreOptions): ObjectStore {
   };
   return {
     provider: "s3",
+    streamsSinglePut: true,
     put: (input) => putObject(ctx, input),
     head: (bucket, key) => headObject(ctx, bucket, key),
-    get: (bucket, key, range) => getObject(ctx, bucket, key, range),
+    get: (bucket, key, range, options) => getObject(ctx, bucket, key, range, options),
     list: (bucket, opts) => listObjects(ctx, bucket, opts),
     abort: (bucket, key, uploadId) => abortObjectUpload(ctx, bucket, key, uploadId),
     delete: (bucket, key) => deleteObject(ctx, bucket, key),

@@ -61,8 +61,13 @@ async function sendParts(ctx: S3Context, input: PutInput, plan: PartPlan, upload
     bytesDone += n;
     input.onProgress?.(bytesDone);
   };
+  // Buffers of parts already sent, read into again (see readParts).
+  const reuse: Buffer[] = [];
+  const recycle = (p: BodyPart): void => {
+    if (p.data.length === plan.partSize && reuse.length <= (input.concurrency ?? ctx.concurrency)) reuse.push(p.data);
+  };
   async function* hashed(): AsyncGenerator<BodyPart> {
-    for await (const p of readParts(body, input.size, plan.partSize)) {
+    for await (const p of readParts(body, input.size, plan.partSize, reuse)) {
       sha.update(p.data);
       md5All?.update(p.data);
       yield p;
@@ -76,7 +81,8 @@ async function sendParts(ctx: S3Context, input: PutInput, plan: PartPlan, upload
     const expected = ctx.etagIsMd5 ? hex : recorded.get(p.number);
     if (have && have.size === p.data.length && cleanEtag(have.etag) === expected) {
       out.etags[p.number - 1] = have.etag;
-      return done(p.data.length);
+      done(p.data.length);
+      return recycle(p);
     }
     const r = await call("UploadPart", () =>
       ctx.client.send(
@@ -100,6 +106,7 @@ async function sendParts(ctx: S3Context, input: PutInput, plan: PartPlan, upload
     out.uploaded += 1;
     await input.onPartDone?.({ number: p.number, etag, size: p.data.length, md5: hex });
     done(p.data.length);
+    recycle(p); // sent and answered: the request no longer holds the buffer
   };
   await forEachBounded(hashed(), input.concurrency ?? ctx.concurrency, sendOne, {
     ...(input.signal ? { signal: input.signal } : {}),

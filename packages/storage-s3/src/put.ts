@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
-import { PutObjectCommand } from "@aws-sdk/client-s3";
-import { abortedError, openBody, planParts, readParts, StorageError, type PutInput, type PutResult } from "@skyferry/storage";
+import { pipeline, Transform } from "node:stream";
+import { DeleteObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
+import { abortedError, isStorageError, openBody, planParts, readParts, StorageError, type PutInput, type PutResult } from "@skyferry/storage";
 import { call, type S3Context } from "./context.ts";
 import { checkDigests, objectMetadata } from "./digests.ts";
 import { cleanEtag } from "./etag.ts";
@@ -23,6 +24,7 @@ export async function putObject(ctx: S3Context, input: PutInput): Promise<PutRes
 }
 
 async function putSingle(ctx: S3Context, input: PutInput): Promise<PutResult> {
+  if (input.md5 && input.sha256 && input.size > 0) return putSingleStreamed(ctx, input, input.md5.toLowerCase(), input.sha256.toLowerCase());
   const body = await openBody(input.body);
   let data: Buffer = Buffer.alloc(0);
   for await (const part of readParts(body, input.size, Math.max(input.size, 1))) data = part.data;
@@ -54,6 +56,65 @@ async function putSingle(ctx: S3Context, input: PutInput): Promise<PutResult> {
   if (ctx.etagIsMd5 && etag === hex) return { bucket: input.bucket, key: input.key, size: input.size, sha256, md5: hex, partsUploaded: 1, etag, ...(put.VersionId ? { versionId: put.VersionId } : {}) };
   const v = await verifyCommitted(ctx, input.bucket, input.key, { size: input.size, sha256, etag: hex });
   return { bucket: input.bucket, key: input.key, size: input.size, sha256, md5: hex, partsUploaded: 1, ...v };
+}
+
+/**
+ * A one-part object whose md5 and sha256 are declared is streamed, never held whole in memory:
+ * Content-MD5 is the declared md5, so the server checks every byte it stores against it and
+ * refuses a mismatch (BadDigest, nothing stored); the sha256 of the bytes sent is computed on the
+ * way and compared after the PUT, and an object whose sha256 differs is deleted again. The SDK does
+ * not retry a streamed body: a transient failure reaches the caller, which sends it again.
+ */
+async function putSingleStreamed(ctx: S3Context, input: PutInput, md5: string, sha256: string): Promise<PutResult> {
+  const body = await openBody(input.body);
+  const hash = createHash("sha256");
+  let sent = 0;
+  const hashing = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      hash.update(chunk);
+      sent += chunk.length;
+      done(null, chunk);
+    },
+  });
+  let sourceError: unknown;
+  pipeline(body, hashing, (err) => {
+    if (err) sourceError = err;
+  });
+  let put;
+  try {
+    put = await call("PutObject", () =>
+      ctx.client.send(
+        new PutObjectCommand({
+          Bucket: input.bucket,
+          Key: input.key,
+          Body: hashing,
+          ContentLength: input.size,
+          ContentMD5: Buffer.from(md5, "hex").toString("base64"),
+          Metadata: objectMetadata(input, sha256),
+          ...(input.contentType ? { ContentType: input.contentType } : {}),
+          ...(input.storageClass ? { StorageClass: input.storageClass as never } : {}),
+          ...(input.ifNoneMatch ? { IfNoneMatch: "*" } : {}),
+        }),
+        { abortSignal: input.signal },
+      ),
+    );
+  } catch (err) {
+    hashing.destroy();
+    if (sourceError && !(isStorageError(err) && err.storageCode === "ABORTED")) {
+      throw sourceError instanceof StorageError ? sourceError : new StorageError("SOURCE", `reading the body failed: ${(sourceError as Error)?.message ?? String(sourceError)}`, { cause: sourceError });
+    }
+    throw err;
+  }
+  const got = hash.digest("hex");
+  if (sent !== input.size || got !== sha256) {
+    await call("DeleteObject", () => ctx.client.send(new DeleteObjectCommand({ Bucket: input.bucket, Key: input.key }))).catch(() => undefined);
+    throw new StorageError("INTEGRITY", `body sha256 ${got} (${sent} bytes) differs from the declared ${sha256} (${input.size} bytes)`, { providerReason: "Sha256Mismatch" });
+  }
+  input.onProgress?.(input.size);
+  const etag = cleanEtag(put.ETag);
+  if (ctx.etagIsMd5 && etag === md5) return { bucket: input.bucket, key: input.key, size: input.size, sha256, md5, partsUploaded: 1, etag, ...(put.VersionId ? { versionId: put.VersionId } : {}) };
+  const v = await verifyCommitted(ctx, input.bucket, input.key, { size: input.size, sha256, etag: md5 });
+  return { bucket: input.bucket, key: input.key, size: input.size, sha256, md5, partsUploaded: 1, ...v };
 }
 
 /**

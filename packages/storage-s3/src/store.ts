@@ -6,7 +6,9 @@ import {
   HeadObjectCommand,
   ListObjectsV2Command,
 } from "@aws-sdk/client-s3";
-import { isStorageError, StorageError, type ListOptions, type ListPage, type ObjectInfo } from "@skyferry/storage";
+import {
+  abortedError, getInRanges, isStorageError, StorageError, type GetOptions, type ListOptions, type ListPage, type ObjectInfo, type RangeRead,
+} from "@skyferry/storage";
 import { call, type S3Context } from "./context.ts";
 import { claimOf } from "./create-only.ts";
 import { cleanEtag, isMd5Etag } from "./etag.ts";
@@ -54,9 +56,25 @@ export async function getObject(
   bucket: string,
   key: string,
   range?: { start: number; end?: number },
+  options: GetOptions = {},
+): Promise<{ info: ObjectInfo; body: Readable }> {
+  const read: RangeRead = (span, ifMatch, signal) => readObject(ctx, bucket, key, span, ifMatch, signal);
+  return options.parallel ? getInRanges(read, range, { ...options, parallel: options.parallel }) : read(range, undefined, options.signal);
+}
+
+/** One GetObject; the ETag of a ranged answer is still the whole object's (an MD5 for a single-part one). */
+async function readObject(
+  ctx: S3Context,
+  bucket: string,
+  key: string,
+  range: { start: number; end?: number } | undefined,
+  ifMatch: string | undefined,
+  signal: AbortSignal | undefined,
 ): Promise<{ info: ObjectInfo; body: Readable }> {
   const Range = range ? `bytes=${range.start}-${range.end ?? ""}` : undefined;
-  const r = await call("GetObject", () => ctx.client.send(new GetObjectCommand({ Bucket: bucket, Key: key, ...(Range ? { Range } : {}) })));
+  const input = { Bucket: bucket, Key: key, ...(Range ? { Range } : {}), ...(ifMatch ? { IfMatch: `"${ifMatch}"` } : {}) };
+  if (signal?.aborted) throw abortedError(signal);
+  const r = await call("GetObject", () => ctx.client.send(new GetObjectCommand(input), signal ? { abortSignal: signal } : {}));
   const total = r.ContentRange ? Number(r.ContentRange.split("/")[1]) : r.ContentLength;
   return { info: toInfo(ctx, key, r, total ?? 0), body: r.Body as Readable };
 }

@@ -95,6 +95,49 @@ export function runObjectStoreContract(name: string, makeStore: () => ObjectStor
       assert.ok((await readAll(tail.body)).equals(data.subarray(49_990)));
     });
 
+    test("a parallel get returns the object's bytes in order, with the whole object's size, sha256 metadata and MD5", async () => {
+      const data = testBytes(1_000_003);
+      await store.put({ bucket, key: "par/a.bin", body: bodyOf(data), size: data.length, sha256: sha256Hex(data) });
+      const got = await store.get(bucket, "par/a.bin", undefined, { parallel: { concurrency: 3, chunkSize: 100_000 } });
+      assert.equal(got.info.size, data.length);
+      assert.equal(got.info.metadata.sha256, sha256Hex(data));
+      assert.equal(got.info.md5, md5Hex(data), "a single-part object's MD5, told by a ranged read");
+      assert.ok((await readAll(got.body)).equals(data), "11 ranges, in order");
+      const mid = await store.get(bucket, "par/a.bin", { start: 150_000, end: 849_999 }, { parallel: { concurrency: 2, chunkSize: 128 * 1024 } });
+      assert.equal(mid.info.size, data.length);
+      assert.ok((await readAll(mid.body)).equals(data.subarray(150_000, 850_000)));
+    });
+
+    test("a parallel get of an empty, a 1-byte and a one-range object returns their bytes; a missing key is NOT_FOUND", async () => {
+      for (const data of [Buffer.alloc(0), Buffer.from([7]), testBytes(99_999)]) {
+        const key = `par/small-${data.length}`;
+        await store.put({ bucket, key, body: bodyOf(data), size: data.length });
+        const got = await store.get(bucket, key, undefined, { parallel: { concurrency: 4, chunkSize: 100_000 } });
+        assert.equal(got.info.size, data.length);
+        assert.ok((await readAll(got.body)).equals(data), key);
+      }
+      await rejectsWith(() => store.get(bucket, "par/none", undefined, { parallel: { concurrency: 2, chunkSize: 1000 } }), "NOT_FOUND");
+    });
+
+    test("an object replaced during a parallel get fails the stream with TRANSIENT instead of mixing versions", async () => {
+      const before = testBytes(500_000);
+      await store.put({ bucket, key: "par/changing", body: bodyOf(before), size: before.length });
+      // One range at a time: the ranges after the first are asked for (conditionally) only as the stream is read.
+      const got = await store.get(bucket, "par/changing", undefined, { parallel: { concurrency: 1, chunkSize: 100_000 } });
+      const after = testBytes(500_000);
+      await store.put({ bucket, key: "par/changing", body: bodyOf(after), size: after.length });
+      await rejectsWith(() => readAll(got.body), "TRANSIENT");
+    });
+
+    test("an aborted parallel get fails the stream with ABORTED", async () => {
+      const data = testBytes(300_000);
+      await store.put({ bucket, key: "par/aborted", body: bodyOf(data), size: data.length });
+      const ac = new AbortController();
+      const got = await store.get(bucket, "par/aborted", undefined, { parallel: { concurrency: 2, chunkSize: 100_000 }, signal: ac.signal });
+      ac.abort();
+      await rejectsWith(() => readAll(got.body), "ABORTED");
+    });
+
     test("create-only is refused with ALREADY_EXISTS on an existing key (single and multipart) and allowed on a new one", async () => {
       const first = testBytes(2 * P + 1);
       await store.put({ bucket, key: "once/a", body: () => bodyOf(first), size: first.length, partSize: P, ifNoneMatch: true });

@@ -1,5 +1,6 @@
 export type {
   CompletedPart,
+  GetOptions,
   ListOptions,
   ListPage,
   ObjectInfo,
@@ -10,4 +11,5 @@ export type {
 export { isStorageError, StorageError, StorageErrorCode, storageCodeForStatus } from "./errors.ts";
 export { openBody, planParts, readParts, type BodyPart, type PartLimits, type PartPlan } from "./parts.ts";
 export { abortedError, forEachBounded } from "./pool.ts";
+export { getInRanges, type RangeRead } from "./ranged.ts";
 export { createRenewer, type Expiring } from "./renewing.ts";

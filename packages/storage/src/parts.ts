@@ -45,13 +45,17 @@ export interface BodyPart {
 /**
  * Reads `body` part by part, each exactly `partSize` bytes except the last; never holds more than
  * one part plus one incoming chunk. Yields at least one (possibly empty) part.
+ * Full-size part buffers are taken from `reuse` when it has one: a consumer that puts a part's
+ * buffer back there once the part is sent (and nothing holds it any longer) keeps a worker's memory
+ * at its parts in flight, instead of a new buffer per part that only garbage collection returns.
  * @throws StorageError INTEGRITY when the body is longer or shorter than `size`; SOURCE when the
  *   stream errors (a StorageError from the stream is rethrown as is).
  */
-export async function* readParts(body: Readable, size: number, partSize: number): AsyncGenerator<BodyPart> {
+export async function* readParts(body: Readable, size: number, partSize: number, reuse?: Buffer[]): AsyncGenerator<BodyPart> {
+  const allocate = (n: number): Buffer => (n === partSize && reuse?.length ? reuse.pop()! : Buffer.allocUnsafe(n));
   let number = 1;
   let offset = 0;
-  let buf = Buffer.allocUnsafe(Math.min(partSize, size));
+  let buf = allocate(Math.min(partSize, size));
   let filled = 0;
   try {
     for await (const raw of body as AsyncIterable<Buffer | string>) {
@@ -68,7 +72,7 @@ export async function* readParts(body: Readable, size: number, partSize: number)
           yield { number, offset, data: buf };
           number += 1;
           offset += filled;
-          buf = Buffer.allocUnsafe(Math.min(partSize, size - offset));
+          buf = allocate(Math.min(partSize, size - offset));
           filled = 0;
         }
       }

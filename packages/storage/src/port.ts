@@ -10,6 +10,11 @@ import type { Readable } from "node:stream";
  */
 export interface ObjectStore {
   readonly provider: "s3" | "azure";
+  /**
+   * True when a one-part `put` whose `md5` and `sha256` are declared streams its body (memory: a
+   * stream buffer) instead of holding the whole object; absent or false: it holds it whole.
+   */
+  readonly streamsSinglePut?: boolean;
 
   /**
    * Uploads `body` (exactly `size` bytes) to `bucket/key`, in parts/blocks of `partSize` bytes,
@@ -42,11 +47,15 @@ export interface ObjectStore {
 
   /**
    * Streams an object, or the bytes `range.start`..`range.end` (both inclusive, like HTTP Range;
-   * `end` defaults to the last byte). `info.size` is the size of the whole object.
+   * `end` defaults to the last byte). `info.size` is the size of the whole object; `info.md5` is
+   * the whole object's MD5 where the provider knows it, ranged read or not.
+   * With `options.parallel` the bytes are read as ranges of `chunkSize`, `concurrency` at once, and
+   * delivered in order (see `GetOptions`); the stream then errors with TRANSIENT when the object
+   * is replaced while it is read (never a mix of two versions).
    * @throws StorageError NOT_FOUND when object or bucket is missing; INVALID_ARGUMENT for a range
-   *   outside the object; ACCESS_DENIED; INVALID_CREDENTIALS; TRANSIENT.
+   *   outside the object; ACCESS_DENIED; INVALID_CREDENTIALS; TRANSIENT; ABORTED when `signal` fires.
    */
-  get(bucket: string, key: string, range?: { start: number; end?: number }): Promise<{ info: ObjectInfo; body: Readable }>;
+  get(bucket: string, key: string, range?: { start: number; end?: number }, options?: GetOptions): Promise<{ info: ObjectInfo; body: Readable }>;
 
   /** Lists one page of objects and common prefixes. @throws NOT_FOUND for a missing bucket. */
   list(bucket: string, options?: ListOptions): Promise<ListPage>;
@@ -107,6 +116,19 @@ export interface PutInput {
   onPartDone?: (part: CompletedPart) => void | Promise<void>;
   /** Bytes stored so far (including parts found already stored on resume), called as parts complete. */
   onProgress?: (bytesDone: number) => void;
+  signal?: AbortSignal;
+}
+
+/** Options of `get`. */
+export interface GetOptions {
+  /**
+   * Read in parallel: ranges of `chunkSize` bytes, at most `concurrency` requests at once, each
+   * after the first conditional on the first one's ETag, delivered in order.
+   * The first range in line streams through as it arrives; memory is bounded by about
+   * `concurrency` × `chunkSize`. A span of one chunk is one streamed read, as without this option.
+   */
+  parallel?: { concurrency: number; chunkSize: number };
+  /** Aborts the reads (the stream then errors with ABORTED). */
   signal?: AbortSignal;
 }
 

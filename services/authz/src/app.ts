@@ -21,7 +21,7 @@ export async function authzApp(app: FastifyInstance, deps: ServiceDeps<AuthzConf
     db: mongo.db,
     box,
     idTokens: accounts.identityTokens,
-    settings: { awsStsEndpoint: config.SKYFERRY_AWS_STS_ENDPOINT, awsS3Endpoint: config.SKYFERRY_AWS_S3_ENDPOINT, timeoutMs: config.SKYFERRY_CLOUD_TIMEOUT_MS },
+    settings: { awsStsEndpoint: config.SKYFERRY_AWS_STS_ENDPOINT, awsS3Endpoint: config.SKYFERRY_AWS_S3_ENDPOINT, awsMaxSessionSeconds: config.SKYFERRY_AWS_MAX_SESSION_SECONDS, timeoutMs: config.SKYFERRY_CLOUD_TIMEOUT_MS },
     now,
   });
   await registerHealth(app, {

@@ -52,6 +52,13 @@ export const AuthzConfig = Type.Object({
   SKYFERRY_AWS_STS_ENDPOINT: Type.Optional(Type.String({ pattern: "^https?://" })),
   /** S3 endpoint handed out with `aws` credentials (path-style); unset = AWS S3. */
   SKYFERRY_AWS_S3_ENDPOINT: Type.Optional(Type.String({ pattern: "^https?://" })),
+  /**
+   * Upper bound on the life of `aws` credentials, in seconds: STS is asked for the smaller of this
+   * and the authorization's `token_ttl`. Unset: `token_ttl`. AWS refuses less than 900; Ceph radosgw
+   * accepts down to its `rgw sts min session duration` (1 s on the test stack, so tests can watch
+   * credentials expire during a transfer).
+   */
+  SKYFERRY_AWS_MAX_SESSION_SECONDS: Type.Optional(Type.Integer({ minimum: 1, maximum: 43200 })),
   /** Bound on each call to a cloud provider (token endpoint, STS, storage check), in ms. */
   SKYFERRY_CLOUD_TIMEOUT_MS: Type.Integer({ default: 15_000, minimum: 1000, maximum: 120_000 }),
 });

@@ -11,7 +11,7 @@ import type { FastifyInstance } from "fastify";
 import { partConcurrency, type TransferConfig } from "./config.ts";
 import { createDatasetStoreFromConfig } from "./dataset-store.ts";
 import { createJobHandlers } from "./jobs/handlers.ts";
-import { type JobDoc, toTransferJob } from "./jobs/job-doc.ts";
+import { isFresh, type JobDoc, toJobRecord, toTransferJob } from "./jobs/job-doc.ts";
 import { createJobRepository } from "./jobs/repository.ts";
 import { createSendPlanner } from "./send/planner.ts";
 import { createMemoryBudget } from "./worker/memory-budget.ts";
@@ -48,7 +48,8 @@ export async function transferApp(
     cacheMs: config.TRANSFER_STORE_CACHE_SECONDS * 1000,
   });
   const enqueue = async (job: JobDoc, msgId: string) => {
-    await bus.enqueue(TransferJobWork, [job._id], { job_id: job._id, user_id: job.user_id, ...(job.direction === "get" ? { direction: "get" as const } : {}) }, msgId);
+    const work = { job_id: job._id, user_id: job.user_id, ...(job.direction === "get" ? { direction: "get" as const } : {}), ...(isFresh(job) ? { job: toJobRecord(job) } : {}) };
+    await bus.enqueue(TransferJobWork, [job._id], work, msgId);
   };
   const get = wireGet({ bus, config, logger, openStore, jobs }); // get from cloud and bucket listing (issue 6)
   const events = {

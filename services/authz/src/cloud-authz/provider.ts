@@ -8,6 +8,8 @@ export interface ProviderSettings {
   awsStsEndpoint?: string;
   /** S3 endpoint handed out with `aws` credentials (default: AWS); path-style when set. */
   awsS3Endpoint?: string;
+  /** Cap on the STS session length of `aws` credentials (SKYFERRY_AWS_MAX_SESSION_SECONDS); default each authorization's token_ttl. */
+  awsMaxSessionSeconds?: number;
   /** Bound on each call to a provider (token endpoint, STS, storage). */
   timeoutMs: number;
 }

@@ -1,11 +1,23 @@
 import { existsSync, statSync } from "node:fs";
-import { join, resolve, sep } from "node:path";
+import { createRequire } from "node:module";
+import { dirname, join, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import fastifyStatic from "@fastify/static";
 import type { FastifyInstance, FastifyReply } from "fastify";
 
-/** packages/console/dist, built by `npm run build` (the console workspace's `vite build`). */
-export const DEFAULT_CONSOLE_DIR = fileURLToPath(new URL("../../../../packages/console/dist", import.meta.url));
+/**
+ * packages/console/dist, built by `npm run build` (the console workspace's `vite build`); found
+ * through the workspace package, so it holds from the sources and from the built bundle alike.
+ */
+export const DEFAULT_CONSOLE_DIR = consoleDir();
+
+function consoleDir(): string {
+  try {
+    return join(dirname(createRequire(import.meta.url).resolve("@skyferry/console/package.json")), "dist");
+  } catch {
+    return fileURLToPath(new URL("../../../../packages/console/dist", import.meta.url));
+  }
+}
 
 /** Paths that belong to the API: never answered with the console's page. */
 const API_PATH = /^\/(api|authnz|openapi\.json|healthz|readyz|internal)(\/|$|\?)/;

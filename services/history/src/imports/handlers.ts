@@ -1,6 +1,8 @@
 import { randomUUID } from "node:crypto";
 import type { Bus } from "@skyferry/bus";
-import { type DatasetObject, HistoryImportCreate, HistoryImportFail, HistoryImportFinish, HistoryImportStart, type RpcRequest, type RpcResponse } from "@skyferry/contracts";
+import {
+  type DatasetObject, HistoryImportCreate, HistoryImportFail, HistoryImportFinish, HistoryImportFinishBatch, HistoryImportStart, type RpcRequest, type RpcResponse,
+} from "@skyferry/contracts";
 import { type DatasetStore, shardedKey } from "@skyferry/dataset-store";
 import { isDuplicateKeyError } from "@skyferry/db";
 import { invalidField } from "@skyferry/errors";
@@ -11,8 +13,9 @@ import { DATASET_DETAILED_KEYS, DATASET_SUMMARY_KEYS, serializeDataset } from ".
 import { datasetNotFound } from "../errors.ts";
 import type { HistoryDoc } from "../histories/repository.ts";
 import { newId } from "../ids.ts";
-import { humanSize } from "../uploads/head-tap.ts";
 import { pick } from "../views.ts";
+import { retryBusy } from "./busy.ts";
+import { createFinisher } from "./finish.ts";
 
 export interface ImportDeps {
   datasets: DatasetRepository;
@@ -36,6 +39,7 @@ export function createImports(deps: ImportDeps) {
     return doc;
   };
   const detailed = (d: DatasetDoc): DatasetObject => pick(serializeDataset(d), DATASET_DETAILED_KEYS);
+  const finisher = createFinisher(deps);
   const dropBytes = (key: string, id: string) =>
     store.delete(key).catch((err: unknown) => deps.logger.warn({ err, dataset_id: id }, "removing an import's bytes failed"));
 
@@ -61,38 +65,27 @@ export function createImports(deps: ImportDeps) {
 
     async start(req: RpcRequest<typeof HistoryImportStart>): Promise<DatasetObject> {
       const doc = await owned(req.actor.user_id, req.item_id);
-      const moved = await datasets.transition(doc._id, ["queued", "error"], { state: "running", misc_blurb: "downloading", misc_info: null }, now());
+      const moved = await retryBusy(() => datasets.transition(doc._id, ["queued", "error"], { state: "running", misc_blurb: "downloading", misc_info: null }, now()));
       return detailed(moved ?? doc);
     },
 
     async finish(req: RpcRequest<typeof HistoryImportFinish>): Promise<DatasetObject> {
-      const doc = await owned(req.actor.user_id, req.item_id);
-      if (req.store_key !== doc.store_key) throw invalidField("store_key", `The store_key does not belong to item '${doc._id}'.`);
-      if (!EXTENSION.test(req.ext)) throw invalidField("ext", `Invalid ext: '${req.ext.slice(0, 40)}' is not a datatype extension.`);
-      const ok = await datasets.transition(
-        doc._id,
-        ["queued", "running", "error"],
-        {
-          state: "ok", extension: req.ext, file_size: req.size, sha256: req.sha256, md5: req.md5, peek: req.peek ?? null, misc_blurb: humanSize(req.size),
-          misc_info: doc.source_uri ? `downloaded from ${doc.source_uri.slice(0, 200)}` : "downloaded",
-        },
-        now(),
-      );
-      if (!ok) {
-        // Purged (or deleted and purged) while the bytes streamed in: nothing may stay behind.
-        await dropBytes(doc.store_key, doc._id);
-        return detailed((await datasets.findOwned(req.actor.user_id, doc._id)) ?? doc);
-      }
-      return detailed(ok);
+      return detailed(await finisher.finish(req));
+    },
+
+    async finishBatch(req: RpcRequest<typeof HistoryImportFinishBatch>): Promise<RpcResponse<typeof HistoryImportFinishBatch>> {
+      return { results: await finisher.finishBatch(req.items) };
     },
 
     async fail(req: RpcRequest<typeof HistoryImportFail>): Promise<DatasetObject> {
       const doc = await owned(req.actor.user_id, req.item_id);
-      const failed = await datasets.transition(
-        doc._id,
-        ["queued", "running"],
-        { state: "error", misc_info: req.reason, misc_blurb: req.deleted ? "cancelled" : "error", ...(req.deleted ? { deleted: true } : {}) },
-        now(),
+      const failed = await retryBusy(() =>
+        datasets.transition(
+          doc._id,
+          ["queued", "running"],
+          { state: "error", misc_info: req.reason, misc_blurb: req.deleted ? "cancelled" : "error", ...(req.deleted ? { deleted: true } : {}) },
+          now(),
+        ),
       );
       if (failed) await dropBytes(doc.store_key, doc._id);
       return detailed(failed ?? doc);
@@ -107,6 +100,7 @@ export function serveImports(bus: Bus, deps: ImportDeps) {
     bus.serve(HistoryImportCreate, (req) => imports.create(req)),
     bus.serve(HistoryImportStart, (req) => imports.start(req)),
     bus.serve(HistoryImportFinish, (req) => imports.finish(req)),
+    bus.serve(HistoryImportFinishBatch, (req) => imports.finishBatch(req)),
     bus.serve(HistoryImportFail, (req) => imports.fail(req)),
   ];
 }

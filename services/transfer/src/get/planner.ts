@@ -20,7 +20,7 @@ export interface GetPlannerDeps {
   openStore: (who: { user_id: string; authz_id: string }) => Promise<ObjectStore>;
   createItems: (req: RpcRequest<typeof HistoryImportCreate>) => Promise<CreatedItems>;
   failItem: (actor: Actor, itemId: string, reason: string) => Promise<void>;
-  jobs: Pick<JobRepository, "insertOrFind" | "fail">;
+  jobs: Pick<JobRepository, "insertManyOrFind" | "fail">;
   enqueue: (job: JobDoc, msgId: string) => Promise<void>;
   newId: () => string;
   now: () => Date;
@@ -98,10 +98,9 @@ export function createGetPlanner(deps: GetPlannerDeps) {
       });
     }
     try {
-      await mapLimit(jobs, deps.limits.headConcurrency, async (job) => {
-        await deps.jobs.insertOrFind(job);
-        await deps.enqueue(job, job._id);
-      });
+      // One batch insert (a get of 1000 objects is not 1000 writes through FerretDB's lock), then the work messages.
+      const stored = await deps.jobs.insertManyOrFind(jobs);
+      await mapLimit(stored, deps.limits.headConcurrency, ({ doc }) => deps.enqueue(doc, doc._id));
     } catch (err) {
       // No half-created state behind an error answer: the items and jobs made so far end in error.
       await Promise.allSettled(jobs.map(async (job) => {

@@ -1,18 +1,23 @@
-import { pipeline } from "node:stream/promises";
-import type { Readable, Transform } from "node:stream";
 import type { Retry, WorkContext } from "@skyferry/bus";
-import type { Actor } from "@skyferry/contracts";
-import { type DatasetStore, isDatasetStoreError } from "@skyferry/dataset-store";
-import { SNIFF_BYTES, sniffDatatype } from "@skyferry/datatypes";
-import { isRetryable, isSkyferryError, SkyferryError } from "@skyferry/errors";
+import type { Actor, ImportFinish, TransferJobRecord } from "@skyferry/contracts";
+import type { DatasetStore } from "@skyferry/dataset-store";
+import { isRetryable, isSkyferryError } from "@skyferry/errors";
 import type { Logger } from "@skyferry/logger";
-import { isStorageError, type ObjectStore } from "@skyferry/storage";
+import type { ObjectStore } from "@skyferry/storage";
 import { jobFailedPermanently, providerReasonOf } from "../errors.ts";
-import { isActive, type JobDoc } from "../jobs/job-doc.ts";
+import { carriedJob, isActive, type JobDoc } from "../jobs/job-doc.ts";
 import type { JobRepository } from "../jobs/repository.ts";
+import type { createMemoryBudget } from "../worker/memory-budget.ts";
 import { throttle } from "../worker/throttle.ts";
-import { integrityMismatch, objectChanged } from "./errors.ts";
-import { DigestTap, HeadCapture, peekOf, SpaceToTab, ToPosixLines } from "./transforms.ts";
+import { download } from "./download.ts";
+
+/**
+ * Progress intervals a download lasts before its job and item are marked running, and between two
+ * writes of its progress to the job: each is a FerretDB write (tens of ms under load, serialised
+ * with every other write), and many concurrent downloads of a few seconds would otherwise spend
+ * the database on states nobody sees. Progress events go out every interval.
+ */
+const RECORD_EVERY = 4;
 
 export interface GetRunnerDeps {
   jobs: JobRepository;
@@ -21,7 +26,8 @@ export interface GetRunnerDeps {
   openStore: (job: JobDoc) => Promise<ObjectStore>;
   history: {
     start(actor: Actor, itemId: string): Promise<void>;
-    finish(req: { actor: Actor; item_id: string; store_key: string; size: number; sha256: string; md5: string; ext: string; peek?: string }): Promise<void>;
+    /** The item is ok (the wiring coalesces the finishes of concurrent jobs into one request). */
+    finish(req: ImportFinish): Promise<void>;
   };
   events: {
     progress(job: JobDoc, bytesDone: number): void;
@@ -33,124 +39,144 @@ export interface GetRunnerDeps {
   instance: string;
   logger: Logger;
   progressIntervalMs: number;
+  /** Objects larger than this are claimed (`running`, attempt counted) and their item marked running before their first byte. */
+  largeBytes: number;
+  /**
+   * Parallel ranged reads of large objects: range size, ranges in flight, and the worker's budget
+   * for their buffers ((ranges + 1) × range size per download). Absent: one streamed GET.
+   */
+  ranges?: { chunkSize: number; concurrency: number; memory: ReturnType<typeof createMemoryBudget> } | undefined;
 }
 
 /**
  * The work handler of a get job: streams the object from the provider into the dataset store
- * (never whole in memory), applying `to_posix_lines` / `space_to_tab` on the way, checks the
- * bytes against the provider's MD5 and the sha256 skyferry wrote when it sent the object, then
- * tells the history service the item is ok. A redelivered job (crash, nak) downloads again from
- * the start; the store's write is atomic, so no partial bytes are ever seen as a dataset.
+ * (never whole in memory; a large object as parallel ranged reads written in order), applying
+ * `to_posix_lines` / `space_to_tab` on the way, checks the bytes against the provider's MD5 and
+ * the sha256 skyferry wrote when it sent the object, then tells the history service the item is
+ * ok and completes the job. A redelivered job (crash, nak) downloads again from the start; the
+ * store's write is atomic and durable, so no partial bytes are ever seen as a dataset.
+ *
+ * MongoDB writes are what a small object costs most (FerretDB serialises them), so a job on its
+ * first delivery starts from the copy its message carries (no read), and the job and its history
+ * item are marked `running` only when the download lasts longer than a few progress intervals: a small
+ * object costs the item's one `ok` update (sent with other jobs' in one request) and the job's
+ * outcome insert (batched by the repository), besides the batched check for a cancel mark. A large
+ * object is claimed and its item marked running before its first byte.
  */
 export function createGetRunner(deps: GetRunnerDeps) {
-  return async function runGet(data: { job_id: string }, ctx: WorkContext): Promise<void | Retry> {
+  return async function runGet(data: { job_id: string; job?: TransferJobRecord }, ctx: WorkContext): Promise<void | Retry> {
     const id = data.job_id;
     const cancel = new AbortController();
     deps.running.set(id, cancel);
     let store: ObjectStore | undefined;
+    let promote: NodeJS.Timeout | undefined;
+    let release: (() => void) | undefined;
+    let chain: Promise<unknown> = Promise.resolve();
+    // Every write of the job document goes through one chain (FerretDB loses concurrent updates of one document).
+    const write = <T>(fn: () => Promise<T>): Promise<T> => {
+      const p = chain.then(fn);
+      chain = p.catch(() => undefined);
+      return p;
+    };
+    const t0 = performance.now();
+    const ms = (since: number) => Math.round(performance.now() - since);
     try {
-      const found = await deps.jobs.get(id);
+      const found = carriedJob(data, ctx.deliveryCount) ?? (await deps.jobs.get(id));
       if (!found || !isActive(found.state) || found.direction !== "get" || !found.get) return;
-      const job = await deps.jobs.claim(id, deps.instance);
-      if (!job) return;
+      const large = found.bytes_total > deps.largeBytes;
+      const ranges = large ? deps.ranges : undefined;
+      // A large object is claimed (`running`, attempt counted) before its first byte, so a crash mid-download is visible.
+      const claimed = large ? await write(() => deps.jobs.claim(id, deps.instance)) : { ...found, state: "running" as const, worker: deps.instance, attempts: found.attempts + 1 };
+      if (!claimed) return;
+      const job: JobDoc = claimed;
       const actor = { user_id: job.user_id };
       const log = deps.logger.child({ job_id: id, user_id: job.user_id, attempt: job.attempts });
+      // No progress at once: a job done within the interval reports only its completion. Events
+      // every interval; the job document (a FerretDB write) only every RECORD_EVERY intervals.
+      const recordEveryMs = RECORD_EVERY * deps.progressIntervalMs;
+      const recorded = throttle<number>(recordEveryMs, (bytes) => {
+        write(() => deps.jobs.progress(id, bytes)).catch((err: unknown) => log.warn({ err }, "progress not recorded"));
+      }, { leading: false });
+      const progress = throttle<number>(deps.progressIntervalMs, (bytes) => {
+        deps.events.progress(job, bytes);
+        recorded.push(bytes);
+      }, { leading: false });
+      let started: Promise<void> | undefined;
+      const stopTimers = () => {
+        progress.cancel();
+        recorded.cancel();
+        clearTimeout(promote);
+      };
       const cancelled = async () => {
-        const deleted = await deps.jobs.setDeleted(id);
+        stopTimers();
+        await started; // a late `running` must not land after the item's end
+        const deleted = await write(() => deps.jobs.setDeleted(id));
         if (deleted) deps.events.failed(deleted);
         log.info("get cancelled");
       };
-      if (await deps.jobs.isCancelled(id)) return await cancelled();
+      // A small object skips this early check: the one after the download (before `ok`) finds the mark.
+      if (large && (await deps.jobs.isCancelled(id))) return await cancelled();
       const signal = AbortSignal.any([ctx.signal, cancel.signal]);
-      const progress = throttle<number>(deps.progressIntervalMs, (bytes) => {
-        deps.events.progress(job, bytes);
-        deps.jobs.progress(id, bytes).catch((err: unknown) => log.warn({ err }, "progress not recorded"));
-      }, { leading: false });
+      if (!large) {
+        promote = setTimeout(() => {
+          started = Promise.all([write(() => deps.jobs.markRunning(id, deps.instance, job.attempts)), deps.history.start(actor, job.dataset_id)]).then(
+            () => undefined,
+            (err: unknown) => log.warn({ err }, "running state not recorded"),
+          );
+        }, recordEveryMs);
+      }
       try {
-        await deps.history.start(actor, job.dataset_id);
+        if (large) await deps.history.start(actor, job.dataset_id);
+        const tWait = performance.now();
+        if (ranges) release = await ranges.memory.acquire((ranges.concurrency + 1) * ranges.chunkSize, signal);
+        const waitMs = ms(tWait);
+        const tOpen = performance.now();
         store = await deps.openStore(job);
-        const out = await download(job, store, deps.datasets, (n) => progress.push(n), signal);
-        progress.cancel();
+        const openMs = ms(tOpen);
+        const tRead = performance.now();
+        const parallel = ranges ? { concurrency: ranges.concurrency, chunkSize: ranges.chunkSize } : undefined;
+        const out = await download(job, store, deps.datasets, (n) => progress.push(n), signal, parallel);
+        release?.();
+        stopTimers();
+        const readMs = ms(tRead);
+        const tFinish = performance.now();
         if (cancel.signal.aborted || (await deps.jobs.isCancelled(id))) {
           await deps.datasets.delete(job.store_key).catch((err: unknown) => log.warn({ err }, "could not remove a cancelled get's bytes"));
           return await cancelled();
         }
+        await started;
+        const tItem = performance.now();
         await deps.history.finish({ actor, item_id: job.dataset_id, store_key: job.store_key, ...out });
-        const done = await deps.jobs.complete(id, {
-          object_key: job.object_key, outcome: "downloaded", bytes_done: out.size, attempts: job.attempts, checksum: { sha256: out.sha256, md5: out.md5 },
-        });
+        const itemMs = ms(tItem);
+        const done = await write(() =>
+          deps.jobs.complete(id, { object_key: job.object_key, outcome: "downloaded", bytes_done: out.size, attempts: job.attempts, checksum: { sha256: out.sha256, md5: out.md5 } }, job),
+        );
         if (done) deps.events.completed(done);
-        log.info({ object_key: job.object_key, bytes: out.size, ext: out.ext }, "get ok");
+        const timing = { wait: waitMs, open: openMs, read: readMs, item: itemMs, finish: ms(tFinish), total: ms(t0) };
+        log.info({ object_key: job.object_key, bytes: out.size, ext: out.ext, ranges: ranges?.concurrency ?? 1, ms: timing }, "get ok");
       } catch (err) {
-        progress.cancel();
+        stopTimers();
+        await started; // a late `running` must not land after the item's end
         if (cancel.signal.aborted) return await cancelled();
         if (ctx.signal.aborted) throw err; // shutting down: redelivered, downloaded again elsewhere
         const error = { code: isSkyferryError(err) ? err.code : "XFER_INTERNAL", message: err instanceof Error ? err.message : String(err), ...reason(err) };
         if (isRetryable(err) && !ctx.lastAttempt) {
-          await deps.jobs.requeue(id, error, job.attempts);
+          await write(() => deps.jobs.requeue(id, error, job.attempts));
           throw err;
         }
-        const failed = await deps.jobs.fail(id, error, job.attempts);
+        const failed = await write(() => deps.jobs.fail(id, error, job.attempts));
         if (failed) deps.events.failed(failed);
         log.warn({ err, code: error.code, provider_reason: error.provider_reason }, "get failed");
         throw jobFailedPermanently(id, err);
       }
     } finally {
+      clearTimeout(promote);
+      release?.();
       deps.running.delete(id);
+      await chain;
       await store?.close();
     }
   };
-}
-
-interface Downloaded { size: number; sha256: string; md5: string; ext: string; peek?: string }
-
-/** One download attempt: provider -> (digest of the raw bytes) -> transforms -> head capture -> dataset store. */
-async function download(job: JobDoc, store: ObjectStore, datasets: DatasetStore, onBytes: (n: number) => void, signal: AbortSignal): Promise<Downloaded> {
-  const spec = job.get!;
-  let got: { info: Awaited<ReturnType<ObjectStore["get"]>>["info"]; body: Readable };
-  try {
-    got = await store.get(job.bucket, job.object_key);
-  } catch (err) {
-    if (isStorageError(err, "NOT_FOUND")) throw objectChanged(job.object_key);
-    throw err;
-  }
-  const transformed = spec.to_posix_lines || spec.space_to_tab;
-  // Untransformed bytes are stored as read: the store's own digests are those of the object, so
-  // they are hashed once, by the store; transformed ones are hashed here too, before the change.
-  const raw = new DigestTap(onBytes, { hash: transformed });
-  const head = new HeadCapture(SNIFF_BYTES);
-  const stages: Transform[] = [raw];
-  if (spec.to_posix_lines) stages.push(new ToPosixLines());
-  if (spec.space_to_tab) stages.push(new SpaceToTab());
-  stages.push(head);
-  const stored = datasets.write(job.store_key, head, { signal });
-  // A write that fails first (store unavailable) must also stop the download.
-  stored.catch((err: unknown) => head.destroy(err instanceof Error ? err : new Error(String(err))));
-  const piped = pipeline([got.body, ...stages] as unknown as [Readable, ...Transform[]], { signal });
-  // Both settle before the outcome is known: the store's write rejects (and leaves nothing) when the pipeline fails.
-  const [w, p] = await Promise.allSettled([stored, piped]);
-  const sourceSide = (e: unknown) => isDatasetStoreError(e, "DATASET_STORE_SOURCE") || isDatasetStoreError(e, "DATASET_STORE_ABORTED");
-  if (w.status === "rejected" && !sourceSide(w.reason)) throw w.reason;
-  if (p.status === "rejected") throw readFailed(job.object_key, p.reason);
-  if (w.status === "rejected") throw w.reason;
-  const blob = w.value;
-  const rawDigests = transformed ? raw.digests() : { sha256: blob.sha256, md5: blob.md5 };
-  const { info } = got;
-  if (raw.bytes !== info.size) throw integrityMismatch(`${raw.bytes} bytes read, the object has ${info.size}.`);
-  if (info.md5 && info.md5.toLowerCase() !== rawDigests.md5) throw integrityMismatch(`md5 ${rawDigests.md5}, the provider says ${info.md5}.`);
-  const sha = info.metadata.sha256;
-  if (sha && /^[0-9a-f]{64}$/i.test(sha) && sha.toLowerCase() !== rawDigests.sha256) throw integrityMismatch(`sha256 ${rawDigests.sha256}, the object's metadata says ${sha}.`);
-  const bytes = head.head();
-  const ext = spec.file_type ?? sniffDatatype({ name: job.object_key, head: bytes, complete: bytes.length >= blob.size }).ext;
-  const peek = peekOf(bytes);
-  return { size: blob.size, sha256: blob.sha256, md5: blob.md5, ext, ...(peek ? { peek } : {}) };
-}
-
-/** A failure while reading the provider's body (a reset, a timeout) is worth another attempt. */
-function readFailed(key: string, err: unknown): unknown {
-  if (isSkyferryError(err)) return err;
-  if (err instanceof Error && err.name === "AbortError") return err;
-  return new SkyferryError("XFER_GET_READ", `Reading the object '${key.slice(0, 200)}' failed: ${err instanceof Error ? err.message : String(err)}`, { status: 503, retryable: true, cause: err });
 }
 
 function reason(err: unknown): { provider_reason?: string } {

@@ -1,21 +1,28 @@
 import {
-  AuthzDescribe, HistoryGet, HistoryImportCreate, HistoryImportFail, HistoryImportFinish, HistoryImportStart, TransferGetPlan, TransferObjectsList,
+  AuthzDescribe, HistoryGet, HistoryImportCreate, HistoryImportFail, HistoryImportFinishBatch, HistoryImportStart, type ImportFinish, TransferGetPlan,
+  type TransferJobRecord, TransferObjectsList,
 } from "@skyferry/contracts";
 import { randomBytes } from "node:crypto";
 import type { Bus, Retry, WorkContext } from "@skyferry/bus";
 import { createDatasetStore, type DatasetStore } from "@skyferry/dataset-store";
+import { fromErrorBody, internal } from "@skyferry/errors";
 import type { Logger } from "@skyferry/logger";
 import type { TransferConfig } from "../config.ts";
+import { createBatcher } from "../jobs/batcher.ts";
 import type { JobDoc } from "../jobs/job-doc.ts";
 import type { JobRepository } from "../jobs/repository.ts";
 import { createObjectLister } from "../objects/list.ts";
+import { createMemoryBudget } from "../worker/memory-budget.ts";
 import type { StoreOpener } from "../worker/stores.ts";
+import { rangeConcurrency } from "./config.ts";
 import { createGetPlanner } from "./planner.ts";
 import { createGetRunner } from "./run-get.ts";
 
 const MiB = 1024 * 1024;
+/** Finishes per history request: each is one write on the history side; a batch must answer well within the RPC timeout. */
+const FINISH_BATCH = 64;
 
-type WorkHandler = (data: { job_id: string; direction?: "get" | undefined }, ctx: WorkContext) => Promise<void | Retry>;
+type WorkHandler = (data: { job_id: string; direction?: "get" | undefined; job?: TransferJobRecord | undefined }, ctx: WorkContext) => Promise<void | Retry>;
 
 /**
  * Get from cloud and bucket listing, wired to the bus: the `transfer.get.plan` and
@@ -66,15 +73,29 @@ export function wireGet(deps: { bus: Bus; config: TransferConfig; logger: Logger
           start: async (actor, item_id) => {
             await bus.request(HistoryImportStart, { actor, item_id }, { timeoutMs });
           },
-          finish: async (req) => {
-            await bus.request(HistoryImportFinish, req, { timeoutMs });
-          },
+          finish: createBatcher<ImportFinish, undefined>(async (items) => {
+            const { results } = await bus.request(HistoryImportFinishBatch, { items: [...items] }, { timeoutMs });
+            return items.map((it, i) => {
+              const r = results[i];
+              if (r?.item_id !== it.item_id) return internal("XFER_HISTORY_REPLY", "The history service answered a finish batch out of order.");
+              return r.error ? fromErrorBody(r.error) : undefined;
+            });
+          }, FINISH_BATCH),
         },
         events: w.events,
         running: w.running,
         instance: w.instance,
         logger,
         progressIntervalMs: config.TRANSFER_PROGRESS_INTERVAL_MS,
+        largeBytes: 2 * config.TRANSFER_GET_RANGE_MB * MiB,
+        ranges: rangeConcurrency(config) > 1
+          ? {
+            chunkSize: config.TRANSFER_GET_RANGE_MB * MiB,
+            concurrency: rangeConcurrency(config),
+            // Its own budget: range buffers of gets beside the send budget's part buffers.
+            memory: createMemoryBudget(config.TRANSFER_GET_MEMORY_BUDGET_MB * MiB),
+          }
+          : undefined,
       });
       const handler: WorkHandler = (data, ctx) => (data.direction === "get" ? runGet(data, ctx) : send(data, ctx));
       return { handler, close: () => datasets.close?.() ?? Promise.resolve() };

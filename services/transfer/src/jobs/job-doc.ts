@@ -1,59 +1,37 @@
-import type { CloudProvider, JobState, OverwritePolicy, TransferJob } from "./types.ts";
+import type { TransferJobRecord } from "@skyferry/contracts";
+import type { JobState, TransferJob } from "./types.ts";
 
-/** A transfer job as stored in MongoDB (collection `transfer_jobs`). */
 /** States in which a job still has work to do (not ok, error or deleted). */
 export const ACTIVE_STATES: readonly JobState[] = ["new", "queued", "running"];
 export const isActive = (state: JobState): boolean => ACTIVE_STATES.includes(state);
 
-export interface JobDoc {
-  _id: string;
-  /** Unique: history item + destination + idempotency key (see `dedupeKey`). */
-  dedupe_key: string;
-  idempotency_key: string;
-  user_id: string;
-  history_id: string;
-  dataset_id: string;
-  hid: number;
-  dataset_name: string;
-  store_key: string;
-  authz_id: string;
-  provider: CloudProvider;
-  bucket: string;
-  /** The planned key (before any rename suffix). */
-  planned_key: string;
-  /** The final key once the object is committed (or the key being uploaded). */
-  object_key: string;
-  overwrite_policy: OverwritePolicy;
-  storage_class: string | null;
-  metadata: Record<string, string>;
-  state: JobState;
-  outcome: "uploaded" | "skipped" | "downloaded" | null;
-  bytes_total: number;
-  bytes_done: number;
-  checksum: { sha256: string; md5: string };
-  attempts: number;
-  /** How many times the job was retried after an error (work message ids `<id>.r<n>`). */
-  retries: number;
-  error: { code: string; message: string; provider_reason?: string } | null;
-  /** The multipart upload in progress: enough to resume it after a crash, or to abort it. */
-  upload: { key: string; upload_id: string } | null;
-  worker: string | null;
-  create_time: Date;
-  update_time: Date;
-  /** `get`: the job copies the object `object_key` into the history item `dataset_id` (issue 6). */
-  direction?: "get";
-  /** What a get job needs beyond the common fields (see services/transfer/src/get/). */
-  get?: GetJobSpec;
+/** A transfer job as stored in MongoDB (collection `transfer_jobs`): the contract's record, with dates. */
+export type JobDoc = Omit<TransferJobRecord, "create_time" | "update_time"> & { create_time: Date; update_time: Date };
+export type GetJobSpec = NonNullable<JobDoc["get"]>;
+
+/** The job as a work message carries it (dates as ISO strings). */
+export function toJobRecord(d: JobDoc): TransferJobRecord {
+  return { ...d, create_time: d.create_time.toISOString(), update_time: d.update_time.toISOString() };
 }
 
-export interface GetJobSpec {
-  /** The object's ETag when the get was planned. */
-  etag: string;
-  space_to_tab: boolean;
-  to_posix_lines: boolean;
-  /** A forced datatype; null: sniffed. */
-  file_type: string | null;
+export function fromJobRecord(r: TransferJobRecord): JobDoc {
+  return { ...r, create_time: new Date(r.create_time), update_time: new Date(r.update_time) };
 }
+
+/**
+ * The job a work message's delivery starts from: the copy the message carries when this is its
+ * first delivery and the job was never attempted (only the worker running a job writes it, and a
+ * cancel meanwhile is found by the check before the job completes); otherwise null, and the worker
+ * reads the job back.
+ */
+export function carriedJob(data: { job?: TransferJobRecord }, deliveryCount: number): JobDoc | null {
+  const r = data.job;
+  if (!r || deliveryCount !== 1 || r.state !== "queued" || r.attempts !== 0 || r.retries !== 0) return null;
+  return fromJobRecord(r);
+}
+
+/** Whether a newly queued job's work message may carry it (see `carriedJob`). */
+export const isFresh = (d: JobDoc): boolean => d.state === "queued" && d.attempts === 0 && d.retries === 0;
 
 export function dedupeKey(d: { dataset_id: string; provider: string; authz_id: string; bucket: string; planned_key: string; idempotency_key: string }): string {
   return JSON.stringify([d.dataset_id, d.provider, d.authz_id, d.bucket, d.planned_key, d.idempotency_key]);

@@ -1,5 +1,7 @@
+import { randomBytes } from "node:crypto";
 import { type Db, isDuplicateKeyError } from "@skyferry/db";
 import { type Collection, type Filter, type IndexDescription, MongoBulkWriteError } from "mongodb";
+import { createBatcher } from "./batcher.ts";
 import { retryBusy } from "./busy-retry.ts";
 import { ACTIVE_STATES, isActive, type JobDoc } from "./job-doc.ts";
 import type { CompletedPartRecord, JobState } from "./types.ts";
@@ -20,7 +22,8 @@ export const PARTS_COLLECTION = "transfer_parts";
  * job document itself is never written again for that job.
  */
 export const OUTCOMES_COLLECTION = "transfer_outcomes";
-type OutcomeDoc = { _id: string } & Partial<Omit<JobDoc, "_id">>;
+/** `completed_by` tells a worker's own insert (tried again after "database is locked") from another's. */
+type OutcomeDoc = { _id: string; completed_by?: string } & Partial<Omit<JobDoc, "_id">>;
 /** One document per cancelled job: an insert is atomic on FerretDB, an update racing a worker's update is not. */
 export const CANCELS_COLLECTION = "transfer_cancels";
 const INSERT_BATCH = 250;
@@ -97,7 +100,7 @@ export function createJobRepository(db: Db, now: () => Date = () => new Date()):
     if (!isActive(doc.state)) return doc;
     const outcome = await outcomes.findOne({ _id: doc._id });
     if (!outcome) return doc;
-    const { _id, ...fields } = outcome;
+    const { _id, completed_by: _by, ...fields } = outcome;
     return { ...doc, ...fields };
   };
   const withOutcome = async (doc: JobDoc | null): Promise<JobDoc | null> => (doc ? mergeOne(doc) : null);
@@ -108,7 +111,7 @@ export function createJobRepository(db: Db, now: () => Date = () => new Date()):
     return docs.map((d) => {
       const o = found.get(d._id);
       if (!o) return d;
-      const { _id, ...fields } = o;
+      const { _id, completed_by: _by, ...fields } = o;
       return { ...d, ...fields };
     });
   };
@@ -119,6 +122,34 @@ export function createJobRepository(db: Db, now: () => Date = () => new Date()):
     await jobs.updateOne({ _id: id }, { $set: fields });
     return { ...cur, ...fields };
   };
+  /**
+   * Cancel marks of many running jobs in one read. The `$in` filter makes FerretDB scan the
+   * collection, which holds only the cancelled jobs (few), unlike `transfer_jobs`.
+   */
+  const cancelledBatch = createBatcher<string, boolean>(async (ids) => {
+    const marked = new Set((await cancels.find({ _id: { $in: [...ids] } }, { projection: { _id: 1 } }).toArray()).map((c) => c._id));
+    return ids.map((id) => marked.has(id));
+  });
+  /** Outcomes of many jobs in one `insertMany`: true = inserted by this call, false = the job was completed already. */
+  const outcomeBatch = createBatcher<OutcomeDoc, boolean>(async (docs) => {
+    try {
+      await outcomes.insertMany([...docs], { ordered: false });
+      return docs.map(() => true);
+    } catch (err) {
+      if (!(err instanceof MongoBulkWriteError)) return docs.map(() => (err instanceof Error ? err : new Error(String(err))));
+      const errors = new Map((Array.isArray(err.writeErrors) ? err.writeErrors : [err.writeErrors]).map((e) => [e.index, e]));
+      return Promise.all(
+        docs.map(async (doc, i) => {
+          const e = errors.get(i);
+          if (!e) return true;
+          if (e.code !== 11000) return new Error(e.errmsg ?? `outcome of job ${doc._id} not stored`);
+          // A duplicate: this worker's own insert from an earlier try, or another completion.
+          const stored = await outcomes.findOne({ _id: doc._id }, { projection: { completed_by: 1 } });
+          return stored?.completed_by === doc.completed_by;
+        }),
+      );
+    }
+  });
   return withBusyRetry({
     async ensureIndexes() {
       await ensureMissingIndexes(db, {
@@ -214,7 +245,7 @@ export function createJobRepository(db: Db, now: () => Date = () => new Date()):
         if (!isDuplicateKeyError(err)) throw err;
       }
     },
-    isCancelled: async (id) => (await cancels.countDocuments({ _id: id }, { limit: 1 })) > 0,
+    isCancelled: (id) => retryBusy(() => cancelledBatch(id)),
     setDeleted: (id) => readThenSet(id, () => ({ state: "deleted", worker: null, upload: null })),
     async clearUpload(id) {
       await jobs.updateOne({ _id: id }, { $set: { upload: null, bytes_done: 0, update_time: now() } });
@@ -223,15 +254,11 @@ export function createJobRepository(db: Db, now: () => Date = () => new Date()):
       await jobs.updateOne({ _id: id }, { $set: { bytes_done: bytesDone, update_time: now() } });
     },
     async complete(id, { attempts, ...f }, job) {
-      const cur = job ?? (await withOutcome(await jobs.findOne({ _id: id })));
+      const cur = job ?? (await retryBusy(async () => withOutcome(await jobs.findOne({ _id: id }))));
       if (!cur || !isActive(cur.state)) return null;
       const fields = { state: "ok" as const, ...f, ...(attempts ? { attempts } : {}), error: null, upload: null, worker: null, update_time: now() };
-      try {
-        await outcomes.insertOne({ _id: id, ...fields });
-      } catch (err) {
-        if (isDuplicateKeyError(err)) return null; // completed already
-        throw err;
-      }
+      const completedBy = `${cur.worker ?? "-"}:${attempts ?? cur.attempts}:${randomBytes(6).toString("hex")}`;
+      if (!(await retryBusy(() => outcomeBatch({ _id: id, ...fields, completed_by: completedBy })))) return null; // completed already
       return { ...cur, ...fields };
     },
     fail: (id, error, attempts) => readThenSet(id, () => ({ state: "error", error, ...(attempts ? { attempts } : {}), upload: null, worker: null })),
@@ -240,19 +267,20 @@ export function createJobRepository(db: Db, now: () => Date = () => new Date()):
     },
     retry: (id, userId) =>
       update({ _id: id, user_id: userId, state: "error" }, { state: "queued", error: null, upload: null, bytes_done: 0, outcome: null }, { $inc: { retries: 1 } }),
-  });
+  }, new Set(["isCancelled", "complete"]));
 }
 
 /**
- * Every operation of the repository, tried again while FerretDB/SQLite answers "database is
- * locked", with at most `MAX_IN_FLIGHT` at once per process: dozens of small jobs finishing
+ * Every operation of the repository but the `batched` ones, tried again while FerretDB/SQLite
+ * answers "database is locked", with at most `MAX_IN_FLIGHT` at once per process: dozens of small jobs finishing
  * together would otherwise contend for SQLite's one write lock and retry in a storm.
  */
-function withBusyRetry(repo: JobRepository): JobRepository {
+function withBusyRetry(repo: JobRepository, batched: ReadonlySet<keyof JobRepository>): JobRepository {
   const gate = createGate(MAX_IN_FLIGHT);
   const wrapped: Record<string, unknown> = {};
-  for (const [name, fn] of Object.entries(repo) as Array<[string, (...args: unknown[]) => Promise<unknown>]>) {
-    wrapped[name] = (...args: unknown[]) => gate(() => retryBusy(() => fn(...args)));
+  for (const [name, fn] of Object.entries(repo) as Array<[keyof JobRepository, (...args: unknown[]) => Promise<unknown>]>) {
+    // Batched operations are one MongoDB operation per batch already, and retry on their own.
+    wrapped[name] = batched.has(name) ? fn : (...args: unknown[]) => gate(() => retryBusy(() => fn(...args)));
   }
   return wrapped as unknown as JobRepository;
 }

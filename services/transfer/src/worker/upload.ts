@@ -35,9 +35,17 @@ export function isSinglePut(size: number, settings: Pick<UploadSettings, "partSi
   return size <= Math.max(settings.partSize, settings.singlePutMax);
 }
 
-/** Bytes of body buffers a job holds: the whole object for one PUT, else the parts in flight plus the one being read. */
-export function memoryNeed(size: number, settings: Pick<UploadSettings, "partSize" | "partConcurrency" | "singlePutMax">): number {
-  return isSinglePut(size, settings) ? size : (settings.partConcurrency + 1) * settings.partSize;
+/** A streamed one-PUT body's buffers: the file read stream's and the socket's, well under this. */
+const STREAM_BUFFER_BYTES = 256 * 1024;
+
+/**
+ * Bytes of body buffers a job holds: for one PUT the whole object, or a stream buffer when the
+ * store streams it (`ObjectStore.streamsSinglePut`; the job declares md5 and sha256); else the
+ * parts in flight plus the one being read.
+ */
+export function memoryNeed(size: number, settings: Pick<UploadSettings, "partSize" | "partConcurrency" | "singlePutMax">, streamsSinglePut = false): number {
+  if (!isSinglePut(size, settings)) return (settings.partConcurrency + 1) * settings.partSize;
+  return streamsSinglePut ? Math.min(size, STREAM_BUFFER_BYTES) : size;
 }
 
 /**

@@ -34,9 +34,14 @@ export function HistoryContentsPage({ historyId }: { historyId: string }) {
       <Uploader historyId={historyId} onUploaded={contents.reload} />
       <div class="row spread">
         <h2>Datasets</h2>
-        <a class="button" href={`${href("send")}?history=${historyId}`}>
-          Send to cloud…
-        </a>
+        <div class="row">
+          <a class="button" href={`${href("get")}?history=${historyId}`}>
+            Get from cloud…
+          </a>
+          <a class="button" href={`${href("send")}?history=${historyId}`}>
+            Send to cloud…
+          </a>
+        </div>
       </div>
       {contents.loading && !contents.data ? <Loading what="datasets" /> : null}
       <ErrorBox error={contents.error} title="Could not list the datasets" />

@@ -1,6 +1,7 @@
 import type { TransferJob } from "@skyferry/contracts";
 import { useState } from "preact/hooks";
 import { del, post } from "../../api/client.ts";
+import { href } from "../../route.ts";
 import { formatBytes, formatRate, formatTime } from "../../ui/format.ts";
 import { ErrorBox } from "../../ui/messages.tsx";
 import { useAction } from "../../ui/use-load.ts";
@@ -14,6 +15,8 @@ const STATE_WORDS: Record<string, string> = {
   error: "failed",
   deleted: "cancelled",
 };
+/** A get job copies an object into a history: it downloads where a send uploads. */
+const GET_STATE_WORDS: Record<string, string> = { ...STATE_WORDS, running: "downloading" };
 
 /** One job: a live progress bar, bytes and rate, the final key, the error in words, cancel/retry. */
 export function JobCard({ initial }: { initial: TransferJob }) {
@@ -22,6 +25,8 @@ export function JobCard({ initial }: { initial: TransferJob }) {
   const { job, rate, streamError } = useJobStream(base, generation);
   const action = useAction();
   const final = isFinal(job.state);
+  const isGet = job.direction === "get";
+  const words = isGet ? GET_STATE_WORDS : STATE_WORDS;
   const total = job.bytes_total || 0;
   const pct = total > 0 ? Math.min(100, Math.floor((job.bytes_done / total) * 100)) : final && job.state === "ok" ? 100 : 0;
 
@@ -42,7 +47,7 @@ export function JobCard({ initial }: { initial: TransferJob }) {
           <span class="badge">{job.provider}</span> {job.bucket}/{job.object_key}
         </h2>
         <span class={`status status-${job.state}`} data-testid="job-state">
-          {STATE_WORDS[job.state] ?? job.state}
+          {words[job.state] ?? job.state}
         </span>
       </div>
       <progress max={100} value={pct} aria-label={`Progress of ${job.object_key}`} aria-valuetext={`${pct}%`} />
@@ -51,7 +56,18 @@ export function JobCard({ initial }: { initial: TransferJob }) {
         {!final && rate !== undefined ? ` · ${formatRate(rate)}` : ""}
         {job.attempts > 1 ? ` · attempt ${job.attempts}` : ""}
       </p>
-      {job.state === "ok" ? (
+      {job.state === "ok" && isGet ? (
+        <p data-testid="job-object">
+          Copied into <a href={href("histories", job.history_id)}>the history</a>
+          {job.checksum.sha256 ? (
+            <>
+              {" "}
+              · sha256 <code class="mono break">{job.checksum.sha256.slice(0, 16)}…</code>
+            </>
+          ) : null}
+        </p>
+      ) : null}
+      {job.state === "ok" && !isGet ? (
         <p data-testid="job-object">
           {job.outcome === "skipped" ? "Skipped: the object exists" : "Stored as"} <code class="break">{job.object_key}</code> in <code>{job.bucket}</code>
           {job.checksum.sha256 ? (

@@ -11,10 +11,11 @@ export function JobsPage({ ids }: { ids?: string[] }) {
   const key = ids?.join(",") ?? "";
   const jobs = useLoad(async () => (ids && ids.length > 0 ? Promise.all(ids.map((id) => get<TransferJob>(`/api/jobs/${encodeURIComponent(id)}`))) : get<TransferJob[]>("/api/jobs?limit=50")), [key]);
   const [, setTick] = useState(0);
+  const allGets = !!jobs.data && jobs.data.length > 0 && jobs.data.every((j) => j.direction === "get");
   return (
     <section aria-labelledby="jobs-title">
       <div class="row spread">
-        <h1 id="jobs-title">{ids && ids.length > 0 ? "Jobs of this send" : "Recent jobs"}</h1>
+        <h1 id="jobs-title">{ids && ids.length > 0 ? (allGets ? "Jobs of this get" : "Jobs of this send") : "Recent jobs"}</h1>
         <div class="row">
           {ids && ids.length > 0 ? <a href={href("jobs")}>All recent jobs</a> : null}
           <button type="button" onClick={() => { jobs.reload(); setTick((t) => t + 1); }}>

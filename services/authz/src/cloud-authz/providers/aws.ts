@@ -47,7 +47,7 @@ export const awsProvider = defineProvider({
       region: config.region,
       roleArn: config.role_arn,
       webIdentityToken: idToken,
-      durationSeconds: config.token_ttl,
+      durationSeconds: Math.min(config.token_ttl, ctx.settings.awsMaxSessionSeconds ?? config.token_ttl),
       // The session name shows in the provider's audit log: name the user by default.
       roleSessionName: config.role_session_name ?? `skyferry-${ctx.userId}`,
     });

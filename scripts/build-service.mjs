@@ -1,0 +1,33 @@
+#!/usr/bin/env node
+// Builds one service into one ES module, `services/<name>/dist/server.mjs` (run from the service's
+// folder by its `build` script, or `node scripts/build-service.mjs <name>`): the service and the
+// workspace packages it imports (@skyferry/*, TypeScript sources) are bundled; npm dependencies stay
+// imports resolved from node_modules. Running the bundle with plain `node` instead of `node --import
+// tsx` saves each process about 25 MiB and its start-up compile (measured on the transfer worker:
+// idle RSS 106 MiB against 132 MiB).
+import { build } from "esbuild";
+import { basename, join, resolve } from "node:path";
+
+const root = resolve(import.meta.dirname, "..");
+const name = process.argv[2] ?? basename(process.cwd());
+const dir = join(root, "services", name);
+
+await build({
+  entryPoints: [join(dir, "src/server.ts")],
+  outfile: join(dir, "dist/server.mjs"),
+  bundle: true,
+  platform: "node",
+  format: "esm",
+  target: "node20",
+  sourcemap: "linked",
+  logLevel: "warning",
+  plugins: [
+    {
+      name: "npm-dependencies-external",
+      setup(b) {
+        // Bare imports other than the workspace's own packages: left to Node's resolution.
+        b.onResolve({ filter: /^[^./]/ }, (args) => (args.path.startsWith("@skyferry/") ? undefined : { path: args.path, external: true }));
+      },
+    },
+  ],
+});
