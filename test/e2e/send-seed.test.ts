@@ -1,14 +1,13 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { after, before, describe, test } from "node:test";
-import { S3Client } from "@aws-sdk/client-s3";
-import { AssumeRoleWithWebIdentityCommand, STSClient } from "@aws-sdk/client-sts";
 import { csrfToken, type MockOidc, oidcEnv, signIn, startOidcProvider } from "../support/auth.ts";
 import { uploadMultipart } from "../support/history.ts";
 import { createWebIdentityRole, type WebIdentityRole } from "../support/rgw-sts.ts";
 import {
   api, createAzureContainer, createS3Bucket, independentAzure, independentS3, readAzure, readS3, removeS3Buckets, s3MultipartUploads, sha256, waitForJobs,
 } from "../support/send.ts";
+import { roleSession } from "../support/send-system.ts";
 import { stackEnv } from "../support/stack-env.ts";
 import { startSystem, type System } from "../support/system.ts";
 
@@ -26,25 +25,6 @@ const files = [
   { name: "rep 2.bed", body: randomBytes(20 * 1024 * 1024 + 17) },
   { name: "empty.txt", body: Buffer.alloc(0) },
 ];
-
-/** An S3 client on a session of `role`, assumed with a fresh token from `oidc` (no skyferry code involved). */
-async function roleSession(oidc: MockOidc, role: WebIdentityRole): Promise<S3Client> {
-  const token = await oidc.server.issuer.buildToken({
-    expiresIn: 600,
-    scopesOrTransform: (_header, payload) => void Object.assign(payload, { sub: "seed-reader", aud: oidc.clientId }),
-  });
-  const sts = new STSClient({ endpoint: role.endpoint, region: role.region });
-  const out = await sts.send(new AssumeRoleWithWebIdentityCommand({ RoleArn: role.roleArn, RoleSessionName: "seed-reader", WebIdentityToken: token, DurationSeconds: 900 }));
-  sts.destroy();
-  const c = out.Credentials!;
-  const stack = stackEnv();
-  return new S3Client({
-    endpoint: stack.s3.endpoint,
-    region: stack.s3.region,
-    forcePathStyle: true,
-    credentials: { accessKeyId: c.AccessKeyId!, secretAccessKey: c.SecretAccessKey!, sessionToken: c.SessionToken! },
-  });
-}
 
 for (const provider of ["s3", "azure", "aws"] as const) {
   describe(`the seed's send, to ${provider}`, () => {

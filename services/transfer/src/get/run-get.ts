@@ -5,6 +5,7 @@ import { isRetryable, isSkyferryError } from "@skyferry/errors";
 import type { Logger } from "@skyferry/logger";
 import type { ObjectStore } from "@skyferry/storage";
 import { jobFailedPermanently, providerReasonOf } from "../errors.ts";
+import { createWriteChain } from "../jobs/write-chain.ts";
 import { carriedJob, isActive, type JobDoc } from "../jobs/job-doc.ts";
 import type { JobRepository } from "../jobs/repository.ts";
 import type { createMemoryBudget } from "../worker/memory-budget.ts";
@@ -71,13 +72,8 @@ export function createGetRunner(deps: GetRunnerDeps) {
     let store: ObjectStore | undefined;
     let promote: NodeJS.Timeout | undefined;
     let release: (() => void) | undefined;
-    let chain: Promise<unknown> = Promise.resolve();
-    // Every write of the job document goes through one chain (FerretDB loses concurrent updates of one document).
-    const write = <T>(fn: () => Promise<T>): Promise<T> => {
-      const p = chain.then(fn);
-      chain = p.catch(() => undefined);
-      return p;
-    };
+    const writes = createWriteChain(); // every write of the job document, one after another
+    const write = writes.write;
     const t0 = performance.now();
     const ms = (since: number) => Math.round(performance.now() - since);
     try {
@@ -173,7 +169,7 @@ export function createGetRunner(deps: GetRunnerDeps) {
       clearTimeout(promote);
       release?.();
       deps.running.delete(id);
-      await chain;
+      await writes.settled();
       await store?.close();
     }
   };

@@ -5,6 +5,7 @@ import { isRetryable, isSkyferryError } from "@skyferry/errors";
 import type { ObjectStore } from "@skyferry/storage";
 import { jobFailedPermanently, providerReasonOf } from "../errors.ts";
 import type { TransferJobRecord } from "@skyferry/contracts";
+import { createWriteChain } from "../jobs/write-chain.ts";
 import { carriedJob, isActive, type JobDoc } from "../jobs/job-doc.ts";
 import type { JobRepository } from "../jobs/repository.ts";
 import { throttle } from "./throttle.ts";
@@ -52,15 +53,11 @@ export function createJobRunner(deps: JobRunnerDeps) {
     const id = data.job_id;
     const cancel = new AbortController();
     deps.running.set(id, cancel);
-    let chain: Promise<unknown> = Promise.resolve();
     let openedStore: ObjectStore | undefined;
     let release: (() => void) | undefined;
     let promote: NodeJS.Timeout | undefined;
-    const write = <T>(fn: () => Promise<T>): Promise<T> => {
-      const p = chain.then(fn);
-      chain = p.catch(() => undefined);
-      return p;
-    };
+    const writes = createWriteChain(); // every write of the job document, one after another
+    const write = writes.write;
     const t0 = performance.now();
     const ms = (since: number) => Math.round(performance.now() - since);
     try {
@@ -151,7 +148,7 @@ export function createJobRunner(deps: JobRunnerDeps) {
       clearTimeout(promote);
       release?.();
       deps.running.delete(id);
-      await chain;
+      await writes.settled();
       await openedStore?.close();
     }
   };
