@@ -215,15 +215,21 @@ describe("history API: views, filters, ownership, bad input", () => {
 
   test("an upload over HISTORY_MAX_UPLOAD_BYTES answers 413 and leaves an error dataset without bytes", async () => {
     const h = await newHistory(alice, "too big");
-    const r = await uploadMultipart(sys.url, alice.apiKey, h.id, [{ name: "big.bin", content: new Pattern(3 * 1024 * 1024) }]);
-    assert.equal(r.status, 413, JSON.stringify(r.body));
-    assert.equal(r.body.err_code, 413001);
+    // Several at once: the 413 is given while the body is still arriving, and must reach every
+    // client (not a reset, not the gateway's 503) — see packages/service-kit/src/early-reply.ts.
+    const n = 8;
+    const rs = await Promise.all(Array.from({ length: n }, () => uploadMultipart(sys.url, alice.apiKey, h.id, [{ name: "big.bin", content: new Pattern(3 * 1024 * 1024) }])));
+    for (const r of rs) {
+      assert.equal(r.status, 413, JSON.stringify(r.body));
+      assert.equal(r.body.err_code, 413001);
+    }
     const contents = (await api<Obj[]>(alice, `/api/histories/${h.id}/contents?details=all`)).body;
-    assert.equal(contents.length, 1);
-    assert.equal(contents[0]!.state, "error");
-    assert.match(String(contents[0]!.misc_info), /size limit/);
-    const display = await api(alice, `/api/datasets/${String(contents[0]!.id)}/display`);
-    assert.equal(display.status, 409);
+    assert.equal(contents.length, n);
+    for (const item of contents) {
+      assert.equal(item.state, "error");
+      assert.match(String(item.misc_info), /size limit/);
+      assert.equal((await api(alice, `/api/datasets/${String(item.id)}/display`)).status, 409);
+    }
   });
 
   test("URL uploads of loopback addresses are refused unless HISTORY_ALLOW_PRIVATE_URLS is set", async () => {

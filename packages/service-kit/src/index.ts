@@ -2,3 +2,4 @@ export { type HealthOptions, type ReadinessCheck, registerHealth } from "./healt
 export { instanceId, type RunningServer, type RunServerOptions, runServer } from "./run-server.ts";
 export { type ServiceConfigBase, type ServiceDeps, type BuiltService, buildService, type StartServiceOptions, startService } from "./start-service.ts";
 export { BaseConfig } from "./base-config.ts";
+export { drainAfterEarlyReply, EARLY_REPLY_LIMITS, type EarlyReplyLimits } from "./early-reply.ts";

@@ -2,6 +2,7 @@ import { type Bus, createBus } from "@skyferry/bus";
 import { connectMongo, type Mongo } from "@skyferry/db";
 import { createLogger, type Logger } from "@skyferry/logger";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync } from "fastify";
+import { drainAfterEarlyReply } from "./early-reply.ts";
 import { instanceId, type RunningServer, runServer } from "./run-server.ts";
 
 /** What `startService` hands a service's app plugin: every collaborator, created once. */
@@ -71,6 +72,7 @@ export async function buildService<C extends ServiceConfigBase>(
   const deps: ServiceDeps<C> = { config, logger, bus, mongo, instance };
   const closers = [{ name: "nats", close: () => bus.drain() }];
   if (mongo) closers.push({ name: "mongodb", close: () => mongo.close() });
+  drainAfterEarlyReply(app);
   try {
     await app.register(options.plugin, deps);
     await app.ready();

@@ -1,5 +1,7 @@
 import replyFrom from "@fastify/reply-from";
 import { SkyferryError, GalaxyCode } from "@skyferry/errors";
+import type { IncomingMessage } from "node:http";
+import { PassThrough, type Readable } from "node:stream";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 
 /** Headers the history service trusts only from the gateway (see services/history/src/http/internal-auth.ts). */
@@ -14,6 +16,24 @@ declare module "fastify" {
     /** Streams the authenticated request to the history service's internal `path` (query included) and its answer back. */
     proxyToHistory: (req: FastifyRequest, reply: FastifyReply, path: string) => FastifyReply;
   }
+}
+
+/**
+ * The body handed to the proxy for a streamed upload. The proxy destroys the body it was given
+ * when the history service answers early (a 413 mid-upload); given the client's request itself,
+ * that would reset the client's connection before the answer reached it. A client that goes away
+ * mid-upload still ends the upstream request, with an error.
+ */
+export function detachedBody(req: IncomingMessage): Readable {
+  const body = new PassThrough({ highWaterMark: 64 * 1024 });
+  const gone = () => {
+    if (!req.complete) body.destroy(new Error("client disconnected mid-upload"));
+  };
+  req.once("aborted", gone);
+  req.once("close", gone);
+  req.once("error", (err) => body.destroy(err));
+  req.pipe(body);
+  return body;
 }
 
 const notConfigured = () =>
@@ -31,7 +51,9 @@ export async function registerHistoryProxy(app: FastifyInstance, opts: { history
   await app.register(replyFrom, {
     base: opts.historyUrl,
     // Uploads and downloads of many GB: no overall timeout, only the undici idle timeouts.
-    undici: { headersTimeout: 0, bodyTimeout: 300_000, connections: 128, pipelining: 0 },
+    // pipelining 1 is keep-alive without pipelining; 0 would send `connection: close` on every
+    // request, a new connection per upload, and make the history service hang up after answering.
+    undici: { headersTimeout: 0, bodyTimeout: 300_000, connections: 128, pipelining: 1 },
   });
   app.decorate("proxyToHistory", function proxyToHistory(req: FastifyRequest, reply: FastifyReply, path: string): FastifyReply {
     if (!opts.token) throw notConfigured();

@@ -5,6 +5,7 @@ import {
 } from "@skyferry/contracts";
 import { malformedId } from "@skyferry/errors";
 import type { FastifyInstance, FastifyRequest } from "fastify";
+import { detachedBody } from "../plugins/history-proxy.ts";
 
 const ID = /^[0-9a-f]{16}$/;
 const Key = Type.Optional(Type.String({ maxLength: 256 }));
@@ -98,7 +99,7 @@ export async function historyRoutes(app: FastifyInstance, opts: { bus: Bus; time
 
   // Uploads: the body is not parsed here but streamed on as it arrives (never buffered whole).
   await app.register(async (upload) => {
-    upload.addContentTypeParser("multipart/form-data", (_req, payload, done) => done(null, payload));
+    upload.addContentTypeParser("multipart/form-data", (req, _payload, done) => done(null, detachedBody(req.raw)));
     upload.post(
       "/api/histories/:id/contents",
       {
