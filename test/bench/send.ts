@@ -19,6 +19,7 @@ import { join } from "node:path";
 import { DeleteObjectsCommand, ListObjectsV2Command, type S3Client } from "@aws-sdk/client-s3";
 import { createBus } from "@skyferry/bus";
 import { TransferJobCompleted, TransferJobFailed } from "@skyferry/contracts";
+import { cpuWindow, formatCpu, stackProcesses, timedCommand } from "../support/cpu.ts";
 import { startSendWorld } from "../support/send-system.ts";
 import { stackEnv } from "../support/stack-env.ts";
 import { api, buildTransferBundle, createS3Bucket, independentS3, removeS3Buckets, spawnWorker, type WorkerProcess, workerEnv } from "../support/send.ts";
@@ -39,12 +40,12 @@ const runs = (tool: string) => !toolsWanted || toolsWanted.has(tool);
 
 /** rclone and aws-cli from Debian, installed once (idempotent). */
 function ensureTools(): void {
-  if ((!runs("rclone") || existsSync("/usr/bin/rclone")) && (!runs("aws") || existsSync("/usr/bin/aws"))) return;
-  console.log("installing rclone and awscli (apt-get)…");
-  const install = () => spawnSync("apt-get", ["install", "-y", "rclone", "awscli"], { stdio: "inherit", env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" } });
+  if ((!runs("rclone") || existsSync("/usr/bin/rclone")) && (!runs("aws") || existsSync("/usr/bin/aws")) && existsSync("/usr/bin/time")) return;
+  console.log("installing rclone, awscli and time (apt-get)…");
+  const install = () => spawnSync("apt-get", ["install", "-y", "rclone", "awscli", "time"], { stdio: "inherit", env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" } });
   if (install().status !== 0) {
     execFileSync("apt-get", ["update"], { stdio: "inherit" });
-    if (install().status !== 0) throw new Error("apt-get install rclone awscli failed");
+    if (install().status !== 0) throw new Error("apt-get install rclone awscli time failed");
   }
 }
 
@@ -64,11 +65,14 @@ async function emptyBucket(s3: S3Client, bucket: string): Promise<void> {
   }
 }
 
-function timed(cmd: string, args: string[], env: Record<string, string | undefined>): number {
-  const t0 = performance.now();
-  const r = spawnSync(cmd, args, { env: env as NodeJS.ProcessEnv, stdio: ["ignore", "ignore", "pipe"] });
-  if (r.status !== 0) throw new Error(`${cmd} failed: ${r.stderr?.toString()}`);
-  return (performance.now() - t0) / 1000;
+/** Runs a reference tool; its wall time, with the CPU it and the stack used recorded in `cpuLines`. */
+function timed(label: string, cmd: string, args: string[], env: Record<string, string | undefined>, cpuLines: string[]): number {
+  const window = cpuWindow(stackProcesses());
+  const { seconds, cpu } = timedCommand(cmd, args, env);
+  const used = window.stop({ [label]: cpu });
+  delete used["this process"];
+  cpuLines.push(`  CPU s, ${label}: ${formatCpu(used)}`);
+  return seconds;
 }
 
 /** Resets a worker's VmHWM so the next reading is the peak of the next shape alone. */
@@ -153,18 +157,23 @@ async function main(): Promise<void> {
       const mibs = (s: number | undefined) => (s === undefined ? "-" : (total / MiB / s).toFixed(1)).padStart(9);
       const secs = (s: number | undefined) => (s === undefined ? "-" : s.toFixed(1));
       let sky: number | undefined;
+      let postSecs: number | undefined;
+      const cpuLines: string[] = [];
       if (runs("skyferry")) {
         workers.forEach(resetPeak);
         // skyferry: from the POST until every job is ok.
+        const window = cpuWindow({ ...stackProcesses(), ...Object.fromEntries(workers.map((w, i) => [`worker ${i + 1}`, w.pid])) });
         const t0 = performance.now();
         const res = await api<{ sent: Array<{ job_id: string }> }>(h.url, "/api/cloud/storage/send", { key: user.apiKey, method: "POST", body: { history_id: hist.id, authz_id: authzId, bucket } });
         if (res.status !== 200) throw new Error(`send failed: ${JSON.stringify(res.body)}`);
+        postSecs = (performance.now() - t0) / 1000;
         const ids = res.body.sent.map((s) => s.job_id);
         if (ids.length !== shape.count) throw new Error(`${ids.length} jobs queued, expected ${shape.count}`);
         const done = jobsDone(waiters, ids, TIMEOUT_MS);
         for (const id of ids) if (early.has(id)) waiters.get(id)?.(early.get(id) ?? undefined);
         await done;
         sky = (performance.now() - t0) / 1000;
+        cpuLines.push(`  CPU s, skyferry: ${formatCpu(window.stop())} (this process: gateway, authz, history and the send planner)`);
         early.clear();
         const list = await api<Array<{ state: string }>>(h.url, `/api/jobs?history_id=${hist.id}&limit=1000`, { key: user.apiKey });
         if (list.status !== 200 || list.body.length !== shape.count || !list.body.every((j) => j.state === "ok")) {
@@ -173,15 +182,17 @@ async function main(): Promise<void> {
         await emptyBucket(s3, bucket);
       }
       const peaks = workers.map((w) => `${(w.peakRssKiB() / 1024).toFixed(0)}`).join("/");
-      const rclone = runs("rclone") ? timed("/usr/bin/rclone", ["copy", dir, `bench:${bucket}/rclone`], rcloneEnv) : undefined;
+      const rclone = runs("rclone") ? timed("rclone", "/usr/bin/rclone", ["copy", dir, `bench:${bucket}/rclone`], rcloneEnv, cpuLines) : undefined;
       await emptyBucket(s3, bucket);
       const aws = runs("aws")
-        ? timed("/usr/bin/aws", ["s3", "cp", "--recursive", "--only-show-errors", "--endpoint-url", stack.s3.endpoint, dir, `s3://${bucket}/aws/`], awsEnv)
+        ? timed("aws-cli", "/usr/bin/aws", ["s3", "cp", "--recursive", "--only-show-errors", "--endpoint-url", stack.s3.endpoint, dir, `s3://${bucket}/aws/`], awsEnv, cpuLines)
         : undefined;
       await emptyBucket(s3, bucket);
       const ratio = sky !== undefined && rclone !== undefined ? `${(rclone / sky).toFixed(2)}x` : "-";
       rows.push(`${shape.label.padEnd(16)}${mibs(sky)}${mibs(rclone)}${mibs(aws)}${ratio.padStart(10)}   ${`${secs(sky)} / ${secs(rclone)} / ${secs(aws)} s`.padEnd(24)}${peaks.padStart(12)}`);
       console.log(rows.at(-1));
+      if (postSecs !== undefined) console.log(`  of skyferry's ${secs(sky)} s, the POST answered after ${postSecs.toFixed(2)} s`);
+      for (const line of cpuLines) console.log(line);
     }
     console.log(`\nshape             skyferry   rclone  aws-cli  sky/rclone   wall time (sky/rclone/aws)  worker peak RSS MiB`);
     console.log(`                  MiB/s      MiB/s    MiB/s`);
