@@ -6,6 +6,7 @@
 // provider), history and transfer services; the transfer workers run at default settings.
 // The clock runs from the POST until the last job's `completed` event. Objects, datasets and local
 // copies are deleted after each shape (radosgw here keeps data in RAM).
+// BENCH_LOG_DIR=dir keeps the services' log lines in dir/system.log.
 // BENCH_SHAPES=small,medium,large picks shapes (default all); BENCH_TOOLS=skyferry,rclone picks tools.
 import { execFileSync, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -161,6 +162,7 @@ async function main(): Promise<void> {
     console.error(`service errors:\n${sys.logs.lines.filter((l) => /"level":(50|60)/.test(l)).slice(-5).join("\n")}`);
     throw err;
   } finally {
+    if (process.env.BENCH_LOG_DIR) writeFileSync(join(process.env.BENCH_LOG_DIR, "system.log"), `${sys.logs.text()}\n`);
     for (const s of subs) s.unsubscribe();
     await bus.drain();
     await removeS3Buckets(s3, buckets);

@@ -152,9 +152,13 @@ describe("get from cloud: listing and copying objects into a history", () => {
     assert.equal(res.status, 200, JSON.stringify(res.body));
     const [job] = await waitForJobs(sys.url, user.apiKey, [res.body.items[0]!.job_id]);
     assert.equal(job!.state, "ok", JSON.stringify(job!.error));
+    // The job counts the object's 11 bytes (done = total: 100 %), the dataset holds the 10 converted ones.
+    assert.equal(job!.bytes_total, 11);
+    assert.equal(job!.bytes_done, 11);
     const item = (await content(user, historyId)).body[0]!;
     assert.equal(item.extension, "tabular");
     assert.equal((await display(user, item.id as string)).toString(), "a\tb\nc\td\ne\n");
+    assert.equal(item.file_size ?? (await api<Obj>(user, `/api/datasets/${item.id as string}`)).body.file_size, 10);
   });
 
   test("bytes that do not match the sha256 skyferry wrote fail the job and the item, with nothing stored; a retry after the fix is ok", async () => {

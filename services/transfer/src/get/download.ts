@@ -8,7 +8,8 @@ import type { JobDoc } from "../jobs/job-doc.ts";
 import { integrityMismatch, objectChanged } from "./errors.ts";
 import { DigestTap, HeadCapture, peekOf, SpaceToTab, ToPosixLines } from "./transforms.ts";
 
-export interface Downloaded { size: number; sha256: string; md5: string; ext: string; peek?: string }
+/** The dataset as stored (after any transform), and the object's own size, the bytes transferred. */
+export interface Downloaded { dataset: { size: number; sha256: string; md5: string; ext: string; peek?: string }; objectBytes: number }
 
 /**
  * One download attempt: provider -> (digest of the raw bytes) -> transforms -> head capture ->
@@ -61,7 +62,7 @@ export async function download(
   const bytes = head.head();
   const ext = spec.file_type ?? sniffDatatype({ name: job.object_key, head: bytes, complete: bytes.length >= blob.size }).ext;
   const peek = peekOf(bytes);
-  return { size: blob.size, sha256: blob.sha256, md5: blob.md5, ext, ...(peek ? { peek } : {}) };
+  return { dataset: { size: blob.size, sha256: blob.sha256, md5: blob.md5, ext, ...(peek ? { peek } : {}) }, objectBytes: raw.bytes };
 }
 
 /** A failure while reading the provider's body (a reset, a timeout, the object replaced mid-read) is worth another attempt. */

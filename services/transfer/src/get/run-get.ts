@@ -142,14 +142,16 @@ export function createGetRunner(deps: GetRunnerDeps) {
         }
         await started;
         const tItem = performance.now();
-        await deps.history.finish({ actor, item_id: job.dataset_id, store_key: job.store_key, ...out });
+        await deps.history.finish({ actor, item_id: job.dataset_id, store_key: job.store_key, ...out.dataset });
         const itemMs = ms(tItem);
         const done = await write(() =>
-          deps.jobs.complete(id, { object_key: job.object_key, outcome: "downloaded", bytes_done: out.size, attempts: job.attempts, checksum: { sha256: out.sha256, md5: out.md5 } }, job),
+          // bytes_done counts the object's bytes, as bytes_total does; the dataset may differ in size
+          // (to_posix_lines, space_to_tab), and its checksum is the stored dataset's.
+          deps.jobs.complete(id, { object_key: job.object_key, outcome: "downloaded", bytes_done: out.objectBytes, attempts: job.attempts, checksum: { sha256: out.dataset.sha256, md5: out.dataset.md5 } }, job),
         );
         if (done) deps.events.completed(done);
         const timing = { wait: waitMs, open: openMs, read: readMs, item: itemMs, finish: ms(tFinish), total: ms(t0) };
-        log.info({ object_key: job.object_key, bytes: out.size, ext: out.ext, ranges: ranges?.concurrency ?? 1, ms: timing }, "get ok");
+        log.info({ object_key: job.object_key, bytes: out.objectBytes, ext: out.dataset.ext, ranges: ranges?.concurrency ?? 1, ms: timing }, "get ok");
       } catch (err) {
         stopTimers();
         await started; // a late `running` must not land after the item's end
