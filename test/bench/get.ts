@@ -8,60 +8,21 @@
 // copies are deleted after each shape (radosgw here keeps data in RAM).
 // BENCH_LOG_DIR=dir keeps the services' log lines in dir/system.log.
 // BENCH_SHAPES=small,medium,large picks shapes (default all); BENCH_TOOLS=skyferry,rclone picks tools.
-import { execFileSync, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { DeleteObjectsCommand, ListObjectsV2Command, type S3Client } from "@aws-sdk/client-s3";
 import { createBus } from "@skyferry/bus";
 import { TransferJobCompleted, TransferJobFailed } from "@skyferry/contracts";
+import { cpuWindow, formatCpu, stackProcesses } from "../support/cpu.ts";
 import { oidcEnv, signIn, startOidcProvider } from "../support/auth.ts";
 import { api, createS3Bucket, independentS3, removeS3Buckets } from "../support/send.ts";
 import { stackEnv } from "../support/stack-env.ts";
 import { startSystem } from "../support/system.ts";
-
-const MiB = 1024 * 1024;
-const ALL_SHAPES = [
-  { name: "large", label: "1 x 1 GiB", count: 1, size: 1024 * MiB },
-  { name: "medium", label: "100 x 10 MiB", count: 100, size: 10 * MiB },
-  { name: "small", label: "1000 x 100 KiB", count: 1000, size: 100 * 1024 },
-];
-const pick = (v: string | undefined) => (v ? new Set(v.split(",").map((s) => s.trim())) : undefined);
-const shapesWanted = pick(process.env.BENCH_SHAPES);
-const toolsWanted = pick(process.env.BENCH_TOOLS);
-const SHAPES = ALL_SHAPES.filter((s) => !shapesWanted || shapesWanted.has(s.name));
-const TIMEOUT_MS = Number(process.env.BENCH_TIMEOUT_MS ?? 600_000);
-const runs = (tool: string) => !toolsWanted || toolsWanted.has(tool);
-
-function ensureRclone(): void {
-  if (!runs("rclone") || existsSync("/usr/bin/rclone")) return;
-  console.log("installing rclone (apt-get)…");
-  const install = () => spawnSync("apt-get", ["install", "-y", "rclone"], { stdio: "inherit", env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" } });
-  if (install().status !== 0) {
-    execFileSync("apt-get", ["update"], { stdio: "inherit" });
-    if (install().status !== 0) throw new Error("apt-get install rclone failed");
-  }
-}
-
-function timed(cmd: string, args: string[], env: Record<string, string | undefined>): number {
-  const t0 = performance.now();
-  const r = spawnSync(cmd, args, { env: env as NodeJS.ProcessEnv, stdio: ["ignore", "ignore", "pipe"] });
-  if (r.status !== 0) throw new Error(`${cmd} failed: ${r.stderr?.toString()}`);
-  return (performance.now() - t0) / 1000;
-}
-
-async function emptyBucket(s3: S3Client, bucket: string): Promise<void> {
-  for (;;) {
-    const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, MaxKeys: 1000 }));
-    const keys = (page.Contents ?? []).map((o) => ({ Key: o.Key! }));
-    if (keys.length === 0) return;
-    await s3.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: keys, Quiet: true } }));
-  }
-}
+import { emptyBucket, ensureDebianTools, makeFile, MiB, rcloneEnv, runs, SHAPES, TIMEOUT_MS, timed } from "./shared.ts";
 
 async function main(): Promise<void> {
-  ensureRclone();
+  ensureDebianTools({ "/usr/bin/time": "time", ...(runs("rclone") ? { "/usr/bin/rclone": "rclone" } : {}) });
   const stack = stackEnv();
   const s3 = independentS3();
   const oidc = await startOidcProvider();
@@ -107,11 +68,7 @@ async function main(): Promise<void> {
       body: { provider: "s3", config: { endpoint: stack.s3.endpoint, access_key_id: stack.s3.accessKeyId, secret_access_key: stack.s3.secretAccessKey, region: stack.s3.region, force_path_style: true } },
     });
     if (authz.status !== 200) throw new Error(`authz: ${JSON.stringify(authz.body)}`);
-    const { AWS_CA_BUNDLE: _ca, ...envNoCa } = process.env;
-    const rcloneEnv = {
-      ...envNoCa, RCLONE_CONFIG_BENCH_TYPE: "s3", RCLONE_CONFIG_BENCH_PROVIDER: "Ceph", RCLONE_CONFIG_BENCH_ENDPOINT: stack.s3.endpoint,
-      RCLONE_CONFIG_BENCH_ACCESS_KEY_ID: stack.s3.accessKeyId, RCLONE_CONFIG_BENCH_SECRET_ACCESS_KEY: stack.s3.secretAccessKey, RCLONE_CONFIG_BENCH_REGION: stack.s3.region,
-    };
+    const rcloneVars = rcloneEnv(stack);
     for (const shape of SHAPES) {
       const total = shape.count * shape.size;
       const bucket = `bench-get-${randomBytes(4).toString("hex")}`;
@@ -120,20 +77,17 @@ async function main(): Promise<void> {
       // Seed the bucket with rclone from local files (not timed).
       const src = join(work, "src");
       mkdirSync(src, { recursive: true });
-      for (let i = 0; i < shape.count; i++) {
-        const buf = Buffer.allocUnsafe(shape.size);
-        for (let o = 0; o < shape.size; o += block.length) block.copy(buf, o, 0, Math.min(block.length, shape.size - o));
-        buf.writeUInt32BE(i, 0);
-        writeFileSync(join(src, `file-${String(i).padStart(4, "0")}.bin`), buf);
-      }
-      timed("/usr/bin/rclone", ["copy", src, `bench:${bucket}/data`], rcloneEnv);
+      for (let i = 0; i < shape.count; i++) writeFileSync(join(src, `file-${String(i).padStart(4, "0")}.bin`), makeFile(i, shape.size, block));
+      timed("rclone", "/usr/bin/rclone", ["copy", src, `bench:${bucket}/data`], rcloneVars);
       rmSync(src, { recursive: true, force: true });
       const mibs = (s: number | undefined) => (s === undefined ? "-" : (total / MiB / s).toFixed(1)).padStart(9);
       const secs = (s: number | undefined) => (s === undefined ? "-" : s.toFixed(1));
       let sky: number | undefined;
       let planned: number | undefined;
+      const cpuLines: string[] = [];
       if (runs("skyferry")) {
         const hist = await api<{ id: string }>(sys.url, "/api/histories", { key: user.apiKey, method: "POST", body: { name: shape.label } });
+        const window = cpuWindow(stackProcesses());
         const t0 = performance.now();
         const res = await api<{ items: Array<{ job_id: string }> }>(sys.url, "/api/cloud/storage/get", {
           key: user.apiKey, method: "POST", body: { history_id: hist.body.id, authz_id: authz.body.id, bucket, prefix: "data/", input_args: { file_type: "data" } },
@@ -144,16 +98,18 @@ async function main(): Promise<void> {
         if (ids.length !== shape.count) throw new Error(`${ids.length} jobs queued, expected ${shape.count}`);
         await waitAll(ids);
         sky = (performance.now() - t0) / 1000;
+        cpuLines.push(`  CPU s, skyferry: ${formatCpu(window.stop())} (this process: every service, the transfer worker included)`);
         const purge = await api(sys.url, `/api/histories/${hist.body.id}?purge=true`, { key: user.apiKey, method: "DELETE" });
         if (purge.status !== 200) console.warn(`purging the history answered ${purge.status}`);
       }
       const dst = join(work, "dst");
-      const rclone = runs("rclone") ? timed("/usr/bin/rclone", ["copy", `bench:${bucket}/data`, dst], rcloneEnv) : undefined;
+      const rclone = runs("rclone") ? timed("rclone", "/usr/bin/rclone", ["copy", `bench:${bucket}/data`, dst], rcloneVars, cpuLines) : undefined;
       rmSync(dst, { recursive: true, force: true });
       await emptyBucket(s3, bucket);
       const ratio = sky !== undefined && rclone !== undefined ? `${(rclone / sky).toFixed(2)}x` : "-";
       rows.push(`${shape.label.padEnd(16)}${mibs(sky)}${mibs(rclone)}${ratio.padStart(12)}   ${secs(sky)} / ${secs(rclone)} s (get answered after ${secs(planned)} s)`);
       console.log(rows.at(-1));
+      for (const line of cpuLines) console.log(line);
     }
     console.log(`\nshape             skyferry   rclone  sky/rclone   wall time (sky/rclone)`);
     console.log(`                  MiB/s      MiB/s`);

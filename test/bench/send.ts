@@ -11,69 +11,19 @@
 // BENCH_SHAPES=small,medium,large picks shapes (default all); BENCH_WORKERS (2) worker processes;
 // BENCH_TOOLS=skyferry,rclone,aws picks the tools (default all); BENCH_WORKER_NODE_ARGS adds node
 // flags to the workers (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`).
-import { execFileSync, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { DeleteObjectsCommand, ListObjectsV2Command, type S3Client } from "@aws-sdk/client-s3";
 import { createBus } from "@skyferry/bus";
 import { TransferJobCompleted, TransferJobFailed } from "@skyferry/contracts";
-import { cpuWindow, formatCpu, stackProcesses, timedCommand } from "../support/cpu.ts";
+import { cpuWindow, formatCpu, stackProcesses } from "../support/cpu.ts";
 import { startSendWorld } from "../support/send-system.ts";
+import { emptyBucket, ensureDebianTools, makeFile, MiB, rcloneEnv, runs, SHAPES, TIMEOUT_MS, timed } from "./shared.ts";
 import { stackEnv } from "../support/stack-env.ts";
 import { api, buildTransferBundle, createS3Bucket, independentS3, removeS3Buckets, spawnWorker, type WorkerProcess, workerEnv } from "../support/send.ts";
 
-const MiB = 1024 * 1024;
-const ALL_SHAPES = [
-  { name: "large", label: "1 x 1 GiB", count: 1, size: 1024 * MiB },
-  { name: "medium", label: "100 x 10 MiB", count: 100, size: 10 * MiB },
-  { name: "small", label: "1000 x 100 KiB", count: 1000, size: 100 * 1024 },
-];
-const pick = (v: string | undefined) => (v ? new Set(v.split(",").map((s) => s.trim())) : undefined);
-const shapesWanted = pick(process.env.BENCH_SHAPES);
-const toolsWanted = pick(process.env.BENCH_TOOLS);
-const SHAPES = ALL_SHAPES.filter((s) => !shapesWanted || shapesWanted.has(s.name));
 const WORKERS = Number(process.env.BENCH_WORKERS ?? 2);
-const TIMEOUT_MS = Number(process.env.BENCH_TIMEOUT_MS ?? 600_000);
-const runs = (tool: string) => !toolsWanted || toolsWanted.has(tool);
-
-/** rclone and aws-cli from Debian, installed once (idempotent). */
-function ensureTools(): void {
-  if ((!runs("rclone") || existsSync("/usr/bin/rclone")) && (!runs("aws") || existsSync("/usr/bin/aws")) && existsSync("/usr/bin/time")) return;
-  console.log("installing rclone, awscli and time (apt-get)…");
-  const install = () => spawnSync("apt-get", ["install", "-y", "rclone", "awscli", "time"], { stdio: "inherit", env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" } });
-  if (install().status !== 0) {
-    execFileSync("apt-get", ["update"], { stdio: "inherit" });
-    if (install().status !== 0) throw new Error("apt-get install rclone awscli time failed");
-  }
-}
-
-function makeFile(i: number, size: number, block: Buffer): Buffer {
-  const buf = Buffer.allocUnsafe(size);
-  for (let o = 0; o < size; o += block.length) block.copy(buf, o, 0, Math.min(block.length, size - o));
-  buf.writeUInt32BE(i, 0); // distinct files
-  return buf;
-}
-
-async function emptyBucket(s3: S3Client, bucket: string): Promise<void> {
-  for (;;) {
-    const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, MaxKeys: 1000 }));
-    const keys = (page.Contents ?? []).map((o) => ({ Key: o.Key! }));
-    if (keys.length === 0) return;
-    await s3.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: keys, Quiet: true } }));
-  }
-}
-
-/** Runs a reference tool; its wall time, with the CPU it and the stack used recorded in `cpuLines`. */
-function timed(label: string, cmd: string, args: string[], env: Record<string, string | undefined>, cpuLines: string[]): number {
-  const window = cpuWindow(stackProcesses());
-  const { seconds, cpu } = timedCommand(cmd, args, env);
-  const used = window.stop({ [label]: cpu });
-  delete used["this process"];
-  cpuLines.push(`  CPU s, ${label}: ${formatCpu(used)}`);
-  return seconds;
-}
 
 /** Resets a worker's VmHWM so the next reading is the peak of the next shape alone. */
 function resetPeak(w: WorkerProcess): void {
@@ -105,7 +55,7 @@ function jobsDone(waiters: Map<string, (failed?: unknown) => void>, ids: string[
 }
 
 async function main(): Promise<void> {
-  ensureTools();
+  ensureDebianTools({ "/usr/bin/time": "time", ...(runs("rclone") ? { "/usr/bin/rclone": "rclone" } : {}), ...(runs("aws") ? { "/usr/bin/aws": "awscli" } : {}) });
   const stack = stackEnv();
   const s3 = independentS3();
   const world = await startSendWorld({ label: "bench-send", transferEnv: { TRANSFER_WORKER_ENABLED: "false" } });
@@ -135,10 +85,7 @@ async function main(): Promise<void> {
     const user = await world.user();
     const authzId = await world.authz(user, "s3");
     const { AWS_CA_BUNDLE: _ca, ...envNoCa } = process.env;
-    const rcloneEnv = {
-      ...envNoCa, RCLONE_CONFIG_BENCH_TYPE: "s3", RCLONE_CONFIG_BENCH_PROVIDER: "Ceph", RCLONE_CONFIG_BENCH_ENDPOINT: stack.s3.endpoint,
-      RCLONE_CONFIG_BENCH_ACCESS_KEY_ID: stack.s3.accessKeyId, RCLONE_CONFIG_BENCH_SECRET_ACCESS_KEY: stack.s3.secretAccessKey, RCLONE_CONFIG_BENCH_REGION: stack.s3.region,
-    };
+    const rcloneVars = rcloneEnv(stack);
     const awsEnv = { ...envNoCa, AWS_ACCESS_KEY_ID: stack.s3.accessKeyId, AWS_SECRET_ACCESS_KEY: stack.s3.secretAccessKey, AWS_DEFAULT_REGION: stack.s3.region };
     for (const shape of SHAPES) {
       const hist = await world.history(user, shape.label);
@@ -182,7 +129,7 @@ async function main(): Promise<void> {
         await emptyBucket(s3, bucket);
       }
       const peaks = workers.map((w) => `${(w.peakRssKiB() / 1024).toFixed(0)}`).join("/");
-      const rclone = runs("rclone") ? timed("rclone", "/usr/bin/rclone", ["copy", dir, `bench:${bucket}/rclone`], rcloneEnv, cpuLines) : undefined;
+      const rclone = runs("rclone") ? timed("rclone", "/usr/bin/rclone", ["copy", dir, `bench:${bucket}/rclone`], rcloneVars, cpuLines) : undefined;
       await emptyBucket(s3, bucket);
       const aws = runs("aws")
         ? timed("aws-cli", "/usr/bin/aws", ["s3", "cp", "--recursive", "--only-show-errors", "--endpoint-url", stack.s3.endpoint, dir, `s3://${bucket}/aws/`], awsEnv, cpuLines)

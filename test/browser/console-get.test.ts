@@ -207,12 +207,9 @@ describe("the console: get from cloud in a browser", { skip: blocked }, () => {
   });
 });
 
-/** The object keys listed on the browser's current page. */
+/** The object keys listed on the browser's current page, read in one go (a page load replaces the rows). */
 async function objectKeys(page: Page): Promise<string[]> {
-  const rows = page.getByTestId("object-row");
-  const keys: string[] = [];
-  for (let i = 0; i < (await rows.count()); i++) keys.push((await rows.nth(i).getAttribute("data-key")) ?? "");
-  return keys;
+  return page.getByTestId("object-row").evaluateAll((rows) => rows.map((r) => r.getAttribute("data-key") ?? ""));
 }
 
 /** Waits until the listed object keys are `keys` (a page load replaces the rows). */

@@ -7,6 +7,7 @@ import { readFile } from "node:fs/promises";
 import { after, before, describe, test } from "node:test";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { type MockOidc, oidcEnv, startOidcProvider } from "../support/auth.ts";
+import { startSlowLink } from "../support/slow-link.ts";
 import { createS3Bucket, independentAzure, independentS3, readAzure, readS3 } from "../support/send.ts";
 import { stackEnv } from "../support/stack-env.ts";
 import { startSystem, type System } from "../support/system.ts";
@@ -258,8 +259,21 @@ describe("the console: the seed flow in a browser", { skip: blocked }, () => {
     }
   });
 
-  test("follows a running job live over Server-Sent Events: progress bar, bytes and rate", async () => {
-    // Big enough that the job is still running when the jobs page opens.
+  test("follows a running job live over Server-Sent Events: progress bar, bytes and rate", async (t) => {
+    // The upload goes through a link throttled to 16 MiB/s, so the job runs ~6 s however fast the
+    // machine is and the page sees several progress events (one every 500 ms) before the end.
+    const link = await startSlowLink(stackEnv().s3.endpoint, 16 * 1024 * 1024);
+    t.after(() => link.close());
+    const s3Env = stackEnv().s3;
+    const slow = await fetch(`${sys.url}/api/cloud/authz`, {
+      method: "POST",
+      headers: { "x-api-key": apiKey, "content-type": "application/json" },
+      body: JSON.stringify({
+        provider: "s3", description: "Ceph over a slow link",
+        config: { endpoint: link.url, access_key_id: s3Env.accessKeyId, secret_access_key: s3Env.secretAccessKey, region: s3Env.region, force_path_style: true },
+      }),
+    });
+    assert.equal(slow.status, 200, await slow.clone().text());
     const big = randomBytes(96 * 1024 * 1024);
     const histories = (await (await fetch(`${sys.url}/api/histories`, { headers: { "x-api-key": apiKey } })).json()) as Array<{ id: string; name: string }>;
     const seed = histories.find((h) => h.name === "Seed run")!;
@@ -270,7 +284,7 @@ describe("the console: the seed flow in a browser", { skip: blocked }, () => {
     await openNav(page, "Send");
     await page.getByLabel("Only the datasets I pick").check();
     await page.getByLabel(/: big\.bin/).check();
-    await page.getByLabel("Authorization").selectOption({ label: "s3: Ceph (edited)" });
+    await page.getByLabel("Authorization").selectOption({ label: "s3: Ceph over a slow link" });
     await page.getByLabel("Bucket or container").fill(bucket);
     const events = page.waitForRequest((r) => /\/api\/jobs\/[0-9a-f]{16}\/events$/.test(r.url()));
     await page.getByRole("button", { name: "Send", exact: true }).click();

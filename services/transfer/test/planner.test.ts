@@ -120,3 +120,24 @@ test("overwrite_existing and overwrite_policy choose the policy; templates shape
   await send(req({ overwrite_existing: true, overwrite_policy: "skip", idempotency_key: "k9" }));
   assert.ok([...jobs.docs.values()].some((d) => d.overwrite_policy === "skip"));
 });
+
+test("a large send is stored and published a batch at a time: the first jobs are queued before the last are stored, labels stay in hid order", async () => {
+  const datasets = Array.from({ length: 250 }, (_, i) => ds(i + 1, `f${i + 1}.bed`));
+  const events: string[] = [];
+  const { send, jobs } = setup({
+    enqueue: async (job) => {
+      events.push(`publish ${job.hid}`);
+    },
+  }, datasets);
+  const insert = jobs.insertManyOrFind.bind(jobs);
+  jobs.insertManyOrFind = async (docs) => {
+    events.push(`store ${docs[0]!.hid}-${docs.at(-1)!.hid}`);
+    return insert(docs);
+  };
+  const res = await send(req());
+  assert.deepEqual(res.sent.map((s) => s.hid), datasets.map((d) => d.hid));
+  assert.equal(jobs.docs.size, 250);
+  assert.deepEqual(events.filter((e) => e.startsWith("store")), ["store 1-100", "store 101-200", "store 201-250"]);
+  assert.ok(events.indexOf("publish 1") < events.indexOf("store 201-250"), events.slice(0, 8).join(", "));
+  assert.equal(events.filter((e) => e.startsWith("publish")).length, 250);
+});

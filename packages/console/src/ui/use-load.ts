@@ -55,3 +55,13 @@ export function useAction(): { busy: boolean; error: unknown; run: (fn: () => Pr
   }, []);
   return { busy, error, run, clear: () => setError(undefined) };
 }
+
+/** While `busy` (things still changing on the server), loads again `everyMs` after each answer. */
+export function useReloadWhile(busy: boolean, loaded: Loaded<unknown>, everyMs = 1500): void {
+  const { data, reload } = loaded;
+  useEffect(() => {
+    if (!busy) return;
+    const t = setTimeout(reload, everyMs);
+    return () => clearTimeout(t);
+  }, [busy, data, reload, everyMs]);
+}

@@ -1,12 +1,11 @@
 import type { Retry, WorkContext } from "@skyferry/bus";
 import type { Actor, ImportFinish, TransferJobRecord } from "@skyferry/contracts";
 import type { DatasetStore } from "@skyferry/dataset-store";
-import { isRetryable, isSkyferryError } from "@skyferry/errors";
 import type { Logger } from "@skyferry/logger";
 import type { ObjectStore } from "@skyferry/storage";
-import { jobFailedPermanently, providerReasonOf } from "../errors.ts";
 import { createWriteChain } from "../jobs/write-chain.ts";
 import { carriedJob, isActive, type JobDoc } from "../jobs/job-doc.ts";
+import { type AttemptScope, endFailedAttempt, endRun, markCancelled } from "../jobs/lifecycle.ts";
 import type { JobRepository } from "../jobs/repository.ts";
 import type { createMemoryBudget } from "../worker/memory-budget.ts";
 import { throttle } from "../worker/throttle.ts";
@@ -87,6 +86,7 @@ export function createGetRunner(deps: GetRunnerDeps) {
       const job: JobDoc = claimed;
       const actor = { user_id: job.user_id };
       const log = deps.logger.child({ job_id: id, user_id: job.user_id, attempt: job.attempts });
+      const scope: AttemptScope = { id, jobs: deps.jobs, write, events: deps.events, log };
       // No progress at once: a job done within the interval reports only its completion. Events
       // every interval; the job document (a FerretDB write) only every RECORD_EVERY intervals.
       const recordEveryMs = RECORD_EVERY * deps.progressIntervalMs;
@@ -106,9 +106,7 @@ export function createGetRunner(deps: GetRunnerDeps) {
       const cancelled = async () => {
         stopTimers();
         await started; // a late `running` must not land after the item's end
-        const deleted = await write(() => deps.jobs.setDeleted(id));
-        if (deleted) deps.events.failed(deleted);
-        log.info("get cancelled");
+        await markCancelled(scope, "get cancelled");
       };
       // A small object skips this early check: the one after the download (before `ok`) finds the mark.
       if (large && (await deps.jobs.isCancelled(id))) return await cancelled();
@@ -157,27 +155,10 @@ export function createGetRunner(deps: GetRunnerDeps) {
         await started; // a late `running` must not land after the item's end
         if (cancel.signal.aborted) return await cancelled();
         if (ctx.signal.aborted) throw err; // shutting down: redelivered, downloaded again elsewhere
-        const error = { code: isSkyferryError(err) ? err.code : "XFER_INTERNAL", message: err instanceof Error ? err.message : String(err), ...reason(err) };
-        if (isRetryable(err) && !ctx.lastAttempt) {
-          await write(() => deps.jobs.requeue(id, error, job.attempts));
-          throw err;
-        }
-        const failed = await write(() => deps.jobs.fail(id, error, job.attempts));
-        if (failed) deps.events.failed(failed);
-        log.warn({ err, code: error.code, provider_reason: error.provider_reason }, "get failed");
-        throw jobFailedPermanently(id, err);
+        return await endFailedAttempt(scope, { err, attempts: job.attempts, lastAttempt: ctx.lastAttempt, message: "get failed" });
       }
     } finally {
-      clearTimeout(promote);
-      release?.();
-      deps.running.delete(id);
-      await writes.settled();
-      await store?.close();
+      await endRun({ id, running: deps.running, writes, promote, release, store });
     }
   };
-}
-
-function reason(err: unknown): { provider_reason?: string } {
-  const r = providerReasonOf(err);
-  return r ? { provider_reason: r } : {};
 }

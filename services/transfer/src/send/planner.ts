@@ -23,6 +23,8 @@ export interface SendPlannerDeps {
 }
 
 const ID = /^[0-9a-f]{16}$/;
+/** Jobs stored (one insertMany) and then published together. */
+const QUEUE_BATCH = 100;
 
 /** Turns a send request into jobs: checks ownership, bucket and credentials first, then queues one job per dataset. */
 export function createSendPlanner(deps: SendPlannerDeps) {
@@ -32,16 +34,19 @@ export function createSendPlanner(deps: SendPlannerDeps) {
     if (!ID.test(req.authz_id)) throw malformedId("authz_id", req.authz_id);
     if (req.key_template !== undefined) checkKeyTemplate(req.key_template);
     const datasetIds = req.dataset_ids ?? undefined;
-    const [history, authz] = await Promise.allSettled([
+    // The three lookups run at once; their errors still count in this order: ownership (404), the
+    // bucket name (400), credentials (401).
+    const [history, authz, credentials] = await Promise.allSettled([
       deps.histories(actor, req.history_id, datasetIds),
       deps.describeAuthz(actor, req.authz_id),
+      deps.issueCredentials(actor, req.authz_id),
     ]);
     if (history.status === "rejected") throw history.reason;
     if (authz.status === "rejected") throw authz.reason;
     const provider = authz.value.provider;
     const problem = bucketNameProblem(provider, req.bucket);
     if (problem) throw invalidBucket(req.bucket, problem);
-    await deps.issueCredentials(actor, req.authz_id);
+    if (credentials.status === "rejected") throw credentials.reason;
 
     const policy: OverwritePolicy = req.overwrite_policy ?? (req.overwrite_existing ? "overwrite" : "rename");
     const result: SendResult = { sent_dataset_labels: [], failed_dataset_labels: [], bucket_name: req.bucket, sent: [], failed: [] };
@@ -74,13 +79,21 @@ export function createSendPlanner(deps: SendPlannerDeps) {
         attempts: 0, retries: 0, error: null, upload: null, worker: null, create_time: now, update_time: now,
       };
     });
-    const stored = await deps.jobs.insertManyOrFind(docs);
-    const jobs = await mapLimit(stored, 32, async ({ doc: job }, i) => {
-      // A job never picked up (its publish may have failed) is published again: JetStream drops
-      // the duplicate within its window, and a worker claims a job only while it is unfinished.
-      if (job.state === "queued" && job.attempts === 0) await deps.enqueue(job, job._id);
-      return { job, key: planned[i]!.key };
-    });
+    // Stored and published a batch at a time, each batch's publishes running while the next is
+    // stored: workers start on the first jobs of a large send while the rest are still planned.
+    const publishing: Array<Promise<Array<{ job: JobDoc; key: string }>>> = [];
+    for (let at = 0; at < docs.length; at += QUEUE_BATCH) {
+      const stored = await deps.jobs.insertManyOrFind(docs.slice(at, at + QUEUE_BATCH));
+      const published = mapLimit(stored, 32, async ({ doc: job }, i) => {
+        // A job never picked up (its publish may have failed) is published again: JetStream drops
+        // the duplicate within its window, and a worker claims a job only while it is unfinished.
+        if (job.state === "queued" && job.attempts === 0) await deps.enqueue(job, job._id);
+        return { job, key: planned[at + i]!.key };
+      });
+      published.catch(() => undefined); // awaited below, in order; a failure must not go unhandled meanwhile
+      publishing.push(published);
+    }
+    const jobs = (await Promise.all(publishing)).flat();
     for (const { job, key } of jobs) {
       result.sent.push({ object: key, job_id: job._id, dataset_id: job.dataset_id, hid: job.hid });
       result.sent_dataset_labels.push(sentLabel(key, job._id));

@@ -1,12 +1,11 @@
 import type { Logger } from "@skyferry/logger";
 import type { Retry, WorkContext } from "@skyferry/bus";
 import type { DatasetStore } from "@skyferry/dataset-store";
-import { isRetryable, isSkyferryError } from "@skyferry/errors";
 import type { ObjectStore } from "@skyferry/storage";
-import { jobFailedPermanently, providerReasonOf } from "../errors.ts";
 import type { TransferJobRecord } from "@skyferry/contracts";
 import { createWriteChain } from "../jobs/write-chain.ts";
 import { carriedJob, isActive, type JobDoc } from "../jobs/job-doc.ts";
+import { type AttemptScope, endFailedAttempt, endRun, markCancelled } from "../jobs/lifecycle.ts";
 import type { JobRepository } from "../jobs/repository.ts";
 import { throttle } from "./throttle.ts";
 import type { createMemoryBudget } from "./memory-budget.ts";
@@ -70,6 +69,7 @@ export function createJobRunner(deps: JobRunnerDeps) {
       if (!claimed) return;
       const job = claimed;
       const log = deps.logger.child({ job_id: id, user_id: job.user_id, attempt: job.attempts });
+      const scope: AttemptScope = { id, jobs: deps.jobs, write, events: deps.events, log };
       const claimMs = ms(t0);
       const signal = AbortSignal.any([ctx.signal, cancel.signal]);
       const tracker: UploadTracker = { current: null };
@@ -92,9 +92,7 @@ export function createJobRunner(deps: JobRunnerDeps) {
         if (store) await abortQuietly(store, job.bucket, tracker);
         // Cancelled after the commit: the object is removed, as a cancel promises no object.
         if (store && committedKey) await store.delete(job.bucket, committedKey).catch((err: unknown) => log.warn({ err }, "could not remove a cancelled object"));
-        const deleted = await write(() => deps.jobs.setDeleted(id));
-        if (deleted) deps.events.failed(deleted);
-        log.info("job cancelled");
+        await markCancelled(scope, "job cancelled");
       };
       // A one-PUT job skips this early check: the check after the upload (before `ok`) still finds
       // a cancel mark, and then removes the object.
@@ -133,28 +131,13 @@ export function createJobRunner(deps: JobRunnerDeps) {
         stopTimers();
         if (cancel.signal.aborted) return await cancelled(store);
         if (ctx.signal.aborted) throw err; // shutting down: handed back, resumed elsewhere
-        const error = { code: isSkyferryError(err) ? err.code : "XFER_INTERNAL", message: err instanceof Error ? err.message : String(err), ...reason(err) };
-        if (isRetryable(err) && !ctx.lastAttempt) {
-          await write(() => deps.jobs.requeue(id, error, job.attempts));
-          throw err;
-        }
-        if (store) await abortQuietly(store, job.bucket, tracker);
-        const failed = await write(() => deps.jobs.fail(id, error, job.attempts));
-        if (failed) deps.events.failed(failed);
-        log.warn({ err, code: error.code, provider_reason: error.provider_reason }, "job failed");
-        throw jobFailedPermanently(id, err);
+        const opened = store;
+        // The multipart upload is aborted only on a permanent failure: a retry resumes it.
+        const beforeFail = opened ? () => abortQuietly(opened, job.bucket, tracker) : undefined;
+        return await endFailedAttempt(scope, { err, attempts: job.attempts, lastAttempt: ctx.lastAttempt, message: "job failed", beforeFail });
       }
     } finally {
-      clearTimeout(promote);
-      release?.();
-      deps.running.delete(id);
-      await writes.settled();
-      await openedStore?.close();
+      await endRun({ id, running: deps.running, writes, promote, release, store: openedStore });
     }
   };
-}
-
-function reason(err: unknown): { provider_reason?: string } {
-  const r = providerReasonOf(err);
-  return r ? { provider_reason: r } : {};
 }

@@ -1,15 +1,13 @@
-import type { CloudAuthzView } from "@skyferry/contracts";
-import { useEffect, useState } from "preact/hooks";
-import { get, query } from "../../api/client.ts";
+import { useLayoutEffect, useState } from "preact/hooks";
+import { query } from "../../api/client.ts";
 import { href, navigate } from "../../route.ts";
-import { ErrorBox, Loading } from "../../ui/messages.tsx";
-import { useLoad } from "../../ui/use-load.ts";
+import { AuthzField, AuthzProblems, useAuthzs } from "../../ui/authz-picker.tsx";
+import { BucketField, bucketProblem } from "../../ui/bucket-field.tsx";
+import { Loading } from "../../ui/messages.tsx";
 import { BucketBrowser } from "./bucket-browser.tsx";
 import { GetSummary } from "./get-result.tsx";
 import { type GetResult, ImportForm } from "./import-form.tsx";
 import { EMPTY_SELECTION, type Selection } from "./selection.ts";
-
-const BUCKET_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{1,254}$/;
 
 /**
  * Get from cloud: choose an authorization and a bucket, browse it folder by folder and page by
@@ -17,7 +15,7 @@ const BUCKET_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{1,254}$/;
  * bucket and folder are in the address (`#/get?authz=…&bucket=…&prefix=…`), so Back goes up.
  */
 export function GetPage({ params }: { params: URLSearchParams }) {
-  const authzs = useLoad(() => get<CloudAuthzView[]>("/api/cloud/authz"));
+  const authzs = useAuthzs();
   const authzId = params.get("authz") ?? "";
   const bucket = params.get("bucket") ?? "";
   const prefix = params.get("prefix") ?? "";
@@ -28,19 +26,20 @@ export function GetPage({ params }: { params: URLSearchParams }) {
   const [pageSize, setPageSize] = useState(50);
   const [queued, setQueued] = useState<{ result: GetResult; historyId: string } | undefined>(undefined);
 
-  // A selection belongs to one bucket; the form follows the address (Back, a pasted link).
-  useEffect(() => {
+  // A selection belongs to one bucket; the form follows the address (Back, a pasted link). A layout
+  // effect: the reset lands before the new page is painted, never after someone typed into it.
+  useLayoutEffect(() => {
     setSelection(EMPTY_SELECTION);
     setDraftAuthz(authzId);
     setDraftBucket(bucket);
   }, [authzId, bucket]);
 
   const chosenAuthz = draftAuthz || authzs.data?.[0]?.id || "";
-  const bucketProblem = draftBucket && !BUCKET_RE.test(draftBucket.trim()) ? "A bucket name is 2-255 letters, digits, '.', '_' or '-', starting with a letter or digit." : undefined;
+  const badBucket = !!bucketProblem(draftBucket);
   const pageHref = (to: { authz: string; bucket: string; prefix: string }) => `${href("get")}${query({ authz: to.authz, bucket: to.bucket, prefix: to.prefix, history: historyParam })}`;
   const browse = (e: Event) => {
     e.preventDefault();
-    if (!chosenAuthz || !draftBucket.trim() || bucketProblem) return;
+    if (!chosenAuthz || !draftBucket.trim() || badBucket) return;
     navigate(pageHref({ authz: chosenAuthz, bucket: draftBucket.trim(), prefix: "" }));
   };
   const browsing = authzId !== "" && bucket !== "";
@@ -50,31 +49,11 @@ export function GetPage({ params }: { params: URLSearchParams }) {
       <h1 id="get-title">Get from cloud</h1>
       <p>Browse a bucket or container you have an authorization for and copy objects into a history: one new dataset and one job per object, checked as it lands.</p>
       {authzs.loading && !authzs.data ? <Loading what="your authorizations" /> : null}
-      <ErrorBox error={authzs.error} title="Could not list your authorizations" />
-      {authzs.data && authzs.data.length === 0 ? (
-        <p class="alert alert-error" role="alert">
-          You need a cloud authorization first: <a href={href("authz")}>create one</a>.
-        </p>
-      ) : null}
+      <AuthzProblems authzs={authzs} />
       <form class="form card row get-source" onSubmit={browse} noValidate aria-label="Bucket to browse">
-        <div class="field grow">
-          <label for="get-authz">Authorization</label>
-          <select id="get-authz" value={chosenAuthz} onChange={(e) => setDraftAuthz(e.currentTarget.value)}>
-            {(authzs.data ?? []).map((a) => (
-              <option key={a.id} value={a.id}>
-                {a.provider}: {a.description || a.id}
-              </option>
-            ))}
-          </select>
-        </div>
-        <div class="field grow">
-          <label for="get-bucket">Bucket or container</label>
-          <input id="get-bucket" required value={draftBucket} aria-invalid={!!bucketProblem} aria-describedby="get-bucket-msg" onInput={(e) => setDraftBucket(e.currentTarget.value)} />
-          <p id="get-bucket-msg" class={bucketProblem ? "field-error" : "hint"}>
-            {bucketProblem ?? "its objects are listed folder by folder"}
-          </p>
-        </div>
-        <button type="submit" class="button-primary" disabled={!chosenAuthz || !draftBucket.trim() || !!bucketProblem}>
+        <AuthzField id="get-authz" grow authzs={authzs.data} value={chosenAuthz} onChange={setDraftAuthz} />
+        <BucketField id="get-bucket" grow value={draftBucket} onInput={setDraftBucket} hint="its objects are listed folder by folder" />
+        <button type="submit" class="button-primary" disabled={!chosenAuthz || !draftBucket.trim() || badBucket}>
           Browse
         </button>
       </form>

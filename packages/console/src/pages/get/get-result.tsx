@@ -4,11 +4,14 @@ import { get } from "../../api/client.ts";
 import { href } from "../../route.ts";
 import { formatBytes } from "../../ui/format.ts";
 import { ErrorBox } from "../../ui/messages.tsx";
-import { useLoad } from "../../ui/use-load.ts";
+import { StateBadge } from "../../ui/state-badge.tsx";
+import { Table } from "../../ui/table.tsx";
+import { useLoad, useReloadWhile } from "../../ui/use-load.ts";
 import type { GetResult } from "./import-form.tsx";
 
 const KEYS = "id,hid,name,extension,file_size,state,misc_info";
 const FINAL = new Set(["ok", "error", "failed_metadata", "discarded", "deferred"]);
+const COLUMNS = ["#", "Name", "Datatype", "Size", "State", "Job"] as const;
 
 /** The new history items of a get, followed until each is ok or failed, with their jobs. */
 export function GetSummary({ result, historyId }: { result: GetResult; historyId: string }) {
@@ -17,11 +20,7 @@ export function GetSummary({ result, historyId }: { result: GetResult; historyId
   const now = new Map((contents.data ?? []).filter((d) => ids.has(d.id)).map((d) => [d.id, d]));
   const items = result.items.map((i) => ({ ...i, ...now.get(i.id) }));
   const busy = items.some((i) => !FINAL.has(i.state ?? ""));
-  useEffect(() => {
-    if (!busy) return;
-    const t = setTimeout(contents.reload, 1500);
-    return () => clearTimeout(t);
-  }, [busy, contents.data]);
+  useReloadWhile(busy, contents);
   // Keyboard and screen-reader users land on the outcome (it appears below the form).
   const box = useRef<HTMLDivElement>(null);
   useEffect(() => box.current?.focus(), [result]);
@@ -45,42 +44,27 @@ export function GetSummary({ result, historyId }: { result: GetResult; historyId
       ) : null}
       <ErrorBox error={contents.error} title="Could not follow the new items" />
       {items.length > 0 ? (
-        <div class="table-wrap">
-          <table>
-            <caption class="sr-only">The new history items</caption>
-            <thead>
-              <tr>
-                <th scope="col">#</th>
-                <th scope="col">Name</th>
-                <th scope="col">Datatype</th>
-                <th scope="col">Size</th>
-                <th scope="col">State</th>
-                <th scope="col">Job</th>
-              </tr>
-            </thead>
-            <tbody>
-              {items.map((i) => (
-                <tr key={i.id} data-testid="get-item" data-state={i.state} data-item-id={i.id}>
-                  <td>{i.hid}</td>
-                  <td class="break">
-                    {i.name}
-                    {i.state === "error" && i.misc_info ? <span class="field-error"> {i.misc_info}</span> : null}
-                  </td>
-                  <td>{i.extension ?? "—"}</td>
-                  <td>{i.state === "ok" ? formatBytes(i.file_size) : "—"}</td>
-                  <td>
-                    <span class={`status status-${i.state ?? "unknown"}`}>{i.state}</span>
-                  </td>
-                  <td>
-                    <a href={`${href("jobs")}?ids=${i.job_id}`} aria-label={`Job of ${i.name}`}>
-                      <code>{i.job_id}</code>
-                    </a>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <Table caption="The new history items" columns={COLUMNS}>
+          {items.map((i) => (
+            <tr key={i.id} data-testid="get-item" data-state={i.state} data-item-id={i.id}>
+              <td>{i.hid}</td>
+              <td class="break">
+                {i.name}
+                {i.state === "error" && i.misc_info ? <span class="field-error"> {i.misc_info}</span> : null}
+              </td>
+              <td>{i.extension ?? "—"}</td>
+              <td>{i.state === "ok" ? formatBytes(i.file_size) : "—"}</td>
+              <td>
+                <StateBadge state={i.state} />
+              </td>
+              <td>
+                <a href={`${href("jobs")}?ids=${i.job_id}`} aria-label={`Job of ${i.name}`}>
+                  <code>{i.job_id}</code>
+                </a>
+              </td>
+            </tr>
+          ))}
+        </Table>
       ) : null}
     </div>
   );

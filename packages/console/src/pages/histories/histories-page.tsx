@@ -4,9 +4,11 @@ import { del, get, post, put } from "../../api/client.ts";
 import { href } from "../../route.ts";
 import { formatBytes, formatTime } from "../../ui/format.ts";
 import { ErrorBox, Loading } from "../../ui/messages.tsx";
+import { Table } from "../../ui/table.tsx";
 import { useAction, useLoad } from "../../ui/use-load.ts";
 
 const KEYS = "id,name,count,size,update_time,deleted";
+const COLUMNS = ["Name", "Items", "Size", "Updated", "Actions"] as const;
 
 /** The caller's histories: list, create, rename, delete. */
 export function HistoriesPage() {
@@ -45,47 +47,33 @@ export function HistoriesPage() {
       <ErrorBox error={list.error} title="Could not list your histories" />
       {list.data && list.data.length === 0 ? <p class="muted">You have no histories yet: create one above, then upload files into it.</p> : null}
       {list.data && list.data.length > 0 ? (
-        <div class="table-wrap">
-          <table>
-            <caption class="sr-only">Your histories</caption>
-            <thead>
-              <tr>
-                <th scope="col">Name</th>
-                <th scope="col">Items</th>
-                <th scope="col">Size</th>
-                <th scope="col">Updated</th>
-                <th scope="col">Actions</th>
-              </tr>
-            </thead>
-            <tbody>
-              {list.data.map((h) => (
-                <tr key={h.id} data-testid="history-row">
-                  <td>
-                    {renaming === h.id ? (
-                      <RenameForm history={h} onDone={() => { setRenaming(undefined); list.reload(); }} />
-                    ) : (
-                      <a href={href("histories", h.id!)}>{h.name}</a>
-                    )}
-                  </td>
-                  <td>{h.count ?? "—"}</td>
-                  <td>{formatBytes(h.size)}</td>
-                  <td>{formatTime(h.update_time)}</td>
-                  <td class="actions">
-                    <button type="button" onClick={() => setRenaming(h.id)} aria-label={`Rename ${h.name}`}>
-                      Rename
-                    </button>
-                    <a class="button" href={`${href("send")}?history=${h.id}`}>
-                      Send…
-                    </a>
-                    <button type="button" class="button-danger" onClick={() => void remove(h)} aria-label={`Delete ${h.name}`}>
-                      Delete
-                    </button>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <Table caption="Your histories" columns={COLUMNS}>
+          {list.data.map((h) => (
+            <tr key={h.id} data-testid="history-row">
+              <td>
+                {renaming === h.id ? (
+                  <RenameForm history={h} onDone={() => { setRenaming(undefined); list.reload(); }} />
+                ) : (
+                  <a href={href("histories", h.id!)}>{h.name}</a>
+                )}
+              </td>
+              <td>{h.count ?? "—"}</td>
+              <td>{formatBytes(h.size)}</td>
+              <td>{formatTime(h.update_time)}</td>
+              <td class="actions">
+                <button type="button" onClick={() => setRenaming(h.id)} aria-label={`Rename ${h.name}`}>
+                  Rename
+                </button>
+                <a class="button" href={`${href("send")}?history=${h.id}`}>
+                  Send…
+                </a>
+                <button type="button" class="button-danger" onClick={() => void remove(h)} aria-label={`Delete ${h.name}`}>
+                  Delete
+                </button>
+              </td>
+            </tr>
+          ))}
+        </Table>
       ) : null}
     </section>
   );

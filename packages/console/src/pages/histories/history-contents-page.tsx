@@ -1,14 +1,16 @@
 import type { DatasetObject, HistoryObject } from "@skyferry/contracts";
-import { useEffect } from "preact/hooks";
 import { get } from "../../api/client.ts";
 import { href } from "../../route.ts";
 import { formatBytes } from "../../ui/format.ts";
 import { ErrorBox, Loading } from "../../ui/messages.tsx";
-import { useLoad } from "../../ui/use-load.ts";
+import { StateBadge } from "../../ui/state-badge.tsx";
+import { Table } from "../../ui/table.tsx";
+import { useLoad, useReloadWhile } from "../../ui/use-load.ts";
 import { Uploader } from "./uploader.tsx";
 
 const CONTENT_KEYS = "id,hid,name,extension,file_size,state,deleted,visible";
 const BUSY_STATES = new Set(["new", "upload", "queued", "running", "setting_metadata"]);
+const COLUMNS = ["#", "Name", "Datatype", "Size", "State", "Download"] as const;
 
 /** One history's datasets (name, hid, datatype, size, state), uploads, downloads. */
 export function HistoryContentsPage({ historyId }: { historyId: string }) {
@@ -18,11 +20,7 @@ export function HistoryContentsPage({ historyId }: { historyId: string }) {
 
   // Datasets still being ingested change state on their own: look again shortly.
   const busy = datasets.some((d) => d.state !== undefined && BUSY_STATES.has(d.state));
-  useEffect(() => {
-    if (!busy) return;
-    const t = setTimeout(contents.reload, 1500);
-    return () => clearTimeout(t);
-  }, [busy, contents.data]);
+  useReloadWhile(busy, contents);
 
   return (
     <section aria-labelledby="history-title">
@@ -47,43 +45,28 @@ export function HistoryContentsPage({ historyId }: { historyId: string }) {
       <ErrorBox error={contents.error} title="Could not list the datasets" />
       {contents.data && datasets.length === 0 ? <p class="muted">This history is empty: drop files above to upload them.</p> : null}
       {datasets.length > 0 ? (
-        <div class="table-wrap">
-          <table>
-            <caption class="sr-only">Datasets of this history</caption>
-            <thead>
-              <tr>
-                <th scope="col">#</th>
-                <th scope="col">Name</th>
-                <th scope="col">Datatype</th>
-                <th scope="col">Size</th>
-                <th scope="col">State</th>
-                <th scope="col">Download</th>
-              </tr>
-            </thead>
-            <tbody>
-              {datasets.map((d) => (
-                <tr key={d.id} data-testid="dataset-row">
-                  <td>{d.hid}</td>
-                  <td class="break">{d.name}</td>
-                  <td>{d.extension}</td>
-                  <td>{formatBytes(d.file_size)}</td>
-                  <td>
-                    <span class={`status status-${d.state ?? "unknown"}`}>{d.state}</span>
-                  </td>
-                  <td>
-                    {d.state === "ok" ? (
-                      <a href={`/api/datasets/${d.id}/display?to_ext=${encodeURIComponent(d.extension ?? "data")}`} download={d.name} aria-label={`Download ${d.name}`}>
-                        Download
-                      </a>
-                    ) : (
-                      <span class="muted">—</span>
-                    )}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <Table caption="Datasets of this history" columns={COLUMNS}>
+          {datasets.map((d) => (
+            <tr key={d.id} data-testid="dataset-row">
+              <td>{d.hid}</td>
+              <td class="break">{d.name}</td>
+              <td>{d.extension}</td>
+              <td>{formatBytes(d.file_size)}</td>
+              <td>
+                <StateBadge state={d.state} />
+              </td>
+              <td>
+                {d.state === "ok" ? (
+                  <a href={`/api/datasets/${d.id}/display?to_ext=${encodeURIComponent(d.extension ?? "data")}`} download={d.name} aria-label={`Download ${d.name}`}>
+                    Download
+                  </a>
+                ) : (
+                  <span class="muted">—</span>
+                )}
+              </td>
+            </tr>
+          ))}
+        </Table>
       ) : null}
     </section>
   );

@@ -56,20 +56,17 @@ export function JobCard({ initial }: { initial: TransferJob }) {
         {!final && rate !== undefined ? ` · ${formatRate(rate)}` : ""}
         {job.attempts > 1 ? ` · attempt ${job.attempts}` : ""}
       </p>
-      {job.state === "ok" && isGet ? (
+      {job.state === "ok" ? (
         <p data-testid="job-object">
-          Copied into <a href={href("histories", job.history_id)}>the history</a>
-          {job.checksum.sha256 ? (
+          {isGet ? (
             <>
-              {" "}
-              · sha256 <code class="mono break">{job.checksum.sha256.slice(0, 16)}…</code>
+              Copied into <a href={href("histories", job.history_id)}>the history</a>
             </>
-          ) : null}
-        </p>
-      ) : null}
-      {job.state === "ok" && !isGet ? (
-        <p data-testid="job-object">
-          {job.outcome === "skipped" ? "Skipped: the object exists" : "Stored as"} <code class="break">{job.object_key}</code> in <code>{job.bucket}</code>
+          ) : (
+            <>
+              {job.outcome === "skipped" ? "Skipped: the object exists" : "Stored as"} <code class="break">{job.object_key}</code> in <code>{job.bucket}</code>
+            </>
+          )}
           {job.checksum.sha256 ? (
             <>
               {" "}

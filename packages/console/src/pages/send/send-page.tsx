@@ -1,7 +1,9 @@
-import type { CloudAuthzView, DatasetObject, HistoryObject, SendResult } from "@skyferry/contracts";
+import type { DatasetObject, HistoryObject, SendResult } from "@skyferry/contracts";
 import { useState } from "preact/hooks";
 import { get, post } from "../../api/client.ts";
 import { href } from "../../route.ts";
+import { AuthzField, AuthzProblems, useAuthzs } from "../../ui/authz-picker.tsx";
+import { BucketField, bucketProblem } from "../../ui/bucket-field.tsx";
 import { formatBytes } from "../../ui/format.ts";
 import { ErrorBox, Loading } from "../../ui/messages.tsx";
 import { useAction, useLoad } from "../../ui/use-load.ts";
@@ -13,12 +15,11 @@ const POLICIES = [
   { value: "overwrite", label: "Overwrite the existing object" },
 ] as const;
 const TEMPLATE_HELP = "placeholders {history_name} {history_id} {hid} {name} {dataset_id} {ext}; default {name}";
-const BUCKET_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{1,254}$/;
 
 /** Send datasets (or a whole history) to a bucket; then follow the jobs. */
 export function SendPage({ initialHistoryId }: { initialHistoryId?: string }) {
   const histories = useLoad(() => get<HistoryObject[]>("/api/histories?keys=id,name,count"));
-  const authzs = useLoad(() => get<CloudAuthzView[]>("/api/cloud/authz"));
+  const authzs = useAuthzs();
   const [historyId, setHistoryId] = useState(initialHistoryId ?? "");
   const chosenHistory = historyId || histories.data?.[0]?.id || "";
   const contents = useLoad(
@@ -37,7 +38,6 @@ export function SendPage({ initialHistoryId }: { initialHistoryId?: string }) {
 
   const chosenAuthz = authzId || authzs.data?.[0]?.id || "";
   const sendable = (contents.data ?? []).filter((d) => !d.deleted && d.state === "ok");
-  const bucketProblem = bucket && !BUCKET_RE.test(bucket.trim()) ? "A bucket name is 2-255 letters, digits, '.', '_' or '-', starting with a letter or digit." : undefined;
   const toggle = (id: string) =>
     setPicked((s) => {
       const next = new Set(s);
@@ -65,19 +65,14 @@ export function SendPage({ initialHistoryId }: { initialHistoryId?: string }) {
     });
   };
 
-  const ready = chosenHistory && chosenAuthz && bucket.trim() && !bucketProblem && (scope === "all" || picked.size > 0);
+  const ready = chosenHistory && chosenAuthz && bucket.trim() && !bucketProblem(bucket) && (scope === "all" || picked.size > 0);
   return (
     <section aria-labelledby="send-title">
       <h1 id="send-title">Send to cloud</h1>
       <p>Copies datasets from a history to your bucket or container: one job per dataset, verified when it lands.</p>
       {histories.loading || authzs.loading ? <Loading what="your histories and authorizations" /> : null}
       <ErrorBox error={histories.error} title="Could not list your histories" />
-      <ErrorBox error={authzs.error} title="Could not list your authorizations" />
-      {authzs.data && authzs.data.length === 0 ? (
-        <p class="alert alert-error" role="alert">
-          You need a cloud authorization first: <a href={href("authz")}>create one</a>.
-        </p>
-      ) : null}
+      <AuthzProblems authzs={authzs} />
       <form class="form card" onSubmit={submit} noValidate>
         <div class="field">
           <label for="send-history">History</label>
@@ -112,23 +107,8 @@ export function SendPage({ initialHistoryId }: { initialHistoryId?: string }) {
             </ul>
           ) : null}
         </fieldset>
-        <div class="field">
-          <label for="send-authz">Authorization</label>
-          <select id="send-authz" value={chosenAuthz} onChange={(e) => setAuthzId(e.currentTarget.value)}>
-            {(authzs.data ?? []).map((a) => (
-              <option key={a.id} value={a.id}>
-                {a.provider}: {a.description || a.id}
-              </option>
-            ))}
-          </select>
-        </div>
-        <div class="field">
-          <label for="send-bucket">Bucket or container</label>
-          <input id="send-bucket" required value={bucket} aria-invalid={!!bucketProblem} aria-describedby="send-bucket-msg" onInput={(e) => setBucket(e.currentTarget.value)} />
-          <p id="send-bucket-msg" class={bucketProblem ? "field-error" : "hint"}>
-            {bucketProblem ?? "the bucket or container must already exist"}
-          </p>
-        </div>
+        <AuthzField id="send-authz" authzs={authzs.data} value={chosenAuthz} onChange={setAuthzId} />
+        <BucketField id="send-bucket" value={bucket} onInput={setBucket} hint="the bucket or container must already exist" />
         <div class="field">
           <label for="send-prefix">Prefix</label>
           <input id="send-prefix" placeholder="results/" maxLength={512} value={prefix} onInput={(e) => setPrefix(e.currentTarget.value)} aria-describedby="send-prefix-hint" />

@@ -1,0 +1,76 @@
+import { isRetryable, isSkyferryError } from "@skyferry/errors";
+import type { Logger } from "@skyferry/logger";
+import type { ObjectStore } from "@skyferry/storage";
+import { jobFailedPermanently, providerReasonOf } from "../errors.ts";
+import type { JobDoc } from "./job-doc.ts";
+import type { JobRepository } from "./repository.ts";
+import type { createWriteChain } from "./write-chain.ts";
+
+type WriteChain = ReturnType<typeof createWriteChain>;
+export type JobError = NonNullable<JobDoc["error"]>;
+
+/** What ending one attempt of a job (send or get) writes through and reports to. */
+export interface AttemptScope {
+  id: string;
+  jobs: Pick<JobRepository, "requeue" | "fail" | "setDeleted">;
+  /** The job's write chain: the end's writes queue behind the attempt's own. */
+  write: WriteChain["write"];
+  events: { failed(job: JobDoc): void };
+  log: Logger;
+}
+
+/** The error stored on the job: a coded error keeps its code, anything else is XFER_INTERNAL; a storage failure adds the provider's reason. */
+export function jobError(err: unknown): JobError {
+  const reason = providerReasonOf(err);
+  return { code: isSkyferryError(err) ? err.code : "XFER_INTERNAL", message: err instanceof Error ? err.message : String(err), ...(reason ? { provider_reason: reason } : {}) };
+}
+
+/**
+ * Ends an attempt that threw. A retryable error before the last attempt requeues the job and is
+ * rethrown (nak with backoff). Otherwise `beforeFail` runs (the send runner aborts its multipart
+ * upload), the job is marked `error`, the failed event goes out and the job's permanent failure is
+ * thrown (term).
+ */
+export async function endFailedAttempt(
+  scope: AttemptScope,
+  a: { err: unknown; attempts: number; lastAttempt: boolean; message: string; beforeFail?: (() => Promise<void>) | undefined },
+): Promise<never> {
+  const { id, jobs, write, log } = scope;
+  const error = jobError(a.err);
+  if (isRetryable(a.err) && !a.lastAttempt) {
+    await write(() => jobs.requeue(id, error, a.attempts));
+    throw a.err;
+  }
+  if (a.beforeFail) await a.beforeFail();
+  const failed = await write(() => jobs.fail(id, error, a.attempts));
+  if (failed) scope.events.failed(failed);
+  log.warn({ err: a.err, code: error.code, provider_reason: error.provider_reason }, a.message);
+  throw jobFailedPermanently(id, a.err);
+}
+
+/** Marks a cancelled job deleted and emits its failed event; the caller has stopped its timers and removed any bytes first. */
+export async function markCancelled(scope: AttemptScope, message: string): Promise<void> {
+  const deleted = await scope.write(() => scope.jobs.setDeleted(scope.id));
+  if (deleted) scope.events.failed(deleted);
+  scope.log.info(message);
+}
+
+/**
+ * The end of every delivery, however it went: the pending `running` mark is dropped, the memory
+ * share given back and the job no longer cancellable here; then its queued writes are awaited and
+ * its object store closed.
+ */
+export async function endRun(r: {
+  id: string;
+  running: Map<string, AbortController>;
+  writes: WriteChain;
+  promote: NodeJS.Timeout | undefined;
+  release: (() => void) | undefined;
+  store: ObjectStore | undefined;
+}): Promise<void> {
+  clearTimeout(r.promote);
+  r.release?.();
+  r.running.delete(r.id);
+  await r.writes.settled();
+  await r.store?.close();
+}
