@@ -11,7 +11,7 @@ import { type MockOidc, oidcEnv, startOidcProvider } from "../support/auth.ts";
 import { api, createS3Bucket, independentS3, removeS3Buckets } from "../support/send.ts";
 import { stackEnv } from "../support/stack-env.ts";
 import { startSystem, type System } from "../support/system.ts";
-import { browserTestsBlocked, launchChromium, openConsolePage, openNav, type PageProblems, screenshot, signInThroughConsole } from "./support/console.ts";
+import { browserTestsBlocked, horizontalOverflow, launchChromium, openConsolePage, openNav, type PageProblems, screenshot, signInThroughConsole } from "./support/console.ts";
 
 interface Item { id: string; hid: number; name: string; state: string; extension: string; genome_build: string; file_size: number; hashes: Array<{ hash_function: string; hash_value: string }> }
 
@@ -192,10 +192,7 @@ describe("the console: get from cloud in a browser", { skip: blocked }, () => {
     await page.getByTestId("bucket-browser").getByRole("link", { name: "reads/" }).click();
     await page.getByLabel("Per page").selectOption("25");
     await waitForKeys(page, samples.map((s) => s.key));
-    const overflow = await page.evaluate(() => {
-      const w = globalThis as unknown as { document: { documentElement: { scrollWidth: number } }; innerWidth: number };
-      return w.document.documentElement.scrollWidth - w.innerWidth;
-    });
+    const overflow = await horizontalOverflow(page);
     assert.ok(overflow <= 1, `the page fits a 375 px screen (overflows by ${overflow} px)`);
     await screenshot(page, "36-get-narrow");
     await page.setViewportSize({ width: 1280, height: 900 });

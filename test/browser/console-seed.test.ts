@@ -11,15 +11,13 @@ import { startSlowLink } from "../support/slow-link.ts";
 import { createS3Bucket, independentAzure, independentS3, readAzure, readS3 } from "../support/send.ts";
 import { stackEnv } from "../support/stack-env.ts";
 import { startSystem, type System } from "../support/system.ts";
-import { browserTestsBlocked, launchChromium, openConsolePage, openNav, type PageProblems, screenshot, signInThroughConsole } from "./support/console.ts";
+import { browserTestsBlocked, horizontalOverflow, launchChromium, openConsolePage, openNav, type PageProblems, screenshot, signInThroughConsole } from "./support/console.ts";
 
 /** The few browser globals used inside page functions (this workspace compiles without the DOM lib). */
 interface BrowserGlobals {
   DataTransfer: new () => { items: { add(file: unknown): void } };
   File: new (parts: Uint8Array[], name: string, options: { type: string }) => unknown;
   atob(b64: string): string;
-  document: { documentElement: { scrollWidth: number } };
-  innerWidth: number;
   navigator: { clipboard: { readText(): Promise<string> } };
 }
 
@@ -321,10 +319,7 @@ describe("the console: the seed flow in a browser", { skip: blocked }, () => {
     await page.locator("[data-testid=job][data-state=ok]").nth(4).waitFor();
     await screenshot(page, "11-jobs-recent");
     await page.setViewportSize({ width: 375, height: 800 });
-    const overflow = await page.evaluate(() => {
-      const w = globalThis as unknown as BrowserGlobals;
-      return w.document.documentElement.scrollWidth - w.innerWidth;
-    });
+    const overflow = await horizontalOverflow(page);
     assert.ok(overflow <= 1, `the page fits a 375 px screen (overflows by ${overflow} px)`);
     await screenshot(page, "12-jobs-narrow");
     await page.setViewportSize({ width: 1280, height: 900 });

@@ -32,6 +32,14 @@ export interface PageProblems {
   cspViolations: string[];
 }
 
+/** How many CSS pixels the page is wider than its viewport (at most 1 when it fits). */
+export async function horizontalOverflow(page: Page): Promise<number> {
+  return page.evaluate(() => {
+    const w = globalThis as unknown as { document: { documentElement: { scrollWidth: number } }; innerWidth: number };
+    return w.document.documentElement.scrollWidth - w.innerWidth;
+  });
+}
+
 /**
  * A fresh context and page (its own cookies). Dialogs (confirm) are accepted; page errors and
  * CSP violations are collected so a test can assert there were none.
