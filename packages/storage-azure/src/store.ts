@@ -1,5 +1,5 @@
 import type { Readable } from "node:stream";
-import { abortedError, getInRanges, isStorageError, type GetOptions, type ListOptions, type ListPage, type ObjectInfo, type RangeRead } from "@skyferry/storage";
+import { abortedError, isStorageError, readInRangesOrWhole, type GetOptions, type ListOptions, type ListPage, type ObjectInfo, type RangeRead } from "@skyferry/storage";
 import type { AzureClients } from "./clients.ts";
 import { call } from "./errors.ts";
 
@@ -42,7 +42,7 @@ export async function getBlob(
   options: GetOptions = {},
 ): Promise<{ info: ObjectInfo; body: Readable }> {
   const read: RangeRead = (span, ifMatch, signal) => readBlob(clients, bucket, key, span, ifMatch, signal);
-  return options.parallel ? getInRanges(read, range, { ...options, parallel: options.parallel }) : read(range, undefined, options.signal);
+  return readInRangesOrWhole(read, range, options);
 }
 
 /**

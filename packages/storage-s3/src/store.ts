@@ -7,7 +7,7 @@ import {
   ListObjectsV2Command,
 } from "@aws-sdk/client-s3";
 import {
-  abortedError, getInRanges, isStorageError, StorageError, type GetOptions, type ListOptions, type ListPage, type ObjectInfo, type RangeRead,
+  abortedError, isStorageError, readInRangesOrWhole, StorageError, type GetOptions, type ListOptions, type ListPage, type ObjectInfo, type RangeRead,
 } from "@skyferry/storage";
 import { call, type S3Context } from "./context.ts";
 import { claimOf } from "./create-only.ts";
@@ -59,7 +59,7 @@ export async function getObject(
   options: GetOptions = {},
 ): Promise<{ info: ObjectInfo; body: Readable }> {
   const read: RangeRead = (span, ifMatch, signal) => readObject(ctx, bucket, key, span, ifMatch, signal);
-  return options.parallel ? getInRanges(read, range, { ...options, parallel: options.parallel }) : read(range, undefined, options.signal);
+  return readInRangesOrWhole(read, range, options);
 }
 
 /** One GetObject; the ETag of a ranged answer is still the whole object's (an MD5 for a single-part one). */

@@ -11,5 +11,5 @@ export type {
 export { isStorageError, StorageError, StorageErrorCode, storageCodeForStatus } from "./errors.ts";
 export { openBody, planParts, readParts, type BodyPart, type PartLimits, type PartPlan } from "./parts.ts";
 export { abortedError, forEachBounded } from "./pool.ts";
-export { getInRanges, type RangeRead } from "./ranged.ts";
+export { getInRanges, type RangeRead, readInRangesOrWhole } from "./ranged.ts";
 export { createRenewer, type Expiring } from "./renewing.ts";

@@ -14,6 +14,15 @@ export type RangeRead = (
   signal: AbortSignal | undefined,
 ) => Promise<{ info: ObjectInfo; body: Readable }>;
 
+/** An adapter's `get`: one read, or parallel ranged reads (`getInRanges`) when `options.parallel` asks for them. */
+export function readInRangesOrWhole(
+  read: RangeRead,
+  range: { start: number; end?: number } | undefined,
+  options: GetOptions,
+): Promise<{ info: ObjectInfo; body: Readable }> {
+  return options.parallel ? getInRanges(read, range, { ...options, parallel: options.parallel }) : read(range, undefined, options.signal);
+}
+
 /** Reads per range (a connection reset mid-body is common on long reads; the request itself is retried by the SDK). */
 const RANGE_TRIES = 3;
 
