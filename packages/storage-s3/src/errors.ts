@@ -52,6 +52,17 @@ const BY_NAME: Record<string, StorageErrorCode> = {
   EAI_AGAIN: "TRANSIENT",
   ECONNABORTED: "TRANSIENT",
   AbortError: "ABORTED",
+  // undici (the direct PUT, see direct-put.ts): network failures and timeouts may pass on a retry;
+  // a body shorter or longer than its declared length, or a header value HTTP cannot carry, never.
+  UND_ERR_SOCKET: "TRANSIENT",
+  UND_ERR_CLOSED: "TRANSIENT",
+  UND_ERR_CONNECT_TIMEOUT: "TRANSIENT",
+  UND_ERR_HEADERS_TIMEOUT: "TRANSIENT",
+  UND_ERR_BODY_TIMEOUT: "TRANSIENT",
+  UND_ERR_ABORTED: "ABORTED",
+  UND_ERR_REQ_CONTENT_LENGTH_MISMATCH: "INTEGRITY",
+  UND_ERR_INVALID_ARG: "INVALID_ARGUMENT",
+  ERR_INVALID_CHAR: "INVALID_ARGUMENT",
 };
 
 

@@ -1,7 +1,8 @@
 import type { ObjectStore } from "@skyferry/storage";
 import { createS3Client } from "./client.ts";
+import { createDirectPut } from "./direct-put.ts";
 import type { S3Context } from "./context.ts";
-import { S3_DEFAULT_CONCURRENCY, S3_DEFAULT_PART_SIZE } from "./limits.ts";
+import { S3_DEFAULT_CONCURRENCY, S3_DEFAULT_PART_SIZE, S3_REQUEST_TIMEOUT_MS } from "./limits.ts";
 import type { S3StoreOptions } from "./options.ts";
 import { putObject } from "./put.ts";
 import { abortObjectUpload, bucketExists, deleteObject, getObject, headObject, listObjects } from "./store.ts";
@@ -25,8 +26,12 @@ export function createS3Store(options: S3StoreOptions): ObjectStore {
   if (!options.region) throw new TypeError("createS3Store: region is required");
   if (!options.credentials) throw new TypeError("createS3Store: credentials are required");
   const client = createS3Client(options);
+  const direct = options.directPut === false
+    ? undefined
+    : createDirectPut(client, { region: options.region, forcePathStyle: options.forcePathStyle ?? false, requestTimeoutMs: options.requestTimeoutMs ?? S3_REQUEST_TIMEOUT_MS, ...(options.endpoint ? { endpoint: options.endpoint } : {}) });
   const ctx: S3Context = {
     client,
+    ...(direct ? { direct } : {}),
     partSize: options.partSize ?? S3_DEFAULT_PART_SIZE,
     concurrency: options.concurrency ?? S3_DEFAULT_CONCURRENCY,
     createOnlyMultipart: options.createOnlyMultipart ?? "claim",
@@ -42,6 +47,9 @@ export function createS3Store(options: S3StoreOptions): ObjectStore {
     abort: (bucket, key, uploadId) => abortObjectUpload(ctx, bucket, key, uploadId),
     delete: (bucket, key) => deleteObject(ctx, bucket, key),
     bucketExists: (bucket) => bucketExists(ctx, bucket),
-    close: async () => client.destroy(),
+    close: async () => {
+      client.destroy();
+      await direct?.close();
+    },
   };
 }

@@ -16,3 +16,6 @@ export const S3_DEFAULT_CONCURRENCY = 4;
 
 /** Metadata key naming the multipart upload that claimed a key for a create-only put ("claim" mode). */
 export const CLAIM_METADATA = "skyferry-claim";
+
+/** Socket idle time allowed per request before it fails as TRANSIENT. */
+export const S3_REQUEST_TIMEOUT_MS = 120_000;

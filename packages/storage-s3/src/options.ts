@@ -45,4 +45,11 @@ export interface S3StoreOptions {
    * Default true; set false for buckets whose ETags are not MD5s (SSE-KMS, SSE-C).
    */
   etagIsMd5?: boolean;
+  /**
+   * Send one-part objects whose body is read whole (up to 256 KiB with declared md5 and sha256)
+   * straight over HTTP, signed by the SDK's SigV4 signer for the endpoint the SDK's rules name,
+   * instead of through the SDK's middleware stack (most of the CPU of a small object). Default
+   * true; false sends every request through the SDK.
+   */
+  directPut?: boolean;
 }

@@ -97,6 +97,20 @@ describe("S3 adapter: a one-part put with declared md5 and sha256 is streamed, a
     assert.equal(await exists("s/sha.bin"), false);
   });
 
+  // Up to 256 KiB the body is read whole instead (put.ts, BUFFERED_MAX): the same guarantees.
+  test("a small object: the declared md5 is what the server checks, a wrong sha256 is refused before sending", async () => {
+    const data = testBytes(100_000);
+    const r = await store.put({ bucket, key: "s/small.bin", body: () => bodyOf(data), size: data.length, ...digests(data) });
+    assert.equal(r.md5, md5Hex(data));
+    assert.ok((await readAll((await store.get(bucket, "s/small.bin")).body)).equals(data));
+    const other = Buffer.from(data);
+    other[7] = other[7]! ^ 1;
+    await rejectsWith(() => store.put({ bucket, key: "s/small-md5.bin", body: bodyOf(other), size: other.length, sha256: sha256Hex(other), md5: md5Hex(data) }), "INTEGRITY");
+    assert.equal(await exists("s/small-md5.bin"), false);
+    await rejectsWith(() => store.put({ bucket, key: "s/small-sha.bin", body: bodyOf(data), size: data.length, sha256: sha256Hex(other), md5: md5Hex(data) }), "INTEGRITY");
+    assert.equal(await exists("s/small-sha.bin"), false);
+  });
+
   test("a body that fails mid-way: SOURCE, no object", async () => {
     const data = testBytes(300_000);
     await rejectsWith(() => store.put({ bucket, key: "s/fail.bin", body: failingBody(data, 100_000), size: data.length, ...digests(data) }), "SOURCE");

@@ -55,7 +55,9 @@ export async function* readParts(body: Readable, size: number, partSize: number,
   const allocate = (n: number): Buffer => (n === partSize && reuse?.length ? reuse.pop()! : Buffer.allocUnsafe(n));
   let number = 1;
   let offset = 0;
-  let buf = allocate(Math.min(partSize, size));
+  let want = Math.min(partSize, size); // bytes of the part being read
+  let buf: Buffer | undefined; // the part being assembled from several chunks
+  let done: Buffer | undefined; // the last part, once complete
   let filled = 0;
   try {
     for await (const raw of body as AsyncIterable<Buffer | string>) {
@@ -64,16 +66,29 @@ export async function* readParts(body: Readable, size: number, partSize: number,
         if (offset + filled + chunk.length > size) {
           throw new StorageError("INTEGRITY", `body is longer than the declared size ${size}`);
         }
-        const n = Math.min(chunk.length, buf.length - filled);
-        chunk.copy(buf, filled, 0, n);
-        filled += n;
-        chunk = chunk.subarray(n);
-        if (filled === buf.length && offset + filled < size) {
-          yield { number, offset, data: buf };
+        let part: Buffer | undefined;
+        if (filled === 0 && chunk.length >= want && !reuse) {
+          // The whole part is in this chunk (a small dataset read at once): no copy.
+          part = chunk.subarray(0, want);
+          chunk = chunk.subarray(want);
+          filled = want;
+        } else {
+          buf ??= allocate(want);
+          const n = Math.min(chunk.length, want - filled);
+          chunk.copy(buf, filled, 0, n);
+          filled += n;
+          chunk = chunk.subarray(n);
+          if (filled === want) part = buf;
+        }
+        if (part && offset + filled < size) {
+          yield { number, offset, data: part };
           number += 1;
           offset += filled;
-          buf = allocate(Math.min(partSize, size - offset));
+          want = Math.min(partSize, size - offset);
+          buf = undefined;
           filled = 0;
+        } else if (part) {
+          done = part;
         }
       }
     }
@@ -84,7 +99,7 @@ export async function* readParts(body: Readable, size: number, partSize: number,
   if (offset + filled !== size) {
     throw new StorageError("INTEGRITY", `body ended after ${offset + filled} bytes, expected ${size}`);
   }
-  yield { number, offset, data: buf };
+  yield { number, offset, data: done ?? allocate(0) };
 }
 
 /** Opens the body of a put: calls the factory, or returns the stream. */

@@ -23,6 +23,14 @@ test("readParts yields one empty part for an empty body, and exact multiples hav
   assert.deepEqual((await collect(Readable.from([Buffer.alloc(20)]), 20, 10)).map((p) => p.data.length), [10, 10]);
 });
 
+test("readParts passes on a part that arrives whole in one chunk without copying it", async () => {
+  const data = Buffer.from(Array.from({ length: 30 }, (_, i) => i));
+  const parts: BodyPart[] = [];
+  for await (const p of readParts(Readable.from([data]), 30, 10)) parts.push(p);
+  assert.deepEqual(parts.map((p) => p.data.buffer === data.buffer), [true, true, true]);
+  assert.ok(Buffer.concat(parts.map((p) => p.data)).equals(data));
+});
+
 test("readParts refuses a body longer or shorter than declared (INTEGRITY) and wraps stream errors (SOURCE)", async () => {
   await assert.rejects(collect(Readable.from([Buffer.alloc(11)]), 10, 4), (e) => isStorageError(e, "INTEGRITY"));
   await assert.rejects(collect(Readable.from([Buffer.alloc(9)]), 10, 4), (e) => isStorageError(e, "INTEGRITY"));

@@ -75,6 +75,34 @@ test("claim, recorded parts, complete: the upload state needed for resume lives 
   assert.equal(await repo.claim(j._id, "w3"), null, "a finished job is not claimed again");
 });
 
+test("a first attempt's running mark is an insert merged over the queued job; later writes supersede it", async () => {
+  const history_id = randomBytes(8).toString("hex");
+  const { doc: j } = await repo.insertOrFind(doc({ idempotency_key: "start", history_id }));
+  await repo.markRunning(j._id, "w1", 1);
+  await repo.markRunning(j._id, "w1", 1); // tried again: still one mark
+  const got = await repo.get(j._id);
+  assert.deepEqual([got?.state, got?.worker, got?.attempts], ["running", "w1", 1]);
+  const listed = await repo.list(j.user_id, { history_id, state: "running" });
+  assert.deepEqual(listed.map((d) => [d._id, d.state]), [[j._id, "running"]], "listed under running, not queued");
+  assert.deepEqual(await repo.list(j.user_id, { history_id, state: "queued" }), []);
+  // A requeue (the attempt failed, to be tried again) writes the job document: queued again, attempt counted.
+  await repo.requeue(j._id, { code: "XFER_TRANSIENT", message: "reset" }, 1);
+  const requeued = await repo.get(j._id);
+  assert.deepEqual([requeued?.state, requeued?.attempts], ["queued", 1]);
+  // The next attempt's mark is a write of the job document.
+  await repo.markRunning(j._id, "w2", 2);
+  const second = await repo.get(j._id);
+  assert.deepEqual([second?.state, second?.worker, second?.attempts], ["running", "w2", 2]);
+  const done = await repo.complete(j._id, { object_key: "k", outcome: "uploaded", bytes_done: 10, attempts: 2 });
+  assert.equal(done?.state, "ok");
+  assert.equal((await repo.get(j._id))?.state, "ok");
+  // A mark followed at once by the outcome: the outcome wins.
+  const { doc: k } = await repo.insertOrFind(doc({ idempotency_key: "start-ok", history_id }));
+  await repo.markRunning(k._id, "w1", 1);
+  await repo.complete(k._id, { object_key: "k", outcome: "uploaded", bytes_done: 10, attempts: 1 });
+  assert.deepEqual((await repo.list(k.user_id, { history_id })).map((d) => [d._id, d.state]).sort(), [[j._id, "ok"], [k._id, "ok"]].sort());
+});
+
 test("cancel marks are idempotent inserts; only unfinished jobs become deleted; retry only failed ones", async () => {
   const { doc: j } = await repo.insertOrFind(doc({ idempotency_key: "cancel" }));
   assert.equal(await repo.isCancelled(j._id), false);

@@ -1,11 +1,13 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { test } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
 import type { WorkContext } from "@skyferry/bus";
 import { isRetryable } from "@skyferry/errors";
 import { createLogger } from "@skyferry/logger";
 import { type ObjectStore, StorageError } from "@skyferry/storage";
 import type { JobDoc } from "../src/jobs/job-doc.ts";
+import { RECORD_EVERY } from "../src/jobs/lifecycle.ts";
 import { createJobRunner } from "../src/worker/run-job.ts";
 import { fakeDatasets, fakeJobs, fakeStore } from "./fakes.ts";
 
@@ -47,6 +49,41 @@ test("a job uploads the dataset, verifies it, and ends ok with the object's key"
   assert.equal(t.doc().attempts, 1);
   assert.deepEqual(store.objects.get("b/rep1.bed")?.body, body);
   assert.deepEqual(t.events, ["completed:rep1.bed"], "a job done within one progress interval reports only its completion");
+});
+
+test("a one-PUT job is written running only once it has lasted RECORD_EVERY progress intervals, and its last bytes are not written before its completion", async () => {
+  const marks: string[] = [];
+  const watch = (t: ReturnType<typeof setup>) => {
+    const markRunning = t.jobs.markRunning.bind(t.jobs);
+    t.jobs.markRunning = async (id, worker, attempts) => {
+      marks.push(`${id}:${worker}:${attempts}`);
+      await markRunning(id, worker, attempts);
+    };
+  };
+  const quick = setup(fakeStore());
+  watch(quick);
+  await quick.run();
+  assert.deepEqual(marks, [], "a job done within the intervals is never written running");
+
+  const store = fakeStore();
+  const seen: string[] = [];
+  const slowPut: ObjectStore["put"] = async (input) => {
+    await sleep(2 * 500); // two progress intervals in: not yet
+    seen.push(slow.doc().state);
+    await sleep((RECORD_EVERY - 2) * 500 + 300);
+    seen.push(slow.doc().state);
+    return store.put(input);
+  };
+  const slow = setup({ ...store, put: slowPut });
+  watch(slow);
+  const recorded: number[] = [];
+  slow.jobs.progress = async (_id, bytes) => void recorded.push(bytes);
+  await slow.run();
+  assert.deepEqual(marks, ["1111111111111111:w1:1"]);
+  assert.deepEqual(slow.events, ["progress", "completed:rep1.bed"], "the last bytes are a progress event...");
+  assert.deepEqual(recorded, [], "...but not a write of the job: its completion follows");
+  assert.deepEqual(seen, ["queued", "running"], "running once RECORD_EVERY intervals passed, while the PUT was still in flight");
+  assert.equal(slow.doc().state, "ok");
 });
 
 test("rename: a taken key gets Galaxy's UTC suffix; a race lost at commit moves to the next one", async () => {

@@ -5,19 +5,11 @@ import type { Logger } from "@skyferry/logger";
 import type { ObjectStore } from "@skyferry/storage";
 import { createWriteChain } from "../jobs/write-chain.ts";
 import { carriedJob, isActive, type JobDoc } from "../jobs/job-doc.ts";
-import { type AttemptScope, endFailedAttempt, endRun, markCancelled } from "../jobs/lifecycle.ts";
+import { type AttemptScope, endFailedAttempt, endRun, markCancelled, RECORD_EVERY } from "../jobs/lifecycle.ts";
 import type { JobRepository } from "../jobs/repository.ts";
 import type { createMemoryBudget } from "../worker/memory-budget.ts";
 import { throttle } from "../worker/throttle.ts";
 import { download } from "./download.ts";
-
-/**
- * Progress intervals a download lasts before its job and item are marked running, and between two
- * writes of its progress to the job: each is a FerretDB write (tens of ms under load, serialised
- * with every other write), and many concurrent downloads of a few seconds would otherwise spend
- * the database on states nobody sees. Progress events go out every interval.
- */
-const RECORD_EVERY = 4;
 
 export interface GetRunnerDeps {
   jobs: JobRepository;
@@ -91,6 +83,7 @@ export function createGetRunner(deps: GetRunnerDeps) {
       // every interval; the job document (a FerretDB write) only every RECORD_EVERY intervals.
       const recordEveryMs = RECORD_EVERY * deps.progressIntervalMs;
       const recorded = throttle<number>(recordEveryMs, (bytes) => {
+        if (bytes >= job.bytes_total) return; // the completion (or the failure) is the next write
         write(() => deps.jobs.progress(id, bytes)).catch((err: unknown) => log.warn({ err }, "progress not recorded"));
       }, { leading: false });
       const progress = throttle<number>(deps.progressIntervalMs, (bytes) => {

@@ -80,7 +80,7 @@ export function wireGet(deps: { bus: Bus; config: TransferConfig; logger: Logger
               if (r?.item_id !== it.item_id) return internal("XFER_HISTORY_REPLY", "The history service answered a finish batch out of order.");
               return r.error ? fromErrorBody(r.error) : undefined;
             });
-          }, FINISH_BATCH),
+          }, { maxBatchSize: FINISH_BATCH }),
         },
         events: w.events,
         running: w.running,

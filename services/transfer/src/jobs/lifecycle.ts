@@ -9,6 +9,15 @@ import type { createWriteChain } from "./write-chain.ts";
 type WriteChain = ReturnType<typeof createWriteChain>;
 export type JobError = NonNullable<JobDoc["error"]>;
 
+/**
+ * Progress intervals a short job (a download, a one-PUT upload) lasts before it is written
+ * `running`, and between two writes of a download's progress to its job: each is a FerretDB write
+ * (tens of ms of its CPU under load, serialised with every other write), and many concurrent jobs
+ * of a few seconds would otherwise spend the database on states nobody sees. Progress events go
+ * out every interval.
+ */
+export const RECORD_EVERY = 4;
+
 /** What ending one attempt of a job (send or get) writes through and reports to. */
 export interface AttemptScope {
   id: string;

@@ -26,6 +26,17 @@ export const OUTCOMES_COLLECTION = "transfer_outcomes";
 type OutcomeDoc = { _id: string; completed_by?: string } & Partial<Omit<JobDoc, "_id">>;
 /** One document per cancelled job: an insert is atomic on FerretDB, an update racing a worker's update is not. */
 export const CANCELS_COLLECTION = "transfer_cancels";
+/**
+ * One document per job whose first attempt was marked `running` without a claim (a one-PUT upload
+ * or a download lasting a few progress intervals): an insert instead of an update of the indexed
+ * job document (measured on the stack: 100 updates by `_id` of a 1,100-job collection cost
+ * FerretDB 1.8 CPU-seconds, 100 inserts 0.01). Reads merge it over a job document that is still
+ * `queued` for its first attempt (attempts 0, no error); any later write of the job document
+ * (attempts counted, an error, a final state) supersedes it.
+ */
+export const STARTS_COLLECTION = "transfer_starts";
+type StartDoc = { _id: string; worker: string; attempts: number; update_time: Date };
+const startApplies = (doc: JobDoc) => doc.state === "queued" && doc.attempts === 0 && doc.error === null;
 const INSERT_BATCH = 250;
 const MAX_IN_FLIGHT = 8;
 
@@ -82,11 +93,22 @@ export interface JobRepository {
   retry(id: string, userId: string): Promise<JobDoc | null>;
 }
 
+/**
+ * How long a cancel check or a completion waits for others to share its MongoDB operation. A
+ * worker finishing 150 small jobs a second completes one every ~7 ms, so batches of one turn of
+ * the event loop held one or two; 10 ms holds several, for 10 ms more per check. Measured with
+ * `npm run bench:send` (see the transfer README).
+ */
+const BATCH_WINDOW_MS = 10;
+
 export function createJobRepository(db: Db, now: () => Date = () => new Date()): JobRepository {
   const jobs: Collection<JobDoc> = db.collection<JobDoc>(JOBS_COLLECTION);
   const parts = db.collection<PartDoc>(PARTS_COLLECTION);
   const cancels = db.collection<{ _id: string; time: Date }>(CANCELS_COLLECTION);
   const outcomes = db.collection<OutcomeDoc>(OUTCOMES_COLLECTION);
+  const starts = db.collection<StartDoc>(STARTS_COLLECTION);
+  const withStart = (doc: JobDoc, start: StartDoc | null | undefined): JobDoc =>
+    start ? { ...doc, state: "running", worker: start.worker, attempts: start.attempts, update_time: start.update_time } : doc;
   const update = async (filter: Filter<JobDoc>, set: Partial<JobDoc>, extra: Record<string, unknown> = {}) =>
     jobs.findOneAndUpdate(filter, { $set: { ...set, update_time: now() }, ...extra }, { returnDocument: "after" });
   /**
@@ -96,17 +118,21 @@ export function createJobRepository(db: Db, now: () => Date = () => new Date()):
    * 40+ ms at 2,000 jobs, growing with the collection). The job has one writer at a time (see
    * above), so the read-then-write is no weaker than FerretDB's own read-modify-write.
    */
-  const mergeOne = async (doc: JobDoc): Promise<JobDoc> => {
-    if (!isActive(doc.state)) return doc;
+  const mergeOne = async (found: JobDoc): Promise<JobDoc> => {
+    if (!isActive(found.state)) return found;
+    const doc = startApplies(found) ? withStart(found, await starts.findOne({ _id: found._id })) : found;
     const outcome = await outcomes.findOne({ _id: doc._id });
     if (!outcome) return doc;
     const { _id, completed_by: _by, ...fields } = outcome;
     return { ...doc, ...fields };
   };
   const withOutcome = async (doc: JobDoc | null): Promise<JobDoc | null> => (doc ? mergeOne(doc) : null);
-  const mergeOutcomes = async (docs: JobDoc[]): Promise<JobDoc[]> => {
-    const open = docs.filter((d) => isActive(d.state)).map((d) => d._id);
-    if (open.length === 0) return docs;
+  const mergeOutcomes = async (all: JobDoc[]): Promise<JobDoc[]> => {
+    const open = all.filter((d) => isActive(d.state)).map((d) => d._id);
+    if (open.length === 0) return all;
+    const unstarted = all.filter(startApplies).map((d) => d._id);
+    const marks = unstarted.length === 0 ? new Map<string, StartDoc>() : new Map((await starts.find({ _id: { $in: unstarted } }).toArray()).map((m) => [m._id, m]));
+    const docs = all.map((d) => (startApplies(d) ? withStart(d, marks.get(d._id)) : d));
     const found = new Map((await outcomes.find({ _id: { $in: open } }).toArray()).map((o) => [o._id, o]));
     return docs.map((d) => {
       const o = found.get(d._id);
@@ -129,7 +155,7 @@ export function createJobRepository(db: Db, now: () => Date = () => new Date()):
   const cancelledBatch = createBatcher<string, boolean>(async (ids) => {
     const marked = new Set((await cancels.find({ _id: { $in: [...ids] } }, { projection: { _id: 1 } }).toArray()).map((c) => c._id));
     return ids.map((id) => marked.has(id));
-  });
+  }, { windowMs: BATCH_WINDOW_MS });
   /** Outcomes of many jobs in one `insertMany`: true = inserted by this call, false = the job was completed already. */
   const outcomeBatch = createBatcher<OutcomeDoc, boolean>(async (docs) => {
     try {
@@ -149,7 +175,7 @@ export function createJobRepository(db: Db, now: () => Date = () => new Date()):
         }),
       );
     }
-  });
+  }, { windowMs: BATCH_WINDOW_MS });
   return withBusyRetry({
     async ensureIndexes() {
       await ensureMissingIndexes(db, {
@@ -212,13 +238,22 @@ export function createJobRepository(db: Db, now: () => Date = () => new Date()):
         if (f.state) filter.state = f.state;
         return mergeOutcomes(await jobs.find(filter).sort(sort).skip(offset).limit(limit).toArray());
       }
-      filter.state = { $in: f.state === "ok" ? ["ok", ...ACTIVE_STATES] : [f.state] };
+      // `ok` may be an outcome over any unfinished job, `running` a start mark over a queued one.
+      filter.state = { $in: f.state === "ok" ? ["ok", ...ACTIVE_STATES] : f.state === "running" ? ["running", "queued"] : [f.state] };
       const merged = await mergeOutcomes(await jobs.find(filter).sort(sort).toArray());
       return merged.filter((d) => d.state === f.state).slice(offset, offset + limit);
     },
     claim: (id, worker) => readThenSet(id, (cur) => ({ state: "running", worker, attempts: cur.attempts + 1 })),
     async markRunning(id, worker, attempts) {
-      await jobs.updateOne({ _id: id }, { $set: { state: "running", worker, attempts, update_time: now() } });
+      if (attempts !== 1) {
+        await jobs.updateOne({ _id: id }, { $set: { state: "running", worker, attempts, update_time: now() } });
+        return;
+      }
+      try {
+        await starts.insertOne({ _id: id, worker, attempts, update_time: now() });
+      } catch (err) {
+        if (!isDuplicateKeyError(err)) throw err; // marked already (this attempt, tried again)
+      }
     },
     async uploadStarted(id, key, uploadId) {
       await jobs.updateOne({ _id: id }, { $set: { upload: { key, upload_id: uploadId }, object_key: key, update_time: now() } });

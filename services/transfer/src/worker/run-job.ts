@@ -5,7 +5,7 @@ import type { ObjectStore } from "@skyferry/storage";
 import type { TransferJobRecord } from "@skyferry/contracts";
 import { createWriteChain } from "../jobs/write-chain.ts";
 import { carriedJob, isActive, type JobDoc } from "../jobs/job-doc.ts";
-import { type AttemptScope, endFailedAttempt, endRun, markCancelled } from "../jobs/lifecycle.ts";
+import { type AttemptScope, endFailedAttempt, endRun, markCancelled, RECORD_EVERY } from "../jobs/lifecycle.ts";
 import type { JobRepository } from "../jobs/repository.ts";
 import { throttle } from "./throttle.ts";
 import type { createMemoryBudget } from "./memory-budget.ts";
@@ -43,9 +43,9 @@ export interface JobRunnerDeps {
  * MongoDB operations are what a small dataset costs most (FerretDB: about 1 ms of its CPU each), so
  * a one-PUT job on its first delivery starts from the copy its message carries (no read), is
  * uploaded, and completed with one insert that the repository batches with other jobs' inserts
- * (likewise the check for a cancel mark); it is marked `running` only when it lasts longer than a
- * progress interval. A multipart job is claimed (`running`, attempt counted) before its first byte,
- * so a crash mid-upload is visible and resumable.
+ * (likewise the check for a cancel mark); it is marked `running` only when it lasts longer than
+ * RECORD_EVERY progress intervals. A multipart job is claimed (`running`, attempt counted) before
+ * its first byte, so a crash mid-upload is visible and resumable.
  */
 export function createJobRunner(deps: JobRunnerDeps) {
   return async function runJob(data: { job_id: string; job?: TransferJobRecord }, ctx: WorkContext): Promise<void | Retry> {
@@ -76,12 +76,15 @@ export function createJobRunner(deps: JobRunnerDeps) {
       // No progress at once: a job done within the interval reports only its completion.
       const progress = throttle<number>(deps.progressIntervalMs, (bytes) => {
         deps.events.progress(job, bytes);
+        // All bytes sent: the completion (or the failure) is the next write of the job; recording
+        // the count first would be one more FerretDB update per job (measured: one per 10 MiB job).
+        if (bytes >= job.bytes_total) return;
         write(() => deps.jobs.progress(id, bytes)).catch((err: unknown) => log.warn({ err }, "progress not recorded"));
       }, { leading: false });
       if (single) {
         promote = setTimeout(() => {
           write(() => deps.jobs.markRunning(id, deps.instance, job.attempts)).catch((err: unknown) => log.warn({ err }, "running state not recorded"));
-        }, deps.progressIntervalMs);
+        }, RECORD_EVERY * deps.progressIntervalMs);
       }
       const stopTimers = () => {
         progress.cancel();

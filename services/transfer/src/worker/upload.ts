@@ -35,8 +35,11 @@ export function isSinglePut(size: number, settings: Pick<UploadSettings, "partSi
   return size <= Math.max(settings.partSize, settings.singlePutMax);
 }
 
-/** A streamed one-PUT body's buffers: the file read stream's and the socket's, well under this. */
-const STREAM_BUFFER_BYTES = 256 * 1024;
+/**
+ * A streamed one-PUT body's buffers: the file read stream's (reads of up to 256 KiB), the hashing
+ * step's and the socket's, under this.
+ */
+const STREAM_BUFFER_BYTES = 512 * 1024;
 
 /**
  * Bytes of body buffers a job holds: for one PUT the whole object, or a stream buffer when the

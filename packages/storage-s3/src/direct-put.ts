@@ -1,0 +1,188 @@
+import type { S3Client } from "@aws-sdk/client-s3";
+import { SignatureV4 } from "@smithy/signature-v4";
+import { Agent } from "undici";
+import { toStorageError } from "./errors.ts";
+
+/** A PutObject of a body in memory carrying Content-MD5; every header is already in wire form. */
+export interface DirectPutRequest {
+  bucket: string;
+  key: string;
+  /** `content-md5` and `content-length` are required; `x-amz-meta-*`, `if-none-match`, … as sent. */
+  headers: Record<string, string> & { "content-md5": string; "content-length": string };
+  body: Buffer;
+  signal?: AbortSignal;
+}
+
+export interface DirectPutResult {
+  etag?: string;
+  versionId?: string;
+}
+
+/** How a bucket is reached: its endpoint (from the SDK's own rules) and a SigV4 signer for it. */
+interface Route {
+  origin: string;
+  /** The bucket's path prefix at `origin`: `/bucket` (path-style) or `` (virtual-hosted). */
+  basePath: string;
+  host: string;
+  protocol: string;
+  hostname: string;
+  port: number | undefined;
+  signer: SignatureV4;
+}
+
+export interface DirectPut {
+  /** Sends the PUT, or answers `undefined` when this bucket must go through the SDK (see below). */
+  put(req: DirectPutRequest): Promise<DirectPutResult> | undefined;
+  /** Where this bucket's PUTs go (`origin` + bucket path), or undefined when through the SDK. */
+  target(bucket: string): string | undefined;
+  close(): Promise<void>;
+}
+
+const MAX_ERROR_BODY = 64 * 1024;
+
+/**
+ * One-PUT uploads without the SDK's per-request middleware. The SDK stays the source of truth for
+ * everything but the HTTP exchange: the endpoint comes from the client's own endpoint rules (per
+ * bucket, cached), the request is signed by the SDK's SigV4 signer with the client's credentials
+ * provider and clock offset, and errors go through the same mapping as SDK errors. Measured on
+ * radosgw with 100 KiB objects, 16 in flight: 0.26 ms of CPU per PUT against the SDK's 1.0 ms
+ * (see the package README). Buckets whose endpoint rules name anything but plain SigV4 (S3
+ * Express, multi-region access points, …) or that the rules refuse answer `undefined`: the caller
+ * sends those through the SDK, which knows them.
+ *
+ * Only bodies with Content-MD5 come here, signed as UNSIGNED-PAYLOAD (as the SDK client is
+ * configured to do): the server checks every byte against the MD5. Nothing is retried here; a
+ * transient failure reaches the caller as a StorageError TRANSIENT.
+ */
+export function createDirectPut(client: S3Client, options: { region: string; endpoint?: string; forcePathStyle: boolean; requestTimeoutMs: number }): DirectPut {
+  const config = client.config as unknown as {
+    endpointProvider: (params: Record<string, unknown>) => { url: URL; properties?: { authSchemes?: Array<{ name?: string; signingName?: string; signingRegion?: string }> } };
+    credentials: ConstructorParameters<typeof SignatureV4>[0]["credentials"];
+    sha256: ConstructorParameters<typeof SignatureV4>[0]["sha256"];
+    systemClockOffset?: number;
+  };
+  const agent = new Agent({ connect: { timeout: 10_000 }, headersTimeout: options.requestTimeoutMs, bodyTimeout: options.requestTimeoutMs });
+  const routes = new Map<string, Route | null>();
+  const signers = new Map<string, SignatureV4>();
+
+  const route = (bucket: string): Route | null => {
+    let r = routes.get(bucket);
+    if (r !== undefined) return r;
+    r = resolveRoute(bucket);
+    routes.set(bucket, r);
+    return r;
+  };
+
+  const resolveRoute = (bucket: string): Route | null => {
+    let ep;
+    try {
+      ep = config.endpointProvider({
+        Bucket: bucket,
+        Region: options.region,
+        UseFIPS: false,
+        UseDualStack: false,
+        Accelerate: false,
+        ForcePathStyle: options.forcePathStyle,
+        ...(options.endpoint ? { Endpoint: options.endpoint } : {}),
+      });
+    } catch {
+      return null;
+    }
+    const scheme = ep.properties?.authSchemes?.[0];
+    if (!scheme || scheme.name !== "sigv4" || ep.url.search) return null;
+    const service = scheme.signingName ?? "s3";
+    const region = scheme.signingRegion ?? options.region;
+    const signerKey = `${service}/${region}`;
+    let signer = signers.get(signerKey);
+    if (!signer) {
+      signer = new SignatureV4({ service, region, credentials: config.credentials, sha256: config.sha256, uriEscapePath: false, applyChecksum: false });
+      signers.set(signerKey, signer);
+    }
+    const url = ep.url;
+    return {
+      origin: url.origin,
+      basePath: url.pathname.replace(/\/$/, ""),
+      host: url.host,
+      protocol: url.protocol,
+      hostname: url.hostname,
+      port: url.port ? Number(url.port) : undefined,
+      signer,
+    };
+  };
+
+  async function send(r: Route, req: DirectPutRequest): Promise<DirectPutResult> {
+    const path = `${r.basePath}/${encodeKey(req.key)}`;
+    const headers = { ...req.headers, host: r.host, "x-amz-content-sha256": "UNSIGNED-PAYLOAD" };
+    let signed: { headers: Record<string, string> };
+    try {
+      signed = (await r.signer.sign(
+        { method: "PUT", protocol: r.protocol, hostname: r.hostname, ...(r.port ? { port: r.port } : {}), path, query: {}, headers },
+        { signingDate: new Date(Date.now() + (config.systemClockOffset ?? 0)) },
+      )) as { headers: Record<string, string> };
+    } catch (err) {
+      // The credentials provider failed (e.g. the authz service refused to issue new ones).
+      throw toStorageError(err, "PutObject");
+    }
+    try {
+      const res = await agent.request({ origin: r.origin, path, method: "PUT", headers: signed.headers, body: req.body, ...(req.signal ? { signal: req.signal } : {}) });
+      if (res.statusCode === 200) {
+        await res.body.dump();
+        return { ...header(res.headers, "etag", "etag"), ...header(res.headers, "x-amz-version-id", "versionId") };
+      }
+      const text = await readLimited(res.body);
+      throw s3ErrorOf(res.statusCode, text, res.headers);
+    } catch (err) {
+      throw toStorageError(err, "PutObject");
+    }
+  }
+
+  return {
+    put(req) {
+      const r = route(req.bucket);
+      return r ? send(r, req) : undefined;
+    },
+    target(bucket) {
+      const r = route(bucket);
+      return r ? `${r.origin}${r.basePath}` : undefined;
+    },
+    close: () => agent.close(),
+  };
+}
+
+/** An S3 key as a path: each segment percent-encoded as the SDK encodes a greedy label (`/` kept). */
+export function encodeKey(key: string): string {
+  return key
+    .split("/")
+    .map((s) => encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`))
+    .join("/");
+}
+
+function header<K extends string>(headers: Record<string, string | string[] | undefined>, name: string, as: K): Partial<Record<K, string>> {
+  const v = headers[name];
+  const s = Array.isArray(v) ? v[0] : v;
+  return s ? ({ [as]: s } as Record<K, string>) : {};
+}
+
+async function readLimited(body: AsyncIterable<Buffer> & { destroy(): void }): Promise<string> {
+  const chunks: Buffer[] = [];
+  let n = 0;
+  for await (const c of body) {
+    chunks.push(c);
+    n += c.length;
+    if (n >= MAX_ERROR_BODY) {
+      body.destroy();
+      break;
+    }
+  }
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+/** The SDK's error shape for an S3 error answer: `<Error><Code>…</Code><Message>…</Message></Error>`. */
+function s3ErrorOf(status: number, xml: string, headers: Record<string, string | string[] | undefined>): Error {
+  const tag = (t: string) => xml.match(new RegExp(`<${t}>([^<]*)</${t}>`))?.[1];
+  const code = tag("Code");
+  const err = new Error(tag("Message") ?? (code ? code : `HTTP ${status}`));
+  err.name = code ?? (status === 404 ? "NotFound" : status === 412 ? "PreconditionFailed" : "Error");
+  Object.assign(err, { Code: code, $metadata: { httpStatusCode: status, requestId: header(headers, "x-amz-request-id", "id").id } });
+  return err;
+}
