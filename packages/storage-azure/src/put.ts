@@ -45,7 +45,7 @@ export async function putBlob(clients: AzureClients, defaults: PutDefaults, inpu
   const signal = input.signal ? AbortSignal.any([input.signal, internal.signal]) : internal.signal;
   const body = await openBody(input.body);
   async function* hashed(): AsyncGenerator<BodyPart> {
-    for await (const p of readParts(body, input.size, plan.partSize)) {
+    for await (const p of readParts(body, input.size, plan.partSize, input.signal ? { signal: input.signal } : {})) {
       sha.update(p.data);
       md5All.update(p.data);
       yield p;

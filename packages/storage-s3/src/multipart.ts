@@ -67,7 +67,7 @@ async function sendParts(ctx: S3Context, input: PutInput, plan: PartPlan, upload
     if (p.data.length === plan.partSize && reuse.length <= (input.concurrency ?? ctx.concurrency)) reuse.push(p.data);
   };
   async function* hashed(): AsyncGenerator<BodyPart> {
-    for await (const p of readParts(body, input.size, plan.partSize, reuse)) {
+    for await (const p of readParts(body, input.size, plan.partSize, { reuse, ...(input.signal ? { signal: input.signal } : {}) })) {
       sha.update(p.data);
       md5All?.update(p.data);
       yield p;

@@ -34,14 +34,7 @@ async function putSingle(ctx: S3Context, input: PutInput): Promise<PutResult> {
   if (input.md5 && input.sha256 && input.size > BUFFERED_MAX) return putSingleStreamed(ctx, input, input.md5.toLowerCase(), input.sha256.toLowerCase());
   const body = await openBody(input.body);
   let data: Buffer = Buffer.alloc(0);
-  const signal = input.signal;
-  const stopReading = () => body.destroy(abortedError(signal!));
-  signal?.addEventListener("abort", stopReading, { once: true });
-  try {
-    for await (const part of readParts(body, input.size, Math.max(input.size, 1))) data = part.data;
-  } finally {
-    signal?.removeEventListener("abort", stopReading);
-  }
+  for await (const part of readParts(body, input.size, Math.max(input.size, 1), input.signal ? { signal: input.signal } : {})) data = part.data;
   // A declared md5 is not computed again: it is sent as Content-MD5, and the server refuses bytes
   // that do not have it (BadDigest, nothing stored).
   const hex = input.md5 ? input.md5.toLowerCase() : createHash("md5").update(data).digest("hex");

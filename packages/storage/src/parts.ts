@@ -1,5 +1,6 @@
 import type { Readable } from "node:stream";
 import { StorageError } from "./errors.ts";
+import { abortedError } from "./pool.ts";
 
 /** A provider's multipart limits. */
 export interface PartLimits {
@@ -48,10 +49,16 @@ export interface BodyPart {
  * Full-size part buffers are taken from `reuse` when it has one: a consumer that puts a part's
  * buffer back there once the part is sent (and nothing holds it any longer) keeps a worker's memory
  * at its parts in flight, instead of a new buffer per part that only garbage collection returns.
+ * When `signal` fires, the body is destroyed, so a read that waits on a stalled body ends too.
  * @throws StorageError INTEGRITY when the body is longer or shorter than `size`; SOURCE when the
- *   stream errors (a StorageError from the stream is rethrown as is).
+ *   stream errors (a StorageError from the stream is rethrown as is); ABORTED when `signal` fires.
  */
-export async function* readParts(body: Readable, size: number, partSize: number, reuse?: Buffer[]): AsyncGenerator<BodyPart> {
+export async function* readParts(body: Readable, size: number, partSize: number, options: { reuse?: Buffer[]; signal?: AbortSignal } = {}): AsyncGenerator<BodyPart> {
+  const { reuse, signal } = options;
+  // A body that stalls would hold the read past an abort: the abort ends the body instead.
+  const stop = () => body.destroy(abortedError(signal));
+  if (signal?.aborted) stop();
+  signal?.addEventListener("abort", stop, { once: true });
   const allocate = (n: number): Buffer => (n === partSize && reuse?.length ? reuse.pop()! : Buffer.allocUnsafe(n));
   let number = 1;
   let offset = 0;
@@ -95,6 +102,8 @@ export async function* readParts(body: Readable, size: number, partSize: number,
   } catch (err) {
     if (err instanceof StorageError) throw err;
     throw new StorageError("SOURCE", `reading the body failed: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+  } finally {
+    signal?.removeEventListener("abort", stop);
   }
   if (offset + filled !== size) {
     throw new StorageError("INTEGRITY", `body ended after ${offset + filled} bytes, expected ${size}`);

@@ -31,6 +31,17 @@ test("readParts passes on a part that arrives whole in one chunk without copying
   assert.ok(Buffer.concat(parts.map((p) => p.data)).equals(data));
 });
 
+test("readParts ends a read waiting on a stalled body with ABORTED when the signal fires", async () => {
+  const stalled = new Readable({ read() {} });
+  stalled.push(Buffer.alloc(5));
+  const ac = new AbortController();
+  setTimeout(() => ac.abort(), 50);
+  await assert.rejects(async () => {
+    for await (const _ of readParts(stalled, 10, 4, { signal: ac.signal })) void _;
+  }, (e) => isStorageError(e, "ABORTED"));
+  assert.ok(stalled.destroyed, "the body is released");
+});
+
 test("readParts refuses a body longer or shorter than declared (INTEGRITY) and wraps stream errors (SOURCE)", async () => {
   await assert.rejects(collect(Readable.from([Buffer.alloc(11)]), 10, 4), (e) => isStorageError(e, "INTEGRITY"));
   await assert.rejects(collect(Readable.from([Buffer.alloc(9)]), 10, 4), (e) => isStorageError(e, "INTEGRITY"));
