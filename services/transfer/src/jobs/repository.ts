@@ -63,9 +63,10 @@ export interface JobRepository {
   /** Marks an unfinished job running on `worker` and counts the attempt; null when it is finished or gone. */
   claim(id: string, worker: string): Promise<JobDoc | null>;
   /**
-   * Records that `worker` runs the job, as its `attempts`-th attempt (one write by `_id`). For a job
-   * whose claim was deferred: a one-PUT upload is read, run and completed without writing `running`
-   * unless it lasts longer than a progress interval.
+   * Records that `worker` runs the job, as its `attempts`-th attempt: for the first attempt an
+   * insert into `transfer_starts` (merged on reads), for a later one a write of the job by `_id`.
+   * For a job whose claim was deferred: a one-PUT upload or a small download is read, run and
+   * completed without writing `running` unless it lasts longer than RECORD_EVERY progress intervals.
    */
   markRunning(id: string, worker: string, attempts: number): Promise<void>;
   uploadStarted(id: string, key: string, uploadId: string): Promise<void>;
