@@ -75,6 +75,10 @@ export async function createBus(options: BusOptions): Promise<Bus> {
     name: `skyferry-${options.service}`,
     maxReconnectAttempts: -1,
     reconnectTimeWait: 500,
+    // nats.js otherwise captures a stack (`new Error()`) for every request, a JetStream publish's
+    // ack included: one per job queued. Errors still say which request failed; they lose the
+    // caller's async frames.
+    noAsyncTraces: true,
   });
   const { namespace, logger } = options;
   void (async () => {

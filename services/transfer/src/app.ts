@@ -13,6 +13,7 @@ import { createDatasetStoreFromConfig } from "./dataset-store.ts";
 import { createJobHandlers } from "./jobs/handlers.ts";
 import { isFresh, type JobDoc, toJobRecord, toTransferJob } from "./jobs/job-doc.ts";
 import { createJobRepository } from "./jobs/repository.ts";
+import type { RunningJobs } from "./jobs/lifecycle.ts";
 import { createSendPlanner } from "./send/planner.ts";
 import { createMemoryBudget } from "./worker/memory-budget.ts";
 import { createJobRunner } from "./worker/run-job.ts";
@@ -94,7 +95,7 @@ export async function transferApp(
   let worker: Worker | undefined;
   let gets: { close(): Promise<void> } | undefined;
   if (config.TRANSFER_WORKER_ENABLED) {
-    const running = new Map<string, AbortController>();
+    const running: RunningJobs = new Map();
     subscriptions.push(bus.on(TransferJobAbort, TransferJobAbort.pattern(bus.namespace), ({ job_id }) => running.get(job_id)?.abort()));
     const datasets = deps.datasetStore ?? (await createDatasetStoreFromConfig(config));
     const runJob = createJobRunner({

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
+import { getEventListeners } from "node:events";
 import { test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { WorkContext } from "@skyferry/bus";
@@ -7,7 +8,7 @@ import { isRetryable } from "@skyferry/errors";
 import { createLogger } from "@skyferry/logger";
 import { type ObjectStore, StorageError } from "@skyferry/storage";
 import type { JobDoc } from "../src/jobs/job-doc.ts";
-import { RECORD_EVERY } from "../src/jobs/lifecycle.ts";
+import { jobControl, RECORD_EVERY } from "../src/jobs/lifecycle.ts";
 import { createJobRunner } from "../src/worker/run-job.ts";
 import { fakeDatasets, fakeJobs, fakeStore } from "./fakes.ts";
 
@@ -172,4 +173,42 @@ test("a cancelled job stops its upload, aborts it, and is acknowledged", async (
   assert.deepEqual(store.aborted, ["rep1.bed:up-z"]);
   await t.run(); // a redelivery of a cancelled job does nothing
   assert.equal(t.doc().state, "deleted");
+});
+
+test("the worker stopping mid-upload hands the job back without cancelling it; no run leaves a listener on the worker's signal", async () => {
+  const store = fakeStore();
+  const t = setup(store);
+  const worker = new AbortController();
+  store.put = async (input) => {
+    worker.abort(); // the worker is stopping: the job's signal fires, but this is no cancel
+    assert.equal(input.signal?.aborted, true);
+    throw new StorageError("ABORTED", "aborted");
+  };
+  await assert.rejects(t.runWith({ signal: worker.signal }), (err) => err instanceof StorageError && err.storageCode === "ABORTED");
+  assert.equal(t.doc().state, "queued", "handed back for another worker, not deleted");
+  assert.deepEqual(t.events, []);
+
+  const quiet = new AbortController();
+  const ok = setup(fakeStore());
+  await ok.runWith({ signal: quiet.signal });
+  assert.equal(ok.doc().state, "ok");
+  assert.equal(getEventListeners(quiet.signal, "abort").length, 0);
+});
+
+test("jobControl: a cancel and the worker's stop both fire the signal; only a cancel counts as cancelled", () => {
+  const outer = new AbortController();
+  const a = jobControl(outer.signal);
+  const b = jobControl(outer.signal);
+  a.abort();
+  assert.equal(a.signal.aborted, true);
+  assert.equal(a.cancelled, true);
+  assert.equal(b.signal.aborted, false);
+  outer.abort(new Error("stopping"));
+  assert.equal(b.signal.aborted, true);
+  assert.equal(b.cancelled, false);
+  assert.equal((b.signal.reason as Error).message, "stopping");
+  const late = jobControl(outer.signal); // created after the stop: fired already
+  assert.equal(late.signal.aborted, true);
+  for (const c of [a, b, late]) c.dispose();
+  assert.equal(getEventListeners(outer.signal, "abort").length, 0);
 });

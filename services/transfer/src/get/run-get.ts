@@ -5,7 +5,7 @@ import type { Logger } from "@skyferry/logger";
 import type { ObjectStore } from "@skyferry/storage";
 import { createWriteChain } from "../jobs/write-chain.ts";
 import { carriedJob, isActive, type JobDoc } from "../jobs/job-doc.ts";
-import { type AttemptScope, endFailedAttempt, endRun, markCancelled, RECORD_EVERY } from "../jobs/lifecycle.ts";
+import { type AttemptScope, endFailedAttempt, endRun, jobControl, markCancelled, RECORD_EVERY, type RunningJobs } from "../jobs/lifecycle.ts";
 import type { JobRepository } from "../jobs/repository.ts";
 import type { createMemoryBudget } from "../worker/memory-budget.ts";
 import { throttle } from "../worker/throttle.ts";
@@ -27,7 +27,7 @@ export interface GetRunnerDeps {
     /** Emits the failed event and marks the history item error (or deleted). */
     failed(job: JobDoc): void;
   };
-  running: Map<string, AbortController>;
+  running: RunningJobs;
   instance: string;
   logger: Logger;
   progressIntervalMs: number;
@@ -58,8 +58,8 @@ export interface GetRunnerDeps {
 export function createGetRunner(deps: GetRunnerDeps) {
   return async function runGet(data: { job_id: string; job?: TransferJobRecord }, ctx: WorkContext): Promise<void | Retry> {
     const id = data.job_id;
-    const cancel = new AbortController();
-    deps.running.set(id, cancel);
+    const control = jobControl(ctx.signal);
+    deps.running.set(id, control);
     let store: ObjectStore | undefined;
     let promote: NodeJS.Timeout | undefined;
     let release: (() => void) | undefined;
@@ -103,7 +103,7 @@ export function createGetRunner(deps: GetRunnerDeps) {
       };
       // A small object skips this early check: the one after the download (before `ok`) finds the mark.
       if (large && (await deps.jobs.isCancelled(id))) return await cancelled();
-      const signal = AbortSignal.any([ctx.signal, cancel.signal]);
+      const signal = control.signal;
       if (!large) {
         promote = setTimeout(() => {
           started = Promise.all([write(() => deps.jobs.markRunning(id, deps.instance, job.attempts)), deps.history.start(actor, job.dataset_id)]).then(
@@ -127,7 +127,7 @@ export function createGetRunner(deps: GetRunnerDeps) {
         stopTimers();
         const readMs = ms(tRead);
         const tFinish = performance.now();
-        if (cancel.signal.aborted || (await deps.jobs.isCancelled(id))) {
+        if (control.cancelled || (await deps.jobs.isCancelled(id))) {
           await deps.datasets.delete(job.store_key).catch((err: unknown) => log.warn({ err }, "could not remove a cancelled get's bytes"));
           return await cancelled();
         }
@@ -146,12 +146,12 @@ export function createGetRunner(deps: GetRunnerDeps) {
       } catch (err) {
         stopTimers();
         await started; // a late `running` must not land after the item's end
-        if (cancel.signal.aborted) return await cancelled();
+        if (control.cancelled) return await cancelled();
         if (ctx.signal.aborted) throw err; // shutting down: redelivered, downloaded again elsewhere
         return await endFailedAttempt(scope, { err, attempts: job.attempts, lastAttempt: ctx.lastAttempt, message: "get failed" });
       }
     } finally {
-      await endRun({ id, running: deps.running, writes, promote, release, store });
+      await endRun({ id, running: deps.running, control, writes, promote, release, store });
     }
   };
 }

@@ -11,6 +11,7 @@ import type { TransferConfig } from "../config.ts";
 import { createBatcher } from "../jobs/batcher.ts";
 import type { JobDoc } from "../jobs/job-doc.ts";
 import type { JobRepository } from "../jobs/repository.ts";
+import type { RunningJobs } from "../jobs/lifecycle.ts";
 import { createObjectLister } from "../objects/list.ts";
 import { createMemoryBudget } from "../worker/memory-budget.ts";
 import type { StoreOpener } from "../worker/stores.ts";
@@ -63,7 +64,7 @@ export function wireGet(deps: { bus: Bus; config: TransferConfig; logger: Logger
       return [bus.serve(TransferGetPlan, plan, { concurrency: 8 }), bus.serve(TransferObjectsList, list, { concurrency: 16 })];
     },
     /** The queue's work handler: get jobs here, every other job to `send`. */
-    async dispatcher(send: WorkHandler, w: { events: Parameters<typeof createGetRunner>[0]["events"]; running: Map<string, AbortController>; instance: string; datasets?: DatasetStore }) {
+    async dispatcher(send: WorkHandler, w: { events: Parameters<typeof createGetRunner>[0]["events"]; running: RunningJobs; instance: string; datasets?: DatasetStore }) {
       const datasets = w.datasets ?? (await createDatasetStore(config, { logger }));
       const runGet = createGetRunner({
         jobs: deps.jobs,

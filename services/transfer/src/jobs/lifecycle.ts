@@ -64,6 +64,41 @@ export async function markCancelled(scope: AttemptScope, message: string): Promi
   scope.log.info(message);
 }
 
+/** What the worker's map of running jobs holds: a cancel calls `abort()`. */
+export interface Cancellable {
+  abort(): void;
+}
+
+/** Jobs running in this process, by id. */
+export type RunningJobs = Map<string, Cancellable>;
+
+/**
+ * A job's stop signal: it fires on a cancel (`abort()`, from the running-jobs map) or when the
+ * worker stops (`outer`), and `cancelled` tells the two apart. One controller and one listener on
+ * the worker's signal, removed by `dispose()`: `AbortSignal.any` would register a WeakRef and a
+ * finalizer per job, for every small dataset.
+ */
+export function jobControl(outer: AbortSignal) {
+  const controller = new AbortController();
+  let cancelled = false;
+  const onStop = () => controller.abort(outer.reason);
+  if (outer.aborted) onStop();
+  else outer.addEventListener("abort", onStop, { once: true });
+  return {
+    signal: controller.signal,
+    get cancelled() {
+      return cancelled;
+    },
+    abort() {
+      cancelled = true;
+      controller.abort();
+    },
+    dispose() {
+      outer.removeEventListener("abort", onStop);
+    },
+  };
+}
+
 /**
  * The end of every delivery, however it went: the pending `running` mark is dropped, the memory
  * share given back and the job no longer cancellable here; then its queued writes are awaited and
@@ -71,7 +106,8 @@ export async function markCancelled(scope: AttemptScope, message: string): Promi
  */
 export async function endRun(r: {
   id: string;
-  running: Map<string, AbortController>;
+  running: RunningJobs;
+  control: { dispose(): void };
   writes: WriteChain;
   promote: NodeJS.Timeout | undefined;
   release: (() => void) | undefined;
@@ -80,6 +116,7 @@ export async function endRun(r: {
   clearTimeout(r.promote);
   r.release?.();
   r.running.delete(r.id);
+  r.control.dispose();
   await r.writes.settled();
   await r.store?.close();
 }

@@ -5,7 +5,7 @@ import type { ObjectStore } from "@skyferry/storage";
 import type { TransferJobRecord } from "@skyferry/contracts";
 import { createWriteChain } from "../jobs/write-chain.ts";
 import { carriedJob, isActive, type JobDoc } from "../jobs/job-doc.ts";
-import { type AttemptScope, endFailedAttempt, endRun, markCancelled, RECORD_EVERY } from "../jobs/lifecycle.ts";
+import { type AttemptScope, endFailedAttempt, endRun, jobControl, markCancelled, RECORD_EVERY, type RunningJobs } from "../jobs/lifecycle.ts";
 import type { JobRepository } from "../jobs/repository.ts";
 import { throttle } from "./throttle.ts";
 import type { createMemoryBudget } from "./memory-budget.ts";
@@ -24,8 +24,8 @@ export interface JobRunnerDeps {
     completed(job: JobDoc): void;
     failed(job: JobDoc): void;
   };
-  /** Jobs running here, by id: a cancel aborts the controller. Registered before the claim. */
-  running: Map<string, AbortController>;
+  /** Jobs running here, by id: a cancel aborts the job. Registered before the claim. */
+  running: RunningJobs;
   instance: string;
   upload: UploadSettings;
   /** The worker's body-buffer budget; a job waits for its share before it reads any bytes. */
@@ -50,8 +50,8 @@ export interface JobRunnerDeps {
 export function createJobRunner(deps: JobRunnerDeps) {
   return async function runJob(data: { job_id: string; job?: TransferJobRecord }, ctx: WorkContext): Promise<void | Retry> {
     const id = data.job_id;
-    const cancel = new AbortController();
-    deps.running.set(id, cancel);
+    const control = jobControl(ctx.signal);
+    deps.running.set(id, control);
     let openedStore: ObjectStore | undefined;
     let release: (() => void) | undefined;
     let promote: NodeJS.Timeout | undefined;
@@ -68,10 +68,14 @@ export function createJobRunner(deps: JobRunnerDeps) {
         : await write(() => deps.jobs.claim(id, deps.instance));
       if (!claimed) return;
       const job = claimed;
-      const log = deps.logger.child({ job_id: id, user_id: job.user_id, attempt: job.attempts });
-      const scope: AttemptScope = { id, jobs: deps.jobs, write, events: deps.events, log };
+      // The job's child logger is made on first use: a job that goes well logs one line, with the
+      // same fields, and the bindings are not serialised and redacted a second time.
+      const bindings = { job_id: id, user_id: job.user_id, attempt: job.attempts };
+      let child: Logger | undefined;
+      const log = () => (child ??= deps.logger.child(bindings));
+      const scope: AttemptScope = { id, jobs: deps.jobs, write, events: deps.events, get log() { return log(); } };
       const claimMs = ms(t0);
-      const signal = AbortSignal.any([ctx.signal, cancel.signal]);
+      const signal = control.signal;
       const tracker: UploadTracker = { current: null };
       // No progress at once: a job done within the interval reports only its completion.
       const progress = throttle<number>(deps.progressIntervalMs, (bytes) => {
@@ -79,11 +83,11 @@ export function createJobRunner(deps: JobRunnerDeps) {
         // All bytes sent: the completion (or the failure) is the next write of the job; recording
         // the count first would be one more FerretDB update per job (measured: one per 10 MiB job).
         if (bytes >= job.bytes_total) return;
-        write(() => deps.jobs.progress(id, bytes)).catch((err: unknown) => log.warn({ err }, "progress not recorded"));
+        write(() => deps.jobs.progress(id, bytes)).catch((err: unknown) => log().warn({ err }, "progress not recorded"));
       }, { leading: false });
       if (single) {
         promote = setTimeout(() => {
-          write(() => deps.jobs.markRunning(id, deps.instance, job.attempts)).catch((err: unknown) => log.warn({ err }, "running state not recorded"));
+          write(() => deps.jobs.markRunning(id, deps.instance, job.attempts)).catch((err: unknown) => log().warn({ err }, "running state not recorded"));
         }, RECORD_EVERY * deps.progressIntervalMs);
       }
       const stopTimers = () => {
@@ -94,7 +98,7 @@ export function createJobRunner(deps: JobRunnerDeps) {
         stopTimers();
         if (store) await abortQuietly(store, job.bucket, tracker);
         // Cancelled after the commit: the object is removed, as a cancel promises no object.
-        if (store && committedKey) await store.delete(job.bucket, committedKey).catch((err: unknown) => log.warn({ err }, "could not remove a cancelled object"));
+        if (store && committedKey) await store.delete(job.bucket, committedKey).catch((err: unknown) => log().warn({ err }, "could not remove a cancelled object"));
         await markCancelled(scope, "job cancelled");
       };
       // A one-PUT job skips this early check: the check after the upload (before `ok`) still finds
@@ -104,7 +108,8 @@ export function createJobRunner(deps: JobRunnerDeps) {
       try {
         const recorded = job.upload ? { key: job.upload.key, uploadId: job.upload.upload_id, parts: await deps.jobs.parts(id, job.upload.upload_id) } : null;
         // One line per multipart job (a resume is worth seeing); one-PUT jobs log only their end.
-        log[single ? "debug" : "info"]({ resume_parts: recorded?.parts.length ?? 0 }, "job started");
+        const startLevel = single ? "debug" : "info";
+        if (deps.logger.isLevelEnabled(startLevel)) log()[startLevel]({ resume_parts: recorded?.parts.length ?? 0 }, "job started");
         const tOpen = performance.now();
         store = openedStore = await deps.openStore(job);
         const openMs = ms(tOpen);
@@ -124,15 +129,15 @@ export function createJobRunner(deps: JobRunnerDeps) {
         const uploadMs = ms(tUpload);
         const tFinish = performance.now();
         if (out.outcome === "uploaded") verifyObject(job, out.result);
-        if (cancel.signal.aborted || (await deps.jobs.isCancelled(id))) return await cancelled(s, out.outcome === "uploaded" ? out.key : undefined);
+        if (control.cancelled || (await deps.jobs.isCancelled(id))) return await cancelled(s, out.outcome === "uploaded" ? out.key : undefined);
         const bytes = out.outcome === "uploaded" ? job.bytes_total : 0;
         const done = await write(() => deps.jobs.complete(id, { object_key: out.key, outcome: out.outcome, bytes_done: bytes, attempts: job.attempts }, job));
         if (done) deps.events.completed(done);
         const timing = { claim: claimMs, wait: waitMs, open: openMs, upload: uploadMs, finish: ms(tFinish), total: ms(t0) };
-        log.info({ object_key: out.key, outcome: out.outcome, bytes: job.bytes_total, ms: timing }, "job ok");
+        deps.logger.info({ ...bindings, object_key: out.key, outcome: out.outcome, bytes: job.bytes_total, ms: timing }, "job ok");
       } catch (err) {
         stopTimers();
-        if (cancel.signal.aborted) return await cancelled(store);
+        if (control.cancelled) return await cancelled(store);
         if (ctx.signal.aborted) throw err; // shutting down: handed back, resumed elsewhere
         const opened = store;
         // The multipart upload is aborted only on a permanent failure: a retry resumes it.
@@ -140,7 +145,7 @@ export function createJobRunner(deps: JobRunnerDeps) {
         return await endFailedAttempt(scope, { err, attempts: job.attempts, lastAttempt: ctx.lastAttempt, message: "job failed", beforeFail });
       }
     } finally {
-      await endRun({ id, running: deps.running, writes, promote, release, store: openedStore });
+      await endRun({ id, running: deps.running, control, writes, promote, release, store: openedStore });
     }
   };
 }
