@@ -1,3 +1,4 @@
+import { setMaxListeners } from "node:events";
 import type { Static, TSchema } from "@sinclair/typebox";
 import type { ConsumerSpec, EventContract, StreamSpec } from "@skyferry/contracts";
 import { isRetryable } from "@skyferry/errors";
@@ -166,6 +167,9 @@ export async function work<D extends TSchema>(
   const limit = new Semaphore(options.concurrency);
   const backoff = options.backoffMs ?? defaultBackoff;
   const abort = new AbortController();
+  // Each running handler may listen for the stop (`ctx.signal`): up to `concurrency` listeners are
+  // expected, not a leak (Node warns past 10).
+  setMaxListeners(options.concurrency + 10, abort.signal);
   const running = new Set<Promise<void>>();
   const heartbeatMs = Math.max(250, Math.floor((spec.ackWaitSeconds * 1000) / 3));
   let messages: ConsumerMessages | undefined;

@@ -178,6 +178,43 @@ describe("bus JetStream work queue", () => {
     }
   });
 
+  test("handlers running at once may each listen for the worker's stop without a listener-leak warning", async () => {
+    const namespace = ns();
+    const bus = await createBus({ url, namespace, service: "w", logger });
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => warnings.push(`${w.name}: ${w.message}`);
+    process.on("warning", onWarning);
+    try {
+      await bus.ensureStream(stream);
+      await bus.ensureConsumer(consumer);
+      const count = 24;
+      for (let i = 1; i <= count; i++) await bus.enqueue(Job, [String(i)], { n: i, mode: "ok" }, `listen-${i}`);
+      let listening = 0;
+      let done = 0;
+      const worker = await bus.work(
+        consumer,
+        Job,
+        async (_data, ctx) => {
+          const onStop = () => undefined;
+          ctx.signal.addEventListener("abort", onStop, { once: true });
+          listening++;
+          await waitFor(() => listening === count, 5000); // every handler is listening at once
+          ctx.signal.removeEventListener("abort", onStop);
+          done++;
+        },
+        { concurrency: count },
+      );
+      await waitFor(() => done === count, 10_000);
+      await worker.stop();
+      await new Promise((r) => setImmediate(r)); // warnings are emitted on the next tick
+      assert.deepEqual(warnings.filter((w) => w.includes("MaxListeners")), []);
+    } finally {
+      process.off("warning", onWarning);
+      await bus.connection.jetstreamManager().then((jsm) => jsm.streams.delete(stream.name(namespace)));
+      await bus.drain();
+    }
+  });
+
   test("an un-acked message is redelivered after ack_wait; a retryable failure is retried; an invalid one is terminated", async () => {
     const namespace = ns();
     const bus = await createBus({ url, namespace, service: "w", logger });
