@@ -14,10 +14,11 @@ export const TransferConfig = Type.Object({
    * Jobs this process runs at once (at most; the memory budget may hold some back until others finish).
    * A small dataset's job spends most of its time waiting (its PUT, the batched database writes), so
    * more of them in flight keep the CPU busy. bench:send, 1000 x 100 KiB, against rclone: 0.67-0.73x
-   * at 16, 0.84-0.86x at 32, 0.82-0.95x at 48-128. Peak RSS per worker grows with it (more streamed
-   * 10 MiB PUTs at once): 156-199 MiB at 32, up to 217 MiB at 64.
+   * at 16, 0.79-0.81x at 24, 0.84-0.91x at 32, 0.82-0.95x at 48-128. The worker's peak RSS grows with
+   * it: 145-157 MiB at 24 in that shape, but up to 218 MiB at 32 (and 217 at 64), past the 200 MiB
+   * target, so 24.
    */
-  TRANSFER_CONCURRENCY: Type.Integer({ default: 32, minimum: 1, maximum: 256 }),
+  TRANSFER_CONCURRENCY: Type.Integer({ default: 24, minimum: 1, maximum: 256 }),
   /** Multipart part / Azure block size in MiB (adapters raise it to stay within 10,000 parts). */
   TRANSFER_PART_SIZE_MB: Type.Integer({ default: 8, minimum: 5, maximum: 512 }),
   /**
