@@ -141,28 +141,45 @@ export async function createS3DatasetStore(options: S3DatasetStoreOptions): Prom
     return { key, size: meter.bytes, ...meter.digests() };
   }
 
+  async function read(key: string, range?: { start: number; end?: number }): Promise<Readable> {
+    const Key = objectKey(key);
+    if (range) checkRange(range, Number.MAX_SAFE_INTEGER); // shape only; the object's size is checked by S3
+    try {
+      const r = await client.send(new GetObjectCommand({ Bucket: bucket, Key, ...(range ? { Range: `bytes=${range.start}-${range.end ?? ""}` } : {}) }));
+      return r.Body as Readable;
+    } catch (err) {
+      if (isMissingObject(err)) throw notFound(key, err);
+      if ((err as { name?: string }).name === "InvalidRange" && range) {
+        // S3 refuses any range of an empty object, and a start at the size; the file store gives an empty stream.
+        const head = await client.send(new HeadObjectCommand({ Bucket: bucket, Key })).catch((e: unknown) => {
+          throw isMissingObject(e) ? notFound(key, e) : s3Failure(e, `reading '${key}'`);
+        });
+        if (checkRange(range, head.ContentLength ?? 0) === "empty") return Readable.from([]);
+        throw invalidRange(`Byte range ${range.start}-${range.end ?? ""} starts beyond the end (${head.ContentLength} bytes).`);
+      }
+      throw s3Failure(err, `reading '${key}'`);
+    }
+  }
+
   return {
     kind: "s3",
     write,
+    read,
 
-    async read(key, range) {
-      const Key = objectKey(key);
-      if (range) checkRange(range, Number.MAX_SAFE_INTEGER); // shape only; the object's size is checked by S3
+    async readWhole(key, maxBytes) {
+      // The first maxBytes + 1 bytes: one more than allowed tells a larger blob apart.
+      const body = await read(key, { start: 0, end: maxBytes });
+      const chunks: Buffer[] = [];
+      let n = 0;
       try {
-        const r = await client.send(new GetObjectCommand({ Bucket: bucket, Key, ...(range ? { Range: `bytes=${range.start}-${range.end ?? ""}` } : {}) }));
-        return r.Body as Readable;
-      } catch (err) {
-        if (isMissingObject(err)) throw notFound(key, err);
-        if ((err as { name?: string }).name === "InvalidRange" && range) {
-          // S3 refuses any range of an empty object, and a start at the size; the file store gives an empty stream.
-          const head = await client.send(new HeadObjectCommand({ Bucket: bucket, Key })).catch((e: unknown) => {
-            throw isMissingObject(e) ? notFound(key, e) : s3Failure(e, `reading '${key}'`);
-          });
-          if (checkRange(range, head.ContentLength ?? 0) === "empty") return Readable.from([]);
-          throw invalidRange(`Byte range ${range.start}-${range.end ?? ""} starts beyond the end (${head.ContentLength} bytes).`);
+        for await (const chunk of body as AsyncIterable<Buffer>) {
+          chunks.push(chunk);
+          n += chunk.length;
         }
+      } catch (err) {
         throw s3Failure(err, `reading '${key}'`);
       }
+      return n > maxBytes ? null : Buffer.concat(chunks, n);
     },
 
     async stat(key) {

@@ -28,6 +28,12 @@ export interface DatasetStore {
    *   DATASET_STORE_RANGE_INVALID (416) when `start` lies beyond the end or the range is malformed.
    */
   read(key: string, range?: { start: number; end?: number }): Promise<Readable>;
+  /**
+   * The whole blob in one buffer when it holds at most `maxBytes`; null when it holds more. For a
+   * small dataset this costs less than a stream (the file store: one open, one read, one close).
+   * @throws DATASET_STORE_NOT_FOUND when the key does not exist.
+   */
+  readWhole(key: string, maxBytes: number): Promise<Buffer | null>;
   /** Size of a stored blob, or null when absent. */
   stat(key: string): Promise<{ size: number } | null>;
   /** Removes a blob; idempotent. @throws DATASET_STORE_READ_ONLY */

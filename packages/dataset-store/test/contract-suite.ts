@@ -102,6 +102,19 @@ export function runDatasetStoreContract(name: string, target: ContractTarget): v
       assert.ok((await readAll(await store.read(key, { start: mid - 10, end: mid + 10 }))).equals(data.subarray(mid - 10, mid + 11)));
     });
 
+    test("readWhole gives a blob of at most maxBytes in one buffer, and null for a larger one", async () => {
+      for (const size of [0, 1, 100 * 1024]) {
+        const data = randomBytes(size);
+        const key = `whole/${uniq()}`;
+        await store.write(key, chunked(data, 4096));
+        const exact = await store.readWhole(key, size);
+        assert.ok(exact?.equals(data), `${size} B with maxBytes = its size`);
+        assert.ok((await ro.readWhole(key, size + 1000))?.equals(data), `${size} B with room to spare, read-only store`);
+        if (size > 0) assert.equal(await store.readWhole(key, size - 1), null, `${size} B is more than maxBytes ${size - 1}`);
+      }
+      await rejectsWith(store.readWhole(`missing/${uniq()}`, 10), "DATASET_STORE_NOT_FOUND", 404);
+    });
+
     test("reading a missing key, or a range starting beyond the end, throws a coded error", async () => {
       await rejectsWith(store.read(`missing/${uniq()}`), "DATASET_STORE_NOT_FOUND", 404);
       assert.equal(await store.stat(`missing/${uniq()}`), null);

@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { pipeline, type Readable, Transform } from "node:stream";
 import { DeleteObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
-import { abortedError, isStorageError, openBody, planParts, readParts, StorageError, type PutInput, type PutResult } from "@skyferry/storage";
+import { abortedError, bodyStream, isStorageError, openBody, planParts, readParts, StorageError, type PutInput, type PutResult } from "@skyferry/storage";
 import { call, type S3Context } from "./context.ts";
 import { checkDigests, objectMetadata } from "./digests.ts";
 import { cleanEtag } from "./etag.ts";
@@ -70,7 +70,7 @@ async function putSingleStreamed(ctx: S3Context, input: PutInput, md5: string, s
     },
   });
   let sourceError: unknown;
-  pipeline(body, hashing, (err) => {
+  pipeline(bodyStream(body), hashing, (err) => {
     if (err) sourceError = err;
   });
   let put;
@@ -144,16 +144,17 @@ async function sendPut(ctx: S3Context, input: PutInput, body: Buffer | Readable,
 
 /**
  * S3 fixes metadata when the multipart upload is created, before the first byte is sent: without
- * a declared sha256 the body is read once just to hash it (so it must be re-openable).
+ * a declared sha256 the body is read once just to hash it (so it must be re-openable: a function
+ * or a buffer).
  */
 async function hashFirstPass(input: PutInput): Promise<string> {
-  if (typeof input.body !== "function") {
+  if (typeof input.body !== "function" && !Buffer.isBuffer(input.body)) {
     throw new StorageError("INVALID_ARGUMENT", "a multipart S3 put needs `sha256`, or a `body` function that can be opened twice");
   }
   const h = createHash("sha256");
   let n = 0;
   try {
-    for await (const chunk of (await openBody(input.body)) as AsyncIterable<Buffer>) {
+    for await (const chunk of bodyStream(await openBody(input.body)) as AsyncIterable<Buffer>) {
       if (input.signal?.aborted) throw abortedError(input.signal);
       h.update(chunk);
       n += chunk.length;

@@ -85,6 +85,21 @@ export function runObjectStoreContract(name: string, makeStore: () => ObjectStor
       await roundTrip("multi/a.bin", data);
     });
 
+    test("a body given whole (a buffer, or a function giving one) round-trips in one part and in several", async () => {
+      const small = testBytes(100_000);
+      const r = await store.put({ bucket, key: "whole/single.bin", body: small, size: small.length, sha256: sha256Hex(small), md5: md5Hex(small) });
+      assert.equal(r.sha256, sha256Hex(small));
+      await roundTrip("whole/single.bin", small);
+      const big = testBytes(2 * P + 77);
+      const parts: CompletedPart[] = [];
+      await store.put({ bucket, key: "whole/multi.bin", body: async () => big, size: big.length, partSize: P, onPartDone: (p) => void parts.push(p) });
+      assert.equal(parts.length, 3);
+      await roundTrip("whole/multi.bin", big);
+      await rejectsWith(() => store.put({ bucket, key: "whole/long", body: testBytes(101), size: 100 }), "INTEGRITY");
+      await rejectsWith(() => store.put({ bucket, key: "whole/short", body: async () => testBytes(99), size: 100, partSize: P }), "INTEGRITY");
+      for (const key of ["whole/long", "whole/short"]) assert.equal(await store.head(bucket, key), null, key);
+    });
+
     test("get with a range returns exactly those bytes (end inclusive)", async () => {
       const data = testBytes(50_000);
       await store.put({ bucket, key: "range.bin", body: bodyOf(data), size: data.length });

@@ -1,4 +1,4 @@
-import type { Readable } from "node:stream";
+import { Readable } from "node:stream";
 import { StorageError } from "./errors.ts";
 import { abortedError } from "./pool.ts";
 
@@ -50,10 +50,15 @@ export interface BodyPart {
  * buffer back there once the part is sent (and nothing holds it any longer) keeps a worker's memory
  * at its parts in flight, instead of a new buffer per part that only garbage collection returns.
  * When `signal` fires, the body is destroyed, so a read that waits on a stalled body ends too.
+ * A body given whole (a buffer) is cut into parts without a copy.
  * @throws StorageError INTEGRITY when the body is longer or shorter than `size`; SOURCE when the
  *   stream errors (a StorageError from the stream is rethrown as is); ABORTED when `signal` fires.
  */
-export async function* readParts(body: Readable, size: number, partSize: number, options: { reuse?: Buffer[]; signal?: AbortSignal } = {}): AsyncGenerator<BodyPart> {
+export async function* readParts(body: OpenedBody, size: number, partSize: number, options: { reuse?: Buffer[]; signal?: AbortSignal } = {}): AsyncGenerator<BodyPart> {
+  if (Buffer.isBuffer(body)) {
+    yield* wholeParts(body, size, partSize, options.signal);
+    return;
+  }
   const { reuse, signal } = options;
   // A body that stalls would hold the read past an abort: the abort ends the body instead.
   const stop = () => body.destroy(abortedError(signal));
@@ -111,12 +116,33 @@ export async function* readParts(body: Readable, size: number, partSize: number,
   yield { number, offset, data: done ?? allocate(0) };
 }
 
-/** Opens the body of a put: calls the factory, or returns the stream. */
-export async function openBody(body: Readable | (() => Readable | Promise<Readable>)): Promise<Readable> {
+/** The parts of a body given whole, with readParts' checks. */
+function* wholeParts(body: Buffer, size: number, partSize: number, signal: AbortSignal | undefined): Generator<BodyPart> {
+  if (body.length > size) throw new StorageError("INTEGRITY", `body is longer than the declared size ${size}`);
+  if (body.length < size) throw new StorageError("INTEGRITY", `body ended after ${body.length} bytes, expected ${size}`);
+  let number = 1;
+  for (let offset = 0; ; offset += partSize, number++) {
+    if (signal?.aborted) throw abortedError(signal);
+    const end = Math.min(offset + partSize, size);
+    yield { number, offset, data: body.subarray(offset, end) };
+    if (end >= size) return;
+  }
+}
+
+/** A put's body once opened: a stream, or the whole body in one buffer (a small dataset read at once). */
+export type OpenedBody = Readable | Buffer;
+
+/** Opens the body of a put: calls the factory, or returns the stream or buffer. */
+export async function openBody(body: OpenedBody | (() => OpenedBody | Promise<OpenedBody>)): Promise<OpenedBody> {
   try {
     return typeof body === "function" ? await body() : body;
   } catch (err) {
     if (err instanceof StorageError) throw err;
     throw new StorageError("SOURCE", `opening the body failed: ${(err as Error)?.message ?? String(err)}`, { cause: err });
   }
+}
+
+/** An opened body as a stream: a buffer becomes a stream of that one chunk. */
+export function bodyStream(body: OpenedBody): Readable {
+  return Buffer.isBuffer(body) ? Readable.from([body]) : body;
 }

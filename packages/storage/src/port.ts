@@ -84,7 +84,12 @@ export interface ObjectStore {
 export interface PutInput {
   bucket: string;
   key: string;
-  body: Readable | (() => Readable | Promise<Readable>);
+  /**
+   * The bytes: a stream, or a function opening one (called once per put; a multipart upload
+   * without a declared sha256 calls it twice). A buffer, or a function giving one, is the whole
+   * body at once: a small dataset read in one go is sent without a stream.
+   */
+  body: Readable | Buffer | (() => Readable | Buffer | Promise<Readable | Buffer>);
   size: number;
   /** Bytes per part/block; the adapter raises it when needed to stay within the provider's part limit. */
   partSize?: number;

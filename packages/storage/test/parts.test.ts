@@ -31,6 +31,28 @@ test("readParts passes on a part that arrives whole in one chunk without copying
   assert.ok(Buffer.concat(parts.map((p) => p.data)).equals(data));
 });
 
+test("readParts cuts a body given whole into parts without a copy, and checks its size", async () => {
+  const data = Buffer.from(Array.from({ length: 25 }, (_, i) => i));
+  const parts: BodyPart[] = [];
+  for await (const p of readParts(data, 25, 10)) parts.push(p);
+  assert.deepEqual(parts.map((p) => [p.number, p.offset, p.data.length, p.data.buffer === data.buffer]), [[1, 0, 10, true], [2, 10, 10, true], [3, 20, 5, true]]);
+  assert.ok(Buffer.concat(parts.map((p) => p.data)).equals(data));
+  const whole = async (body: Buffer, size: number) => {
+    const out: number[] = [];
+    for await (const p of readParts(body, size, 10)) out.push(p.data.length);
+    return out;
+  };
+  assert.deepEqual(await whole(Buffer.alloc(0), 0), [0], "an empty body is one empty part");
+  assert.deepEqual(await whole(Buffer.alloc(20), 20), [10, 10], "no empty tail");
+  await assert.rejects(whole(Buffer.alloc(26), 25), (e) => isStorageError(e, "INTEGRITY"));
+  await assert.rejects(whole(Buffer.alloc(24), 25), (e) => isStorageError(e, "INTEGRITY"));
+  const ac = new AbortController();
+  ac.abort();
+  await assert.rejects(async () => {
+    for await (const _ of readParts(data, 25, 10, { signal: ac.signal })) void _;
+  }, (e) => isStorageError(e, "ABORTED"));
+});
+
 test("readParts ends a read waiting on a stalled body with ABORTED when the signal fires", async () => {
   const stalled = new Readable({ read() {} });
   stalled.push(Buffer.alloc(5));

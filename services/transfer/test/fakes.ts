@@ -71,6 +71,7 @@ export function fakeDatasets(blobs: Record<string, Buffer>): DatasetStore {
   return {
     kind: "file",
     read: async (key) => Readable.from([blobs[key]!]),
+    readWhole: async (key, maxBytes) => (blobs[key]!.length > maxBytes ? null : blobs[key]!),
     write: () => Promise.reject(new Error("read-only")),
     stat: async (key) => (blobs[key] ? { size: blobs[key].length } : null),
     delete: async () => undefined,
@@ -94,9 +95,10 @@ export function fakeStore(options: { buckets?: string[]; beforeCommit?: (key: st
       needBucket(input.bucket);
       const id = `up-${++uploads}`;
       await input.onUploadStarted?.(id);
-      const stream = typeof input.body === "function" ? await input.body() : input.body;
+      const opened = typeof input.body === "function" ? await input.body() : input.body;
       const chunks: Buffer[] = [];
-      for await (const c of stream) chunks.push(c as Buffer);
+      if (Buffer.isBuffer(opened)) chunks.push(opened); // a small dataset read whole
+      else for await (const c of opened) chunks.push(c as Buffer);
       const body = Buffer.concat(chunks);
       await input.onPartDone?.({ number: 1, etag: "e1", size: body.length });
       input.onProgress?.(body.length);

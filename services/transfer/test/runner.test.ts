@@ -10,6 +10,7 @@ import { type ObjectStore, StorageError } from "@skyferry/storage";
 import type { JobDoc } from "../src/jobs/job-doc.ts";
 import { jobControl, RECORD_EVERY } from "../src/jobs/lifecycle.ts";
 import { createJobRunner } from "../src/worker/run-job.ts";
+import { WHOLE_READ_MAX } from "../src/worker/upload.ts";
 import { fakeDatasets, fakeJobs, fakeStore } from "./fakes.ts";
 
 const body = Buffer.from("chr1\t1\t100\n".repeat(100));
@@ -27,13 +28,13 @@ function job(over: Partial<JobDoc> = {}): JobDoc {
   };
 }
 
-function setup(store: ObjectStore, doc = job()) {
+function setup(store: ObjectStore, doc = job(), blobs: Record<string, Buffer> = { k: body }) {
   const jobs = fakeJobs();
   jobs.docs.set(doc._id, doc);
   const events: string[] = [];
   const running = new Map<string, AbortController>();
   const run = createJobRunner({
-    jobs, datasets: fakeDatasets({ k: body }), openStore: async () => store, running, instance: "w1",
+    jobs, datasets: fakeDatasets(blobs), openStore: async () => store, running, instance: "w1",
     events: { progress: () => events.push("progress"), completed: (j) => events.push(`completed:${j.object_key}`), failed: (j) => events.push(`failed:${j.state}`) },
     upload: { partSize: 8 << 20, partConcurrency: 2, singlePutMax: 16 << 20, now: () => NOW, maxRenames: 5 },
     logger: createLogger({ name: "t", level: "silent" }), progressIntervalMs: 500,
@@ -50,6 +51,30 @@ test("a job uploads the dataset, verifies it, and ends ok with the object's key"
   assert.equal(t.doc().attempts, 1);
   assert.deepEqual(store.objects.get("b/rep1.bed")?.body, body);
   assert.deepEqual(t.events, ["completed:rep1.bed"], "a job done within one progress interval reports only its completion");
+});
+
+test("a small one-PUT dataset goes to the store as one buffer; a larger one, or a blob longer than declared, as a stream", async () => {
+  const seen: string[] = [];
+  const store = fakeStore();
+  const spy: ObjectStore = {
+    ...store,
+    put: async (input) => {
+      const opened = typeof input.body === "function" ? await input.body() : input.body;
+      seen.push(Buffer.isBuffer(opened) ? "buffer" : "stream");
+      return store.put({ ...input, body: opened });
+    },
+  };
+  const big = Buffer.alloc(WHOLE_READ_MAX + 1, 7);
+  const digests = (b: Buffer) => ({ sha256: createHash("sha256").update(b).digest("hex"), md5: createHash("md5").update(b).digest("hex") });
+  const blobs = { k: body, big, long: Buffer.concat([body, Buffer.from("x")]) };
+  await setup(spy, job(), blobs).run();
+  await setup(spy, job({ _id: "2222222222222222", store_key: "big", planned_key: "big.bin", bytes_total: big.length, checksum: digests(big) }), blobs).run();
+  const long = setup(spy, job({ _id: "3333333333333333", store_key: "long", planned_key: "long.bed" }), blobs);
+  await long.run().catch(() => undefined);
+  assert.deepEqual(seen, ["buffer", "stream", "stream"]);
+  assert.deepEqual(store.objects.get("b/rep1.bed")?.body, body);
+  assert.deepEqual(store.objects.get("b/big.bin")?.body, big);
+  assert.equal(long.doc().state, "error", "the longer blob's bytes do not match the declared sha256");
 });
 
 test("a one-PUT job is written running only once it has lasted RECORD_EVERY progress intervals, and its last bytes are not written before its completion", async () => {

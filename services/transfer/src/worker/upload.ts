@@ -1,3 +1,4 @@
+import type { Readable } from "node:stream";
 import type { DatasetStore } from "@skyferry/dataset-store";
 import { isStorageError, type ObjectStore, type PutResult } from "@skyferry/storage";
 import { objectExists, renameExhausted } from "../errors.ts";
@@ -40,6 +41,21 @@ export function isSinglePut(size: number, settings: Pick<UploadSettings, "partSi
  * step's and the socket's, under this.
  */
 const STREAM_BUFFER_BYTES = 512 * 1024;
+
+/**
+ * A one-PUT dataset up to this size is read whole into one buffer (the file store: open, read,
+ * close) instead of streamed (open, stat, read, close and a stream): measured on this machine
+ * (1000 files of 100 KiB, 24 at once) 46-83 µs of CPU per file against 140-310 µs. The S3 adapter
+ * reads a one-PUT body whole up to the same size anyway (no more memory).
+ */
+export const WHOLE_READ_MAX = 256 * 1024;
+
+/** The dataset's bytes for a put: one buffer for a small one-PUT dataset, else a stream. */
+function datasetBody(datasets: DatasetStore, job: JobDoc, single: boolean): () => Promise<Readable | Buffer> {
+  if (!single || job.bytes_total > WHOLE_READ_MAX) return () => datasets.read(job.store_key);
+  // A blob larger than its declared size comes back null: streamed, the put finds it too long.
+  return async () => (await datasets.readWhole(job.store_key, job.bytes_total)) ?? (await datasets.read(job.store_key));
+}
 
 /**
  * Bytes of body buffers a job holds: for one PUT the whole object, or a stream buffer when the
@@ -88,7 +104,7 @@ export async function uploadDataset(
       const result = await store.put({
         bucket: job.bucket,
         key: target,
-        body: () => datasets.read(job.store_key),
+        body: datasetBody(datasets, job, single),
         size: job.bytes_total,
         partSize: single ? Math.max(settings.partSize, job.bytes_total) : settings.partSize,
         concurrency: settings.partConcurrency,
