@@ -41,6 +41,16 @@ export async function createFileDatasetStore(options: FileDatasetStoreOptions): 
   const path = (key: string) => join(root, ...checkKey(key));
   const pool = options.hashThreads ? createHashPool(options.hashThreads) : undefined;
 
+  /** The blob's file, opened for reading; NOT_FOUND when there is none. */
+  const openToRead = async (key: string): Promise<FileHandle> => {
+    const p = path(key); // an invalid key is KEY_INVALID, not an I/O error
+    try {
+      return await open(p, "r");
+    } catch (err) {
+      throw isMissing(err) ? notFound(key, err) : ioError(`Reading '${key}' failed.`, err);
+    }
+  };
+
   return {
     kind: "file",
 
@@ -74,13 +84,7 @@ export async function createFileDatasetStore(options: FileDatasetStoreOptions): 
     },
 
     async read(key, range) {
-      const p = path(key);
-      let handle: FileHandle;
-      try {
-        handle = await open(p, "r");
-      } catch (err) {
-        throw isMissing(err) ? notFound(key, err) : ioError(`Reading '${key}' failed.`, err);
-      }
+      const handle = await openToRead(key);
       try {
         const { size } = await handle.stat();
         const span = checkRange(range, size) ?? (size === 0 ? "empty" : { start: 0, end: size - 1 });
@@ -99,13 +103,7 @@ export async function createFileDatasetStore(options: FileDatasetStoreOptions): 
     },
 
     async readWhole(key, maxBytes) {
-      const p = path(key);
-      let handle: FileHandle;
-      try {
-        handle = await open(p, "r");
-      } catch (err) {
-        throw isMissing(err) ? notFound(key, err) : ioError(`Reading '${key}' failed.`, err);
-      }
+      const handle = await openToRead(key);
       try {
         // One byte more than allowed tells a larger blob apart without a stat.
         const buf = Buffer.allocUnsafe(maxBytes + 1);

@@ -173,6 +173,7 @@ export function runDatasetStoreContract(name: string, target: ContractTarget): v
       for (const key of bad) {
         await rejectsWith(store.write(key, chunked(Buffer.from("x"))), "DATASET_STORE_KEY_INVALID");
         await rejectsWith(store.read(key), "DATASET_STORE_KEY_INVALID");
+        await rejectsWith(store.readWhole(key, 10), "DATASET_STORE_KEY_INVALID");
         await rejectsWith(store.stat(key), "DATASET_STORE_KEY_INVALID");
         await rejectsWith(store.delete(key), "DATASET_STORE_KEY_INVALID");
       }
