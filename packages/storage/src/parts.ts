@@ -1,6 +1,7 @@
 import { Readable } from "node:stream";
 import { StorageError } from "./errors.ts";
 import { abortedError } from "./pool.ts";
+import type { PutInput } from "./port.ts";
 
 /** A provider's multipart limits. */
 export interface PartLimits {
@@ -133,7 +134,7 @@ function* wholeParts(body: Buffer, size: number, partSize: number, signal: Abort
 export type OpenedBody = Readable | Buffer;
 
 /** Opens the body of a put: calls the factory, or returns the stream or buffer. */
-export async function openBody(body: OpenedBody | (() => OpenedBody | Promise<OpenedBody>)): Promise<OpenedBody> {
+export async function openBody(body: PutInput["body"]): Promise<OpenedBody> {
   try {
     return typeof body === "function" ? await body() : body;
   } catch (err) {

@@ -16,7 +16,9 @@ export const TransferConfig = Type.Object({
    * more of them in flight keep the CPU busy. bench:send, 1000 x 100 KiB, against rclone: 0.67-0.73x
    * at 16, 0.79-0.81x at 24, 0.84-0.91x at 32, 0.82-0.95x at 48-128. The worker's peak RSS grows with
    * it: 145-157 MiB at 24 in that shape, but up to 218 MiB at 32 (and 217 at 64), past the 200 MiB
-   * target, so 24.
+   * target. And 48 at once cost 100 x 10 MiB: 0.59x (48 concurrent 10 MiB PUTs overload radosgw's
+   * OSD), against 1.01x at 24; once a small dataset was read whole, 48 no longer gained on the
+   * small shape (0.83-0.85x against 0.87x). So 24.
    */
   TRANSFER_CONCURRENCY: Type.Integer({ default: 24, minimum: 1, maximum: 256 }),
   /** Multipart part / Azure block size in MiB (adapters raise it to stay within 10,000 parts). */
