@@ -8,6 +8,8 @@
 // module (`services/transfer/dist/server.mjs`, as `npm start` does) at default settings.
 // The clock runs from the POST until the last job's `completed` event (each is emitted after the
 // job document is `ok`); the job list is then read once to confirm every job is ok.
+// Each tool moves each shape BENCH_ROUNDS times (3), alternating which tool goes first; a line per
+// round, then each tool's median round (see ROUNDS in shared.ts for why).
 // BENCH_SHAPES=small,medium,large picks shapes (default all); BENCH_WORKERS (2) worker processes;
 // BENCH_TOOLS=skyferry,rclone,aws picks the tools (default all); BENCH_WORKER_NODE_ARGS adds node
 // flags to the workers (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`).
@@ -19,11 +21,13 @@ import { createBus } from "@skyferry/bus";
 import { TransferJobCompleted, TransferJobFailed } from "@skyferry/contracts";
 import { cpuWindow, formatCpu, stackProcesses } from "../support/cpu.ts";
 import { startSendWorld } from "../support/send-system.ts";
-import { emptyBucket, ensureDebianTools, makeFile, MiB, rcloneEnv, runs, SHAPES, TIMEOUT_MS, timed } from "./shared.ts";
+import { emptyBucket, ensureDebianTools, makeFile, median, MiB, rcloneEnv, ROUNDS, runs, SHAPES, TIMEOUT_MS, timed } from "./shared.ts";
 import { stackEnv } from "../support/stack-env.ts";
 import { api, buildTransferBundle, createS3Bucket, independentS3, removeS3Buckets, spawnWorker, type WorkerProcess, workerEnv } from "../support/send.ts";
 
 const WORKERS = Number(process.env.BENCH_WORKERS ?? 2);
+const TOOLS = ["skyferry", "rclone", "aws"] as const;
+type Tool = (typeof TOOLS)[number];
 
 /** Resets a worker's VmHWM so the next reading is the peak of the next shape alone. */
 function resetPeak(w: WorkerProcess): void {
@@ -98,50 +102,78 @@ async function main(): Promise<void> {
         for (const f of files) writeFileSync(join(dir, f.name), f.content, { flag: "w" });
       }
       const total = shape.count * shape.size;
-      const bucket = `bench-${randomBytes(4).toString("hex")}`;
-      buckets.push(bucket);
-      await createS3Bucket(s3, bucket);
       const mibs = (s: number | undefined) => (s === undefined ? "-" : (total / MiB / s).toFixed(1)).padStart(9);
       const secs = (s: number | undefined) => (s === undefined ? "-" : s.toFixed(1));
-      let sky: number | undefined;
-      let postSecs: number | undefined;
-      const cpuLines: string[] = [];
-      if (runs("skyferry")) {
-        workers.forEach(resetPeak);
-        // skyferry: from the POST until every job is ok.
-        const window = cpuWindow({ ...stackProcesses(), ...Object.fromEntries(workers.map((w, i) => [`worker ${i + 1}`, w.pid])) });
-        const t0 = performance.now();
-        const res = await api<{ sent: Array<{ job_id: string }> }>(h.url, "/api/cloud/storage/send", { key: user.apiKey, method: "POST", body: { history_id: hist.id, authz_id: authzId, bucket } });
-        if (res.status !== 200) throw new Error(`send failed: ${JSON.stringify(res.body)}`);
-        postSecs = (performance.now() - t0) / 1000;
-        const ids = res.body.sent.map((s) => s.job_id);
-        if (ids.length !== shape.count) throw new Error(`${ids.length} jobs queued, expected ${shape.count}`);
-        const done = jobsDone(waiters, ids, TIMEOUT_MS);
-        for (const id of ids) if (early.has(id)) waiters.get(id)?.(early.get(id) ?? undefined);
-        await done;
-        sky = (performance.now() - t0) / 1000;
-        cpuLines.push(`  CPU s, skyferry: ${formatCpu(window.stop())} (this process: gateway, authz, history and the send planner)`);
-        early.clear();
-        const list = await api<Array<{ state: string }>>(h.url, `/api/jobs?history_id=${hist.id}&limit=1000`, { key: user.apiKey });
-        if (list.status !== 200 || list.body.length !== shape.count || !list.body.every((j) => j.state === "ok")) {
-          throw new Error(`not every job is ok: ${JSON.stringify(list.body).slice(0, 500)}`);
-        }
-        await emptyBucket(s3, bucket);
+      const times: Record<Tool, number[]> = { skyferry: [], rclone: [], aws: [] };
+      const peaks: number[][] = []; // per skyferry round, each worker's peak RSS (KiB)
+      const newBucket = async () => {
+        const bucket = `bench-${randomBytes(4).toString("hex")}`;
+        buckets.push(bucket);
+        await createS3Bucket(s3, bucket);
+        return bucket;
+      };
+      // Each tool moves the files to a bucket of its own, made just before: no tool writes into a
+      // bucket another has written to, and skyferry's jobs of one round are never those of another.
+      const move: Record<Tool, (cpuLines: string[]) => Promise<number>> = {
+        skyferry: async (cpuLines) => {
+          const bucket = await newBucket();
+          workers.forEach(resetPeak);
+          // skyferry: from the POST until every job is ok.
+          const window = cpuWindow({ ...stackProcesses(), ...Object.fromEntries(workers.map((w, i) => [`worker ${i + 1}`, w.pid])) });
+          const t0 = performance.now();
+          const res = await api<{ sent: Array<{ job_id: string }> }>(h.url, "/api/cloud/storage/send", { key: user.apiKey, method: "POST", body: { history_id: hist.id, authz_id: authzId, bucket } });
+          if (res.status !== 200) throw new Error(`send failed: ${JSON.stringify(res.body)}`);
+          const postSecs = (performance.now() - t0) / 1000;
+          const ids = res.body.sent.map((s) => s.job_id);
+          if (ids.length !== shape.count) throw new Error(`${ids.length} jobs queued, expected ${shape.count}`);
+          const done = jobsDone(waiters, ids, TIMEOUT_MS);
+          for (const id of ids) if (early.has(id)) waiters.get(id)?.(early.get(id) ?? undefined);
+          await done;
+          const seconds = (performance.now() - t0) / 1000;
+          cpuLines.push(`  CPU s, skyferry: ${formatCpu(window.stop())} (this process: gateway, authz, history and the send planner); the POST answered after ${postSecs.toFixed(2)} s`);
+          early.clear();
+          // The newest jobs of the history are this round's: each must be listed, and ok.
+          const list = await api<Array<{ id: string; state: string }>>(h.url, `/api/jobs?history_id=${hist.id}&limit=${shape.count}`, { key: user.apiKey });
+          const states = new Map(list.status === 200 ? list.body.map((j) => [j.id, j.state]) : []);
+          const notOk = ids.filter((id) => states.get(id) !== "ok");
+          if (notOk.length > 0) throw new Error(`${notOk.length} jobs not listed as ok, e.g. ${notOk[0]}: ${states.get(notOk[0]!) ?? `not listed (HTTP ${list.status})`}`);
+          peaks.push(workers.map((w) => w.peakRssKiB()));
+          await emptyBucket(s3, bucket);
+          return seconds;
+        },
+        rclone: async (cpuLines) => {
+          const bucket = await newBucket();
+          const seconds = timed("rclone", "/usr/bin/rclone", ["copy", dir, `bench:${bucket}/rclone`], rcloneVars, cpuLines);
+          await emptyBucket(s3, bucket);
+          return seconds;
+        },
+        aws: async (cpuLines) => {
+          const bucket = await newBucket();
+          const seconds = timed("aws-cli", "/usr/bin/aws", ["s3", "cp", "--recursive", "--only-show-errors", "--endpoint-url", stack.s3.endpoint, dir, `s3://${bucket}/aws/`], awsEnv, cpuLines);
+          await emptyBucket(s3, bucket);
+          return seconds;
+        },
+      };
+      const tools = TOOLS.filter(runs);
+      for (let round = 1; round <= ROUNDS; round++) {
+        // Odd rounds start with skyferry, even ones end with it: neither goes first every time.
+        const order = round % 2 === 1 ? tools : [...tools.slice(1), tools[0]!];
+        const cpuLines: string[] = [];
+        for (const tool of order) times[tool].push(await move[tool](cpuLines));
+        const last = (tool: Tool) => (runs(tool) ? times[tool].at(-1) : undefined);
+        const ratio = last("skyferry") !== undefined && last("rclone") !== undefined ? `${(last("rclone")! / last("skyferry")!).toFixed(2)}x` : "-";
+        console.log(`${`  round ${round}`.padEnd(16)}${mibs(last("skyferry"))}${mibs(last("rclone"))}${mibs(last("aws"))}${ratio.padStart(10)}   ${secs(last("skyferry"))} / ${secs(last("rclone"))} / ${secs(last("aws"))} s   (${order.join(", ")})`);
+        for (const line of cpuLines) console.log(line);
       }
-      const peaks = workers.map((w) => `${(w.peakRssKiB() / 1024).toFixed(0)}`).join("/");
-      const rclone = runs("rclone") ? timed("rclone", "/usr/bin/rclone", ["copy", dir, `bench:${bucket}/rclone`], rcloneVars, cpuLines) : undefined;
-      await emptyBucket(s3, bucket);
-      const aws = runs("aws")
-        ? timed("aws-cli", "/usr/bin/aws", ["s3", "cp", "--recursive", "--only-show-errors", "--endpoint-url", stack.s3.endpoint, dir, `s3://${bucket}/aws/`], awsEnv, cpuLines)
-        : undefined;
-      await emptyBucket(s3, bucket);
+      const [sky, rclone, aws] = (["skyferry", "rclone", "aws"] as const).map((t) => median(times[t]));
       const ratio = sky !== undefined && rclone !== undefined ? `${(rclone / sky).toFixed(2)}x` : "-";
-      rows.push(`${shape.label.padEnd(16)}${mibs(sky)}${mibs(rclone)}${mibs(aws)}${ratio.padStart(10)}   ${`${secs(sky)} / ${secs(rclone)} / ${secs(aws)} s`.padEnd(24)}${peaks.padStart(12)}`);
-      console.log(rows.at(-1));
-      if (postSecs !== undefined) console.log(`  of skyferry's ${secs(sky)} s, the POST answered after ${postSecs.toFixed(2)} s`);
-      for (const line of cpuLines) console.log(line);
+      // The worker peak RSS of a shape is the highest of its rounds, per worker.
+      const peak = workers.map((_, i) => `${(Math.max(0, ...peaks.map((p) => p[i] ?? 0)) / 1024).toFixed(0)}`).join("/");
+      rows.push(`${shape.label.padEnd(16)}${mibs(sky)}${mibs(rclone)}${mibs(aws)}${ratio.padStart(10)}   ${`${secs(sky)} / ${secs(rclone)} / ${secs(aws)} s`.padEnd(24)}${peak.padStart(12)}`);
+      console.log(`${rows.at(-1)}   (median of ${ROUNDS} rounds)`);
     }
-    console.log(`\nshape             skyferry   rclone  aws-cli  sky/rclone   wall time (sky/rclone/aws)  worker peak RSS MiB`);
+    console.log(`\nmedian of ${ROUNDS} rounds per tool and shape`);
+    console.log(`shape             skyferry   rclone  aws-cli  sky/rclone   wall time (sky/rclone/aws)  worker peak RSS MiB`);
     console.log(`                  MiB/s      MiB/s    MiB/s`);
     for (const r of rows) console.log(r);
     const rss = workers.map((w) => `pid ${w.pid}: ${(w.peakRssKiB() / 1024).toFixed(0)} MiB`);

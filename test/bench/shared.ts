@@ -24,6 +24,21 @@ const toolsWanted = pick(process.env.BENCH_TOOLS);
 export const SHAPES = ALL_SHAPES.filter((s) => !shapesWanted || shapesWanted.has(s.name));
 /** BENCH_TOOLS=skyferry,rclone,aws picks the tools (default all). */
 export const runs = (tool: string): boolean => !toolsWanted || toolsWanted.has(tool);
+/**
+ * BENCH_ROUNDS: how many times each tool moves each shape (default 3), alternating which goes
+ * first. This machine's figures swing by 10-30 % from one run to the next (other tenants: `st` in
+ * vmstat reaches 30 %), so a bench reports each tool's median round beside every round.
+ */
+export const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 3));
+
+/** The median of `xs` (the mean of the middle two for an even count); undefined when empty. */
+export function median(xs: number[]): number | undefined {
+  if (xs.length === 0) return undefined;
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 === 1 ? s[mid] : (s[mid - 1]! + s[mid]!) / 2;
+}
+
 /** BENCH_TIMEOUT_MS: how long skyferry's jobs of one shape may take. */
 export const TIMEOUT_MS = Number(process.env.BENCH_TIMEOUT_MS ?? 600_000);
 
