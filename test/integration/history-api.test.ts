@@ -259,12 +259,25 @@ describe("history API: views, filters, ownership, bad input", () => {
     assert.equal(late.body.code, "HIST_HISTORY_PURGED");
   });
 
-  test("HistoryDatasetsForSend: ok datasets in hid order, missing ids listed, another user's history 404", async () => {
+  /** Every page of a send's datasets, and the series' size in bytes as JSON. */
+  const datasetsForSend = async (req: { actor: { user_id: string }; history_id: string; dataset_ids?: string[] }) => {
     const bus = sys.services.gateway!.deps.bus;
+    const pages = [];
+    for await (const page of bus.requestMany(HistoryDatasetsForSend, req)) pages.push(page);
+    return {
+      pages,
+      history: pages[0]?.history,
+      datasets: pages.flatMap((p) => p.datasets).sort((a, b) => a.hid - b.hid),
+      missing: pages.flatMap((p) => p.missing),
+      bytes: pages.reduce((n, p) => n + JSON.stringify(p).length, 0),
+    };
+  };
+
+  test("HistoryDatasetsForSend: ok datasets, missing ids listed, another user's history 404", async () => {
     const h = await newHistory(alice, "for send");
     const ds = await upload(alice, h.id, [["1.bed", "chr1\t1\t2\n"], ["2.txt", "two\n"], ["3.txt", "three\n"]]);
     await api(alice, `/api/datasets/${ds[1]!.id}`, { method: "DELETE" });
-    const all = await bus.request(HistoryDatasetsForSend, { actor: { user_id: alice.userId }, history_id: h.id });
+    const all = await datasetsForSend({ actor: { user_id: alice.userId }, history_id: h.id });
     assert.deepEqual(all.history, { id: h.id, name: "for send" });
     assert.deepEqual(all.datasets.map((d) => d.hid), [1, 3]);
     assert.deepEqual(all.missing, []);
@@ -272,9 +285,34 @@ describe("history API: views, filters, ownership, bad input", () => {
     assert.equal(first.store_key, `${first.id.slice(0, 2)}/${first.id.slice(2, 4)}/${first.id}`);
     assert.equal(first.file_size, 9);
     assert.match(first.hashes.sha256, /^[0-9a-f]{64}$/);
-    const picked = await bus.request(HistoryDatasetsForSend, { actor: { user_id: alice.userId }, history_id: h.id, dataset_ids: [ds[2]!.id, "0123456789abcdef", ds[0]!.id, "junk"] });
+    // By HDA id or by dataset id; the same item named both ways is listed once.
+    const picked = await datasetsForSend({
+      actor: { user_id: alice.userId }, history_id: h.id, dataset_ids: [ds[2]!.id, "0123456789abcdef", ds[0]!.id, String(ds[0]!.dataset_id), "junk"],
+    });
     assert.deepEqual(picked.datasets.map((d) => d.hid), [1, 3]);
     assert.deepEqual(picked.missing, ["0123456789abcdef", "junk"]);
-    await assert.rejects(bus.request(HistoryDatasetsForSend, { actor: { user_id: bob.userId }, history_id: h.id }), (err: { status?: number }) => err.status === 404);
+    await assert.rejects(datasetsForSend({ actor: { user_id: bob.userId }, history_id: h.id }), (err: { status?: number }) => err.status === 404);
+  });
+
+  test("HistoryDatasetsForSend: a history larger than one NATS message comes whole, in pages, each dataset once", async () => {
+    const h = await newHistory(alice, "large");
+    const datasets = sys.services.history!.deps.mongo!.db.collection<{ _id: string } & Record<string, unknown>>("datasets");
+    const [seed] = await upload(alice, h.id, [["seed.bed", "chr1\t1\t2\n"]]);
+    const template = (await datasets.findOne({ _id: seed!.id }))!;
+    const count = 4000; // and the uploaded one: hid 1
+    const now = new Date();
+    for (let at = 0; at < count; at += 500) {
+      await datasets.insertMany(Array.from({ length: 500 }, (_, i) => {
+        const hid = at + i + 2;
+        const id = (0x1000_0000 + hid).toString(16).padStart(16, "a");
+        return { ...template, _id: id, dataset_id: id.replace(/^a/, "b"), history_id: h.id, hid, name: `file-${hid}.bed`, store_key: `x/${id}`, create_time: now, update_time: now };
+      }));
+    }
+    const all = await datasetsForSend({ actor: { user_id: alice.userId }, history_id: h.id });
+    const maxPayload = sys.services.gateway!.deps.bus.connection.info?.max_payload ?? 1024 * 1024;
+    assert.ok(all.bytes > maxPayload, `${all.bytes} bytes fit one message of ${maxPayload}: the test proves nothing`);
+    assert.ok(all.pages.length > 1);
+    assert.deepEqual(all.datasets.map((d) => d.hid), Array.from({ length: count + 1 }, (_, i) => i + 1));
+    for (const p of all.pages) assert.deepEqual(p.datasets.map((d) => d.hid), [...p.datasets.map((d) => d.hid)].sort((a, b) => a - b));
   });
 });

@@ -14,7 +14,7 @@ import {
   type WorkOptions,
   work,
 } from "./jetstream.ts";
-import { type RequestOptions, type RpcHandler, type ServeOptions, request, serve } from "./rpc.ts";
+import { type RequestOptions, type RpcHandler, type RpcPagesHandler, type ServeOptions, request, requestMany, serve, serveMany } from "./rpc.ts";
 import type { BusLogger } from "./types.ts";
 
 export interface BusOptions {
@@ -38,6 +38,18 @@ export interface Bus {
   serve<Req extends TSchema, Res extends TSchema>(
     contract: RpcContract<string, Req, Res>,
     handler: RpcHandler<Req, Res>,
+    options?: ServeOptions,
+  ): Subscription;
+  /** A `replies: "many"` request: its pages as they arrive (see `requestMany` in rpc.ts). */
+  requestMany<Req extends TSchema, Res extends TSchema>(
+    contract: RpcContract<string, Req, Res>,
+    data: Static<Req>,
+    options?: RequestOptions,
+  ): AsyncGenerator<Static<Res>, void, undefined>;
+  /** Serves a `replies: "many"` operation: the handler yields the pages. */
+  serveMany<Req extends TSchema, Res extends TSchema>(
+    contract: RpcContract<string, Req, Res>,
+    handler: RpcPagesHandler<Req, Res>,
     options?: ServeOptions,
   ): Subscription;
   /** Fire-and-forget event on core NATS (progress, notifications). Validated before it leaves. */
@@ -92,6 +104,8 @@ export async function createBus(options: BusOptions): Promise<Bus> {
     connection: nc,
     request: (contract, data, opts) => request(nc, namespace, contract, data, opts),
     serve: (contract, handler, opts) => serve(nc, namespace, options.service, logger, contract, handler, opts),
+    requestMany: (contract, data, opts) => requestMany(nc, namespace, contract, data, opts),
+    serveMany: (contract, handler, opts) => serveMany(nc, namespace, options.service, logger, contract, handler, opts),
     emit(contract, params, data) {
       const message = envelope(contract.type, data);
       assertValid(contract.message, message);

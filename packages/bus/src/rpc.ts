@@ -1,7 +1,7 @@
 import type { Static, TSchema } from "@sinclair/typebox";
 import type { RpcContract } from "@skyferry/contracts";
 import { type ErrorBody, SkyferryError, fromErrorBody, internal, isSkyferryError } from "@skyferry/errors";
-import { ErrorCode, type Msg, type NatsConnection, NatsError, type Subscription } from "nats";
+import { Empty, ErrorCode, type Msg, type NatsConnection, NatsError, RequestStrategy, type Subscription } from "nats";
 import { assertValid, decodeEnvelope, decodeReply, encode, envelope, type ReplyEnvelope } from "./codec.ts";
 import { busNoResponders, busReplyInvalid, busTimeout } from "./errors.ts";
 import { Semaphore } from "./semaphore.ts";
@@ -20,20 +20,68 @@ export async function request<Req extends TSchema, Res extends TSchema>(
 ): Promise<Static<Res>> {
   const subject = contract.subject(namespace);
   const timeout = options.timeoutMs ?? 5000;
-  const message = envelope(contract.requestType, data);
-  // Validate on publish: a malformed request is the caller's bug, reported before it leaves.
-  assertValid(contract.request, message);
+  const payload = requestPayload(contract, data, "one");
   let reply: Msg;
   try {
-    reply = await nc.request(subject, encode(message), { timeout });
+    reply = await nc.request(subject, payload, { timeout });
   } catch (err) {
-    if (err instanceof NatsError && err.code === ErrorCode.NoResponders) throw busNoResponders(subject);
-    if (err instanceof NatsError && err.code === ErrorCode.Timeout) throw busTimeout(subject, timeout);
-    throw err;
+    throw natsFailure(err, subject, timeout);
   }
+  return replyData(contract, subject, reply.data);
+}
+
+/**
+ * Requests a `replies: "many"` operation: its pages, in the order sent, as they arrive; the
+ * server's error reply is thrown where it comes. `timeoutMs` (default 30 s) bounds the whole
+ * series: a series not ended by then throws BUS_TIMEOUT rather than passing for a short answer.
+ */
+export async function* requestMany<Req extends TSchema, Res extends TSchema>(
+  nc: NatsConnection,
+  namespace: string,
+  contract: RpcContract<string, Req, Res>,
+  data: Static<Req>,
+  options: RequestOptions = {},
+): AsyncGenerator<Static<Res>, void, undefined> {
+  const subject = contract.subject(namespace);
+  const timeout = options.timeoutMs ?? 30_000;
+  const payload = requestPayload(contract, data, "many");
+  let replies: AsyncIterable<Msg>;
+  try {
+    // noMux: a subscription of its own, so no-responders and the end are this request's alone.
+    replies = await nc.requestMany(subject, payload, { strategy: RequestStrategy.SentinelMsg, maxWait: timeout, noMux: true });
+  } catch (err) {
+    throw natsFailure(err, subject, timeout);
+  }
+  try {
+    for await (const msg of replies) {
+      if (msg.data.length === 0) return; // the end
+      yield replyData(contract, subject, msg.data);
+    }
+  } catch (err) {
+    throw natsFailure(err, subject, timeout);
+  }
+  throw busTimeout(subject, timeout); // the replies stopped without their end
+}
+
+/** The request envelope, validated on publish: a malformed request is the caller's bug, reported before it leaves. */
+function requestPayload<Req extends TSchema, Res extends TSchema>(contract: RpcContract<string, Req, Res>, data: Static<Req>, replies: RpcContract["replies"]): Uint8Array {
+  if (contract.replies !== replies) throw internal("BUS_CONTRACT_MISUSED", `${contract.name} has ${contract.replies} replies; it was requested as having ${replies}.`);
+  const message = envelope(contract.requestType, data);
+  assertValid(contract.request, message);
+  return encode(message);
+}
+
+function natsFailure(err: unknown, subject: string, timeout: number): unknown {
+  if (err instanceof NatsError && err.code === ErrorCode.NoResponders) return busNoResponders(subject);
+  if (err instanceof NatsError && err.code === ErrorCode.Timeout) return busTimeout(subject, timeout);
+  return err;
+}
+
+/** One reply's data; an error reply is thrown as the error it carries. */
+function replyData<Req extends TSchema, Res extends TSchema>(contract: RpcContract<string, Req, Res>, subject: string, bytes: Uint8Array): Static<Res> {
   let parsed: ReplyEnvelope;
   try {
-    parsed = decodeReply(contract.reply, reply.data);
+    parsed = decodeReply(contract.reply, bytes);
   } catch (err) {
     throw busReplyInvalid(subject, isSkyferryError(err) ? err.message : String(err));
   }
@@ -67,6 +115,50 @@ export function serve<Req extends TSchema, Res extends TSchema>(
   handler: RpcHandler<Req, Res>,
   options: ServeOptions = {},
 ): Subscription {
+  return serveWith(nc, namespace, queue, logger, contract, "one", options, async (data, ctx, msg) => {
+    msg.respond(okReply(contract, await handler(data, ctx)));
+  });
+}
+
+export type RpcPagesHandler<Req extends TSchema, Res extends TSchema> = (data: Static<Req>, ctx: ServeContext) => AsyncIterable<Static<Res>>;
+
+/**
+ * Serves a `replies: "many"` operation: each page the handler yields is sent as it comes, then
+ * the empty message that ends the series. A throw sends the error reply, which ends it as well.
+ */
+export function serveMany<Req extends TSchema, Res extends TSchema>(
+  nc: NatsConnection,
+  namespace: string,
+  queue: string,
+  logger: BusLogger,
+  contract: RpcContract<string, Req, Res>,
+  handler: RpcPagesHandler<Req, Res>,
+  options: ServeOptions = {},
+): Subscription {
+  return serveWith(nc, namespace, queue, logger, contract, "many", options, async (data, ctx, msg) => {
+    for await (const page of handler(data, ctx)) msg.respond(okReply(contract, page));
+    msg.respond(Empty);
+  });
+}
+
+function okReply<Req extends TSchema, Res extends TSchema>(contract: RpcContract<string, Req, Res>, data: Static<Res>): Uint8Array {
+  const out = { ...envelope(contract.replyType, data), ok: true as const };
+  assertValid(contract.reply, out);
+  return encode(out);
+}
+
+/** The queue-group subscription both kinds share: requests decoded and validated, `concurrency` handled at once, failures answered with an error reply. */
+function serveWith<Req extends TSchema, Res extends TSchema>(
+  nc: NatsConnection,
+  namespace: string,
+  queue: string,
+  logger: BusLogger,
+  contract: RpcContract<string, Req, Res>,
+  replies: RpcContract["replies"],
+  options: ServeOptions,
+  answer: (data: Static<Req>, ctx: ServeContext, msg: Msg) => Promise<void>,
+): Subscription {
+  if (contract.replies !== replies) throw internal("BUS_CONTRACT_MISUSED", `${contract.name} has ${contract.replies} replies; it was served as having ${replies}.`);
   const subject = contract.subject(namespace);
   const sub = nc.subscribe(subject, { queue: options.queue ?? queue });
   const limit = new Semaphore(options.concurrency ?? 64);
@@ -87,10 +179,7 @@ export function serve<Req extends TSchema, Res extends TSchema>(
     try {
       const req = decodeEnvelope(contract.request, msg.data);
       messageId = req.id;
-      const data = await handler(req.data as Static<Req>, { messageId });
-      const out = { ...envelope(contract.replyType, data), ok: true as const };
-      assertValid(contract.reply, out);
-      msg.respond(encode(out));
+      await answer(req.data as Static<Req>, { messageId }, msg);
     } catch (err) {
       const error = toBody(err, logger, subject, messageId);
       msg.respond(encode({ ...envelope(contract.replyType, undefined), ok: false as const, error }));

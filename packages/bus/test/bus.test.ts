@@ -128,6 +128,97 @@ describe("bus request/reply", () => {
   });
 });
 
+const Pages = defineRpc(
+  "test.pages",
+  1,
+  Type.Object({ pages: Type.Integer({ minimum: 0 }), size: Type.Integer({ minimum: 0 }), then: Type.Optional(Type.String()) }, { additionalProperties: false }),
+  Type.Object({ n: Type.Integer(), fill: Type.String() }),
+  { replies: "many" },
+);
+
+describe("bus request/replies (replies: many)", () => {
+  let server: Bus;
+  let client: Bus;
+  const namespace = ns();
+  let releaseHang: () => void = () => undefined;
+  before(async () => {
+    server = await createBus({ url, namespace, service: "pages", logger });
+    client = await createBus({ url, namespace, service: "client", logger });
+    server.serveMany(Pages, async function* ({ pages, size, then }) {
+      for (let n = 0; n < pages; n++) yield { n, fill: "x".repeat(size) };
+      if (then === "refuse") throw new SkyferryError("TEST_REFUSED", "refused after the pages", { status: 409, errCode: 409001 });
+      if (then === "bad-page") yield { n: "not a number" as unknown as number, fill: "" };
+      if (then === "hang") await new Promise<void>((r) => (releaseHang = r));
+    });
+    await server.connection.flush();
+  });
+  after(async () => {
+    releaseHang();
+    await Promise.all([server.drain(), client.drain()]);
+  });
+  const collect = async (req: { pages: number; size: number; then?: string }, timeoutMs?: number) => {
+    const got: number[] = [];
+    try {
+      for await (const page of client.requestMany(Pages, req, { timeoutMs })) got.push(page.n);
+      return { got };
+    } catch (err) {
+      return { got, err: err as SkyferryError };
+    }
+  };
+
+  test("every page arrives, in order, and the series ends", async () => {
+    assert.deepEqual(await collect({ pages: 5, size: 10 }), { got: [0, 1, 2, 3, 4] });
+    assert.deepEqual(await collect({ pages: 0, size: 0 }), { got: [] });
+  });
+
+  test("a series carries more than one NATS message may (max_payload)", async () => {
+    const max = client.connection.info?.max_payload ?? 1024 * 1024;
+    const pages = Math.ceil((3 * max) / (256 * 1024));
+    const { got, err } = await collect({ pages, size: 256 * 1024 });
+    assert.equal(err, undefined);
+    assert.deepEqual(got, Array.from({ length: pages }, (_, i) => i));
+  });
+
+  test("an error after some pages reaches the requester after them, with its code", async () => {
+    const { got, err } = await collect({ pages: 2, size: 1, then: "refuse" });
+    assert.deepEqual(got, [0, 1]);
+    assert.equal(err?.code, "TEST_REFUSED");
+    assert.equal(err?.status, 409);
+  });
+
+  test("a page that breaks its schema ends the series with BUS_MESSAGE_INVALID", async () => {
+    const { got, err } = await collect({ pages: 1, size: 1, then: "bad-page" });
+    assert.deepEqual(got, [0]);
+    assert.equal(err?.code, "BUS_MESSAGE_INVALID");
+  });
+
+  test("a series that does not end in time is BUS_TIMEOUT, not a short answer", async () => {
+    const { got, err } = await collect({ pages: 1, size: 1, then: "hang" }, 400);
+    releaseHang();
+    assert.deepEqual(got, [0]);
+    assert.equal(err?.code, "BUS_TIMEOUT");
+  });
+
+  test("nobody serving it is BUS_NO_RESPONDERS", async () => {
+    const other = await createBus({ url, namespace: ns(), service: "client", logger });
+    try {
+      await assert.rejects(async () => {
+        for await (const _ of other.requestMany(Pages, { pages: 1, size: 1 }, { timeoutMs: 500 })) assert.fail("no page expected");
+      }, (err: SkyferryError) => err.code === "BUS_NO_RESPONDERS" && err.status === 503);
+    } finally {
+      await other.drain();
+    }
+  });
+
+  test("a many-replies operation cannot be requested or served as one reply, nor the reverse", async () => {
+    await assert.rejects(client.request(Pages, { pages: 1, size: 1 }), (err: SkyferryError) => err.code === "BUS_CONTRACT_MISUSED");
+    await assert.rejects(async () => {
+      for await (const _ of client.requestMany(Echo, { text: "x" })) assert.fail("no page expected");
+    }, (err: SkyferryError) => err.code === "BUS_CONTRACT_MISUSED");
+    assert.throws(() => client.serve(Pages, async () => ({ n: 0, fill: "" })), (err: SkyferryError) => err.code === "BUS_CONTRACT_MISUSED");
+  });
+});
+
 describe("bus JetStream work queue", () => {
   test("streams and consumers are created idempotently", async () => {
     const namespace = ns();

@@ -55,13 +55,15 @@ export function buildAsyncApi(list: readonly AnyContract[] = allContracts(), opt
       messages[c.replyType] = message(c.replyType, `Reply of ${id}: ok with data, or not ok with an error`, c.reply);
       channels[id] = {
         address: `{namespace}.rpc.${c.name}.v${c.version}`,
-        title: `${c.name} v${c.version} (request/reply)`,
+        title: `${c.name} v${c.version} (${c.replies === "many" ? "request/replies" : "request/reply"})`,
         parameters: { namespace: ref("#/components/parameters/namespace") },
         messages: { request: ref(`#/components/messages/${c.requestType}`) },
       };
       channels[`${id}.reply`] = {
         address: null,
-        description: "The requester's inbox: the reply subject NATS gives the request.",
+        description: c.replies === "many"
+          ? "The requester's inbox: the reply subject NATS gives the request. Many replies, one page each, ended by an empty message; an error reply ends them too."
+          : "The requester's inbox: the reply subject NATS gives the request.",
         messages: { reply: ref(`#/components/messages/${c.replyType}`) },
       };
       operations[id] = {

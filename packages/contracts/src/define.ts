@@ -4,11 +4,14 @@ import { Message, Reply } from "./envelope.ts";
 /**
  * A request/reply operation served by one service's queue group.
  * The subject is `<namespace>.rpc.<name>.v<version>`; namespaces isolate deployments and tests.
+ * `replies: "many"`: the answer comes as a series of replies, each one page (`responseData`),
+ * ended by an empty message (`bus.serveMany` / `bus.requestMany`); an error reply ends it too.
  */
 export interface RpcContract<Name extends string = string, Req extends TSchema = TSchema, Res extends TSchema = TSchema> {
   readonly kind: "rpc";
   readonly name: Name;
   readonly version: number;
+  readonly replies: "one" | "many";
   readonly requestType: string;
   readonly replyType: string;
   readonly requestData: Req;
@@ -23,6 +26,7 @@ export function defineRpc<Name extends string, Req extends TSchema, Res extends 
   version: number,
   requestData: Req,
   responseData: Res,
+  options: { replies?: "one" | "many" } = {},
 ): RpcContract<Name, Req, Res> {
   const requestType = `skyferry.${name}.request.v${version}`;
   const replyType = `skyferry.${name}.reply.v${version}`;
@@ -30,6 +34,7 @@ export function defineRpc<Name extends string, Req extends TSchema, Res extends 
     kind: "rpc",
     name,
     version,
+    replies: options.replies ?? "one",
     requestType,
     replyType,
     requestData,

@@ -36,12 +36,19 @@ export type SendableDataset = Static<typeof SendableDataset>;
 
 /**
  * The datasets of one history for a send: 404 unless the actor owns the history. Without
- * `dataset_ids`, every dataset in state ok, not deleted or purged, in hid order; with them,
- * those items, and `missing` lists ids that are not items of this history.
+ * `dataset_ids`, every dataset in state ok, not deleted or purged; with them, those items, and
+ * `missing` lists ids that are not items of this history.
+ *
+ * Many replies (v2): the datasets come a page at a time, as the database yields them, so a send
+ * queues its first jobs while the rest of a large history is still being read, and no history is
+ * too large for one NATS message (v1 answered in one reply: ~3,400 datasets filled the default
+ * 1 MiB). Every page names the history; each dataset is on exactly one page, and datasets are in
+ * hid order within a page, not across pages (a requester that needs hid order sorts). `missing`
+ * is complete on the last page and empty on the others.
  */
 export const HistoryDatasetsForSend = defineRpc(
   "history.datasets.for-send",
-  1,
+  2,
   Type.Object(
     { actor: Actor, history_id: Id, dataset_ids: Type.Optional(Type.Array(Type.String({ maxLength: 64 }), { maxItems: 10_000 })) },
     { additionalProperties: false },
@@ -51,6 +58,7 @@ export const HistoryDatasetsForSend = defineRpc(
     datasets: Type.Array(SendableDataset),
     missing: Type.Array(Type.String()),
   }),
+  { replies: "many" },
 );
 
 // ---------------------------------------------------------------------------------------------

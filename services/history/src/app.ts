@@ -73,7 +73,7 @@ export async function historyApp(app: FastifyInstance, deps: ServiceDeps<History
     bus.serve(DatasetGet, (req) => datasets.get(req)),
     bus.serve(DatasetUpdate, (req) => datasets.update(req)),
     bus.serve(DatasetDelete, (req) => datasets.delete(req)),
-    bus.serve(HistoryDatasetsForSend, (req) => datasets.forSend(req)),
+    bus.serveMany(HistoryDatasetsForSend, (req) => datasets.forSend(req)),
     ...serveImports(bus, { datasets: datasetRepo, ownedHistory: histories.owned, store, logger, now }), // get from cloud (issue 6)
   ];
   app.addHook("onClose", async () => {

@@ -64,8 +64,10 @@ export async function transferApp(
   };
 
   const send = createSendPlanner({
+    // The whole history's pages within the bound the gateway gives a send (120 s): a large history
+    // on FerretDB reads at ~4,000 datasets a second.
     histories: (actor, history_id, dataset_ids) =>
-      bus.request(HistoryDatasetsForSend, { actor, history_id, ...(dataset_ids ? { dataset_ids } : {}) }, { timeoutMs }),
+      bus.requestMany(HistoryDatasetsForSend, { actor, history_id, ...(dataset_ids ? { dataset_ids } : {}) }, { timeoutMs: Math.max(timeoutMs, 120_000) }),
     describeAuthz: (actor, authz_id) => bus.request(AuthzDescribe, { actor, authz_id }, { timeoutMs }),
     issueCredentials: issue,
     jobs,

@@ -11,7 +11,7 @@ const USER = "aaaaaaaaaaaaaaaa";
 const HIST = "bbbbbbbbbbbbbbbb";
 const AUTHZ = "cccccccccccccccc";
 const ds = (hid: number, name: string, extra: Partial<SendableDataset> = {}): SendableDataset => ({
-  id: hid.toString(16).padStart(16, "d"), hid, name, extension: "bed", state: "ok", deleted: false, purged: false, file_size: 10,
+  id: hid.toString(16).padStart(16, "0"), hid, name, extension: "bed", state: "ok", deleted: false, purged: false, file_size: 10,
   hashes: { sha256: "s", md5: "m" }, store_key: `k${hid}`, ...extra,
 });
 
@@ -19,9 +19,9 @@ function setup(over: Partial<SendPlannerDeps> = {}, datasets = [ds(1, "rep1.bed"
   const jobs = fakeJobs();
   const published: string[] = [];
   const deps: SendPlannerDeps = {
-    histories: async (actor, id) => {
+    histories: async function* (actor, id) {
       if (actor.user_id !== USER || id !== HIST) throw notFound("HIST_NOT_FOUND", "History not found.");
-      return { history: { id, name: "H" }, datasets, missing };
+      yield { history: { id, name: "H" }, datasets, missing };
     },
     describeAuthz: async (actor, id) => {
       if (actor.user_id !== USER || id !== AUTHZ) throw notFound("AUTHZ_NOT_FOUND", "Authorization not found.");
@@ -140,4 +140,53 @@ test("a large send is stored and published a batch at a time: the first jobs are
   assert.deepEqual(events.filter((e) => e.startsWith("store")), ["store 1-100", "store 101-200", "store 201-250"]);
   assert.ok(events.indexOf("publish 1") < events.indexOf("store 201-250"), events.slice(0, 8).join(", "));
   assert.equal(events.filter((e) => e.startsWith("publish")).length, 250);
+});
+
+test("the history comes in pages: each page's jobs are stored before the next page is read; labels in hid order; a dataset on two pages is sent once", async () => {
+  const events: string[] = [];
+  const { send, jobs } = setup({
+    histories: async function* () {
+      const history = { id: HIST, name: "H" };
+      events.push("read 1");
+      yield { history, datasets: [ds(4, "d.bed"), ds(5, "e.bed")], missing: [] };
+      events.push("read 2");
+      yield { history, datasets: [ds(1, "a.bed"), ds(2, "b.bed", { state: "error" }), ds(5, "e.bed")], missing: [] };
+      events.push("read 3");
+      yield { history, datasets: [ds(3, "c.bed", { deleted: true })], missing: ["ffffffffffffffff"] };
+    },
+  });
+  const insert = jobs.insertManyOrFind.bind(jobs);
+  jobs.insertManyOrFind = async (docs) => {
+    events.push(`store ${docs.map((d) => d.hid).join(",")}`);
+    return insert(docs);
+  };
+  const res = await send(req());
+  assert.deepEqual(events, ["read 1", "store 4,5", "read 2", "store 1", "read 3"]);
+  assert.deepEqual(res.sent.map((s) => s.hid), [1, 4, 5]);
+  assert.equal(jobs.docs.size, 3);
+  assert.deepEqual(res.failed.map((f) => f.object), ["b.bed", "c.bed", "ffffffffffffffff"]);
+});
+
+test("a check that fails after the history's pages began stops them; a read failing on a later page fails the send", async () => {
+  let stopped = false;
+  const pages = async function* () {
+    try {
+      yield { history: { id: HIST, name: "H" }, datasets: [ds(1, "a.bed")], missing: [] };
+      yield { history: { id: HIST, name: "H" }, datasets: [ds(2, "b.bed")], missing: [] };
+    } finally {
+      stopped = true;
+    }
+  };
+  const { send, jobs } = setup({ histories: pages });
+  await assert.rejects(send(req({ authz_id: "ffffffffffffffff" })), { status: 404 });
+  assert.equal(stopped, true);
+  assert.equal(jobs.docs.size, 0);
+
+  const broken = setup({
+    histories: async function* () {
+      yield { history: { id: HIST, name: "H" }, datasets: [ds(1, "a.bed")], missing: [] };
+      throw notFound("HIST_NOT_FOUND", "History not found.");
+    },
+  });
+  await assert.rejects(broken.send(req()), { status: 404 });
 });

@@ -35,6 +35,10 @@ export interface DatasetDoc {
   update_time: Date;
 }
 
+/** The fields of a dataset that a send reads. */
+const SENDABLE_FIELDS = ["_id", "dataset_id", "hid", "name", "extension", "state", "deleted", "purged", "file_size", "sha256", "md5", "store_key"] as const;
+export type SendableDoc = Pick<DatasetDoc, (typeof SENDABLE_FIELDS)[number]>;
+
 export const DATASET_INDEXES: IndexDescription[] = [
   // The guard that makes hid allocation safe on FerretDB, which loses concurrent $inc updates.
   { key: { history_id: 1, hid: 1 }, name: "history_hid", unique: true },
@@ -71,6 +75,12 @@ export function createDatasetRepository(db: Db) {
       const cursor = col.find({ ...filter, history_id: historyId }).sort({ hid: 1 });
       return (page ? cursor.skip(page.offset).limit(page.limit) : cursor).toArray();
     },
+    /**
+     * A history's datasets matching `filter`, unsorted, `batch` per round trip, with only the
+     * fields a send reads: the first come while the database is still reading the rest.
+     */
+    streamOfHistory: (historyId: string, filter: Filter<DatasetDoc>, batch: number) =>
+      col.find({ ...filter, history_id: historyId }, { projection: Object.fromEntries(SENDABLE_FIELDS.map((f) => [f, 1])), batchSize: batch }) as unknown as AsyncIterable<SendableDoc>,
     /** id, state, size per history (for history counts and states), one query. */
     statsOf: (historyIds: string[]) =>
       col
