@@ -3,6 +3,7 @@
 // reference tool with the CPU it and the stack used.
 import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { DeleteObjectsCommand, ListObjectsV2Command, type S3Client } from "@aws-sdk/client-s3";
 import { cpuWindow, formatCpu, stackProcesses, timedCommand } from "../support/cpu.ts";
 import type { StackEnv } from "../support/stack-env.ts";
@@ -62,13 +63,20 @@ export function makeFile(i: number, size: number, block: Buffer): Buffer {
   return buf;
 }
 
+/**
+ * Deletes every object of `bucket`, then has radosgw free their data at once (`stack.sh gc`):
+ * the OSD keeps objects in RAM (memstore, 4 GiB), and three tools moving 1 GiB a round within
+ * radosgw's 30 s GC period filled it; a full OSD makes every radosgw write hang.
+ */
 export async function emptyBucket(s3: S3Client, bucket: string): Promise<void> {
   for (;;) {
     const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, MaxKeys: 1000 }));
     const keys = (page.Contents ?? []).map((o) => ({ Key: o.Key! }));
-    if (keys.length === 0) return;
+    if (keys.length === 0) break;
     await s3.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: keys, Quiet: true } }));
   }
+  const gc = spawnSync("bash", [fileURLToPath(new URL("../../scripts/stack.sh", import.meta.url)), "gc"], { stdio: "inherit" });
+  if (gc.status !== 0) throw new Error(`scripts/stack.sh gc failed (exit ${gc.status})`);
 }
 
 /** The environment for rclone with a remote `bench:` on the stack's radosgw (no config file). */
