@@ -66,19 +66,54 @@ export const SendResult = Type.Object({
 });
 export type SendResult = Static<typeof SendResult>;
 
-/**
- * A send: the gateway's POST, and the subject non-HTTP publishers request on
- * (`<ns>.rpc.transfer.send.v1`). The reply carries the labels.
- */
-export const TransferSend = defineRpc(
-  "transfer.send",
-  1,
-  Type.Object(
-    { actor: Actor, ...SendOptions, idempotency_key: Type.String({ minLength: 1, maxLength: 128 }) },
-    { additionalProperties: false },
-  ),
-  SendResult,
+const TransferSendRequest = Type.Object(
+  { actor: Actor, ...SendOptions, idempotency_key: Type.String({ minLength: 1, maxLength: 128 }) },
+  { additionalProperties: false },
 );
+
+/**
+ * A send, for non-HTTP publishers (`<ns>.rpc.transfer.send.v1`). The reply carries the labels, in
+ * one NATS message: a send of more than ~6,000 datasets does not fit NATS's default 1 MiB and
+ * answers an error (its jobs are queued); `transfer.send.v2` has no such limit.
+ */
+export const TransferSend = defineRpc("transfer.send", 1, TransferSendRequest, SendResult);
+
+/**
+ * The same send with its result in pages (`replies: "many"`; the gateway's POST uses it): each
+ * page a `SendResult` with up to SEND_RESULT_PAGE sent and failed entries, in order; the requester
+ * joins them (`joinSendResultPages`).
+ */
+export const TransferSendPaged = defineRpc("transfer.send", 2, TransferSendRequest, SendResult, { replies: "many" });
+
+/** Entries of each kind per page of `transfer.send.v2`: ~170 KB of JSON at most. */
+export const SEND_RESULT_PAGE = 1000;
+
+/** A send's result as `transfer.send.v2` pages; always at least one page. */
+export function* sendResultPages(r: SendResult, size = SEND_RESULT_PAGE): Generator<SendResult> {
+  const n = Math.max(r.sent.length, r.failed.length, 1);
+  for (let at = 0; at < n; at += size) {
+    yield {
+      bucket_name: r.bucket_name,
+      sent_dataset_labels: r.sent_dataset_labels.slice(at, at + size),
+      failed_dataset_labels: r.failed_dataset_labels.slice(at, at + size),
+      sent: r.sent.slice(at, at + size),
+      failed: r.failed.slice(at, at + size),
+    };
+  }
+}
+
+/** The pages of `transfer.send.v2` joined into one result, in order. */
+export async function joinSendResultPages(pages: AsyncIterable<SendResult>): Promise<SendResult> {
+  const out: SendResult = { sent_dataset_labels: [], failed_dataset_labels: [], bucket_name: "", sent: [], failed: [] };
+  for await (const p of pages) {
+    out.bucket_name = p.bucket_name;
+    out.sent_dataset_labels.push(...p.sent_dataset_labels);
+    out.failed_dataset_labels.push(...p.failed_dataset_labels);
+    out.sent.push(...p.sent);
+    out.failed.push(...p.failed);
+  }
+  return out;
+}
 
 const JobError = Type.Object({ code: Type.String(), message: Type.String(), provider_reason: Type.Optional(Type.String()) });
 

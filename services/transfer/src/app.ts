@@ -1,7 +1,7 @@
 import {
   AuthzDescribe, AuthzIssueCredentials, HistoryDatasetsForSend, SystemPing, TransferJobAbort, TransferJobCancel, TransferJobCompleted,
   TransferJobFailed, TransferJobGet, TransferJobList, TransferJobProgress, TransferJobRetry, TransferJobsStream, TransferJobWork,
-  TransferSend, transferJobsConsumer,
+  TransferSend, TransferSendPaged, sendResultPages, transferJobsConsumer,
 } from "@skyferry/contracts";
 import { randomBytes } from "node:crypto";
 import type { Worker } from "@skyferry/bus";
@@ -87,6 +87,9 @@ export async function transferApp(
   const subscriptions = [
     bus.serve(SystemPing.transfer, async ({ echo }) => ({ service: "transfer" as const, instance, echo, time: new Date().toISOString() })),
     bus.serve(TransferSend, send, { concurrency: 16 }),
+    bus.serveMany(TransferSendPaged, async function* (req) {
+      yield* sendResultPages(await send(req));
+    }, { concurrency: 16 }),
     bus.serve(TransferJobGet, handlers.get),
     bus.serve(TransferJobList, handlers.list),
     bus.serve(TransferJobCancel, handlers.cancel),

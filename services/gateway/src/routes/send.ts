@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { Type } from "@sinclair/typebox";
 import type { Bus } from "@skyferry/bus";
-import { SendOptions, SendResult, TransferSend } from "@skyferry/contracts";
+import { joinSendResultPages, SendOptions, SendResult, TransferSendPaged } from "@skyferry/contracts";
 import type { FastifyInstance } from "fastify";
 
 const SendBody = Type.Object(SendOptions, { additionalProperties: false });
@@ -25,11 +25,12 @@ export async function sendRoutes(app: FastifyInstance, opts: { bus: Bus; timeout
       const actor = req.actor!;
       const header = req.headers["idempotency-key"];
       const idempotency_key = body.idempotency_key ?? (typeof header === "string" && header.length <= 128 && header ? header : randomUUID());
-      return opts.bus.request(
-        TransferSend,
+      // In pages (transfer.send.v2): a send's labels may not fit one NATS message.
+      return joinSendResultPages(opts.bus.requestMany(
+        TransferSendPaged,
         { ...body, actor: { user_id: actor.user_id, request_id: req.id }, idempotency_key },
         { timeoutMs: Math.max(opts.timeoutMs, 120_000) },
-      );
+      ));
     },
   );
 }
