@@ -3,7 +3,7 @@ import type { RpcContract } from "@skyferry/contracts";
 import { type ErrorBody, SkyferryError, fromErrorBody, internal, isSkyferryError } from "@skyferry/errors";
 import { Empty, ErrorCode, type Msg, type NatsConnection, NatsError, RequestStrategy, type Subscription } from "nats";
 import { assertValid, decodeEnvelope, decodeReply, encode, envelope, type ReplyEnvelope } from "./codec.ts";
-import { busNoResponders, busReplyInvalid, busTimeout } from "./errors.ts";
+import { busNoResponders, busReplyInvalid, busReplyTooLarge, busTimeout } from "./errors.ts";
 import { Semaphore } from "./semaphore.ts";
 import type { BusLogger } from "./types.ts";
 
@@ -116,7 +116,11 @@ export function serve<Req extends TSchema, Res extends TSchema>(
   options: ServeOptions = {},
 ): Subscription {
   return serveWith(nc, namespace, queue, logger, contract, "one", options, async (data, ctx, msg) => {
-    msg.respond(okReply(contract, await handler(data, ctx)));
+    const reply = okReply(contract, await handler(data, ctx));
+    // Said as such rather than as nats.js's MAX_PAYLOAD_EXCEEDED behind an internal error.
+    const max = nc.info?.max_payload;
+    if (max !== undefined && reply.length > max) throw busReplyTooLarge(contract.subject(namespace), reply.length, max);
+    msg.respond(reply);
   });
 }
 

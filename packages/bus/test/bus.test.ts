@@ -136,6 +136,8 @@ const Pages = defineRpc(
   { replies: "many" },
 );
 
+const Big = defineRpc("test.big", 1, Type.Object({ size: Type.Integer({ minimum: 0 }) }), Type.Object({ fill: Type.String() }));
+
 describe("bus request/replies (replies: many)", () => {
   let server: Bus;
   let client: Bus;
@@ -208,6 +210,14 @@ describe("bus request/replies (replies: many)", () => {
     } finally {
       await other.drain();
     }
+  });
+
+  test("a one-reply answer larger than max_payload is BUS_REPLY_TOO_LARGE, not an internal error", async () => {
+    const max = client.connection.info?.max_payload ?? 1024 * 1024;
+    server.serve(Big, async ({ size }) => ({ fill: "x".repeat(size) }));
+    await server.connection.flush();
+    assert.equal((await client.request(Big, { size: 10 })).fill.length, 10);
+    await assert.rejects(client.request(Big, { size: max + 1 }), (err: SkyferryError) => err.code === "BUS_REPLY_TOO_LARGE" && /more than one NATS message/.test(err.message));
   });
 
   test("a many-replies operation cannot be requested or served as one reply, nor the reverse", async () => {

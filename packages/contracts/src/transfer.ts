@@ -74,7 +74,7 @@ const TransferSendRequest = Type.Object(
 /**
  * A send, for non-HTTP publishers (`<ns>.rpc.transfer.send.v1`). The reply carries the labels, in
  * one NATS message: a send of more than ~6,000 datasets does not fit NATS's default 1 MiB and
- * answers an error (its jobs are queued); `transfer.send.v2` has no such limit.
+ * answers BUS_REPLY_TOO_LARGE (its jobs are queued); `transfer.send.v2` has no such limit.
  */
 export const TransferSend = defineRpc("transfer.send", 1, TransferSendRequest, SendResult);
 
