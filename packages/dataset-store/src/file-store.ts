@@ -121,6 +121,20 @@ export async function createFileDatasetStore(options: FileDatasetStoreOptions): 
       }
     },
 
+    async openReader(key) {
+      const handle = await openToRead(key);
+      return {
+        read: async (into, offset, length, position) => {
+          try {
+            return (await handle.read(into, offset, length, position)).bytesRead;
+          } catch (err) {
+            throw ioError(`Reading '${key}' failed.`, err);
+          }
+        },
+        close: () => handle.close(),
+      };
+    },
+
     async stat(key) {
       const p = path(key);
       try {

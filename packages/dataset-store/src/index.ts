@@ -1,4 +1,4 @@
-export type { DatasetStore, StoredBlob, WriteOptions } from "./types.ts";
+export type { BlobReader, DatasetStore, StoredBlob, WriteOptions } from "./types.ts";
 export { type CreateDatasetStoreOptions, createDatasetStore, DatasetStoreConfig, DatasetStoreConfigSchema } from "./config.ts";
 export { createFileDatasetStore, type FileDatasetStoreOptions } from "./file-store.ts";
 export { createS3DatasetStore, type S3DatasetStoreOptions } from "./s3-store.ts";

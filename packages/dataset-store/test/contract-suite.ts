@@ -13,6 +13,8 @@ export interface ContractTarget {
   leftovers(): Promise<string[]>;
   /** Bytes that make the implementation cross its internal boundary (S3: more than one part). */
   bigEnough: number;
+  /** Whether the store offers `openReader` (random access: the file store). */
+  positionalReads: boolean;
   setup?(): Promise<void>;
   teardown?(): Promise<void>;
 }
@@ -113,6 +115,26 @@ export function runDatasetStoreContract(name: string, target: ContractTarget): v
         if (size > 0) assert.equal(await store.readWhole(key, size - 1), null, `${size} B is more than maxBytes ${size - 1}`);
       }
       await rejectsWith(store.readWhole(`missing/${uniq()}`, 10), "DATASET_STORE_NOT_FOUND", 404);
+    });
+
+    test("openReader, where the store has it, reads any span into the caller's buffer and 0 past the end", async () => {
+      assert.equal(typeof store.openReader === "function", target.positionalReads, "the store offers positional reads exactly when expected");
+      if (!store.openReader || !ro.openReader) return;
+      const data = randomBytes(300 * 1024);
+      const key = `reader/${uniq()}`;
+      await store.write(key, chunked(data));
+      const reader = await ro.openReader(key);
+      try {
+        const into = Buffer.alloc(64 * 1024 + 10);
+        assert.equal(await reader.read(into, 10, 64 * 1024, 1000), 64 * 1024);
+        assert.ok(into.subarray(10).equals(data.subarray(1000, 1000 + 64 * 1024)), "bytes land at the offset asked for");
+        assert.equal(await reader.read(into, 0, 100, data.length - 40), 40, "a read that crosses the end stops there");
+        assert.ok(into.subarray(0, 40).equals(data.subarray(data.length - 40)));
+        assert.equal(await reader.read(into, 0, 100, data.length), 0, "a read at the end answers 0");
+      } finally {
+        await reader.close();
+      }
+      await rejectsWith(store.openReader(`missing/${uniq()}`), "DATASET_STORE_NOT_FOUND", 404);
     });
 
     test("reading a missing key, or a range starting beyond the end, throws a coded error", async () => {

@@ -23,6 +23,7 @@ runDatasetStoreContract("file", {
   open: ({ readOnly }) => createFileDatasetStore({ dir, readOnly }),
   leftovers: () => tempFiles(dir),
   bigEnough: 3 * 1024 * 1024,
+  positionalReads: true,
 });
 
 runDatasetStoreContract("file, hashing in 2 threads", {
@@ -31,6 +32,7 @@ runDatasetStoreContract("file, hashing in 2 threads", {
   open: ({ readOnly }) => createFileDatasetStore({ dir, readOnly, hashThreads: 2 }),
   leftovers: () => tempFiles(dir),
   bigEnough: 3 * 1024 * 1024,
+  positionalReads: true,
 });
 
 test("the file store keeps key a/b/c as the file <dir>/a/b/c (the layout the transfer workers read)", async (t) => {

@@ -50,4 +50,5 @@ runDatasetStoreContract("s3 (radosgw)", {
   leftovers: unfinishedUploads,
   // Three 5 MiB parts: the multipart path, with a part in flight when limits and aborts hit.
   bigEnough: 12 * 1024 * 1024,
+  positionalReads: false,
 });

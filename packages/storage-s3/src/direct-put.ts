@@ -1,7 +1,10 @@
 import type { S3Client } from "@aws-sdk/client-s3";
+import type { BodyReader } from "@skyferry/storage";
 import { SignatureV4 } from "@smithy/signature-v4";
 import { Agent } from "undici";
+import { header, readLimited, s3ErrorOf } from "./error-answer.ts";
 import { toStorageError } from "./errors.ts";
+import { createReaderPut } from "./reader-put.ts";
 
 /** A PutObject of a body in memory carrying Content-MD5; every header is already in wire form. */
 export interface DirectPutRequest {
@@ -10,6 +13,19 @@ export interface DirectPutRequest {
   /** `content-md5` and `content-length` are required; `x-amz-meta-*`, `if-none-match`, … as sent. */
   headers: Record<string, string> & { "content-md5": string; "content-length": string };
   body: Buffer;
+  signal?: AbortSignal;
+}
+
+/** A PutObject of a body read from a BodyReader into reused buffers (see reader-put.ts). */
+export interface DirectReaderPutRequest {
+  bucket: string;
+  key: string;
+  /** As DirectPutRequest's: `content-md5` (the declared md5) and `content-length` required. */
+  headers: Record<string, string> & { "content-md5": string; "content-length": string };
+  reader: BodyReader;
+  size: number;
+  /** The body's declared sha256 (hex): checked before the last byte is sent. */
+  sha256: string;
   signal?: AbortSignal;
 }
 
@@ -33,12 +49,12 @@ interface Route {
 export interface DirectPut {
   /** Sends the PUT, or answers `undefined` when this bucket must go through the SDK (see below). */
   put(req: DirectPutRequest): Promise<DirectPutResult> | undefined;
+  /** Sends the PUT from a reader (see reader-put.ts), or `undefined` as `put` does; the reader is closed either way. */
+  putFromReader(req: DirectReaderPutRequest): Promise<DirectPutResult> | undefined;
   /** Where this bucket's PUTs go (`origin` + bucket path), or undefined when through the SDK. */
   target(bucket: string): string | undefined;
   close(): Promise<void>;
 }
-
-const MAX_ERROR_BODY = 64 * 1024;
 
 /**
  * One-PUT uploads without the SDK's per-request middleware. The SDK stays the source of truth for
@@ -110,19 +126,27 @@ export function createDirectPut(client: S3Client, options: { region: string; end
     };
   };
 
-  async function send(r: Route, req: DirectPutRequest): Promise<DirectPutResult> {
-    const path = `${r.basePath}/${encodeKey(req.key)}`;
-    const headers = { ...req.headers, host: r.host, "x-amz-content-sha256": "UNSIGNED-PAYLOAD" };
-    let signed: { headers: Record<string, string> };
+  /** The PUT's path and its headers signed for `r` (UNSIGNED-PAYLOAD: Content-MD5 guards the bytes). */
+  async function signPut(r: Route, key: string, wireHeaders: Record<string, string>): Promise<{ path: string; headers: Record<string, string> }> {
+    const path = `${r.basePath}/${encodeKey(key)}`;
+    const headers = { ...wireHeaders, host: r.host, "x-amz-content-sha256": "UNSIGNED-PAYLOAD" };
     try {
-      signed = (await r.signer.sign(
+      const signed = (await r.signer.sign(
         { method: "PUT", protocol: r.protocol, hostname: r.hostname, ...(r.port ? { port: r.port } : {}), path, query: {}, headers },
         { signingDate: new Date(Date.now() + (config.systemClockOffset ?? 0)) },
       )) as { headers: Record<string, string> };
+      return { path, headers: signed.headers };
     } catch (err) {
       // The credentials provider failed (e.g. the authz service refused to issue new ones).
       throw toStorageError(err, "PutObject");
     }
+  }
+
+  const readerPut = createReaderPut({ requestTimeoutMs: options.requestTimeoutMs });
+
+  async function send(r: Route, req: DirectPutRequest): Promise<DirectPutResult> {
+    const { path, headers } = await signPut(r, req.key, req.headers);
+    const signed = { headers };
     try {
       const res = await agent.request({ origin: r.origin, path, method: "PUT", headers: signed.headers, body: req.body, ...(req.signal ? { signal: req.signal } : {}) });
       if (res.statusCode === 200) {
@@ -141,11 +165,25 @@ export function createDirectPut(client: S3Client, options: { region: string; end
       const r = route(req.bucket);
       return r ? send(r, req) : undefined;
     },
+    putFromReader(req) {
+      const r = route(req.bucket);
+      if (!r) return undefined;
+      return signPut(r, req.key, req.headers).then(
+        ({ path, headers }) => readerPut.send({ origin: r.origin, protocol: r.protocol, hostname: r.hostname, port: r.port, path, headers }, req),
+        async (err: unknown) => {
+          await req.reader.close().catch(() => undefined);
+          throw err;
+        },
+      );
+    },
     target(bucket) {
       const r = route(bucket);
       return r ? `${r.origin}${r.basePath}` : undefined;
     },
-    close: () => agent.close(),
+    close: async () => {
+      readerPut.close();
+      await agent.close();
+    },
   };
 }
 
@@ -155,34 +193,4 @@ export function encodeKey(key: string): string {
     .split("/")
     .map((s) => encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`))
     .join("/");
-}
-
-function header<K extends string>(headers: Record<string, string | string[] | undefined>, name: string, as: K): Partial<Record<K, string>> {
-  const v = headers[name];
-  const s = Array.isArray(v) ? v[0] : v;
-  return s ? ({ [as]: s } as Record<K, string>) : {};
-}
-
-async function readLimited(body: AsyncIterable<Buffer> & { destroy(): void }): Promise<string> {
-  const chunks: Buffer[] = [];
-  let n = 0;
-  for await (const c of body) {
-    chunks.push(c);
-    n += c.length;
-    if (n >= MAX_ERROR_BODY) {
-      body.destroy();
-      break;
-    }
-  }
-  return Buffer.concat(chunks).toString("utf8");
-}
-
-/** The SDK's error shape for an S3 error answer: `<Error><Code>…</Code><Message>…</Message></Error>`. */
-function s3ErrorOf(status: number, xml: string, headers: Record<string, string | string[] | undefined>): Error {
-  const tag = (t: string) => xml.match(new RegExp(`<${t}>([^<]*)</${t}>`))?.[1];
-  const code = tag("Code");
-  const err = new Error(tag("Message") ?? (code ? code : `HTTP ${status}`));
-  err.name = code ?? (status === 404 ? "NotFound" : status === 412 ? "PreconditionFailed" : "Error");
-  Object.assign(err, { Code: code, $metadata: { httpStatusCode: status, requestId: header(headers, "x-amz-request-id", "id").id } });
-  return err;
 }

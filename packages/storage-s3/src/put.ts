@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { pipeline, type Readable, Transform } from "node:stream";
-import { DeleteObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
-import { abortedError, bodyStream, isStorageError, openBody, planParts, readParts, StorageError, type PutInput, type PutResult } from "@skyferry/storage";
+import { PutObjectCommand } from "@aws-sdk/client-s3";
+import { abortedError, bodyStream, isBodyReader, isStorageError, openBody, planParts, readParts, StorageError, type PutInput, type PutResult } from "@skyferry/storage";
 import { call, type S3Context } from "./context.ts";
 import { checkDigests, objectMetadata } from "./digests.ts";
 import { cleanEtag } from "./etag.ts";
@@ -54,24 +54,48 @@ async function putSingle(ctx: S3Context, input: PutInput): Promise<PutResult> {
 /**
  * A one-part object whose md5 and sha256 are declared is streamed, never held whole in memory:
  * Content-MD5 is the declared md5, so the server checks every byte it stores against it and
- * refuses a mismatch (BadDigest, nothing stored); the sha256 of the bytes sent is computed on the
- * way and compared after the PUT, and an object whose sha256 differs is deleted again. The SDK does
- * not retry a streamed body: a transient failure reaches the caller, which sends it again.
+ * refuses a mismatch (BadDigest, nothing stored). The sha256 of the bytes is computed on the way,
+ * and the last chunk is held back until the body has ended: bytes past the declared size, a short
+ * body or another sha256 fail the request before its last byte, so the server never commits
+ * such an object. (Sending on and deleting afterwards failed: a longer body's extra bytes went
+ * down the keep-alive connection and garbled the DELETE that followed, leaving the object.)
+ * A reader's body goes through reused buffers when the bucket has the direct path (reader-put.ts).
+ * The SDK does not retry a streamed body: a transient failure reaches the caller, which sends it
+ * again.
  */
 async function putSingleStreamed(ctx: S3Context, input: PutInput, md5: string, sha256: string): Promise<PutResult> {
-  const body = await openBody(input.body);
+  const opened = await openBody(input.body);
+  if (isBodyReader(opened) && ctx.direct) {
+    const md5Base64 = Buffer.from(md5, "hex").toString("base64");
+    const sent = ctx.direct.putFromReader({ bucket: input.bucket, key: input.key, headers: wireHeaders(input, md5Base64, input.size, sha256), reader: opened, size: input.size, sha256, ...(input.signal ? { signal: input.signal } : {}) });
+    if (sent) return committed(ctx, input, md5, sha256, await sent);
+  }
   const hash = createHash("sha256");
   let sent = 0;
+  let held: Buffer | undefined; // the last bytes: they leave once the body has ended with the declared sha256
+  let sourceError: unknown;
+  const refuse = (err: StorageError, done: (err: Error) => void) => {
+    sourceError = err;
+    done(err);
+  };
   const hashing = new Transform({
     transform(chunk: Buffer, _encoding, done) {
+      if (sent + chunk.length > input.size) return refuse(new StorageError("INTEGRITY", `body is longer than the declared size ${input.size}`), done);
       hash.update(chunk);
       sent += chunk.length;
-      done(null, chunk);
+      if (sent < input.size) return done(null, chunk);
+      held = chunk;
+      done();
+    },
+    flush(done) {
+      if (sent !== input.size) return refuse(new StorageError("INTEGRITY", `body ended after ${sent} bytes, expected ${input.size}`), done);
+      const got = hash.digest("hex");
+      if (got !== sha256) return refuse(new StorageError("INTEGRITY", `body sha256 ${got} differs from the declared ${sha256}`, { providerReason: "Sha256Mismatch" }), done);
+      done(null, held);
     },
   });
-  let sourceError: unknown;
-  pipeline(bodyStream(body), hashing, (err) => {
-    if (err) sourceError = err;
+  pipeline(bodyStream(opened), hashing, (err) => {
+    if (err) sourceError ??= err;
   });
   let put;
   try {
@@ -83,16 +107,31 @@ async function putSingleStreamed(ctx: S3Context, input: PutInput, md5: string, s
     }
     throw err;
   }
-  const got = hash.digest("hex");
-  if (sent !== input.size || got !== sha256) {
-    await call("DeleteObject", () => ctx.client.send(new DeleteObjectCommand({ Bucket: input.bucket, Key: input.key }))).catch(() => undefined);
-    throw new StorageError("INTEGRITY", `body sha256 ${got} (${sent} bytes) differs from the declared ${sha256} (${input.size} bytes)`, { providerReason: "Sha256Mismatch" });
-  }
+  return committed(ctx, input, md5, sha256, { ...(put.ETag ? { etag: put.ETag } : {}), ...(put.VersionId ? { versionId: put.VersionId } : {}) });
+}
+
+/**
+ * The result of a one-PUT upload whose bytes matched the declared md5 and sha256: the ETag the PUT
+ * answered is the server's MD5 of what it stored; when ETags are not MD5s here, a HEAD verifies.
+ */
+async function committed(ctx: S3Context, input: PutInput, md5: string, sha256: string, put: { etag?: string; versionId?: string }): Promise<PutResult> {
   input.onProgress?.(input.size);
-  const etag = cleanEtag(put.ETag);
-  if (ctx.etagIsMd5 && etag === md5) return { bucket: input.bucket, key: input.key, size: input.size, sha256, md5, partsUploaded: 1, etag, ...(put.VersionId ? { versionId: put.VersionId } : {}) };
+  const etag = cleanEtag(put.etag);
+  if (ctx.etagIsMd5 && etag === md5) return { bucket: input.bucket, key: input.key, size: input.size, sha256, md5, partsUploaded: 1, etag, ...(put.versionId ? { versionId: put.versionId } : {}) };
   const v = await verifyCommitted(ctx, input.bucket, input.key, { size: input.size, sha256, etag: md5 });
   return { bucket: input.bucket, key: input.key, size: input.size, sha256, md5, partsUploaded: 1, ...v };
+}
+
+/** A one-PUT's headers in wire form (the direct paths; the SDK builds the same from its command). */
+function wireHeaders(input: PutInput, md5Base64: string, length: number, sha256: string): Record<string, string> & { "content-md5": string; "content-length": string } {
+  return {
+    "content-length": String(length),
+    "content-md5": md5Base64,
+    ...Object.fromEntries(Object.entries(objectMetadata(input, sha256)).map(([k, v]) => [`x-amz-meta-${k.toLowerCase()}`, v])),
+    ...(input.contentType ? { "content-type": input.contentType } : {}),
+    ...(input.storageClass ? { "x-amz-storage-class": input.storageClass } : {}),
+    ...(input.ifNoneMatch ? { "if-none-match": "*" } : {}),
+  };
 }
 
 /**
@@ -109,14 +148,7 @@ async function sendPut(ctx: S3Context, input: PutInput, body: Buffer | Readable,
   const direct = !Buffer.isBuffer(body) ? undefined : ctx.direct?.put({
     bucket: input.bucket,
     key: input.key,
-    headers: {
-      "content-length": String(length),
-      "content-md5": md5Base64,
-      ...Object.fromEntries(Object.entries(metadata).map(([k, v]) => [`x-amz-meta-${k.toLowerCase()}`, v])),
-      ...(input.contentType ? { "content-type": input.contentType } : {}),
-      ...(input.storageClass ? { "x-amz-storage-class": input.storageClass } : {}),
-      ...(input.ifNoneMatch ? { "if-none-match": "*" } : {}),
-    },
+    headers: wireHeaders(input, md5Base64, length, sha256),
     body,
     ...(input.signal ? { signal: input.signal } : {}),
   });

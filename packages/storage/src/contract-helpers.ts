@@ -3,6 +3,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { Readable } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
+import type { BodyReader } from "./port.ts";
 
 /** Random bytes; big buffers repeat one random block (urandom is slow on the test machines). */
 export function testBytes(size: number): Buffer {
@@ -23,6 +24,25 @@ export function bodyOf(data: Buffer, chunk = 64 * 1024): Readable {
       for (let o = 0; o < data.length; o += chunk) yield data.subarray(o, Math.min(o + chunk, data.length));
     })(),
   );
+}
+
+/**
+ * A BodyReader over `data` (as a file's positional reads), each read at most `maxRead` bytes (a
+ * file may answer short reads); `closes()` counts its close calls; `delayMs` slows every read.
+ */
+export function readerOf(data: Buffer, options: { maxRead?: number; delayMs?: number } = {}): BodyReader & { closes(): number } {
+  let closes = 0;
+  return {
+    async read(into, offset, length, position) {
+      if (options.delayMs) await sleep(options.delayMs);
+      const end = Math.min(position + Math.min(length, options.maxRead ?? length), data.length);
+      return position >= data.length ? 0 : data.copy(into, offset, position, end);
+    },
+    async close() {
+      closes++;
+    },
+    closes: () => closes,
+  };
 }
 
 /** A stream that delivers the first `failAfter` bytes of `data`, then errors (a crashed source). */

@@ -2,9 +2,9 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { isStorageError, type StorageErrorCode } from "./errors.ts";
 import type { CompletedPart, ObjectStore } from "./port.ts";
-import { bodyOf, failingBody, md5Hex, readAll, sha256Hex, slowBody, testBytes, uniqueBucket } from "./contract-helpers.ts";
+import { bodyOf, failingBody, md5Hex, readAll, readerOf, sha256Hex, slowBody, testBytes, uniqueBucket } from "./contract-helpers.ts";
 
-export { bodyOf, failingBody, md5Hex, readAll, sha256Hex, slowBody, stackVar, testBytes, uniqueBucket } from "./contract-helpers.ts";
+export { bodyOf, failingBody, md5Hex, readAll, readerOf, sha256Hex, slowBody, stackVar, testBytes, uniqueBucket } from "./contract-helpers.ts";
 
 /** What the contract suite needs from an adapter's test file besides a store. */
 export interface ContractOptions {
@@ -98,6 +98,53 @@ export function runObjectStoreContract(name: string, makeStore: () => ObjectStor
       await rejectsWith(() => store.put({ bucket, key: "whole/long", body: testBytes(101), size: 100 }), "INTEGRITY");
       await rejectsWith(() => store.put({ bucket, key: "whole/short", body: async () => testBytes(99), size: 100, partSize: P }), "INTEGRITY");
       for (const key of ["whole/long", "whole/short"]) assert.equal(await store.head(bucket, key), null, key);
+    });
+
+    test("a body given as a reader (a file) round-trips in one part and in several, and is closed", async () => {
+      // Larger than a buffered one-PUT (S3: 256 KiB) and than one read of the S3 reader path (512 KiB).
+      const one = testBytes(1300 * 1024 + 3);
+      const single = readerOf(one, { maxRead: 100_000 });
+      const r = await store.put({ bucket, key: "reader/single.bin", body: async () => single, size: one.length, partSize: one.length, sha256: sha256Hex(one), md5: md5Hex(one), metadata: { origin: "reader" } });
+      assert.equal(r.sha256, sha256Hex(one));
+      await roundTrip("reader/single.bin", one);
+      assert.equal((await store.head(bucket, "reader/single.bin"))?.metadata.origin, "reader");
+      const big = testBytes(2 * P + 77);
+      const multi = readerOf(big);
+      const parts: CompletedPart[] = [];
+      await store.put({ bucket, key: "reader/multi.bin", body: async () => multi, size: big.length, partSize: P, sha256: sha256Hex(big), onPartDone: (p) => void parts.push(p) });
+      assert.equal(parts.length, 3);
+      await roundTrip("reader/multi.bin", big);
+      assert.deepEqual([single.closes(), multi.closes()], [1, 1], "each reader closed once");
+    });
+
+    test("a reader longer or shorter than declared, or whose bytes have another sha256, is INTEGRITY, leaves no object and is closed", async () => {
+      const data = testBytes(700 * 1024);
+      const declared = { size: data.length, partSize: data.length, sha256: sha256Hex(data), md5: md5Hex(data) };
+      const cases = {
+        long: readerOf(Buffer.concat([data, Buffer.from("x")])),
+        short: readerOf(data.subarray(0, data.length - 1)),
+        other: readerOf(Buffer.concat([data.subarray(0, 1000), Buffer.alloc(1, data[1000]! ^ 1), data.subarray(1001)])),
+      };
+      for (const [name, reader] of Object.entries(cases)) {
+        await rejectsWith(() => store.put({ bucket, key: `reader/bad-${name}`, body: async () => reader, ...declared }), "INTEGRITY");
+        assert.equal(await store.head(bucket, `reader/bad-${name}`), null, `${name}: no object`);
+        assert.equal(reader.closes(), 1, `${name}: closed`);
+      }
+      const longer = testBytes(2 * P + 1);
+      const longMulti = readerOf(longer);
+      await rejectsWith(() => store.put({ bucket, key: "reader/bad-long-multi", body: async () => longMulti, size: 2 * P, partSize: P, sha256: sha256Hex(longer.subarray(0, 2 * P)) }), "INTEGRITY");
+      assert.equal(await store.head(bucket, "reader/bad-long-multi"), null);
+      assert.equal(longMulti.closes(), 1);
+    });
+
+    test("a put whose signal fires while it reads a reader is ABORTED, leaves no object and closes the reader", async () => {
+      const data = testBytes(1500 * 1024);
+      const reader = readerOf(data, { maxRead: 64 * 1024, delayMs: 20 });
+      const ac = new AbortController();
+      setTimeout(() => ac.abort(), 100);
+      await rejectsWith(() => store.put({ bucket, key: "reader/aborted", body: async () => reader, size: data.length, partSize: data.length, sha256: sha256Hex(data), md5: md5Hex(data), signal: ac.signal }), "ABORTED");
+      assert.equal(await store.head(bucket, "reader/aborted"), null);
+      assert.equal(reader.closes(), 1);
     });
 
     test("get with a range returns exactly those bytes (end inclusive)", async () => {

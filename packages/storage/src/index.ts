@@ -1,4 +1,5 @@
 export type {
+  BodyReader,
   CompletedPart,
   GetOptions,
   ListOptions,
@@ -9,7 +10,7 @@ export type {
   PutResult,
 } from "./port.ts";
 export { isStorageError, StorageError, StorageErrorCode, storageCodeForStatus } from "./errors.ts";
-export { bodyStream, openBody, planParts, readParts, type BodyPart, type OpenedBody, type PartLimits, type PartPlan } from "./parts.ts";
+export { bodyStream, expectEnd, isBodyReader, openBody, planParts, readFully, readParts, type BodyPart, type OpenedBody, type PartLimits, type PartPlan } from "./parts.ts";
 export { abortedError, forEachBounded } from "./pool.ts";
 export { getInRanges, type RangeRead, readInRangesOrWhole } from "./ranged.ts";
 export { createRenewer, type Expiring } from "./renewing.ts";

@@ -1,7 +1,7 @@
 import { Readable } from "node:stream";
 import { StorageError } from "./errors.ts";
 import { abortedError } from "./pool.ts";
-import type { PutInput } from "./port.ts";
+import type { BodyReader, PutInput } from "./port.ts";
 
 /** A provider's multipart limits. */
 export interface PartLimits {
@@ -51,13 +51,18 @@ export interface BodyPart {
  * buffer back there once the part is sent (and nothing holds it any longer) keeps a worker's memory
  * at its parts in flight, instead of a new buffer per part that only garbage collection returns.
  * When `signal` fires, the body is destroyed, so a read that waits on a stalled body ends too.
- * A body given whole (a buffer) is cut into parts without a copy.
+ * A body given whole (a buffer) is cut into parts without a copy; a `BodyReader` is read straight
+ * into the part buffers (no chunk copied into them), and closed once read or failed.
  * @throws StorageError INTEGRITY when the body is longer or shorter than `size`; SOURCE when the
  *   stream errors (a StorageError from the stream is rethrown as is); ABORTED when `signal` fires.
  */
 export async function* readParts(body: OpenedBody, size: number, partSize: number, options: { reuse?: Buffer[]; signal?: AbortSignal } = {}): AsyncGenerator<BodyPart> {
   if (Buffer.isBuffer(body)) {
     yield* wholeParts(body, size, partSize, options.signal);
+    return;
+  }
+  if (isBodyReader(body)) {
+    yield* readerParts(body, size, partSize, options);
     return;
   }
   const { reuse, signal } = options;
@@ -130,8 +135,63 @@ function* wholeParts(body: Buffer, size: number, partSize: number, signal: Abort
   }
 }
 
-/** A put's body once opened: a stream, or the whole body in one buffer (a small dataset read at once). */
-export type OpenedBody = Readable | Buffer;
+/**
+ * A BodyReader read part by part, each read straight into its part's buffer; the reader is
+ * closed at the end, after a failure, or when the consumer stops early.
+ */
+async function* readerParts(reader: BodyReader, size: number, partSize: number, options: { reuse?: Buffer[]; signal?: AbortSignal }): AsyncGenerator<BodyPart> {
+  const { reuse, signal } = options;
+  try {
+    for (let number = 1, offset = 0; ; number++) {
+      if (signal?.aborted) throw abortedError(signal);
+      const want = Math.min(partSize, size - offset);
+      const data = want === partSize && reuse?.length ? reuse.pop()! : Buffer.allocUnsafe(want);
+      await readFully(reader, data, want, offset, size, signal);
+      const last = offset + want >= size;
+      if (last) await expectEnd(reader, size);
+      yield { number, offset, data };
+      if (last) return;
+      offset += want;
+    }
+  } catch (err) {
+    if (err instanceof StorageError) throw err;
+    throw new StorageError("SOURCE", `reading the body failed: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+  } finally {
+    await reader.close().catch(() => undefined);
+  }
+}
+
+/**
+ * Fills `into[0, length)` from `position` of a body of declared `size`.
+ * @throws StorageError INTEGRITY when the body ends first; ABORTED when `signal` has fired.
+ */
+export async function readFully(reader: BodyReader, into: Buffer, length: number, position: number, size: number, signal?: AbortSignal): Promise<void> {
+  for (let filled = 0; filled < length; ) {
+    if (signal?.aborted) throw abortedError(signal);
+    const n = await reader.read(into, filled, length - filled, position + filled);
+    if (n === 0) throw new StorageError("INTEGRITY", `body ended after ${position + filled} bytes, expected ${size}`);
+    filled += n;
+  }
+}
+
+/** @throws StorageError INTEGRITY when the body has a byte at `size` (it is longer than declared). */
+export async function expectEnd(reader: BodyReader, size: number): Promise<void> {
+  if ((await reader.read(Buffer.allocUnsafe(1), 0, 1, size)) > 0) throw new StorageError("INTEGRITY", `body is longer than the declared size ${size}`);
+}
+
+/**
+ * A put's body once opened: a stream, the whole body in one buffer (a small dataset read at once),
+ * or a reader of positional reads (a file).
+ */
+export type OpenedBody = Readable | Buffer | BodyReader;
+
+/** True for a BodyReader (neither a buffer nor a stream). */
+export function isBodyReader(body: OpenedBody): body is BodyReader {
+  return !Buffer.isBuffer(body) && !(body instanceof Readable) && typeof (body as BodyReader).read === "function" && typeof (body as BodyReader).close === "function";
+}
+
+/** Bytes per read when a BodyReader is turned into a stream. */
+const READER_STREAM_CHUNK = 256 * 1024;
 
 /** Opens the body of a put: calls the factory, or returns the stream or buffer. */
 export async function openBody(body: PutInput["body"]): Promise<OpenedBody> {
@@ -143,7 +203,28 @@ export async function openBody(body: PutInput["body"]): Promise<OpenedBody> {
   }
 }
 
-/** An opened body as a stream: a buffer becomes a stream of that one chunk. */
+/**
+ * An opened body as a stream: a buffer becomes a stream of that one chunk; a reader is read to its
+ * end (a new buffer per chunk) and closed when the stream ends or is destroyed.
+ */
 export function bodyStream(body: OpenedBody): Readable {
-  return Buffer.isBuffer(body) ? Readable.from([body]) : body;
+  if (Buffer.isBuffer(body)) return Readable.from([body]);
+  if (!isBodyReader(body)) return body;
+  const reader = body;
+  return Readable.from(
+    (async function* () {
+      try {
+        for (let position = 0; ; ) {
+          const chunk = Buffer.allocUnsafe(READER_STREAM_CHUNK);
+          const n = await reader.read(chunk, 0, chunk.length, position);
+          if (n === 0) return;
+          position += n;
+          yield chunk.subarray(0, n);
+        }
+      } finally {
+        await reader.close().catch(() => undefined);
+      }
+    })(),
+    { objectMode: false },
+  );
 }

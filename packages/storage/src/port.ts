@@ -81,15 +81,27 @@ export interface ObjectStore {
   close(): Promise<void>;
 }
 
+/**
+ * Positional reads of a body into the caller's buffers (a file handle): no buffer is allocated
+ * per read, so a caller that reuses its buffers reads a body without garbage. `close` is called
+ * once, when the put is done with it (also after a failure).
+ */
+export interface BodyReader {
+  read(into: Buffer, offset: number, length: number, position: number): Promise<number>;
+  close(): Promise<void>;
+}
+
 export interface PutInput {
   bucket: string;
   key: string;
   /**
    * The bytes: a stream, or a function opening one (called once per put; a multipart upload
    * without a declared sha256 calls it twice). A buffer, or a function giving one, is the whole
-   * body at once: a small dataset read in one go is sent without a stream.
+   * body at once: a small dataset read in one go is sent without a stream. A function may also
+   * give a `BodyReader` (a file): the adapter then reads into buffers of its own, reused from one
+   * read to the next, instead of a new buffer for every chunk of a stream.
    */
-  body: Readable | Buffer | (() => Readable | Buffer | Promise<Readable | Buffer>);
+  body: Readable | Buffer | (() => Readable | Buffer | BodyReader | Promise<Readable | Buffer | BodyReader>);
   size: number;
   /** Bytes per part/block; the adapter raises it when needed to stay within the provider's part limit. */
   partSize?: number;

@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import { Readable } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
 import { test } from "node:test";
-import { forEachBounded, isStorageError, readParts, type BodyPart } from "../src/index.ts";
+import { bodyStream, forEachBounded, isStorageError, readParts, type BodyPart } from "../src/index.ts";
+import { readerOf } from "../src/contract-helpers.ts";
 
 const collect = async (body: Readable, size: number, partSize: number): Promise<BodyPart[]> => {
   const out: BodyPart[] = [];
@@ -78,6 +79,45 @@ test("readParts reads no further than the part being filled (memory stays bounde
   await it.next();
   assert.ok(produced <= 14, `read ${produced} KiB for the first 10 KiB part`);
   await it.return?.(undefined);
+});
+
+test("readParts reads a BodyReader straight into its part buffers (reused ones when given), with short reads, and closes it", async () => {
+  const data = Buffer.from(Array.from({ length: 25 }, (_, i) => i));
+  const reader = readerOf(data, { maxRead: 3 });
+  const spare = Buffer.alloc(10);
+  const reuse = [spare];
+  const parts: BodyPart[] = [];
+  for await (const p of readParts(reader, 25, 10, { reuse })) parts.push({ ...p, data: Buffer.from(p.data) });
+  assert.deepEqual(parts.map((p) => [p.number, p.offset, p.data.length]), [[1, 0, 10], [2, 10, 10], [3, 20, 5]]);
+  assert.ok(Buffer.concat(parts.map((p) => p.data)).equals(data));
+  assert.ok(spare.equals(data.subarray(0, 10)), "the first part was read into the reused buffer");
+  assert.equal(reader.closes(), 1);
+  const empty = readerOf(Buffer.alloc(0));
+  const none: BodyPart[] = [];
+  for await (const p of readParts(empty, 0, 10)) none.push(p);
+  assert.deepEqual(none.map((p) => p.data.length), [0], "an empty body is one empty part");
+});
+
+test("readParts refuses a BodyReader longer or shorter than declared (INTEGRITY) and closes it, also when the consumer stops early", async () => {
+  const data = Buffer.alloc(25, 1);
+  for (const [reader, size] of [[readerOf(data), 24], [readerOf(data), 26]] as const) {
+    await assert.rejects(async () => {
+      for await (const _ of readParts(reader, size, 10)) void _;
+    }, (err: unknown) => isStorageError(err, "INTEGRITY"));
+    assert.equal(reader.closes(), 1, `declared ${size}: closed`);
+  }
+  const early = readerOf(data);
+  for await (const p of readParts(early, 25, 10)) if (p.number === 1) break;
+  assert.equal(early.closes(), 1, "closed when the consumer stops after the first part");
+});
+
+test("bodyStream turns a BodyReader into a stream of all its bytes and closes it", async () => {
+  const data = Buffer.from(Array.from({ length: 1000 }, (_, i) => i % 251));
+  const reader = readerOf(data, { maxRead: 300 });
+  const chunks: Buffer[] = [];
+  for await (const c of bodyStream(reader)) chunks.push(c as Buffer);
+  assert.ok(Buffer.concat(chunks).equals(data));
+  assert.equal(reader.closes(), 1);
 });
 
 test("forEachBounded never runs more than the limit and rethrows the first failure after the others settle", async () => {

@@ -3,7 +3,7 @@
 import { createHash } from "node:crypto";
 import { Readable } from "node:stream";
 import type { DatasetStore } from "@skyferry/dataset-store";
-import { type ObjectInfo, type ObjectStore, type PutInput, StorageError } from "@skyferry/storage";
+import { bodyStream, type ObjectInfo, type ObjectStore, type PutInput, StorageError } from "@skyferry/storage";
 import type { JobDoc } from "../src/jobs/job-doc.ts";
 import type { JobRepository } from "../src/jobs/repository.ts";
 import type { CompletedPartRecord } from "../src/jobs/types.ts";
@@ -67,9 +67,15 @@ export function fakeJobs(): JobRepository & { docs: Map<string, JobDoc> } {
   };
 }
 
-export function fakeDatasets(blobs: Record<string, Buffer>): DatasetStore {
+/** A dataset store over buffers; with `positional` (as the file store) it also has `openReader`. */
+export function fakeDatasets(blobs: Record<string, Buffer>, options: { positional?: boolean } = {}): DatasetStore {
+  const openReader = async (key: string) => ({
+    read: async (into: Buffer, offset: number, length: number, position: number) => blobs[key]!.copy(into, offset, position, Math.min(position + length, blobs[key]!.length)),
+    close: async () => undefined,
+  });
   return {
     kind: "file",
+    ...(options.positional ? { openReader } : {}),
     read: async (key) => Readable.from([blobs[key]!]),
     readWhole: async (key, maxBytes) => (blobs[key]!.length > maxBytes ? null : blobs[key]!),
     write: () => Promise.reject(new Error("read-only")),
@@ -98,7 +104,7 @@ export function fakeStore(options: { buckets?: string[]; beforeCommit?: (key: st
       const opened = typeof input.body === "function" ? await input.body() : input.body;
       const chunks: Buffer[] = [];
       if (Buffer.isBuffer(opened)) chunks.push(opened); // a small dataset read whole
-      else for await (const c of opened) chunks.push(c as Buffer);
+      else for await (const c of bodyStream(opened)) chunks.push(c as Buffer);
       const body = Buffer.concat(chunks);
       await input.onPartDone?.({ number: 1, etag: "e1", size: body.length });
       input.onProgress?.(body.length);

@@ -6,7 +6,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { WorkContext } from "@skyferry/bus";
 import { isRetryable } from "@skyferry/errors";
 import { createLogger } from "@skyferry/logger";
-import { type ObjectStore, StorageError } from "@skyferry/storage";
+import { isBodyReader, type ObjectStore, StorageError } from "@skyferry/storage";
 import type { JobDoc } from "../src/jobs/job-doc.ts";
 import { jobControl, RECORD_EVERY } from "../src/jobs/lifecycle.ts";
 import { createJobRunner } from "../src/worker/run-job.ts";
@@ -28,13 +28,13 @@ function job(over: Partial<JobDoc> = {}): JobDoc {
   };
 }
 
-function setup(store: ObjectStore, doc = job(), blobs: Record<string, Buffer> = { k: body }) {
+function setup(store: ObjectStore, doc = job(), blobs: Record<string, Buffer> = { k: body }, positional = false) {
   const jobs = fakeJobs();
   jobs.docs.set(doc._id, doc);
   const events: string[] = [];
   const running = new Map<string, AbortController>();
   const run = createJobRunner({
-    jobs, datasets: fakeDatasets(blobs), openStore: async () => store, running, instance: "w1",
+    jobs, datasets: fakeDatasets(blobs, { positional }), openStore: async () => store, running, instance: "w1",
     events: { progress: () => events.push("progress"), completed: (j) => events.push(`completed:${j.object_key}`), failed: (j) => events.push(`failed:${j.state}`) },
     upload: { partSize: 8 << 20, partConcurrency: 2, singlePutMax: 16 << 20, now: () => NOW, maxRenames: 5 },
     logger: createLogger({ name: "t", level: "silent" }), progressIntervalMs: 500,
@@ -53,29 +53,32 @@ test("a job uploads the dataset, verifies it, and ends ok with the object's key"
   assert.deepEqual(t.events, ["completed:rep1.bed"], "a job done within one progress interval reports only its completion");
 });
 
-test("a small one-PUT dataset goes to the store as one buffer; a larger one, or a blob longer than declared, as a stream", async () => {
-  const seen: string[] = [];
-  const store = fakeStore();
-  const spy: ObjectStore = {
-    ...store,
-    put: async (input) => {
-      const opened = typeof input.body === "function" ? await input.body() : input.body;
-      seen.push(Buffer.isBuffer(opened) ? "buffer" : "stream");
-      return store.put({ ...input, body: opened });
-    },
-  };
-  const big = Buffer.alloc(WHOLE_READ_MAX + 1, 7);
-  const digests = (b: Buffer) => ({ sha256: createHash("sha256").update(b).digest("hex"), md5: createHash("md5").update(b).digest("hex") });
-  const blobs = { k: body, big, long: Buffer.concat([body, Buffer.from("x")]) };
-  await setup(spy, job(), blobs).run();
-  await setup(spy, job({ _id: "2222222222222222", store_key: "big", planned_key: "big.bin", bytes_total: big.length, checksum: digests(big) }), blobs).run();
-  const long = setup(spy, job({ _id: "3333333333333333", store_key: "long", planned_key: "long.bed" }), blobs);
-  await long.run().catch(() => undefined);
-  assert.deepEqual(seen, ["buffer", "stream", "stream"]);
-  assert.deepEqual(store.objects.get("b/rep1.bed")?.body, body);
-  assert.deepEqual(store.objects.get("b/big.bin")?.body, big);
-  assert.equal(long.doc().state, "error", "the longer blob's bytes do not match the declared sha256");
-});
+for (const positional of [false, true]) {
+  const larger = positional ? "reader" : "stream";
+  test(`a small one-PUT dataset goes to the store as one buffer; a larger one, or a blob longer than declared, as a ${larger} (a dataset store ${positional ? "with" : "without"} positional reads)`, async () => {
+    const seen: string[] = [];
+    const store = fakeStore();
+    const spy: ObjectStore = {
+      ...store,
+      put: async (input) => {
+        const opened = typeof input.body === "function" ? await input.body() : input.body;
+        seen.push(Buffer.isBuffer(opened) ? "buffer" : isBodyReader(opened) ? "reader" : "stream");
+        return store.put({ ...input, body: () => opened });
+      },
+    };
+    const big = Buffer.alloc(WHOLE_READ_MAX + 1, 7);
+    const digests = (b: Buffer) => ({ sha256: createHash("sha256").update(b).digest("hex"), md5: createHash("md5").update(b).digest("hex") });
+    const blobs = { k: body, big, long: Buffer.concat([body, Buffer.from("x")]) };
+    await setup(spy, job(), blobs, positional).run();
+    await setup(spy, job({ _id: "2222222222222222", store_key: "big", planned_key: "big.bin", bytes_total: big.length, checksum: digests(big) }), blobs, positional).run();
+    const long = setup(spy, job({ _id: "3333333333333333", store_key: "long", planned_key: "long.bed" }), blobs, positional);
+    await long.run().catch(() => undefined);
+    assert.deepEqual(seen, ["buffer", larger, larger]);
+    assert.deepEqual(store.objects.get("b/rep1.bed")?.body, body);
+    assert.deepEqual(store.objects.get("b/big.bin")?.body, big);
+    assert.equal(long.doc().state, "error", "the longer blob's bytes do not match the declared sha256");
+  });
+}
 
 test("a one-PUT job is written running only once it has lasted RECORD_EVERY progress intervals, and its last bytes are not written before its completion", async () => {
   const marks: string[] = [];

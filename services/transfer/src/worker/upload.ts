@@ -1,6 +1,6 @@
 import type { Readable } from "node:stream";
 import type { DatasetStore } from "@skyferry/dataset-store";
-import { isStorageError, type ObjectStore, type PutResult } from "@skyferry/storage";
+import { type BodyReader, isStorageError, type ObjectStore, type PutResult } from "@skyferry/storage";
 import { objectExists, renameExhausted } from "../errors.ts";
 import type { JobDoc } from "../jobs/job-doc.ts";
 import type { CompletedPartRecord } from "../jobs/types.ts";
@@ -37,10 +37,11 @@ export function isSinglePut(size: number, settings: Pick<UploadSettings, "partSi
 }
 
 /**
- * A streamed one-PUT body's buffers: the file read stream's (reads of up to 256 KiB), the hashing
- * step's and the socket's, under this.
+ * A streamed one-PUT body's buffers, under this: read from a file, the S3 adapter's two reused
+ * 512 KiB buffers (see storage-s3's reader-put.ts); from a stream, its chunks of up to 256 KiB in
+ * the read stream, the hashing step and the socket.
  */
-const STREAM_BUFFER_BYTES = 512 * 1024;
+const STREAM_BUFFER_BYTES = 1024 * 1024;
 
 /**
  * A one-PUT dataset up to this size is read whole into one buffer (the file store: open, read,
@@ -50,11 +51,16 @@ const STREAM_BUFFER_BYTES = 512 * 1024;
  */
 export const WHOLE_READ_MAX = 256 * 1024;
 
-/** The dataset's bytes for a put: one buffer for a small one-PUT dataset, else a stream. */
-function datasetBody(datasets: DatasetStore, job: JobDoc, single: boolean): () => Promise<Readable | Buffer> {
-  if (!single || job.bytes_total > WHOLE_READ_MAX) return () => datasets.read(job.store_key);
-  // A blob larger than its declared size comes back null: streamed, the put finds it too long.
-  return async () => (await datasets.readWhole(job.store_key, job.bytes_total)) ?? (await datasets.read(job.store_key));
+/**
+ * The dataset's bytes for a put: one buffer for a small one-PUT dataset; else a reader of
+ * positional reads when the store has them (the adapter reads into buffers it reuses, or straight
+ * into its part buffers), or a stream.
+ */
+function datasetBody(datasets: DatasetStore, job: JobDoc, single: boolean): () => Promise<Readable | Buffer | BodyReader> {
+  const whole = datasets.openReader ? () => datasets.openReader!(job.store_key) : () => datasets.read(job.store_key);
+  if (!single || job.bytes_total > WHOLE_READ_MAX) return whole;
+  // A blob larger than its declared size comes back null: read on, the put finds it too long.
+  return async () => (await datasets.readWhole(job.store_key, job.bytes_total)) ?? (await whole());
 }
 
 /**
