@@ -102,16 +102,17 @@ export async function createFileDatasetStore(options: FileDatasetStoreOptions): 
       }
     },
 
-    async readWhole(key, maxBytes) {
+    async readWhole(key, maxBytes, into) {
       const handle = await openToRead(key);
       try {
         // One byte more than allowed tells a larger blob apart without a stat.
-        const buf = Buffer.allocUnsafe(maxBytes + 1);
+        const limit = maxBytes + 1;
+        const buf = into && into.length >= limit ? into : Buffer.allocUnsafe(limit);
         let filled = 0;
         for (;;) {
-          const { bytesRead } = await handle.read(buf, filled, buf.length - filled, filled);
+          const { bytesRead } = await handle.read(buf, filled, limit - filled, filled);
           filled += bytesRead;
-          if (bytesRead === 0 || filled === buf.length) break;
+          if (bytesRead === 0 || filled === limit) break;
         }
         return filled > maxBytes ? null : buf.subarray(0, filled);
       } catch (err) {

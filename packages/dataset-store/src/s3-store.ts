@@ -166,7 +166,7 @@ export async function createS3DatasetStore(options: S3DatasetStoreOptions): Prom
     write,
     read,
 
-    async readWhole(key, maxBytes) {
+    async readWhole(key, maxBytes, into) {
       // The first maxBytes + 1 bytes: one more than allowed tells a larger blob apart.
       const body = await read(key, { start: 0, end: maxBytes });
       const chunks: Buffer[] = [];
@@ -179,7 +179,11 @@ export async function createS3DatasetStore(options: S3DatasetStoreOptions): Prom
       } catch (err) {
         throw s3Failure(err, `reading '${key}'`);
       }
-      return n > maxBytes ? null : Buffer.concat(chunks, n);
+      if (n > maxBytes) return null;
+      if (!into || into.length <= maxBytes) return Buffer.concat(chunks, n);
+      let at = 0;
+      for (const c of chunks) at += c.copy(into, at);
+      return into.subarray(0, n);
     },
 
     async stat(key) {

@@ -113,6 +113,11 @@ export function runDatasetStoreContract(name: string, target: ContractTarget): v
         assert.ok(exact?.equals(data), `${size} B with maxBytes = its size`);
         assert.ok((await ro.readWhole(key, size + 1000))?.equals(data), `${size} B with room to spare, read-only store`);
         if (size > 0) assert.equal(await store.readWhole(key, size - 1), null, `${size} B is more than maxBytes ${size - 1}`);
+        const into = Buffer.alloc(size + 50, 0xee);
+        const view = await ro.readWhole(key, size + 10, into);
+        assert.ok(view?.equals(data), `${size} B read into the caller's buffer`);
+        assert.ok(view?.buffer === into.buffer, `${size} B: the answer is a view of the caller's buffer`);
+        assert.ok(into.subarray(0, size).equals(data));
       }
       await rejectsWith(store.readWhole(`missing/${uniq()}`, 10), "DATASET_STORE_NOT_FOUND", 404);
     });

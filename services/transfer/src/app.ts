@@ -15,6 +15,8 @@ import { isFresh, type JobDoc, toJobRecord, toTransferJob } from "./jobs/job-doc
 import { createJobRepository } from "./jobs/repository.ts";
 import type { RunningJobs } from "./jobs/lifecycle.ts";
 import { createSendPlanner } from "./send/planner.ts";
+import { createBufferPool } from "./worker/buffer-pool.ts";
+import { WHOLE_READ_MAX } from "./worker/upload.ts";
 import { createMemoryBudget } from "./worker/memory-budget.ts";
 import { createJobRunner } from "./worker/run-job.ts";
 import { createStoreOpener, defaultStoreFactory, type StoreFactory } from "./worker/stores.ts";
@@ -118,6 +120,7 @@ export async function transferApp(
         singlePutMax: config.TRANSFER_SINGLE_PUT_MAX_MB * MiB,
         now: () => new Date(),
         maxRenames: 100,
+        wholeReads: createBufferPool(WHOLE_READ_MAX + 1, config.TRANSFER_CONCURRENCY),
       },
       memory: createMemoryBudget(config.TRANSFER_MEMORY_BUDGET_MB * MiB),
     });

@@ -77,7 +77,13 @@ export function fakeDatasets(blobs: Record<string, Buffer>, options: { positiona
     kind: "file",
     ...(options.positional ? { openReader } : {}),
     read: async (key) => Readable.from([blobs[key]!]),
-    readWhole: async (key, maxBytes) => (blobs[key]!.length > maxBytes ? null : blobs[key]!),
+    readWhole: async (key, maxBytes, into) => {
+      const blob = blobs[key]!;
+      if (blob.length > maxBytes) return null;
+      if (!into || into.length <= maxBytes) return blob;
+      blob.copy(into);
+      return into.subarray(0, blob.length);
+    },
     write: () => Promise.reject(new Error("read-only")),
     stat: async (key) => (blobs[key] ? { size: blobs[key].length } : null),
     delete: async () => undefined,

@@ -7,6 +7,7 @@ import type { WorkContext } from "@skyferry/bus";
 import { isRetryable } from "@skyferry/errors";
 import { createLogger } from "@skyferry/logger";
 import { isBodyReader, type ObjectStore, StorageError } from "@skyferry/storage";
+import { type BufferPool, createBufferPool } from "../src/worker/buffer-pool.ts";
 import type { JobDoc } from "../src/jobs/job-doc.ts";
 import { jobControl, RECORD_EVERY } from "../src/jobs/lifecycle.ts";
 import { createJobRunner } from "../src/worker/run-job.ts";
@@ -28,15 +29,15 @@ function job(over: Partial<JobDoc> = {}): JobDoc {
   };
 }
 
-function setup(store: ObjectStore, doc = job(), blobs: Record<string, Buffer> = { k: body }, positional = false) {
+function setup(store: ObjectStore, doc = job(), blobs: Record<string, Buffer> = { k: body }, options: { positional?: boolean; wholeReads?: BufferPool } = {}) {
   const jobs = fakeJobs();
   jobs.docs.set(doc._id, doc);
   const events: string[] = [];
   const running = new Map<string, AbortController>();
   const run = createJobRunner({
-    jobs, datasets: fakeDatasets(blobs, { positional }), openStore: async () => store, running, instance: "w1",
+    jobs, datasets: fakeDatasets(blobs, { positional: options.positional ?? false }), openStore: async () => store, running, instance: "w1",
     events: { progress: () => events.push("progress"), completed: (j) => events.push(`completed:${j.object_key}`), failed: (j) => events.push(`failed:${j.state}`) },
-    upload: { partSize: 8 << 20, partConcurrency: 2, singlePutMax: 16 << 20, now: () => NOW, maxRenames: 5 },
+    upload: { partSize: 8 << 20, partConcurrency: 2, singlePutMax: 16 << 20, now: () => NOW, maxRenames: 5, ...(options.wholeReads ? { wholeReads: options.wholeReads } : {}) },
     logger: createLogger({ name: "t", level: "silent" }), progressIntervalMs: 500,
   });
   const ctx = (over: Partial<WorkContext> = {}): WorkContext => ({ deliveryCount: 1, lastAttempt: false, messageId: doc._id, subject: "s", signal: new AbortController().signal, ...over });
@@ -69,9 +70,9 @@ for (const positional of [false, true]) {
     const big = Buffer.alloc(WHOLE_READ_MAX + 1, 7);
     const digests = (b: Buffer) => ({ sha256: createHash("sha256").update(b).digest("hex"), md5: createHash("md5").update(b).digest("hex") });
     const blobs = { k: body, big, long: Buffer.concat([body, Buffer.from("x")]) };
-    await setup(spy, job(), blobs, positional).run();
-    await setup(spy, job({ _id: "2222222222222222", store_key: "big", planned_key: "big.bin", bytes_total: big.length, checksum: digests(big) }), blobs, positional).run();
-    const long = setup(spy, job({ _id: "3333333333333333", store_key: "long", planned_key: "long.bed" }), blobs, positional);
+    await setup(spy, job(), blobs, { positional }).run();
+    await setup(spy, job({ _id: "2222222222222222", store_key: "big", planned_key: "big.bin", bytes_total: big.length, checksum: digests(big) }), blobs, { positional }).run();
+    const long = setup(spy, job({ _id: "3333333333333333", store_key: "long", planned_key: "long.bed" }), blobs, { positional });
     await long.run().catch(() => undefined);
     assert.deepEqual(seen, ["buffer", larger, larger]);
     assert.deepEqual(store.objects.get("b/rep1.bed")?.body, body);
@@ -79,6 +80,35 @@ for (const positional of [false, true]) {
     assert.equal(long.doc().state, "error", "the longer blob's bytes do not match the declared sha256");
   });
 }
+
+test("a small dataset is read into a pooled buffer, given back once its put has succeeded and not after a failed one", async () => {
+  const pool = createBufferPool(WHOLE_READ_MAX + 1, 4);
+  const given: Buffer[] = [];
+  const spyPool: BufferPool = { size: pool.size, take: () => pool.take(), give: (b) => (given.push(b), pool.give(b)) };
+  const seen: Buffer[] = [];
+  const store = fakeStore();
+  let fail = false;
+  const spy: ObjectStore = {
+    ...store,
+    put: async (input) => {
+      const opened = typeof input.body === "function" ? await input.body() : input.body;
+      if (Buffer.isBuffer(opened)) seen.push(opened);
+      if (fail) throw new StorageError("TRANSIENT", "reset");
+      return store.put({ ...input, body: () => opened });
+    },
+  };
+  const ok = setup(spy, job(), { k: body }, { wholeReads: spyPool });
+  await ok.run();
+  assert.equal(ok.doc().state, "ok");
+  assert.equal(seen.length, 1);
+  assert.ok(given.length === 1 && seen[0]!.buffer === given[0]!.buffer, "the body was a view of the pooled buffer, given back after the put");
+  assert.deepEqual(store.objects.get("b/rep1.bed")?.body, body);
+  fail = true;
+  const bad = setup(spy, job({ _id: "4444444444444444" }), { k: body }, { wholeReads: spyPool });
+  await bad.run().catch(() => undefined);
+  assert.equal(seen.length, 2);
+  assert.equal(given.length, 1, "a failed put's buffer is not given back (the transport may still hold it)");
+});
 
 test("a one-PUT job is written running only once it has lasted RECORD_EVERY progress intervals, and its last bytes are not written before its completion", async () => {
   const marks: string[] = [];

@@ -5,6 +5,7 @@ import { objectExists, renameExhausted } from "../errors.ts";
 import type { JobDoc } from "../jobs/job-doc.ts";
 import type { CompletedPartRecord } from "../jobs/types.ts";
 import { suffixedKey } from "../send/object-key.ts";
+import type { BufferPool } from "./buffer-pool.ts";
 
 export interface UploadHooks {
   uploadStarted(key: string, uploadId: string): Promise<void>;
@@ -22,6 +23,8 @@ export interface UploadSettings {
   now: () => Date;
   /** Rename attempts before giving up (each a new suffix). */
   maxRenames: number;
+  /** Buffers of WHOLE_READ_MAX + 1 bytes that small datasets are read into (see datasetBody). */
+  wholeReads?: BufferPool;
 }
 
 export type UploadOutcome = { key: string; outcome: "uploaded"; result: PutResult } | { key: string; outcome: "skipped" };
@@ -52,15 +55,30 @@ const STREAM_BUFFER_BYTES = 1024 * 1024;
 export const WHOLE_READ_MAX = 256 * 1024;
 
 /**
- * The dataset's bytes for a put: one buffer for a small one-PUT dataset; else a reader of
- * positional reads when the store has them (the adapter reads into buffers it reuses, or straight
- * into its part buffers), or a stream.
+ * The dataset's bytes for a put: one buffer for a small one-PUT dataset (from `pool` when given;
+ * `release` gives it back once the put has succeeded, when nothing holds it any longer); else a
+ * reader of positional reads when the store has them (the adapter reads into buffers it reuses, or
+ * straight into its part buffers), or a stream.
  */
-function datasetBody(datasets: DatasetStore, job: JobDoc, single: boolean): () => Promise<Readable | Buffer | BodyReader> {
+function datasetBody(datasets: DatasetStore, job: JobDoc, single: boolean, pool: BufferPool | undefined): { open: () => Promise<Readable | Buffer | BodyReader>; release(): void } {
   const whole = datasets.openReader ? () => datasets.openReader!(job.store_key) : () => datasets.read(job.store_key);
-  if (!single || job.bytes_total > WHOLE_READ_MAX) return whole;
-  // A blob larger than its declared size comes back null: read on, the put finds it too long.
-  return async () => (await datasets.readWhole(job.store_key, job.bytes_total)) ?? (await whole());
+  if (!single || job.bytes_total > WHOLE_READ_MAX) return { open: whole, release: () => undefined };
+  let taken: Buffer | undefined;
+  return {
+    // A blob larger than its declared size comes back null: read on, the put finds it too long.
+    open: async () => {
+      taken = pool && pool.size > job.bytes_total ? pool.take() : undefined;
+      const buf = await datasets.readWhole(job.store_key, job.bytes_total, taken);
+      if (buf) return buf;
+      if (taken) pool!.give(taken);
+      taken = undefined;
+      return whole();
+    },
+    release: () => {
+      if (taken) pool!.give(taken);
+      taken = undefined;
+    },
+  };
 }
 
 /**
@@ -106,11 +124,12 @@ export async function uploadDataset(
   tracker.current = resume ? { key: resume.key, uploadId: resume.uploadId } : null;
   for (;;) {
     const target = key;
+    const body = datasetBody(datasets, job, single, settings.wholeReads);
     try {
       const result = await store.put({
         bucket: job.bucket,
         key: target,
-        body: datasetBody(datasets, job, single),
+        body: body.open,
         size: job.bytes_total,
         partSize: single ? Math.max(settings.partSize, job.bytes_total) : settings.partSize,
         concurrency: settings.partConcurrency,
@@ -132,6 +151,7 @@ export async function uploadDataset(
         signal,
       });
       tracker.current = null;
+      body.release();
       return { key: target, outcome: "uploaded", result };
     } catch (err) {
       if (!isStorageError(err, "ALREADY_EXISTS")) throw err;
