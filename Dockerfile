@@ -26,5 +26,6 @@ ENV SERVICE=${SERVICE} HOST=0.0.0.0 NODE_ENV=production
 WORKDIR /app
 COPY --from=install --chown=node:node /app /app
 USER node
-# The service runs as one bundled module (scripts/build-service.mjs, built in the install stage).
-CMD ["sh", "-c", "exec node --enable-source-maps services/${SERVICE}/dist/server.mjs"]
+# The service runs as one bundled module (scripts/build-service.mjs, built in the install stage),
+# with its own node flags when it has a services/<name>/node-flags file.
+CMD ["sh", "-c", "exec node --enable-source-maps $(cat services/${SERVICE}/node-flags 2>/dev/null) services/${SERVICE}/dist/server.mjs"]

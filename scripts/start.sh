@@ -65,7 +65,11 @@ mkdir -p "$DATASET_STORE_DIR" "$stack_dir/logs"
 
 run() { # name port
   local name=$1 svc_port=$2 svc=${1%-[0-9]}
-  PORT=$svc_port node --enable-source-maps "services/$svc/dist/server.mjs" > "$stack_dir/logs/$name.log" 2>&1 &
+  # A service's own node flags, when it has any, are in services/<svc>/node-flags (the Dockerfile
+  # and the benches read the same file).
+  local flags=()
+  [[ -f services/$svc/node-flags ]] && read -ra flags < "services/$svc/node-flags"
+  PORT=$svc_port node --enable-source-maps "${flags[@]}" "services/$svc/dist/server.mjs" > "$stack_dir/logs/$name.log" 2>&1 &
   pids+=($!)
   log "$name: pid $! on port $svc_port (log: $stack_dir/logs/$name.log)"
 }

@@ -120,7 +120,9 @@ export interface WorkerProcess {
  * build it first with `buildTransferBundle`).
  */
 export async function spawnWorker(env: Record<string, string>, nodeArgs: string[] = [], from: "sources" | "bundle" = "sources"): Promise<WorkerProcess> {
-  const entry = from === "bundle" ? ["--enable-source-maps", "services/transfer/dist/server.mjs"] : ["--import", "tsx", "services/transfer/src/server.ts"];
+  // The bundle runs as `npm start` runs it: with the service's node flags (services/transfer/node-flags).
+  const flags = readFileSync(resolve(repoRoot, "services/transfer/node-flags"), "utf8").split(/\s+/).filter(Boolean);
+  const entry = from === "bundle" ? ["--enable-source-maps", ...flags, "services/transfer/dist/server.mjs"] : ["--import", "tsx", ...flags, "services/transfer/src/server.ts"];
   const child = spawn(process.execPath, [...nodeArgs, ...entry], {
     cwd: repoRoot,
     // LOG_LEVEL info at least: start-up is detected by the "listening" line.
