@@ -67,7 +67,7 @@ async function putSingleStreamed(ctx: S3Context, input: PutInput, md5: string, s
   const opened = await openBody(input.body);
   if (isBodyReader(opened) && ctx.direct) {
     const md5Base64 = Buffer.from(md5, "hex").toString("base64");
-    const sent = ctx.direct.putFromReader({ bucket: input.bucket, key: input.key, headers: wireHeaders(input, md5Base64, input.size, sha256), reader: opened, size: input.size, sha256, ...(input.signal ? { signal: input.signal } : {}) });
+    const sent = ctx.direct.putFromReader({ bucket: input.bucket, key: input.key, headers: wireHeaders(input, md5Base64, input.size, objectMetadata(input, sha256)), reader: opened, size: input.size, sha256, ...(input.signal ? { signal: input.signal } : {}) });
     if (sent) return committed(ctx, input, md5, sha256, await sent);
   }
   const hash = createHash("sha256");
@@ -123,11 +123,11 @@ async function committed(ctx: S3Context, input: PutInput, md5: string, sha256: s
 }
 
 /** A one-PUT's headers in wire form (the direct paths; the SDK builds the same from its command). */
-function wireHeaders(input: PutInput, md5Base64: string, length: number, sha256: string): Record<string, string> & { "content-md5": string; "content-length": string } {
+function wireHeaders(input: PutInput, md5Base64: string, length: number, metadata: Record<string, string>): Record<string, string> & { "content-md5": string; "content-length": string } {
   return {
     "content-length": String(length),
     "content-md5": md5Base64,
-    ...Object.fromEntries(Object.entries(objectMetadata(input, sha256)).map(([k, v]) => [`x-amz-meta-${k.toLowerCase()}`, v])),
+    ...Object.fromEntries(Object.entries(metadata).map(([k, v]) => [`x-amz-meta-${k.toLowerCase()}`, v])),
     ...(input.contentType ? { "content-type": input.contentType } : {}),
     ...(input.storageClass ? { "x-amz-storage-class": input.storageClass } : {}),
     ...(input.ifNoneMatch ? { "if-none-match": "*" } : {}),
@@ -148,7 +148,7 @@ async function sendPut(ctx: S3Context, input: PutInput, body: Buffer | Readable,
   const direct = !Buffer.isBuffer(body) ? undefined : ctx.direct?.put({
     bucket: input.bucket,
     key: input.key,
-    headers: wireHeaders(input, md5Base64, length, sha256),
+    headers: wireHeaders(input, md5Base64, length, metadata),
     body,
     ...(input.signal ? { signal: input.signal } : {}),
   });
