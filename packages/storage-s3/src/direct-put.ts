@@ -146,9 +146,8 @@ export function createDirectPut(client: S3Client, options: { region: string; end
 
   async function send(r: Route, req: DirectPutRequest): Promise<DirectPutResult> {
     const { path, headers } = await signPut(r, req.key, req.headers);
-    const signed = { headers };
     try {
-      const res = await agent.request({ origin: r.origin, path, method: "PUT", headers: signed.headers, body: req.body, ...(req.signal ? { signal: req.signal } : {}) });
+      const res = await agent.request({ origin: r.origin, path, method: "PUT", headers, body: req.body, ...(req.signal ? { signal: req.signal } : {}) });
       if (res.statusCode === 200) {
         await res.body.dump();
         return { ...header(res.headers, "etag", "etag"), ...header(res.headers, "x-amz-version-id", "versionId") };

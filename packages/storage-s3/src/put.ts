@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import { pipeline, type Readable, Transform } from "node:stream";
+import { finished } from "node:stream/promises";
 import { PutObjectCommand } from "@aws-sdk/client-s3";
 import { abortedError, bodyStream, isBodyReader, isStorageError, openBody, planParts, readParts, StorageError, type PutInput, type PutResult } from "@skyferry/storage";
 import { call, type S3Context } from "./context.ts";
@@ -94,7 +95,8 @@ async function putSingleStreamed(ctx: S3Context, input: PutInput, md5: string, s
       done(null, held);
     },
   });
-  pipeline(bodyStream(opened), hashing, (err) => {
+  const source = bodyStream(opened);
+  pipeline(source, hashing, (err) => {
     if (err) sourceError ??= err;
   });
   let put;
@@ -102,6 +104,9 @@ async function putSingleStreamed(ctx: S3Context, input: PutInput, md5: string, s
     put = await sendPut(ctx, input, hashing, Buffer.from(md5, "hex").toString("base64"), sha256);
   } catch (err) {
     hashing.destroy();
+    // The source is released (a reader closed, a file handle let go) before the put settles.
+    source.destroy();
+    await finished(source).catch(() => undefined);
     if (sourceError && !(isStorageError(err) && err.storageCode === "ABORTED")) {
       throw sourceError instanceof StorageError ? sourceError : new StorageError("SOURCE", `reading the body failed: ${(sourceError as Error)?.message ?? String(sourceError)}`, { cause: sourceError });
     }

@@ -61,8 +61,8 @@ export const WHOLE_READ_MAX = 256 * 1024;
  * straight into its part buffers), or a stream.
  */
 function datasetBody(datasets: DatasetStore, job: JobDoc, single: boolean, pool: BufferPool | undefined): { open: () => Promise<Readable | Buffer | BodyReader>; release(): void } {
-  const whole = datasets.openReader ? () => datasets.openReader!(job.store_key) : () => datasets.read(job.store_key);
-  if (!single || job.bytes_total > WHOLE_READ_MAX) return { open: whole, release: () => undefined };
+  const openBlob = datasets.openReader ? () => datasets.openReader!(job.store_key) : () => datasets.read(job.store_key);
+  if (!single || job.bytes_total > WHOLE_READ_MAX) return { open: openBlob, release: () => undefined };
   let taken: Buffer | undefined;
   return {
     // A blob larger than its declared size comes back null: read on, the put finds it too long.
@@ -72,7 +72,7 @@ function datasetBody(datasets: DatasetStore, job: JobDoc, single: boolean, pool:
       if (buf) return buf;
       if (taken) pool!.give(taken);
       taken = undefined;
-      return whole();
+      return openBlob();
     },
     release: () => {
       if (taken) pool!.give(taken);
