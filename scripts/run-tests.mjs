@@ -3,7 +3,7 @@
 // (Node 20's `--test` does not expand globs), prints the spec report, and writes a TAP copy to
 // <repo>/.test-results/<workspace>.tap for the summary that scripts/test.sh prints at the end.
 import { spawn } from "node:child_process";
-import { mkdirSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { join, relative, resolve } from "node:path";
 
 const cwd = process.cwd();
@@ -15,7 +15,10 @@ function find(dir, out = []) {
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
     if (entry.name === "node_modules" || entry.name.startsWith(".") || entry.name === "bench") continue;
     const p = join(dir, entry.name);
-    if (entry.isDirectory()) find(p, out);
+    // A folder with its own package.json is another workspace (e.g. test/shipped): turbo runs it.
+    if (entry.isDirectory()) {
+      if (!existsSync(join(p, "package.json"))) find(p, out);
+    }
     else if (entry.name.endsWith(".test.ts")) out.push(relative(cwd, p));
   }
   return out;
