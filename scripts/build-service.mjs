@@ -18,7 +18,7 @@ await build({
   bundle: true,
   platform: "node",
   format: "esm",
-  target: "node20",
+  target: "node24",
   sourcemap: "linked",
   logLevel: "warning",
   plugins: [

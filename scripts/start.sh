@@ -27,6 +27,8 @@ stop_all() {
 }
 trap stop_all INT TERM EXIT
 
+# shellcheck source=use-node.sh
+source scripts/use-node.sh
 [ -d node_modules ] || npm ci --no-audit --no-fund
 # The web console the gateway serves at / (packages/console/dist).
 npx turbo run build --filter=@skyferry/console --output-logs=errors-only

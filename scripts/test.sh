@@ -14,6 +14,10 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# shellcheck source=use-node.sh
+source scripts/use-node.sh
+[ -d node_modules ] || npm ci --no-audit --no-fund
+
 t0=$(date +%s)
 if ! bash scripts/stack.sh status >/dev/null 2>&1; then
   started_stack=1

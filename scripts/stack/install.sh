@@ -45,7 +45,14 @@ fi
 
 # ---------------------------------------------------------------- MongoDB wire protocol
 ferretdb_ok() { # <binary>: true if it runs and is the pinned version
-  [[ -x $1 ]] && "$1" --version 2>/dev/null | grep -x "version: $FERRETDB_VERSION" >/dev/null
+  # FerretDB writes its state.json into --state-dir (default: the working directory) even for
+  # --version: point it at a throwaway folder so nothing lands in the checkout.
+  local scratch rc
+  [[ -x $1 ]] || return 1
+  scratch=$(mktemp -d)
+  "$1" --version --state-dir="$scratch" 2>/dev/null | grep -x "version: $FERRETDB_VERSION" >/dev/null && rc=0 || rc=1
+  rm -rf "$scratch"
+  return $rc
 }
 
 # Which MongoDB the stack uses (scripts/stack.sh passes its decision in SKYFERRY_MONGO_MODE):

@@ -1,19 +1,26 @@
 #!/usr/bin/env node
-// OpenID Connect test provider for scripts/stack.sh: oauth2-mock-server (repo devDependency) with
-// the issuer pinned to the address we listen on.
-//   node scripts/stack/oidc-server.mjs -a 127.0.0.1 -p 18090
-// Why not `node_modules/.bin/oauth2-mock-server -a 127.0.0.1 -p 18090`: its CLI rewrites any 127.x
-// listen address to an issuer of http://localhost:<port>, so the discovery document's "issuer" and
-// the tokens' "iss" would not equal OIDC_ISSUER=http://127.0.0.1:<port> (OIDC clients reject that).
+// The local OpenID Connect provider of `npm start`, the test stack and Docker Compose: oauth2-mock-server
+// (a repo devDependency) behind a small sign-in page where a person types a user name (and, if they
+// like, an email), so one can sign in as several users. Tokens carry `sub`, `email`,
+// `email_verified`, `name` and `preferred_username`.
+//
+//   node scripts/stack/oidc-server.mjs -a 127.0.0.1 -p 18090 [--issuer URL] [--public-url URL]
+//
+// --issuer      the issuer, pinned (default http://<address>:<port>): discovery, the tokens' `iss`,
+//               and the token, JWKS and userinfo endpoints the relying party calls. Pinned because
+//               oauth2-mock-server's own CLI rewrites any 127.x listen address to http://localhost.
+// --public-url  the origin browsers reach this provider at, when it differs from the issuer (Docker
+//               Compose: issuer http://oidc:18090 for the services, http://localhost:18090 for
+//               browsers). Only the browser-facing endpoints (sign-in page, end session) use it.
+//
+// It signs in anyone who types a name: a development provider, never for production.
 // The signing key's JWKS entry carries a self-signed certificate (`x5c`): Ceph radosgw's STS
 // verifies ID tokens with that certificate, not with n/e (see sts-setup.mjs).
-import { execFileSync } from "node:child_process";
-import { generateKeyPairSync, randomBytes, X509Certificate } from "node:crypto";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:http";
 import { createRequire } from "node:module";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { pathToFileURL } from "node:url";
+import { keyWithCertificate } from "./oidc-key.mjs";
+import { createLocalUsers, signInPage } from "./oidc-users.mjs";
 
 const args = process.argv.slice(2);
 const opt = (flag, def) => {
@@ -22,35 +29,40 @@ const opt = (flag, def) => {
 };
 const host = opt("-a", "127.0.0.1");
 const port = Number(opt("-p", "18090"));
-const issuer = opt("--issuer", `http://${host.includes(":") ? `[${host}]` : host}:${port}`);
+const issuer = opt("--issuer", `http://${host.includes(":") ? `[${host}]` : host}:${port}`).replace(/\/+$/, "");
+const publicUrl = opt("--public-url", issuer).replace(/\/+$/, "");
 
 // resolve the package from the repo root (this file lives in <repo>/scripts/stack/)
 const require = createRequire(new URL("../../package.json", import.meta.url));
 const { OAuth2Server } = await import(pathToFileURL(require.resolve("oauth2-mock-server")).href);
 
-/** A fresh RS256 private JWK whose `x5c` holds a self-signed certificate for its public key. */
-function keyWithCertificate() {
-  const { privateKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
-  const dir = mkdtempSync(join(tmpdir(), "skyferry-oidc-"));
-  try {
-    const keyFile = join(dir, "key.pem");
-    writeFileSync(keyFile, privateKey.export({ type: "pkcs8", format: "pem" }), { mode: 0o600 });
-    const pem = execFileSync("openssl", ["req", "-x509", "-new", "-key", keyFile, "-subj", "/CN=skyferry-stack-oidc", "-days", "3650"]);
-    const cert = new X509Certificate(pem);
-    return { ...privateKey.export({ format: "jwk" }), kid: randomBytes(8).toString("hex"), alg: "RS256", use: "sig", x5c: [cert.raw.toString("base64")] };
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
+const oauth = new OAuth2Server();
+const jwk = await oauth.issuer.keys.add(await keyWithCertificate());
+oauth.issuer.url = issuer;
+const users = createLocalUsers(oauth.service);
+oauth.service.on("beforeWellKnownOpenIdConfiguration", (res) => {
+  res.body.authorization_endpoint = `${publicUrl}/authorize`;
+  res.body.end_session_endpoint = `${publicUrl}/endsession`;
+});
 
-const server = new OAuth2Server();
-const jwk = await server.issuer.keys.add(keyWithCertificate());
-server.issuer.url = issuer; // start() only fills it in when unset
-await server.start(port, host);
-console.log(`oauth2-mock-server listening on http://${host}:${port}, issuer ${server.issuer.url}, key ${jwk.kid}`);
+const handle = oauth.service.requestHandler;
+const server = createServer((req, res) => {
+  const url = new URL(req.url ?? "/", "http://local");
+  if (req.method === "GET" && url.pathname === "/authorize") {
+    // No user yet, or one the form refuses: show the sign-in page (the client's parameters ride along).
+    const problem = users.problemWith(url.searchParams);
+    if (problem !== null) return signInPage(res, url.searchParams, problem);
+  }
+  if (req.method === "GET" && url.pathname === "/") return signInPage(res, url.searchParams, "", { info: true });
+  handle(req, res);
+});
+server.listen(port, host, () => {
+  console.log(`local OpenID Connect provider on http://${host}:${port}, issuer ${issuer}, sign-in page ${publicUrl}/authorize, key ${jwk.kid}`);
+});
 
 for (const sig of ["SIGTERM", "SIGINT"]) {
   process.once(sig, () => {
-    server.stop().finally(() => process.exit(0));
+    server.close(() => process.exit(0));
+    server.closeAllConnections();
   });
 }
