@@ -1,4 +1,5 @@
 import { type Static, Type } from "@sinclair/typebox";
+import { ConfigError, loadConfig } from "@skyferry/config";
 import { BaseConfig } from "@skyferry/service-kit";
 
 /** One OpenID Connect provider users can sign in with. */
@@ -18,13 +19,23 @@ export const OidcProviderConfig = Type.Object(
     preset: Type.Optional(Type.Literal("google")),
     /**
      * Allow plain-http requests to the issuer. Only honoured for a loopback issuer
-     * (http://127.0.0.1 or http://localhost), i.e. a local test provider; never on by default.
+     * (http://127.0.0.1 or http://localhost), i.e. a local test provider, or for any issuer with
+     * SKYFERRY_OIDC_DEV_INSECURE_ISSUERS; never on by default.
      */
     allow_insecure_http: Type.Optional(Type.Boolean()),
   },
   { additionalProperties: false },
 );
 export type OidcProviderConfig = Static<typeof OidcProviderConfig>;
+
+/**
+ * Marks a provider list loaded with SKYFERRY_OIDC_DEV_INSECURE_ISSUERS on (`loadAuthzConfig`), for
+ * `createOidcProviders`. A symbol, so that no JSON in SKYFERRY_OIDC_PROVIDERS can set it.
+ */
+export const DEV_INSECURE_ISSUERS: unique symbol = Symbol("skyferry.oidc.devInsecureIssuers");
+
+/** The configured providers; carries DEV_INSECURE_ISSUERS when the development flag is on. */
+export type OidcProviderList = readonly OidcProviderConfig[] & { readonly [DEV_INSECURE_ISSUERS]?: true };
 
 /** The authz service's settings, each read from the environment variable of the same name. */
 export const AuthzConfig = Type.Object({
@@ -33,6 +44,14 @@ export const AuthzConfig = Type.Object({
   PORT: Type.Integer({ default: 8081, minimum: 0, maximum: 65535 }),
   /** JSON array of OpenID Connect providers (see `OidcProviderConfig`). */
   SKYFERRY_OIDC_PROVIDERS: Type.Array(OidcProviderConfig, { default: [] }),
+  /**
+   * Development only: `allow_insecure_http` is honoured for a non-loopback plain-http issuer too
+   * (e.g. http://oidc:18090 in Docker Compose, where the provider is another container). Refused
+   * with NODE_ENV=production; a warning is logged at start while it is on.
+   */
+  SKYFERRY_OIDC_DEV_INSECURE_ISSUERS: Type.Boolean({ default: false }),
+  /** Read only to refuse SKYFERRY_OIDC_DEV_INSECURE_ISSUERS in production; nothing else depends on it. */
+  NODE_ENV: Type.String({ default: "" }),
   /**
    * Encryption keys for secrets at rest: JSON object key id -> 32-byte key (base64 or hex).
    * Required; there is no default. Old key ids stay listed so values sealed with them still open.
@@ -63,3 +82,19 @@ export const AuthzConfig = Type.Object({
   SKYFERRY_CLOUD_TIMEOUT_MS: Type.Integer({ default: 15_000, minimum: 1000, maximum: 120_000 }),
 });
 export type AuthzConfig = Static<typeof AuthzConfig>;
+
+/**
+ * Loads the authz config (`server.ts`): refuses SKYFERRY_OIDC_DEV_INSECURE_ISSUERS when
+ * NODE_ENV=production, and when the flag is on marks the provider list for `createOidcProviders`.
+ */
+export function loadAuthzConfig(env: NodeJS.ProcessEnv = process.env): Readonly<AuthzConfig> {
+  const config = loadConfig(AuthzConfig, env);
+  if (!config.SKYFERRY_OIDC_DEV_INSECURE_ISSUERS) return config;
+  if (config.NODE_ENV === "production") {
+    throw new ConfigError([
+      "SKYFERRY_OIDC_DEV_INSECURE_ISSUERS: plain-http OpenID Connect issuers are for development only and refused with NODE_ENV=production (use an https issuer)",
+    ]);
+  }
+  const providers: OidcProviderList = Object.freeze(Object.assign([...config.SKYFERRY_OIDC_PROVIDERS], { [DEV_INSECURE_ISSUERS]: true as const }));
+  return Object.freeze({ ...config, SKYFERRY_OIDC_PROVIDERS: providers as AuthzConfig["SKYFERRY_OIDC_PROVIDERS"] });
+}

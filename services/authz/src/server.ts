@@ -1,7 +1,12 @@
-import { loadConfig } from "@skyferry/config";
 import { startService } from "@skyferry/service-kit";
 import { authzApp } from "./app.ts";
-import { AuthzConfig } from "./config.ts";
+import { loadAuthzConfig } from "./config.ts";
 
-const config = loadConfig(AuthzConfig);
-await startService({ name: "authz", config, plugin: authzApp, useMongo: true });
+const config = loadAuthzConfig();
+const { deps } = await startService({ name: "authz", config, plugin: authzApp, useMongo: true });
+if (config.SKYFERRY_OIDC_DEV_INSECURE_ISSUERS) {
+  deps.logger.warn(
+    { insecure_issuers: config.SKYFERRY_OIDC_PROVIDERS.filter((p) => p.allow_insecure_http && p.issuer.startsWith("http:")).map((p) => p.issuer) },
+    "SKYFERRY_OIDC_DEV_INSECURE_ISSUERS is on: sign-in may talk to plain-http OpenID Connect issuers (development only; never in production)",
+  );
+}

@@ -1,5 +1,5 @@
 import * as client from "openid-client";
-import type { OidcProviderConfig } from "../config.ts";
+import { DEV_INSECURE_ISSUERS, type OidcProviderConfig, type OidcProviderList } from "../config.ts";
 import { providerUnavailable, providerUnknown } from "../errors.ts";
 
 /** A configured provider with its preset applied. */
@@ -22,12 +22,22 @@ export interface OidcProviders {
 const GOOGLE = { scopes: "openid email profile", params: { access_type: "offline", prompt: "consent" } };
 const LOOPBACK = new Set(["127.0.0.1", "localhost", "[::1]"]);
 
+export interface ResolveOptions {
+  /**
+   * SKYFERRY_OIDC_DEV_INSECURE_ISSUERS: `allow_insecure_http` is honoured for any plain-http issuer
+   * (e.g. http://oidc:18090 inside Docker Compose), not only a loopback one.
+   */
+  devInsecureIssuers?: boolean;
+}
+
 /** Applies presets and checks plain-http use; throws at start-up on a misconfiguration. */
-export function resolveProvider(p: OidcProviderConfig): ProviderSettings {
+export function resolveProvider(p: OidcProviderConfig, options: ResolveOptions = {}): ProviderSettings {
   const url = new URL(p.issuer);
-  if (url.protocol === "http:" && !(p.allow_insecure_http && LOOPBACK.has(url.hostname))) {
+  if (url.protocol === "http:" && !(p.allow_insecure_http && (LOOPBACK.has(url.hostname) || options.devInsecureIssuers === true))) {
     throw new Error(
-      `OIDC provider '${p.name}': plain-http issuer ${url.origin} needs allow_insecure_http, which is only honoured for a loopback issuer (127.0.0.1 or localhost)`,
+      p.allow_insecure_http
+        ? `OIDC provider '${p.name}': plain-http issuer ${url.origin} is not loopback (127.0.0.1 or localhost); allow_insecure_http is honoured for it only with SKYFERRY_OIDC_DEV_INSECURE_ISSUERS=true (development only)`
+        : `OIDC provider '${p.name}': plain-http issuer ${url.origin} needs allow_insecure_http, which is only honoured for a loopback issuer (127.0.0.1 or localhost), or any issuer with SKYFERRY_OIDC_DEV_INSECURE_ISSUERS=true (development only)`,
     );
   }
   const preset = p.preset === "google" ? GOOGLE : { scopes: "openid email profile", params: {} };
@@ -41,11 +51,13 @@ export function resolveProvider(p: OidcProviderConfig): ProviderSettings {
   };
 }
 
-export function createOidcProviders(list: readonly OidcProviderConfig[], options: { timeoutSeconds?: number } = {}): OidcProviders {
+/** `options.devInsecureIssuers` defaults to the list's DEV_INSECURE_ISSUERS mark. */
+export function createOidcProviders(list: OidcProviderList, options: { timeoutSeconds?: number } & ResolveOptions = {}): OidcProviders {
+  const resolve: ResolveOptions = { devInsecureIssuers: options.devInsecureIssuers ?? list[DEV_INSECURE_ISSUERS] === true };
   const byName = new Map<string, { settings: ProviderSettings; secret: string }>();
   for (const p of list) {
     if (byName.has(p.name)) throw new Error(`OIDC provider '${p.name}' is configured twice`);
-    byName.set(p.name, { settings: resolveProvider(p), secret: p.client_secret });
+    byName.set(p.name, { settings: resolveProvider(p, resolve), secret: p.client_secret });
   }
   const discovered = new Map<string, Promise<client.Configuration>>();
   const entry = (name: string) => {
