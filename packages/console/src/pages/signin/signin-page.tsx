@@ -36,6 +36,12 @@ export function SignInPage() {
           </li>
         ))}
       </ul>
+      {(providers.data ?? []).some((p) => p.name === "local") ? (
+        <p class="muted" data-testid="local-provider-hint">
+          The local provider of the development stack (<code>npm start</code>) asks for a user name: any name works, and each name is
+          a user of its own. To work as a second user, sign out and sign in with another name, or use a private window.
+        </p>
+      ) : null}
     </section>
   );
 }
