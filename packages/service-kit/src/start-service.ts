@@ -15,13 +15,27 @@ export interface ServiceDeps<C> {
   instance: string;
 }
 
+/**
+ * A service's app plugin. `fastifyOptions`, when present, derives the Fastify server options that
+ * depend on the service's config (e.g. the gateway's `trustProxy`): they must be given when the
+ * server is created, so a plugin cannot set them itself, and every builder of the service (its
+ * `server.ts`, the tests) gets the same ones. It may throw a ConfigError; it runs before anything
+ * is connected.
+ */
+export type ServicePlugin<C> = FastifyPluginAsync<ServiceDeps<C>> & { fastifyOptions?: (config: C) => Record<string, unknown> };
+
 export interface StartServiceOptions<C extends ServiceConfigBase> {
   name: string;
   config: C;
-  plugin: FastifyPluginAsync<ServiceDeps<C>>;
+  plugin: ServicePlugin<C>;
   useMongo: boolean;
-  /** Fastify options beyond the logger (e.g. bodyLimit, trustProxy). */
+  /** Fastify options beyond the logger and the plugin's own `fastifyOptions` (e.g. bodyLimit). */
   fastify?: Record<string, unknown>;
+  /**
+   * Hard deadline for a graceful shutdown (ms, default 30 s) before the process exits anyway.
+   * Keep it below the orchestrator's grace period (Kubernetes' terminationGracePeriodSeconds).
+   */
+  shutdownTimeoutMs?: number;
 }
 
 export interface ServiceConfigBase {
@@ -53,6 +67,7 @@ export async function buildService<C extends ServiceConfigBase>(
   const { config, name } = options;
   const logger = options.logger ?? createLogger({ name, level: config.LOG_LEVEL });
   const instance = instanceId(name);
+  const fastifyOptions = { ...options.plugin.fastifyOptions?.(config), ...options.fastify };
   const mongo = options.useMongo
     ? await connectMongo({ url: config.MONGO_URL, dbName: config.MONGO_DB, logger })
     : undefined;
@@ -67,7 +82,7 @@ export async function buildService<C extends ServiceConfigBase>(
     loggerInstance: logger as FastifyBaseLogger,
     // Unknown fields are refused, not silently dropped; query strings are coerced to their types.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: "array", useDefaults: true } },
-    ...options.fastify,
+    ...fastifyOptions,
   }) as unknown as FastifyInstance;
   const deps: ServiceDeps<C> = { config, logger, bus, mongo, instance };
   const closers = [{ name: "nats", close: () => bus.drain() }];
@@ -101,7 +116,14 @@ export async function startService<C extends ServiceConfigBase>(
   const logger = createLogger({ name: options.name, level: options.config.LOG_LEVEL });
   try {
     const built = await buildService({ ...options, logger });
-    const server = await runServer({ app: built.app, host: options.config.HOST, port: options.config.PORT, logger, closers: built.closers });
+    const server = await runServer({
+      app: built.app,
+      host: options.config.HOST,
+      port: options.config.PORT,
+      logger,
+      closers: built.closers,
+      shutdownTimeoutMs: options.shutdownTimeoutMs,
+    });
     return { app: built.app, server, deps: built.deps };
   } catch (err) {
     logger.fatal({ err }, "start-up failed");

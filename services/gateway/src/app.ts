@@ -18,8 +18,9 @@ import { jobRoutes } from "./routes/jobs.ts";
 import { sendRoutes } from "./routes/send.ts";
 import { cloudGetRoutes } from "./routes/cloud-get.ts";
 import { cloudObjectsRoutes } from "./routes/cloud-objects.ts";
-import { pingServices, statusRoutes } from "./routes/status.ts";
+import { statusRoutes } from "./routes/status.ts";
 import { userRoutes } from "./routes/users.ts";
+import { trustedProxies } from "./trusted-proxies.ts";
 
 /** The public HTTP API: authenticates callers and forwards to the services over NATS. */
 export async function gatewayApp(app: FastifyInstance, deps: ServiceDeps<GatewayConfig>): Promise<void> {
@@ -37,14 +38,10 @@ export async function gatewayApp(app: FastifyInstance, deps: ServiceDeps<Gateway
     failureWindowMs: config.SKYFERRY_AUTH_FAILURE_WINDOW_MS,
   });
   registerCsrf(app, { publicUrl: config.SKYFERRY_PUBLIC_URL });
-  await registerHealth(app, {
-    service: "gateway",
-    instance,
-    checks: {
-      nats: async () => bus.isConnected(),
-      services: async () => Object.values(await pingServices(bus, 1500, "readyz")).every((s) => s.ok),
-    },
-  });
+  // Ready on the gateway's own dependency only: its NATS connection. The other services have
+  // readiness of their own; were theirs part of this one, one unready transfer pod would take the
+  // API and the console out of rotation. `/api/status` reports them.
+  await registerHealth(app, { service: "gateway", instance, checks: { nats: async () => bus.isConnected() } });
   // Route groups, one module each (services/gateway/src/routes/).
   await app.register(statusRoutes, { bus, timeoutMs });
   await app.register(authnzRoutes, { bus, timeoutMs, publicUrl: config.SKYFERRY_PUBLIC_URL });
@@ -60,3 +57,6 @@ export async function gatewayApp(app: FastifyInstance, deps: ServiceDeps<Gateway
   await app.register(datasetRoutes, { bus, timeoutMs });
   await app.register(registerConsole); // the web console at / (packages/console/dist)
 }
+
+/** Server options from config (service-kit's ServicePlugin): which proxies' X-Forwarded-* headers are believed. */
+gatewayApp.fastifyOptions = (config: GatewayConfig) => ({ trustProxy: trustedProxies(config.SKYFERRY_TRUSTED_PROXIES) });

@@ -14,6 +14,14 @@ export const GatewayConfig = Type.Object({
    * from each request.
    */
   SKYFERRY_PUBLIC_URL: Type.String({ default: "", pattern: "^(https?://[^/?#]+)?$" }),
+  /**
+   * Which peers' X-Forwarded-For/-Proto/-Host are believed (the client address the failure limiter
+   * counts by, and the scheme and host of sign-in redirects and `Secure` cookies when
+   * SKYFERRY_PUBLIC_URL is empty). Empty: none, the peer is the client. An integer: that many
+   * proxy hops (e.g. `1` behind one ingress). Otherwise a comma-separated list of IPs / CIDRs
+   * (and `loopback`, `linklocal`, `uniquelocal`); checked at start-up (services/gateway/src/trusted-proxies.ts).
+   */
+  SKYFERRY_TRUSTED_PROXIES: Type.String({ default: "", maxLength: 4096 }),
   /** How long a resolved API key is cached (ms); a revocation event drops it sooner. 0 disables. */
   SKYFERRY_API_KEY_CACHE_MS: Type.Integer({ default: 30_000, minimum: 0 }),
   /** Failed key or session attempts one client IP may make per window before it gets 429. */

@@ -4,4 +4,4 @@ import { gatewayApp } from "./app.ts";
 import { GatewayConfig } from "./config.ts";
 
 const config = loadConfig(GatewayConfig);
-await startService({ name: "gateway", config, plugin: gatewayApp, useMongo: false, fastify: { trustProxy: false } });
+await startService({ name: "gateway", config, plugin: gatewayApp, useMongo: false });

@@ -15,7 +15,7 @@ const StatusResponse = Type.Object({
 });
 type StatusResponse = Static<typeof StatusResponse>;
 
-/** Pings every service over NATS; used by `npm start`, readiness and operators. */
+/** Pings every service over NATS (`GET /api/status`); used by `npm start` and operators, not by readiness. */
 export async function pingServices(bus: Bus, timeoutMs: number, echo = "status"): Promise<StatusResponse["services"]> {
   const entries = await Promise.all(
     Object.entries(SystemPing).map(async ([name, contract]) => {
