@@ -1,31 +1,62 @@
 # syntax=docker/dockerfile:1.7
 # One image per service, built from a pruned copy of the monorepo:
 #   docker build --build-arg SERVICE=gateway -t skyferry/gateway .
-ARG NODE_IMAGE=node:20-bookworm-slim
+# and the local OpenID Connect provider docker-compose.yml runs (scripts/stack/oidc-server.mjs):
+#   docker build --target oidc -t skyferry/oidc .
+# The runtime image carries compiled JavaScript only (scripts/tools/runtime-tree.mjs): the service's
+# esbuild bundle, the npm packages it imports, package.json files; the gateway's also the built web
+# console. No TypeScript sources, tests, tsx or other dev tools. It runs as `node`.
+ARG NODE_IMAGE=node:24-bookworm-slim
 
 FROM ${NODE_IMAGE} AS prune
 ARG SERVICE
 WORKDIR /src
 COPY . .
-# Keep only the workspaces this service depends on (package.json files under out/json, sources under out/full).
-RUN npx --yes turbo@2 prune "@skyferry/${SERVICE}" --docker
+# Only the workspaces this service depends on (package.json files and lockfile under out/json,
+# sources under out/full); the gateway also keeps the console it serves.
+RUN test -n "${SERVICE}" || { echo "build with --build-arg SERVICE=gateway|authz|history|transfer" >&2; exit 1; }; \
+    extra=""; if [ "${SERVICE}" = gateway ]; then extra="@skyferry/console"; fi; \
+    npx --yes turbo@2.11.11 prune "@skyferry/${SERVICE}" ${extra} --docker
 
-FROM ${NODE_IMAGE} AS install
+FROM ${NODE_IMAGE} AS build
 ARG SERVICE
 WORKDIR /app
 COPY --from=prune /src/out/json/ .
 RUN npm ci --no-audit --no-fund
 COPY --from=prune /src/out/full/ .
-COPY --from=prune /src/scripts/build-service.mjs scripts/
-# Bundle the service (esbuild, a dev dependency), then drop the dev dependencies.
-RUN node scripts/build-service.mjs "${SERVICE}" && npm prune --omit=dev --no-audit --no-fund
+COPY scripts/build-service.mjs scripts/
+COPY scripts/tools/runtime-tree.mjs scripts/tools/
+# Bundle the service (esbuild), build the console for the gateway (vite), and assemble /out: what
+# the runtime image holds.
+RUN node scripts/build-service.mjs "${SERVICE}" \
+    && if [ "${SERVICE}" = gateway ]; then npx turbo run build --filter=@skyferry/console; fi \
+    && node scripts/tools/runtime-tree.mjs "${SERVICE}" /out
 
+# The stack's OpenID Connect provider (oauth2-mock-server, issuer pinned by --issuer), for
+# docker-compose.yml only: a development provider, never for production.
+FROM ${NODE_IMAGE} AS oidc
+WORKDIR /app
+COPY package-lock.json /tmp/package-lock.json
+COPY scripts/tools/runtime-tree.mjs /tmp/runtime-tree.mjs
+COPY scripts/stack/oidc-*.mjs scripts/stack/
+# Installs exactly the npm packages the script (and its oidc-*.mjs modules) imports, at the versions the repository's lockfile pins.
+RUN node /tmp/runtime-tree.mjs --script-deps scripts/stack/oidc-server.mjs /tmp/package-lock.json > package.json \
+    && npm install --omit=dev --no-audit --no-fund \
+    && rm /tmp/package-lock.json /tmp/runtime-tree.mjs
+USER node
+EXPOSE 18090
+CMD ["node", "scripts/stack/oidc-server.mjs", "-a", "0.0.0.0", "-p", "18090"]
+
+# The default (last) stage: a service.
 FROM ${NODE_IMAGE} AS runtime
 ARG SERVICE
-ENV SERVICE=${SERVICE} HOST=0.0.0.0 NODE_ENV=production
+# DATASET_STORE_DIR: the file dataset store (history writes, transfer reads). The folder is made
+# here, owned by node, so a named volume mounted on it starts out writable by the service user.
+ENV SERVICE=${SERVICE} HOST=0.0.0.0 NODE_ENV=production DATASET_STORE_DIR=/data/datasets
+RUN mkdir -p /data/datasets && chown -R node:node /data
 WORKDIR /app
-COPY --from=install --chown=node:node /app /app
+COPY --from=build /out/ /app/
 USER node
-# The service runs as one bundled module (scripts/build-service.mjs, built in the install stage),
-# with its own node flags when it has a services/<name>/node-flags file.
+# The service runs as one bundled module, with its own node flags when it has a
+# services/<name>/node-flags file. Health: GET /readyz (docker-compose.yml, deploy/k8s).
 CMD ["sh", "-c", "exec node --enable-source-maps $(cat services/${SERVICE}/node-flags 2>/dev/null) services/${SERVICE}/dist/server.mjs"]
