@@ -146,12 +146,17 @@ describe("the stack's STS set-up (scripts/stack.sh: S3_STS_ROLE_ARN for OIDC_ISS
     const { oidcIssuer: issuer, oidcClientId: clientId } = env;
     const roleArn = env.sts.roleArn;
     assert.ok(issuer && clientId && roleArn, "OIDC_ISSUER, OIDC_CLIENT_ID and S3_STS_ROLE_ARN are in the stack env (run scripts/stack.sh up)");
-    // The authorization-code flow by hand against the stack's oauth2-mock-server.
+    // The authorization-code flow by hand against the stack's provider: without a user name it shows
+    // its sign-in page; the form's answer (user name, email) comes back as query parameters.
     const redirectUri = "http://127.0.0.1:9/callback";
     const authorize = new URL(`${issuer}/authorize`);
     for (const [k, v] of Object.entries({ response_type: "code", client_id: clientId, redirect_uri: redirectUri, scope: "openid", state: "s", nonce: "n" })) {
       authorize.searchParams.set(k, v);
     }
+    const page = await fetch(authorize, { redirect: "manual" });
+    assert.equal(page.status, 200);
+    assert.match(await page.text(), /<label for="username">User name<\/label>/);
+    authorize.searchParams.set("username", "sts-check");
     const location = (await fetch(authorize, { redirect: "manual" })).headers.get("location");
     const code = location ? new URL(location).searchParams.get("code") : null;
     assert.ok(code, "the provider issued a code");
@@ -162,6 +167,8 @@ describe("the stack's STS set-up (scripts/stack.sh: S3_STS_ROLE_ARN for OIDC_ISS
     });
     const { id_token: idToken } = (await tokenRes.json()) as { id_token?: string };
     assert.ok(idToken);
+    const claims = JSON.parse(Buffer.from(idToken.split(".")[1]!, "base64url").toString("utf8")) as Record<string, unknown>;
+    assert.deepEqual([claims.iss, claims.sub, claims.email, claims.email_verified], [issuer, "sts-check", "sts-check@example.org", true]);
     const creds = await assumeRoleWithWebIdentity({
       endpoint: env.sts.endpoint,
       region: env.sts.region,
