@@ -1,0 +1,442 @@
+import assert from "node:assert/strict";
+import { execFileSync, spawnSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
+import { streamToken, transferJobsConsumer, TransferJobsStream } from "@skyferry/contracts";
+import { parseAllDocuments, parse as parseYaml } from "yaml";
+import { type NativeService, startNative } from "./support/native-services.ts";
+
+// deploy/k8s as shipped: rendered by kustomize, every object validated strictly and offline by
+// kubeconform against the schemas PyPI's kubernetes-validate ships (and, for KEDA's ScaledObject, a
+// schema derived from KEDA's own CRD), the promises of the manifests checked, and each of our
+// services started natively with exactly the environment its Deployment gives it (the ConfigMap, its
+// own `env`, the Secret keys it names), the cluster's host names mapped to the local stack.
+// The tools install themselves: scripts/tools/k8s/install.sh.
+
+const repo = resolve(import.meta.dirname, "../..");
+const k8sDir = join(repo, "deploy/k8s");
+const ours = ["authz", "history", "transfer", "gateway"] as const;
+type Ours = (typeof ours)[number];
+
+interface Probe { httpGet?: { path: string; port: string | number }; initialDelaySeconds?: number; periodSeconds?: number; failureThreshold?: number; timeoutSeconds?: number }
+interface EnvVar { name: string; value?: string; valueFrom?: { secretKeyRef?: { name: string; key: string; optional?: boolean }; configMapKeyRef?: unknown } }
+interface Container {
+  name: string;
+  image: string;
+  ports?: Array<{ containerPort: number; name?: string }>;
+  env?: EnvVar[];
+  envFrom?: Array<{ configMapRef?: { name: string }; secretRef?: { name: string } }>;
+  startupProbe?: Probe;
+  readinessProbe?: Probe;
+  livenessProbe?: Probe;
+  lifecycle?: { preStop?: { exec?: { command: string[] }; sleep?: { seconds: number } } };
+  resources?: { requests?: Record<string, string>; limits?: Record<string, string> };
+  securityContext?: Record<string, unknown> & { capabilities?: { drop?: string[]; add?: string[] } };
+}
+interface PodSpec {
+  automountServiceAccountToken?: boolean;
+  terminationGracePeriodSeconds?: number;
+  securityContext?: Record<string, unknown> & { seccompProfile?: { type: string } };
+  containers: Container[];
+  initContainers?: Container[];
+  volumes?: Array<Record<string, unknown>>;
+  hostNetwork?: boolean;
+}
+interface K8sObject {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string; labels?: Record<string, string> };
+  spec?: Record<string, unknown>;
+  data?: Record<string, string>;
+}
+interface Deployment extends K8sObject { spec: { replicas?: number; selector: { matchLabels: Record<string, string> }; template: { metadata: { labels: Record<string, string> }; spec: PodSpec } } }
+
+/** KEY=value lines of scripts/tools/k8s/install.sh: the tools and schema folders. */
+function installTools(): Record<string, string> {
+  const out = execFileSync("bash", [join(repo, "scripts/tools/k8s/install.sh")], { encoding: "utf8", timeout: 900_000, stdio: ["ignore", "pipe", "inherit"] });
+  return Object.fromEntries(out.trim().split("\n").map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]));
+}
+
+/** Any HTTP(S) request kubeconform tried would go to this closed port and fail: validation is offline. */
+const OFFLINE = { HTTPS_PROXY: "http://127.0.0.1:9", HTTP_PROXY: "http://127.0.0.1:9", https_proxy: "http://127.0.0.1:9", http_proxy: "http://127.0.0.1:9", NO_PROXY: "" };
+
+interface KubeconformResult { filename: string; kind: string; name: string; version: string; status: string; msg: string }
+function kubeconform(tools: Record<string, string>, file: string): { resources: KubeconformResult[]; summary: Record<string, number> } {
+  const out = spawnSync(
+    tools.KUBECONFORM!,
+    [
+      "-strict", "-verbose", "-summary", "-output", "json",
+      "-cache", tools.KUBECONFORM_CACHE!,
+      "-schema-location", `${tools.K8S_SCHEMA_DIR}/{{ .ResourceKind }}{{ .KindSuffix }}.json`,
+      "-schema-location", `${tools.KEDA_SCHEMA_DIR}/{{ .ResourceKind }}{{ .KindSuffix }}.json`,
+      file,
+    ],
+    { encoding: "utf8", env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/root", ...OFFLINE }, timeout: 120_000 },
+  );
+  assert.ok(out.stdout, `kubeconform printed nothing: ${out.stderr}`);
+  return JSON.parse(out.stdout) as { resources: KubeconformResult[]; summary: Record<string, number> };
+}
+
+/** Where the service's config reads its settings from: a key the manifests set must be named in one of these. */
+function configSources(service: Ours): string {
+  const files = ["packages/service-kit/src/base-config.ts", `services/${service}/src/config.ts`];
+  if (service === "history" || service === "transfer") files.push("packages/dataset-store/src/config.ts");
+  if (service === "transfer") files.push("services/transfer/src/get/config.ts");
+  return files.map((f) => readFileSync(join(repo, f), "utf8")).join("\n");
+}
+
+/**
+ * The longest a service may wait for MongoDB before it listens (packages/db: `attempts` tries of up
+ * to serverSelectionTimeoutMS each, with delays doubling from `delayMs` up to 5 s between them),
+ * read from the source so the startupProbe check follows it.
+ */
+function mongoStartWaitSeconds(): number {
+  const src = readFileSync(join(repo, "packages/db/src/index.ts"), "utf8");
+  const attempts = Number(/options\.attempts \?\? (\d+)/.exec(src)?.[1]);
+  const delay = Number(/options\.delayMs \?\? (\d+)/.exec(src)?.[1]);
+  const selection = Number(/serverSelectionTimeoutMS: ([\d_]+)/.exec(src)?.[1]?.replace(/_/g, ""));
+  const cap = Number(/Math\.min\(delay \* 2, ([\d_]+)\)/.exec(src)?.[1]?.replace(/_/g, ""));
+  assert.ok(attempts > 0 && delay > 0 && selection > 0 && cap > 0, "packages/db's retry constants are found");
+  let total = attempts * selection;
+  for (let i = 1, d = delay; i < attempts; i++, d = Math.min(d * 2, cap)) total += d;
+  return total / 1000;
+}
+
+/** The Dockerfile's runtime ENV (what a container has before the Deployment's environment). */
+function imageEnv(service: string): Record<string, string> {
+  const stage = readFileSync(join(repo, "Dockerfile"), "utf8").split(/^FROM /m).find((s) => /^\S+ AS runtime\b/.test(s)) ?? "";
+  const env: Record<string, string> = {};
+  for (const [, line] of stage.matchAll(/^ENV (.+)$/gm)) {
+    for (const [, k, v] of line!.matchAll(/([A-Z_][A-Z0-9_]*)=(\S+)/g)) env[k!] = v!.replace("${SERVICE}", service);
+  }
+  return env;
+}
+
+/** Secret keys deploy/README.md documents: the first column (`KEY`) of its Secret table. */
+function documentedSecretKeys(): string[] {
+  const text = readFileSync(join(repo, "deploy/README.md"), "utf8");
+  const section = text.slice(text.indexOf("## The Secret"));
+  return [...section.matchAll(/^\| `([A-Z][A-Z0-9_]*)` \|/gm)].map((m) => m[1]!);
+}
+
+const probeBudget = (p: Probe) => (p.initialDelaySeconds ?? 0) + (p.periodSeconds ?? 10) * (p.failureThreshold ?? 3);
+const preStopSeconds = (c: Container) => {
+  const pre = c.lifecycle?.preStop;
+  if (pre?.sleep) return pre.sleep.seconds;
+  const cmd = pre?.exec?.command ?? [];
+  return cmd[0] === "sleep" ? Number(cmd[1]) : NaN;
+};
+/** Kubernetes quantities to a number (cores or bytes). */
+function quantity(q: string): number {
+  const m = /^(\d+(?:\.\d+)?)(m|Ki|Mi|Gi)?$/.exec(q);
+  assert.ok(m, `quantity ${q}`);
+  const n = Number(m[1]);
+  return m[2] === "m" ? n / 1000 : m[2] === "Ki" ? n * 1024 : m[2] === "Mi" ? n * 1024 ** 2 : m[2] === "Gi" ? n * 1024 ** 3 : n;
+}
+
+describe("deploy/k8s, rendered by kustomize", () => {
+  let tools: Record<string, string> = {};
+  let rendered = "";
+  let objects: K8sObject[] = [];
+  const find = <T extends K8sObject = K8sObject>(kind: string, name: string) => objects.find((o) => o.kind === kind && o.metadata.name === name) as T | undefined;
+  const deployment = (name: Ours) => {
+    const d = find<Deployment>("Deployment", name);
+    assert.ok(d, `Deployment ${name}`);
+    return d;
+  };
+  const container = (name: Ours) => deployment(name).spec.template.spec.containers[0]!;
+  const configMap = () => find("ConfigMap", "skyferry-config")!.data!;
+
+  before(() => {
+    tools = installTools();
+    const out = spawnSync(tools.KUSTOMIZE!, ["build", k8sDir], { encoding: "utf8", env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/root", ...OFFLINE } });
+    assert.equal(out.status, 0, `kustomize build failed: ${out.stderr}`);
+    rendered = join(repo, ".test-results", "k8s-rendered.yaml");
+    execFileSync("mkdir", ["-p", join(repo, ".test-results")]);
+    execFileSync("tee", [rendered], { input: out.stdout, stdio: ["pipe", "ignore", "inherit"] });
+    objects = parseAllDocuments(out.stdout).map((d) => d.toJS() as K8sObject);
+  });
+
+  test("every rendered object is valid against the Kubernetes v1.37 schemas (strict) and KEDA's CRD, offline; none skipped", () => {
+    const result = kubeconform(tools, rendered);
+    assert.equal(result.resources.length, objects.length, "kubeconform saw every object");
+    for (const r of result.resources) assert.equal(r.status, "statusValid", `${r.kind} ${r.name}: ${r.status} ${r.msg}`);
+    assert.deepEqual(result.summary, { valid: objects.length, invalid: 0, errors: 0, skipped: 0 });
+    for (const kind of ["Namespace", "ConfigMap", "Deployment", "Service", "PodDisruptionBudget", "NetworkPolicy", "Ingress", "ScaledObject"]) {
+      assert.ok(result.resources.some((r) => r.kind === kind), `${kind} validated`);
+    }
+  });
+
+  test("the validation is strict: an unknown field or a wrong type fails, in a core object and in the ScaledObject", () => {
+    const broken = readFileSync(rendered, "utf8")
+      .replace(/^(\s+)(terminationGracePeriodSeconds: \d+)$/m, "$1$2\n$1terminationGraceSeconds: 10")
+      .replace(/^(\s+)pollingInterval: \d+$/m, "$1pollingInterval: fifteen")
+      .replace(/^(\s+)(maxUnavailable: 1)$/m, "$1$2\n$1maxUnavaliable: 1");
+    const file = join(repo, ".test-results", "k8s-broken.yaml");
+    execFileSync("tee", [file], { input: broken, stdio: ["pipe", "ignore", "inherit"] });
+    const result = kubeconform(tools, file);
+    const invalid = result.resources.filter((r) => r.status === "statusInvalid").map((r) => r.kind).sort();
+    assert.deepEqual(invalid, ["Deployment", "PodDisruptionBudget", "ScaledObject"]);
+  });
+
+  test("images are set through kustomize `images:`, each pinned to a tag or a digest: no skyferry/*:latest", () => {
+    const kustomization = parseYaml(readFileSync(join(k8sDir, "kustomization.yaml"), "utf8")) as { images?: Array<{ name: string; newName?: string; newTag?: string; digest?: string }> };
+    for (const name of ours) {
+      const entry = kustomization.images?.find((i) => i.name === `skyferry/${name}`);
+      assert.ok(entry?.newName && (entry.newTag || entry.digest), `kustomization images: skyferry/${name}`);
+      const image = container(name).image;
+      assert.equal(image, entry.digest ? `${entry.newName}@${entry.digest}` : `${entry.newName}:${entry.newTag}`);
+      assert.doesNotMatch(image, /:latest$|^skyferry\//, `${name}: ${image}`);
+    }
+  });
+
+  test("Pod Security \"restricted\": non-root, RuntimeDefault seccomp, all capabilities dropped, no privilege escalation, read-only root, no service-account token; the namespace enforces it", () => {
+    const ns = find("Namespace", "skyferry");
+    assert.equal(ns?.metadata.labels?.["pod-security.kubernetes.io/enforce"], "restricted");
+    for (const name of ours) {
+      const pod = deployment(name).spec.template.spec;
+      assert.equal(pod.automountServiceAccountToken, false, `${name}: no service-account token`);
+      assert.equal(pod.securityContext?.runAsNonRoot, true, `${name}: runAsNonRoot`);
+      assert.equal(pod.securityContext?.seccompProfile?.type, "RuntimeDefault", `${name}: seccomp`);
+      assert.notEqual(pod.hostNetwork, true);
+      for (const v of pod.volumes ?? []) assert.ok(!("hostPath" in v), `${name}: no hostPath volume`);
+      for (const c of [...pod.containers, ...(pod.initContainers ?? [])]) {
+        const sc = c.securityContext ?? {};
+        assert.equal(sc.allowPrivilegeEscalation, false, `${name}/${c.name}: allowPrivilegeEscalation`);
+        assert.deepEqual(sc.capabilities?.drop, ["ALL"], `${name}/${c.name}: drops ALL capabilities`);
+        assert.equal(sc.capabilities?.add, undefined);
+        assert.equal(sc.readOnlyRootFilesystem, true, `${name}/${c.name}: read-only root`);
+        assert.notEqual(sc.privileged, true);
+        assert.notEqual(sc.runAsUser, 0);
+      }
+    }
+  });
+
+  test("every container requests and limits CPU and memory (limits at or above requests)", () => {
+    for (const name of ours) {
+      const r = container(name).resources ?? {};
+      for (const res of ["cpu", "memory"]) {
+        assert.ok(r.requests?.[res] && r.limits?.[res], `${name}: ${res} request and limit`);
+        assert.ok(quantity(r.limits[res]) >= quantity(r.requests[res]), `${name}: ${res} limit >= request`);
+      }
+    }
+    // A transfer worker at its default concurrency peaks near 200 MiB RSS (README, bench:send).
+    assert.ok(quantity(container("transfer").resources!.limits!.memory!) >= 384 * 1024 ** 2);
+  });
+
+  test("probes: a startupProbe outlasting the start-up wait for MongoDB, liveness on /healthz, readiness on /readyz, on the container port the service listens on", () => {
+    const wait = mongoStartWaitSeconds();
+    assert.ok(wait > 50 && wait < 70, `MongoDB start-up wait ${wait} s`);
+    for (const name of ours) {
+      const c = container(name);
+      const port = c.env?.find((e) => e.name === "PORT")?.value;
+      const http = c.ports?.find((p) => p.name === "http");
+      assert.equal(String(http?.containerPort), port, `${name}: the http port is PORT`);
+      assert.equal(c.startupProbe?.httpGet?.path, "/healthz", `${name}: startupProbe`);
+      assert.ok(probeBudget(c.startupProbe) >= wait + 30, `${name}: startupProbe budget ${probeBudget(c.startupProbe)} s >= MongoDB wait ${wait} s + NATS + margin`);
+      assert.equal(c.livenessProbe?.httpGet?.path, "/healthz", `${name}: livenessProbe`);
+      assert.equal(c.readinessProbe?.httpGet?.path, "/readyz", `${name}: readinessProbe`);
+      for (const p of [c.startupProbe, c.livenessProbe, c.readinessProbe]) assert.equal(p?.httpGet?.port, "http");
+    }
+  });
+
+  test("stopping: a preStop, then a grace period covering the service's own shutdown; transfer's drain time is configuration aligned with it", () => {
+    for (const name of ours) {
+      const c = container(name);
+      const pre = preStopSeconds(c);
+      assert.ok(pre >= 2 && pre <= 15, `${name}: preStop pause (${pre} s)`);
+      const grace = deployment(name).spec.template.spec.terminationGracePeriodSeconds ?? 30;
+      // service-kit's graceful shutdown gives up after 30 s (transfer: drain + 8 s).
+      const own = name === "transfer" ? Number(c.env?.find((e) => e.name === "TRANSFER_DRAIN_SECONDS")?.value) + 8 : 30;
+      assert.ok(own > 0, `${name}: shutdown time`);
+      assert.ok(grace >= pre + own + 2, `${name}: terminationGracePeriodSeconds ${grace} >= preStop ${pre} + shutdown ${own}`);
+    }
+    const drain = Number(container("transfer").env?.find((e) => e.name === "TRANSFER_DRAIN_SECONDS")?.value);
+    const grace = deployment("transfer").spec.template.spec.terminationGracePeriodSeconds!;
+    assert.ok(drain >= 60, `in-flight jobs get a real drain (${drain} s)`);
+    assert.ok(grace >= preStopSeconds(container("transfer")) + drain + 10, "grace >= preStop + drain + 10");
+    assert.match(configSources("transfer"), /\bTRANSFER_DRAIN_SECONDS:/, "the transfer service reads TRANSFER_DRAIN_SECONDS");
+  });
+
+  test("a PodDisruptionBudget for every Deployment, selecting exactly its pods and allowing one eviction at a time", () => {
+    for (const name of ours) {
+      const pdb = find("PodDisruptionBudget", name);
+      assert.ok(pdb, `PDB ${name}`);
+      const spec = pdb.spec as { maxUnavailable?: number; minAvailable?: number; selector: { matchLabels: Record<string, string> } };
+      assert.deepEqual(spec.selector.matchLabels, deployment(name).spec.selector.matchLabels);
+      const replicas = name === "transfer" ? ((find("ScaledObject", "transfer")?.spec as { minReplicaCount: number }).minReplicaCount) : (deployment(name).spec.replicas ?? 1);
+      assert.ok(replicas >= 2, `${name}: at least 2 replicas, so an eviction never takes the last one`);
+      if (spec.maxUnavailable !== undefined) assert.equal(spec.maxUnavailable, 1);
+      else assert.ok(spec.minAvailable !== undefined && spec.minAvailable < replicas);
+    }
+  });
+
+  test("transfer scales with a KEDA ScaledObject on its JetStream consumer's lag (nats-jetstream, counting ack-pending), not on CPU", () => {
+    assert.equal(objects.filter((o) => o.kind === "HorizontalPodAutoscaler").length, 0, "no CPU HPA");
+    const so = find("ScaledObject", "transfer");
+    assert.ok(so);
+    const spec = so.spec as {
+      scaleTargetRef: { name: string; kind?: string };
+      minReplicaCount: number;
+      maxReplicaCount: number;
+      cooldownPeriod?: number;
+      pollingInterval?: number;
+      advanced?: { horizontalPodAutoscalerConfig?: { behavior?: { scaleDown?: { stabilizationWindowSeconds?: number } } } };
+      triggers: Array<{ type: string; metadata: Record<string, string> }>;
+    };
+    assert.equal(spec.scaleTargetRef.name, "transfer");
+    assert.ok(spec.minReplicaCount >= 2 && spec.maxReplicaCount > spec.minReplicaCount, "min/max replicas");
+    assert.ok((spec.cooldownPeriod ?? 0) >= 60, "a cooldown");
+    assert.ok((spec.advanced?.horizontalPodAutoscalerConfig?.behavior?.scaleDown?.stabilizationWindowSeconds ?? 0) >= 60, "scale-down is paced above the minimum too");
+    assert.equal(spec.triggers.length, 1);
+    const trigger = spec.triggers[0]!;
+    assert.equal(trigger.type, "nats-jetstream");
+    const ns = configMap().SKYFERRY_NAMESPACE!;
+    assert.equal(trigger.metadata.stream, TransferJobsStream.name(ns), "the stream the workers consume");
+    assert.equal(trigger.metadata.stream, `${streamToken(ns)}_TRANSFER_JOBS`);
+    assert.equal(trigger.metadata.consumer, transferJobsConsumer(30, 10).durable, "the workers' durable consumer");
+    assert.equal(trigger.metadata.account, "$G");
+    // One replica per TRANSFER_CONCURRENCY jobs waiting or running.
+    assert.equal(trigger.metadata.lagThreshold, configMap().TRANSFER_CONCURRENCY ?? "24");
+    // The monitoring port is cluster-internal: a Service name, and nothing here exposes 8222.
+    assert.match(trigger.metadata.natsServerMonitoringEndpoint!, /^[a-z0-9-]+\.[a-z0-9-]+\.svc\.cluster\.local:8222$/);
+    for (const o of objects) assert.doesNotMatch(JSON.stringify(o.kind === "ScaledObject" ? {} : o), /\b8222\b/, `${o.kind} ${o.metadata.name} does not expose NATS monitoring`);
+  });
+
+  test("NetworkPolicy: every pod denies ingress by default; only the ingress controller reaches the gateway, only the gateway reaches history", () => {
+    const policies = objects.filter((o) => o.kind === "NetworkPolicy").map((o) => o.spec as { podSelector: { matchLabels?: Record<string, string> }; policyTypes: string[]; ingress?: Array<{ from?: unknown[]; ports?: Array<{ port: number }> }> });
+    const deny = policies.find((p) => Object.keys(p.podSelector.matchLabels ?? {}).length === 0 && p.policyTypes.includes("Ingress") && !p.ingress);
+    assert.ok(deny, "a default-deny ingress policy for every pod of the namespace");
+    const allows = (name: Ours) => policies.filter((p) => p.ingress && Object.entries(p.podSelector.matchLabels ?? {}).every(([k, v]) => deployment(name).spec.template.metadata.labels[k] === v));
+    assert.deepEqual(allows("authz"), []);
+    assert.deepEqual(allows("transfer"), []);
+    const [gw] = allows("gateway");
+    assert.equal(allows("gateway").length, 1);
+    assert.deepEqual(gw!.ingress!.map((r) => r.ports?.map((p) => p.port)), [[8080]]);
+    assert.ok(JSON.stringify(gw!.ingress![0]!.from).includes("namespaceSelector"), "from the ingress controller's namespace");
+    const [hist] = allows("history");
+    assert.deepEqual(hist!.ingress!.map((r) => r.ports?.map((p) => p.port)), [[8082]]);
+    assert.deepEqual(hist!.ingress![0]!.from, [{ podSelector: { matchLabels: deployment("gateway").spec.template.metadata.labels } }]);
+  });
+
+  test("the gateway: the Ingress example serves SKYFERRY_PUBLIC_URL over TLS; trusted proxies are configured; readiness is on its own dependencies", () => {
+    const cm = configMap();
+    const publicUrl = new URL(cm.SKYFERRY_PUBLIC_URL!);
+    assert.equal(publicUrl.protocol, "https:");
+    const ingress = find("Ingress", "gateway");
+    const spec = ingress?.spec as { tls: Array<{ hosts: string[] }>; rules: Array<{ host: string; http: { paths: Array<{ backend: { service: { name: string; port: { name?: string; number?: number } } } }> } }> };
+    assert.equal(spec.rules[0]!.host, publicUrl.host);
+    assert.ok(spec.tls[0]!.hosts.includes(publicUrl.host));
+    const backend = spec.rules[0]!.http.paths[0]!.backend.service;
+    assert.equal(backend.name, "gateway");
+    const svc = find("Service", "gateway")!.spec as { ports: Array<{ name: string; port: number }> };
+    assert.ok(svc.ports.some((p) => p.name === backend.port.name || p.port === backend.port.number));
+    assert.match(cm.SKYFERRY_TRUSTED_PROXIES!, /^(\d+|[0-9a-f.:/]+(,[0-9a-f.:/]+)*)$/i, "a hop count or IPs/CIDRs");
+    assert.match(configSources("gateway"), /\bSKYFERRY_TRUSTED_PROXIES:/);
+    assert.match(configSources("gateway"), /\bSKYFERRY_PUBLIC_URL:/);
+  });
+
+  test("every setting a Deployment gives is one its service reads, and every ConfigMap key is read by some service", () => {
+    const cmKeys = Object.keys(configMap());
+    for (const name of ours) {
+      const src = configSources(name);
+      for (const e of container(name).env ?? []) assert.match(src, new RegExp(`\\b${e.name}:`), `${name} reads ${e.name}`);
+      assert.deepEqual(container(name).envFrom, [{ configMapRef: { name: "skyferry-config" } }], `${name}: the ConfigMap, and Secret keys only one by one`);
+    }
+    for (const key of cmKeys) assert.ok(ours.some((n) => new RegExp(`\\b${key}:`).test(configSources(n))), `ConfigMap ${key} is read by a service`);
+  });
+
+  test("deploy/README.md lists every Secret key the Deployments take, and no other", () => {
+    const used = new Set<string>();
+    for (const name of ours) for (const e of container(name).env ?? []) if (e.valueFrom?.secretKeyRef) {
+      assert.equal(e.valueFrom.secretKeyRef.name, "skyferry-secrets");
+      assert.equal(e.valueFrom.secretKeyRef.key, e.name);
+      used.add(e.name);
+    }
+    assert.deepEqual(documentedSecretKeys().sort(), [...used].sort());
+    for (const key of ["SKYFERRY_ENCRYPTION_KEYS", "SKYFERRY_ENCRYPTION_KEY_ID", "SKYFERRY_OIDC_PROVIDERS", "SKYFERRY_INTERNAL_TOKEN", "MONGO_URL"]) assert.ok(used.has(key), key);
+  });
+
+  describe("each of our services, started natively with the ConfigMap, its Deployment's env and the documented Secret keys", () => {
+    const started: NativeService[] = [];
+    const stack = process.env;
+    // The cluster's host names, mapped to the local stack (its servers listen on 127.0.0.1 at
+    // their default ports) and to our services (on 0.0.0.0 at the manifests' ports).
+    const hosts: Record<string, string> = {
+      "nats.nats.svc.cluster.local": "127.0.0.1",
+      "mongodb.mongodb.svc.cluster.local": "127.0.0.1",
+      "rgw.storage.svc.cluster.local": "127.0.0.1",
+      history: "127.0.0.1",
+    };
+    let secret: Record<string, string> = {};
+
+    /** What the kubelet gives the container: image ENV, then envFrom (the ConfigMap), then env (values and Secret keys). */
+    const envOf = (name: Ours): Record<string, string> => {
+      const env: Record<string, string> = { ...imageEnv(name), ...configMap() };
+      for (const e of container(name).env ?? []) {
+        const ref = e.valueFrom?.secretKeyRef;
+        if (ref) {
+          const v = secret[ref.key];
+          if (v === undefined) assert.ok(ref.optional, `Secret key ${ref.key} is required`);
+          else env[e.name] = v;
+        } else if (e.value !== undefined) env[e.name] = e.value;
+      }
+      return env;
+    };
+
+    before(async () => {
+      assert.ok(stack.S3_ENDPOINT && stack.S3_ACCESS_KEY_ID && stack.S3_SECRET_ACCESS_KEY, "the local stack's env (source .stack/env)");
+      const s3Port = new URL(stack.S3_ENDPOINT).port;
+      // The Secret as deploy/README.md describes it, values made for this run.
+      secret = {
+        MONGO_URL: "mongodb://mongodb.mongodb.svc.cluster.local:27017",
+        SKYFERRY_ENCRYPTION_KEYS: JSON.stringify({ k1: randomBytes(32).toString("base64") }),
+        SKYFERRY_ENCRYPTION_KEY_ID: "k1",
+        SKYFERRY_OIDC_PROVIDERS: JSON.stringify([{ name: "local", issuer: "http://127.0.0.1:18090", client_id: "skyferry-local", client_secret: randomBytes(16).toString("hex"), allow_insecure_http: true }]),
+        SKYFERRY_INTERNAL_TOKEN: randomBytes(32).toString("hex"),
+        DATASET_STORE_S3_ENDPOINT: `http://rgw.storage.svc.cluster.local:${s3Port}`,
+        DATASET_STORE_S3_ACCESS_KEY_ID: stack.S3_ACCESS_KEY_ID,
+        DATASET_STORE_S3_SECRET_ACCESS_KEY: stack.S3_SECRET_ACCESS_KEY,
+      };
+      assert.deepEqual(Object.keys(secret).sort(), documentedSecretKeys().sort(), "the test's Secret has exactly the documented keys");
+      // The bucket must exist (config.yaml: DATASET_STORE_S3_BUCKET).
+      const s3 = new S3Client({ endpoint: stack.S3_ENDPOINT, region: stack.S3_REGION ?? "us-east-1", forcePathStyle: true, credentials: { accessKeyId: stack.S3_ACCESS_KEY_ID, secretAccessKey: stack.S3_SECRET_ACCESS_KEY } });
+      try {
+        await s3.send(new CreateBucketCommand({ Bucket: configMap().DATASET_STORE_S3_BUCKET }));
+      } catch (err) {
+        if (!/BucketAlreadyOwnedByYou|BucketAlreadyExists/.test((err as Error).name)) throw err;
+      } finally {
+        s3.destroy();
+      }
+    });
+
+    after(async () => {
+      for (const s of started.reverse()) await s.close();
+    });
+
+    for (const name of ours) {
+      test(`${name} becomes ready`, async () => {
+        const env = envOf(name);
+        assert.equal(env.HOST, "0.0.0.0");
+        const svc = await startNative({ service: name, env, hosts, label: `k8s ${name}`, timeoutMs: 90_000 });
+        started.push(svc);
+        const ready = (await (await fetch(`${svc.url}/readyz`)).json()) as { status: string; service: string; checks: Record<string, boolean> };
+        assert.equal(ready.status, "ready");
+        assert.equal(ready.service, name);
+        if (name === "gateway") assert.deepEqual(Object.keys(ready.checks), ["nats"], "the gateway is ready on its own dependency only");
+      });
+    }
+
+    test("through the gateway, every service answers (GET /api/status)", async () => {
+      const gateway = started.find((s) => s.name === "gateway");
+      assert.ok(gateway, "the gateway started");
+      const res = await fetch(`${gateway.url}/api/status`);
+      const body = (await res.json()) as { gateway: string; services: Record<string, { ok: boolean }> };
+      assert.equal(body.gateway, "ok");
+      for (const name of ours.filter((n) => n !== "gateway")) assert.equal(body.services[name]?.ok, true, `${name} answers: ${JSON.stringify(body)}`);
+    });
+  });
+});
