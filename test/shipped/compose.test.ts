@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { type AddressInfo, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, relative, resolve } from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -55,6 +56,17 @@ function renderer(): string {
 /** Runs compose-render with exactly `env` (no other variable of this process). */
 function render(bin: string, env: Record<string, string>, ...args: string[]) {
   return spawnSync(bin, ["-f", composeFile, ...args], { env: { HOME: process.env.HOME ?? "/root", ...env }, encoding: "utf8" });
+}
+
+/** A port nothing listens on now (for a process that need not use the file's ports). */
+function freePort(): Promise<number> {
+  return new Promise((done, fail) => {
+    const server = createServer().listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => done(port));
+    });
+    server.once("error", fail);
+  });
 }
 
 /** The runtime stage's ENV of the Dockerfile (what a container has before compose's environment). */
@@ -216,6 +228,7 @@ describe("docker-compose.yml, rendered by compose-go", () => {
     }
 
     test("each service's health check command, run as compose runs it, passes", () => {
+      assert.equal(started.length, ours.length, "the four services were started by this test");
       for (const name of ours) {
         const [kind, cmd, ...args] = project.services[name]!.healthcheck!.test!;
         assert.equal(kind, "CMD");
@@ -230,7 +243,8 @@ describe("docker-compose.yml, rendered by compose-go", () => {
       assert.equal(out.status, 0, `oidc health check: ${out.stderr}`);
     });
 
-    test("the gateway serves the console and starts a sign-in at compose's provider (authz discovers http://oidc:18090)", async () => {
+    test("the gateway serves the console, and a person signs in through compose's provider (tokens from http://oidc:18090)", async () => {
+      assert.equal(started.length, ours.length, "the four services were started by this test");
       const gateway = "http://127.0.0.1:8080";
       const page = await fetch(`${gateway}/`);
       assert.equal(page.status, 200);
@@ -238,10 +252,27 @@ describe("docker-compose.yml, rendered by compose-go", () => {
       const res = await fetch(`${gateway}/authnz/local/login`, { headers: { accept: "application/json" } });
       const body = (await res.json()) as { redirect_uri?: string };
       assert.equal(res.status, 200, JSON.stringify(body));
-      const url = new URL(body.redirect_uri!);
-      assert.equal(url.origin + url.pathname, "http://localhost:18090/authorize");
-      assert.equal(url.searchParams.get("client_id"), "skyferry-local");
-      assert.equal(url.searchParams.get("redirect_uri"), "http://localhost:8080/authnz/local/callback");
+      const loginCookie = res.headers.getSetCookie().map((c) => c.split(";")[0]).join("; ");
+      const authorize = new URL(body.redirect_uri!);
+      assert.equal(authorize.origin + authorize.pathname, "http://localhost:18090/authorize");
+      assert.equal(authorize.searchParams.get("client_id"), "skyferry-local");
+      assert.equal(authorize.searchParams.get("redirect_uri"), "http://localhost:8080/authnz/local/callback");
+      // The browser's localhost:18090 is the provider's published port: here, 127.0.0.2:18090.
+      const signIn = new URL(`http://${hosts.oidc}:18090${authorize.pathname}${authorize.search}`);
+      assert.match(await (await fetch(signIn)).text(), /name="username"/, "the sign-in page asks for a user name");
+      signIn.searchParams.set("username", "compose-user");
+      const back = await fetch(signIn, { redirect: "manual" });
+      assert.equal(back.status, 302);
+      const callback = new URL(back.headers.get("location")!);
+      assert.equal(callback.origin + callback.pathname, "http://localhost:8080/authnz/local/callback");
+      // authz exchanges the code at http://oidc:18090/token and checks the ID token's iss.
+      const done = await fetch(`${gateway}${callback.pathname}${callback.search}`, { redirect: "manual", headers: { cookie: loginCookie } });
+      assert.equal(done.status, 302, await done.text());
+      const session = done.headers.getSetCookie().map((c) => c.split(";")[0]).join("; ");
+      const me = await fetch(`${gateway}/api/users/current`, { headers: { cookie: session } });
+      const user = (await me.json()) as { email?: string };
+      assert.equal(me.status, 200, JSON.stringify(user));
+      assert.equal(user.email, "compose-user@example.org");
     });
   });
 });
@@ -304,17 +335,18 @@ describe("Dockerfile and .dockerignore", () => {
     });
 
     test("runs from that tree alone and serves the console at /", async () => {
-      const env: Record<string, string> = { ...imageEnv("gateway"), PORT: "8080", SKYFERRY_NATS_URL: "nats://nats:4222", SKYFERRY_INTERNAL_TOKEN: "x".repeat(32) };
+      const port = await freePort();
+      const env: Record<string, string> = { ...imageEnv("gateway"), PORT: String(port), SKYFERRY_NATS_URL: "nats://nats:4222", SKYFERRY_INTERNAL_TOKEN: "x".repeat(32) };
       const started = await startNode({
         label: "gateway from the image tree",
         cwd: tree,
         args: ["--enable-source-maps", join(tree, "services/gateway/dist/server.mjs")],
         env,
         hosts: { nats: "127.0.0.1" },
-        ready: async () => (await fetch("http://127.0.0.1:8080/readyz")).status === 200,
+        ready: async () => (await fetch(`http://127.0.0.1:${port}/readyz`)).status === 200,
       });
       gateway = started;
-      const page = await fetch("http://127.0.0.1:8080/");
+      const page = await fetch(`http://127.0.0.1:${port}/`);
       assert.equal(page.status, 200, started.logTail());
       assert.match(await page.text(), /<html/i);
     });
