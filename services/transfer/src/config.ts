@@ -36,6 +36,14 @@ export const TransferConfig = Type.Object({
   TRANSFER_STORE_CACHE_SECONDS: Type.Integer({ default: 300, minimum: 0, maximum: 86_400 }),
   /** Seconds without a heartbeat before JetStream hands a job to another worker (after a crash). */
   TRANSFER_ACK_WAIT_SECONDS: Type.Integer({ default: 30, minimum: 1, maximum: 3600 }),
+  /**
+   * Seconds a stopping worker (SIGTERM) lets its running jobs go on: it stops taking jobs at once,
+   * jobs that end within this time end normally, and those still running after it are handed back
+   * (nak, no delay, nothing recorded against them) for another worker to resume from their
+   * recorded parts. 20 fits Kubernetes' default 30 s grace period; set terminationGracePeriodSeconds
+   * to at least this + 10 (the process then exits by itself at this + 8 at the latest).
+   */
+  TRANSFER_DRAIN_SECONDS: Type.Integer({ default: 20, minimum: 0, maximum: 3600 }),
   /** Deliveries of one job message before it is given up. */
   TRANSFER_MAX_DELIVER: Type.Integer({ default: 10, minimum: 2, maximum: 1000 }),
   /** Ask for new credentials this many seconds before they expire (at least a quarter of their life). */
@@ -55,4 +63,12 @@ export type TransferConfig = Static<typeof TransferConfig>;
 export function partConcurrency(config: TransferConfig): number {
   const fit = Math.floor(config.TRANSFER_MEMORY_BUDGET_MB / config.TRANSFER_PART_SIZE_MB) - 1;
   return Math.max(1, Math.min(config.TRANSFER_PART_CONCURRENCY, fit));
+}
+
+/** Seconds after the drain for handing back the jobs still running, draining NATS and closing MongoDB before a stopping worker exits anyway. */
+export const AFTER_DRAIN_SECONDS = 8;
+
+/** The hard deadline of a worker's graceful shutdown, in ms: the drain and the hand-back after it. */
+export function shutdownTimeoutMs(config: TransferConfig): number {
+  return (config.TRANSFER_DRAIN_SECONDS + AFTER_DRAIN_SECONDS) * 1000;
 }

@@ -1,7 +1,7 @@
 import { loadConfig } from "@skyferry/config";
 import { startService } from "@skyferry/service-kit";
 import { transferApp } from "./app.ts";
-import { TransferConfig } from "./config.ts";
+import { shutdownTimeoutMs, TransferConfig } from "./config.ts";
 
 const config = loadConfig(TransferConfig);
-await startService({ name: "transfer", config, plugin: transferApp, useMongo: true });
+await startService({ name: "transfer", config, plugin: transferApp, useMongo: true, shutdownTimeoutMs: shutdownTimeoutMs(config) });
