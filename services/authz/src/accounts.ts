@@ -24,7 +24,7 @@ export interface Accounts {
 export async function createAccounts(deps: { config: AuthzConfig; bus: Bus; db: Db; box: SecretBox; now: () => Date }): Promise<Accounts> {
   const { config, bus, db, box, now } = deps;
   await ensureIndexes(db, { ...userIndexes, ...identityIndexes, ...sessionIndexes, ...apiKeyIndexes, ...loginStateIndexes });
-  const oidc = createOidcProviders(config.SKYFERRY_OIDC_PROVIDERS);
+  const oidc = createOidcProviders(config.SKYFERRY_OIDC_PROVIDERS, { devInsecureIssuers: config.SKYFERRY_OIDC_DEV_INSECURE_ISSUERS });
   const users = createUsers({ db, now });
   const identities = createIdentities({ db, box, now });
   const sessions = createSessions({ db, now, ttlSeconds: config.SKYFERRY_SESSION_TTL_SECONDS });

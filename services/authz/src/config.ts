@@ -28,15 +28,6 @@ export const OidcProviderConfig = Type.Object(
 );
 export type OidcProviderConfig = Static<typeof OidcProviderConfig>;
 
-/**
- * Marks a provider list loaded with SKYFERRY_OIDC_DEV_INSECURE_ISSUERS on (`loadAuthzConfig`), for
- * `createOidcProviders`. A symbol, so that no JSON in SKYFERRY_OIDC_PROVIDERS can set it.
- */
-export const DEV_INSECURE_ISSUERS: unique symbol = Symbol("skyferry.oidc.devInsecureIssuers");
-
-/** The configured providers; carries DEV_INSECURE_ISSUERS when the development flag is on. */
-export type OidcProviderList = readonly OidcProviderConfig[] & { readonly [DEV_INSECURE_ISSUERS]?: true };
-
 /** The authz service's settings, each read from the environment variable of the same name. */
 export const AuthzConfig = Type.Object({
   ...BaseConfig,
@@ -83,18 +74,13 @@ export const AuthzConfig = Type.Object({
 });
 export type AuthzConfig = Static<typeof AuthzConfig>;
 
-/**
- * Loads the authz config (`server.ts`): refuses SKYFERRY_OIDC_DEV_INSECURE_ISSUERS when
- * NODE_ENV=production, and when the flag is on marks the provider list for `createOidcProviders`.
- */
+/** Loads the authz config (`server.ts`): refuses SKYFERRY_OIDC_DEV_INSECURE_ISSUERS when NODE_ENV=production. */
 export function loadAuthzConfig(env: NodeJS.ProcessEnv = process.env): Readonly<AuthzConfig> {
   const config = loadConfig(AuthzConfig, env);
-  if (!config.SKYFERRY_OIDC_DEV_INSECURE_ISSUERS) return config;
-  if (config.NODE_ENV === "production") {
+  if (config.SKYFERRY_OIDC_DEV_INSECURE_ISSUERS && config.NODE_ENV === "production") {
     throw new ConfigError([
       "SKYFERRY_OIDC_DEV_INSECURE_ISSUERS: plain-http OpenID Connect issuers are for development only and refused with NODE_ENV=production (use an https issuer)",
     ]);
   }
-  const providers: OidcProviderList = Object.freeze(Object.assign([...config.SKYFERRY_OIDC_PROVIDERS], { [DEV_INSECURE_ISSUERS]: true as const }));
-  return Object.freeze({ ...config, SKYFERRY_OIDC_PROVIDERS: providers as AuthzConfig["SKYFERRY_OIDC_PROVIDERS"] });
+  return config;
 }

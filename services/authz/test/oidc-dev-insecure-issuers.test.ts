@@ -52,14 +52,15 @@ describe("SKYFERRY_OIDC_DEV_INSECURE_ISSUERS at start-up (loadAuthzConfig)", () 
   test("off by default: the service refuses a non-loopback plain-http issuer", () => {
     const config = loadAuthzConfig(baseEnv({}));
     assert.equal(config.SKYFERRY_OIDC_DEV_INSECURE_ISSUERS, false);
-    assert.throws(() => createOidcProviders(config.SKYFERRY_OIDC_PROVIDERS), /not loopback/);
+    assert.throws(() => createOidcProviders(config.SKYFERRY_OIDC_PROVIDERS, { devInsecureIssuers: config.SKYFERRY_OIDC_DEV_INSECURE_ISSUERS }), /not loopback/);
   });
 
   test("on (not production): the service accepts the compose issuer http://oidc:18090", () => {
     for (const NODE_ENV of [undefined, "development", "test"]) {
       const config = loadAuthzConfig(baseEnv({ SKYFERRY_OIDC_DEV_INSECURE_ISSUERS: "true", ...(NODE_ENV ? { NODE_ENV } : {}) }));
       assert.equal(config.SKYFERRY_OIDC_DEV_INSECURE_ISSUERS, true);
-      const oidc = createOidcProviders(config.SKYFERRY_OIDC_PROVIDERS);
+      // As the service wires it (accounts.ts): the flag from the loaded config.
+      const oidc = createOidcProviders(config.SKYFERRY_OIDC_PROVIDERS, { devInsecureIssuers: config.SKYFERRY_OIDC_DEV_INSECURE_ISSUERS });
       assert.deepEqual(oidc.names(), ["dev"]);
       assert.equal(oidc.settings("dev").insecureHttp, true, `NODE_ENV=${NODE_ENV}`);
       assert.ok(Object.isFrozen(config));

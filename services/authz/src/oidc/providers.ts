@@ -1,5 +1,5 @@
 import * as client from "openid-client";
-import { DEV_INSECURE_ISSUERS, type OidcProviderConfig, type OidcProviderList } from "../config.ts";
+import type { OidcProviderConfig } from "../config.ts";
 import { providerUnavailable, providerUnknown } from "../errors.ts";
 
 /** A configured provider with its preset applied. */
@@ -51,9 +51,8 @@ export function resolveProvider(p: OidcProviderConfig, options: ResolveOptions =
   };
 }
 
-/** `options.devInsecureIssuers` defaults to the list's DEV_INSECURE_ISSUERS mark. */
-export function createOidcProviders(list: OidcProviderList, options: { timeoutSeconds?: number } & ResolveOptions = {}): OidcProviders {
-  const resolve: ResolveOptions = { devInsecureIssuers: options.devInsecureIssuers ?? list[DEV_INSECURE_ISSUERS] === true };
+export function createOidcProviders(list: readonly OidcProviderConfig[], options: { timeoutSeconds?: number } & ResolveOptions = {}): OidcProviders {
+  const resolve: ResolveOptions = { devInsecureIssuers: options.devInsecureIssuers === true };
   const byName = new Map<string, { settings: ProviderSettings; secret: string }>();
   for (const p of list) {
     if (byName.has(p.name)) throw new Error(`OIDC provider '${p.name}' is configured twice`);
