@@ -200,8 +200,8 @@ export async function work<D extends TSchema>(
       else m.ack();
     } catch (err) {
       if (abort.signal.aborted) {
-        // Shutting down: hand the message back at once so another worker resumes it.
-        m.nak(0);
+        // Shutting down: hand the message back so another worker resumes it (see HAND_BACK_DELAY_MS).
+        m.nak(HAND_BACK_DELAY_MS);
       } else if (isRetryable(err)) {
         const delay = backoff(ctx.deliveryCount);
         logger.warn({ err, subject: m.subject, message_id: ctx.messageId, delay_ms: delay }, "work failed; will retry");
@@ -219,13 +219,13 @@ export async function work<D extends TSchema>(
     messages = await consumer.consume({ max_messages: options.concurrency });
     for await (const m of messages) {
       if (stopping) {
-        m.nak(0);
+        m.nak(HAND_BACK_DELAY_MS);
         continue;
       }
       await limit.acquire();
       if (stopping) {
         limit.release();
-        m.nak(0);
+        m.nak(HAND_BACK_DELAY_MS);
         continue;
       }
       const p = handle(m).finally(() => {
@@ -243,19 +243,32 @@ export async function work<D extends TSchema>(
     },
     async stop(graceMs = 10_000) {
       stopping = true;
-      await messages?.close().catch(() => undefined);
+      // The grace starts now, not once the message iterator has closed: that close settles only
+      // when the loop can take its next message, which with every slot busy is when a running
+      // handler ends, so a busy worker would otherwise run its work to the end, however long.
       let timer: NodeJS.Timeout | undefined;
       const grace = new Promise<void>((resolve) => {
         timer = setTimeout(resolve, graceMs);
       });
+      const closed = messages?.close().catch(() => undefined);
       await Promise.race([Promise.allSettled([...running]), grace]);
       clearTimeout(timer);
       abort.abort();
       await Promise.allSettled([...running]);
+      await closed;
       await done;
     },
   };
 }
+
+/**
+ * How long work handed back by a stopping worker waits before it is delivered again. Not 0: the
+ * stopping worker's pull requests stay open on the server until its connection closes (a pull
+ * cannot be cancelled), and a message nak'd without delay was measured going straight back into one
+ * of them, where no one ran it until the ack wait ran out. The worker closes its connection within
+ * a second of handing back; then the message goes to another worker.
+ */
+export const HAND_BACK_DELAY_MS = 2000;
 
 function isNotFound(err: unknown): boolean {
   return err instanceof NatsError && (err.api_error?.err_code === 10059 || err.api_error?.err_code === 10014 || /not found/i.test(err.message));

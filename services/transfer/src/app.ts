@@ -18,7 +18,6 @@ import { createSendPlanner } from "./send/planner.ts";
 import { createBufferPool } from "./worker/buffer-pool.ts";
 import { WHOLE_READ_MAX } from "./worker/upload.ts";
 import { createMemoryBudget } from "./worker/memory-budget.ts";
-import { createDrain } from "./worker/drain.ts";
 import { createJobRunner } from "./worker/run-job.ts";
 import { createStoreOpener, defaultStoreFactory, type StoreFactory } from "./worker/stores.ts";
 import { wireGet } from "./get/wire.ts";
@@ -102,7 +101,6 @@ export async function transferApp(
 
   let worker: Worker | undefined;
   let gets: { close(): Promise<void> } | undefined;
-  let handBack: (() => void) | undefined;
   const running: RunningJobs = new Map();
   if (config.TRANSFER_WORKER_ENABLED) {
     subscriptions.push(bus.on(TransferJobAbort, TransferJobAbort.pattern(bus.namespace), ({ job_id }) => running.get(job_id)?.abort()));
@@ -128,23 +126,21 @@ export async function transferApp(
     });
     const dispatch = await get.dispatcher(runJob, { events, running, instance });
     gets = dispatch;
-    const drain = createDrain(dispatch.handler);
-    handBack = drain.handBack;
-    worker = await bus.work(consumer, TransferJobWork, drain.handler, { concurrency: config.TRANSFER_CONCURRENCY });
+    worker = await bus.work(consumer, TransferJobWork, dispatch.handler, { concurrency: config.TRANSFER_CONCURRENCY });
     logger.info(
       { concurrency: config.TRANSFER_CONCURRENCY, part_concurrency: partConcurrency(config), memory_budget_mb: config.TRANSFER_MEMORY_BUDGET_MB },
       "transfer workers started",
     );
   }
   app.addHook("onClose", async () => {
-    // Stop taking jobs at once; jobs still running after the drain time are aborted and handed
-    // back (nak, no delay; their parts are recorded) so another worker resumes them.
+    // Stop taking jobs at once; jobs still running after the drain time are aborted (the runners
+    // treat the worker's aborted signal as a shutdown and record no failure) and handed back, their
+    // parts recorded, so another worker resumes them.
     if (worker) {
-      const drainMs = config.TRANSFER_DRAIN_SECONDS * 1000;
       logger.info({ in_flight: worker.inFlight, drain_seconds: config.TRANSFER_DRAIN_SECONDS }, "draining transfer workers");
+      const drainMs = config.TRANSFER_DRAIN_SECONDS * 1000;
       const over = setTimeout(() => {
         if (running.size > 0) logger.warn({ job_ids: [...running.keys()] }, "drain time over; handing running jobs back");
-        handBack?.();
       }, drainMs);
       await worker.stop(drainMs);
       clearTimeout(over);
