@@ -71,7 +71,7 @@ else
 fi
 # the servers of this stack, in start order (ceph-* and radosgw together form "S3")
 SERVERS=(nats mongo ceph-mon ceph-osd radosgw azurite azurite-oauth oidc)
-STACK_LAYOUT=2 # bump when a change to these scripts needs a running stack to be restarted
+STACK_LAYOUT=3 # bump when a change to these scripts needs a running stack to be restarted
 CONFIG="layout=$STACK_LAYOUT nats=$NATS_PORT/$NATS_MONITOR_PORT mongo=$MONGO_MODE:${EXTERNAL_MONGO_URL:-$MONGO_PORT} ferretdb-debug=$FERRETDB_DEBUG_ADDR \
 ceph=$CEPH_MON_PORT/$RGW_PORT/$MEMSTORE_BYTES azurite=$AZURITE_PORT/$AZURITE_OAUTH_PORT oidc=$OIDC_PORT"
 
