@@ -15,7 +15,7 @@ import { after, before, describe, test } from "node:test";
 import { promisify } from "node:util";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { CHROMIUM, launchChromium, openConsolePage, openNav, type PageProblems, screenshot } from "../browser/support/console.ts";
-import { createS3Bucket, independentAzure, independentS3, readAzure, readS3 } from "../support/send.ts";
+import { createS3Bucket, independentAzure, independentS3, readAzure, readS3, removeS3Buckets } from "../support/send.ts";
 import { stackEnv } from "../support/stack-env.ts";
 import { LOG, listenerGroup, type NpmStart, npmStart } from "./support/npm-start.ts";
 
@@ -116,6 +116,7 @@ describe("npm start as shipped: two people sign in with the stack's provider and
       await started.interrupt(30_000).catch(() => undefined);
       started.kill();
     }
+    await removeS3Buckets(independentS3(), [bucket, curlBucket]).catch(() => undefined);
     for (const c of [container, curlContainer]) await independentAzure().getContainerClient(c).deleteIfExists().catch(() => undefined);
   });
 
@@ -264,6 +265,27 @@ describe("npm start as shipped: two people sign in with the stack's provider and
     }
   }
 
+  test("the same user name is the same user: u1 signs in again in a fresh browser and finds their history", async () => {
+    const u1 = users[0]!;
+    const again = await openConsolePage(browser!);
+    try {
+      const page = again.page;
+      page.setDefaultTimeout(30_000);
+      await page.goto(`${base}/`);
+      await page.getByRole("link", { name: "Sign in with Local" }).click();
+      await page.waitForURL((url) => url.href.startsWith(`${stack.oidcIssuer}/authorize`));
+      await page.getByLabel("User name").fill(u1.name);
+      await page.getByLabel("Email (optional)").fill(u1.typedEmail);
+      await page.getByRole("button", { name: "Sign in" }).click();
+      await page.getByTestId("user-email").filter({ hasText: u1.email }).waitFor();
+      await page.getByTestId("history-row").filter({ hasText: u1.history.name }).waitFor();
+      await screenshot(page, "shipped-u1-12-signed-in-again");
+      assert.deepEqual(again.problems.errors, []);
+    } finally {
+      await again.context.close();
+    }
+  });
+
   test("u2 cannot see u1's history or authorizations: the API answers 404 with u2's key", async () => {
     const [u1, u2] = users as [User, User];
     const other = await curl([`${base}/api/histories/${u1.history.id}?key=${u2.apiKey}`]);
@@ -282,13 +304,25 @@ describe("npm start as shipped: two people sign in with the stack's provider and
     const u1 = users[0]!;
     const key = u1.apiKey;
     const json = ["-H", "content-type: application/json"];
-    // Step 2, by script: an S3 authorization.
-    const created = await curl(["-X", "POST", ...json, `${base}/api/cloud/authz?key=${key}`, "-d", JSON.stringify({
-      provider: "s3", description: "curl",
+    // Step 2 by script: the same S3 configuration u1 defined in the console is refused as a
+    // duplicate, with Galaxy's error body naming the existing authorization.
+    const duplicate = await curl(["-X", "POST", ...json, `${base}/api/cloud/authz?key=${key}`, "-d", JSON.stringify({
+      provider: "s3", description: "duplicate by curl",
       config: { endpoint: stack.s3.endpoint, region: stack.s3.region, access_key_id: stack.s3.accessKeyId, secret_access_key: stack.s3.secretAccessKey, force_path_style: true },
     })]);
+    assert.equal(duplicate.status, 400, duplicate.text);
+    const refusal = duplicate.body as { err_msg: string; err_code: number };
+    assert.equal(refusal.err_code, 400008, duplicate.text);
+    const existing = /\(id ([0-9a-f]{16})\)/.exec(refusal.err_msg)?.[1];
+    assert.ok(existing, duplicate.text);
+    // ... and a configuration of its own (the same radosgw, named by host name) is created.
+    const created = await curl(["-X", "POST", ...json, `${base}/api/cloud/authz?key=${key}`, "-d", JSON.stringify({
+      provider: "s3", description: "by curl",
+      config: { endpoint: stack.s3.endpoint.replace("127.0.0.1", "localhost"), region: stack.s3.region, access_key_id: stack.s3.accessKeyId, secret_access_key: stack.s3.secretAccessKey, force_path_style: true },
+    })]);
     assert.equal(created.status, 200, created.text);
-    const authzId = (created.body as { id: string }).id;
+    const createdId = (created.body as { id: string; model_class: string }).id;
+    assert.match(createdId, /^[0-9a-f]{16}$/, created.text);
     // 4.3 GET /api/histories: note the id.
     const histories = await curl([`${base}/api/histories?key=${key}`]);
     assert.equal(histories.status, 200, histories.text);
@@ -311,15 +345,17 @@ describe("npm start as shipped: two people sign in with the stack's provider and
     const authz = await curl([`${base}/api/cloud/authz?key=${key}`]);
     assert.equal(authz.status, 200, authz.text);
     const list = authz.body as Array<{ id: string; model_class: string; provider: string; description?: string }>;
-    const mine = list.find((a) => a.id === authzId);
-    assert.ok(mine, authz.text);
-    assert.equal(mine.model_class, "CloudAuthz");
-    assert.equal(mine.provider, "s3");
+    const s3Authz = list.find((a) => a.id === existing);
+    assert.ok(s3Authz, authz.text);
+    assert.equal(s3Authz.model_class, "CloudAuthz");
+    assert.equal(s3Authz.provider, "s3");
+    assert.equal(s3Authz.description, u1.s3Authz, "the duplicate is the one defined in the console");
+    assert.ok(list.some((a) => a.id === createdId && a.provider === "s3" && a.model_class === "CloudAuthz"), `the one created by curl is listed: ${authz.text}`);
     const azureAuthz = list.find((a) => a.provider === "azure" && a.description === u1.azureAuthz);
     assert.ok(azureAuthz, `the console's Azure authorization is listed: ${authz.text}`);
     for (const secret of [stack.s3.secretAccessKey, stack.azure.key]) assert.ok(!authz.text.includes(secret), "no secret in the listing");
     // 4.5-4.6 POST /api/cloud/storage/send?key=... with the seed's body, to S3 and to Azure.
-    for (const [authzIdOf, target, provider] of [[authzId, curlBucket, "s3"], [azureAuthz.id, curlContainer, "azure"]] as const) {
+    for (const [authzIdOf, target, provider] of [[createdId, curlBucket, "s3"], [azureAuthz.id, curlContainer, "azure"]] as const) {
       const sent = await curl(["-X", "POST", ...json, `${base}/api/cloud/storage/send?key=${key}`, "-d", JSON.stringify({ history_id: h.id, authz_id: authzIdOf, bucket: target })]);
       assert.equal(sent.status, 200, sent.text);
       const body = sent.body as { sent_dataset_labels: string[]; failed_dataset_labels: string[]; bucket_name: string };
