@@ -5,21 +5,17 @@
 // clients. Then the seed's curl steps (../shared/reference/send-data-to-cloud.md) against the same
 // processes, and Ctrl-C. Nothing here starts a provider or a service of its own.
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { promisify } from "node:util";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { CHROMIUM, launchChromium, openConsolePage, openNav, type PageProblems, screenshot } from "../browser/support/console.ts";
 import { createS3Bucket, independentAzure, independentS3, readAzure, readS3, removeS3Buckets } from "../support/send.ts";
 import { stackEnv } from "../support/stack-env.ts";
-import { LOG, listenerGroup, type NpmStart, npmStart } from "./support/npm-start.ts";
-
-const run = promisify(execFile);
+import { answers, curl, LOG, listenerGroup, type NpmStart, npmStart } from "./support/npm-start.ts";
 
 // Only a missing Chromium skips (loudly); the console's dist is built by start.sh itself.
 const blocked = existsSync(CHROMIUM) ? undefined : `${CHROMIUM} is missing: apt-get install -y chromium (scripts/stack/install.sh does it)`;
@@ -58,24 +54,6 @@ function newUser(label: string, withEmail: boolean): User {
     s3Authz: `Ceph radosgw (${name})`,
     azureAuthz: `Azurite (${name})`,
   };
-}
-
-async function answers(port: number): Promise<boolean> {
-  return fetch(`http://127.0.0.1:${port}/healthz`, { signal: AbortSignal.timeout(2000) }).then(() => true, () => false);
-}
-
-/** `curl` as the seed's reader would run it: status and body of one request. */
-async function curl(args: string[]): Promise<{ status: number; body: unknown; text: string }> {
-  const { stdout } = await run("curl", ["-sS", "-w", "\n%{http_code}", ...args], { maxBuffer: 16 * 1024 * 1024 });
-  const cut = stdout.lastIndexOf("\n");
-  const text = stdout.slice(0, cut);
-  let body: unknown;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    body = undefined;
-  }
-  return { status: Number(stdout.slice(cut + 1)), body, text };
 }
 
 async function shot(user: User, step: string): Promise<void> {

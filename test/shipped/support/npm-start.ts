@@ -1,7 +1,8 @@
-import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { type ChildProcess, execFile, execFileSync, spawn } from "node:child_process";
 import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
+import { promisify } from "node:util";
 
 /**
  * `npm start` as a person runs it: `bash scripts/start.sh` from the repository root, with the
@@ -116,4 +117,25 @@ export function listenerGroup(port: number): { pid: number; pgid: number; args: 
   } catch {
     return undefined;
   }
+}
+
+const run = promisify(execFile);
+
+/** Whether anything answers HTTP on 127.0.0.1:`port`. */
+export async function answers(port: number): Promise<boolean> {
+  return fetch(`http://127.0.0.1:${port}/healthz`, { signal: AbortSignal.timeout(2000) }).then(() => true, () => false);
+}
+
+/** `curl` as the seed's reader would run it: status and body of one request. */
+export async function curl(args: string[]): Promise<{ status: number; body: unknown; text: string }> {
+  const { stdout } = await run("curl", ["-sS", "-w", "\n%{http_code}", ...args], { maxBuffer: 16 * 1024 * 1024 });
+  const cut = stdout.lastIndexOf("\n");
+  const text = stdout.slice(0, cut);
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    body = undefined;
+  }
+  return { status: Number(stdout.slice(cut + 1)), body, text };
 }
