@@ -374,7 +374,8 @@ describe("npm start as shipped: two people sign in with the stack's provider and
     users.forEach((u) => (u.context = undefined));
     interrupted = true;
     const code = await started!.interrupt(60_000);
-    assert.equal(code, 0, `start.sh's exit code after Ctrl-C; its output:\n${started!.output()}`);
+    // 0 today; 130 (128 + SIGINT) is the other clean answer to Ctrl-C.
+    assert.ok(code === 0 || code === 130, `start.sh's exit code after Ctrl-C is ${String(code)}; its output:\n${started!.output()}`);
     const still = [];
     for (const p of PORTS) if (await answers(p)) still.push(p);
     assert.deepEqual(still, [], `still answering after Ctrl-C: ${still.join(", ")}`);
