@@ -25,7 +25,9 @@ stop_all() {
     bash scripts/stack.sh down || true
   fi
 }
-trap stop_all INT TERM EXIT
+trap stop_all EXIT
+trap 'stop_all; exit 130' INT
+trap 'stop_all; exit 143' TERM
 
 # shellcheck source=use-node.sh
 source scripts/use-node.sh
@@ -65,6 +67,16 @@ if [[ -n ${S3_STS_ENDPOINT:-} ]]; then
 fi
 mkdir -p "$DATASET_STORE_DIR" "$stack_dir/logs"
 
+# A port that already answers belongs to another program (another npm start?): our service would
+# fail to listen while that program answered our readiness checks.
+for p in 8081 8082 8083 8084 "$port"; do
+  if (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+    log "port $p is already in use by another program; stop it first (ss -ltnp 'sport = :$p' shows which)"
+    exit 1
+  fi
+done
+
+declare -A pid_of
 run() { # name port
   local name=$1 svc_port=$2 svc=${1%-[0-9]}
   # A service's own node flags, when it has any, are in services/<svc>/node-flags (the Dockerfile
@@ -73,6 +85,7 @@ run() { # name port
   [[ -f services/$svc/node-flags ]] && read -ra flags < "services/$svc/node-flags"
   PORT=$svc_port node --enable-source-maps "${flags[@]}" "services/$svc/dist/server.mjs" > "$stack_dir/logs/$name.log" 2>&1 &
   pids+=($!)
+  pid_of[$name]=$!
   log "$name: pid $! on port $svc_port (log: $stack_dir/logs/$name.log)"
 }
 run authz 8081
@@ -83,6 +96,7 @@ run gateway "$port"
 
 wait_ready() { # name port
   for _ in $(seq 1 150); do
+    if ! kill -0 "${pid_of[$1]}" 2>/dev/null; then log "$1 exited; last log lines:"; tail -n 20 "$stack_dir/logs/$1.log" || true; return 1; fi
     if curl -fs "http://127.0.0.1:$2/readyz" >/dev/null 2>&1; then log "$1 ready"; return 0; fi
     sleep 0.2
   done
