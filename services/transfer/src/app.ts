@@ -1,17 +1,19 @@
+import { loadActorVerifier } from "@skyferry/actor";
 import {
-  AuthzDescribe, AuthzIssueCredentials, HistoryDatasetsForSend, SystemPing, TransferJobAbort, TransferJobCancel, TransferJobCompleted,
+  AuthzDescribe, AuthzIssueCredentials, HistoryDatasetsForSend, HistoryDatasetsOwned, SystemPing, TransferJobAbort, TransferJobCancel, TransferJobCompleted,
   TransferJobFailed, TransferJobGet, TransferJobList, TransferJobProgress, TransferJobRetry, TransferJobsStream, TransferJobWork,
-  TransferSend, TransferSendPaged, sendResultPages, transferJobsConsumer,
+  TransferSend, TransferSendPaged, sendResultPages, transferJobsConsumer, type Actor,
 } from "@skyferry/contracts";
 import { randomBytes } from "node:crypto";
-import type { Worker } from "@skyferry/bus";
+import { withActorCheck, type Worker } from "@skyferry/bus";
 import type { DatasetStore } from "@skyferry/dataset-store";
 import { registerHealth, type ServiceDeps } from "@skyferry/service-kit";
 import type { FastifyInstance } from "fastify";
 import { partConcurrency, type TransferConfig } from "./config.ts";
 import { createDatasetStoreFromConfig } from "./dataset-store.ts";
 import { createJobHandlers } from "./jobs/handlers.ts";
-import { isFresh, type JobDoc, toJobRecord, toTransferJob } from "./jobs/job-doc.ts";
+import { createBatcher } from "./jobs/batcher.ts";
+import { type JobDoc, toTransferJob } from "./jobs/job-doc.ts";
 import { createJobRepository } from "./jobs/repository.ts";
 import type { RunningJobs } from "./jobs/lifecycle.ts";
 import { createSendPlanner } from "./send/planner.ts";
@@ -29,8 +31,10 @@ export async function transferApp(
   app: FastifyInstance,
   deps: ServiceDeps<TransferConfig> & { storeFactory?: StoreFactory; datasetStore?: DatasetStore },
 ): Promise<void> {
-  const { bus, mongo, instance, config, logger } = deps;
+  const { mongo, instance, config, logger } = deps;
   if (!mongo) throw new Error("the transfer service needs MongoDB");
+  // Every request that acts for a user is served only once its actor assertion verifies.
+  const bus = withActorCheck(deps.bus, await loadActorVerifier(config.SKYFERRY_ACTOR_PUBLIC_KEY_FILE, config.SKYFERRY_NAMESPACE));
   await registerHealth(app, {
     service: "transfer",
     instance,
@@ -43,7 +47,8 @@ export async function transferApp(
   await bus.ensureStream(TransferJobsStream);
   await bus.ensureConsumer(consumer);
 
-  const issue = (actor: { user_id: string }, authz_id: string) => bus.request(AuthzIssueCredentials, { actor, authz_id }, { timeoutMs });
+  // Against a job's grant (workers) or a request's signed actor (planners, listings).
+  const issue = (proof: { grant: string } | { actor: Actor }, authz_id: string) => bus.request(AuthzIssueCredentials, { ...proof, authz_id }, { timeoutMs });
   const openStore = createStoreOpener({
     factory: deps.storeFactory ?? defaultStoreFactory(),
     issue,
@@ -51,7 +56,8 @@ export async function transferApp(
     cacheMs: config.TRANSFER_STORE_CACHE_SECONDS * 1000,
   });
   const enqueue = async (job: JobDoc, msgId: string) => {
-    const work = { job_id: job._id, user_id: job.user_id, ...(job.direction === "get" ? { direction: "get" as const } : {}), ...(isFresh(job) ? { job: toJobRecord(job) } : {}) };
+    // The job id alone (and its runner): workers load the job from MongoDB.
+    const work = { job_id: job._id, ...(job.direction === "get" ? { direction: "get" as const } : {}) };
     await bus.enqueue(TransferJobWork, [job._id], work, msgId);
   };
   const get = wireGet({ bus, config, logger, openStore, jobs }); // get from cloud and bucket listing (issue 6)
@@ -70,8 +76,8 @@ export async function transferApp(
     // on FerretDB reads at ~4,000 datasets a second.
     histories: (actor, history_id, dataset_ids) =>
       bus.requestMany(HistoryDatasetsForSend, { actor, history_id, ...(dataset_ids ? { dataset_ids } : {}) }, { timeoutMs: Math.max(timeoutMs, 120_000) }),
-    describeAuthz: (actor, authz_id) => bus.request(AuthzDescribe, { actor, authz_id }, { timeoutMs }),
-    issueCredentials: issue,
+    describeAuthz: (actor, authz_id) => bus.request(AuthzDescribe, { actor, authz_id, with_grant: true }, { timeoutMs }),
+    issueCredentials: (actor, authz_id) => issue({ actor }, authz_id),
     jobs,
     enqueue,
     newId: () => randomBytes(8).toString("hex"),
@@ -105,9 +111,16 @@ export async function transferApp(
   if (config.TRANSFER_WORKER_ENABLED) {
     subscriptions.push(bus.on(TransferJobAbort, TransferJobAbort.pattern(bus.namespace), ({ job_id }) => running.get(job_id)?.abort()));
     const datasets = deps.datasetStore ?? (await createDatasetStoreFromConfig(config));
+    // One history request answers for the jobs that start together (like the finish batches of gets).
+    const datasetOwned = createBatcher<JobDoc, boolean>(async (batch) => {
+      const items = batch.map((j) => ({ user_id: j.user_id, history_id: j.history_id, dataset_id: j.dataset_id, store_key: j.store_key }));
+      const { owned } = await bus.request(HistoryDatasetsOwned, { items }, { timeoutMs });
+      return batch.map((_, i) => owned[i] === true);
+    }, { maxBatchSize: 256 });
     const runJob = createJobRunner({
       jobs,
       datasets,
+      datasetOwned,
       openStore,
       events,
       running,
