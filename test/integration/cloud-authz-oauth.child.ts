@@ -18,6 +18,7 @@ import { createLogger } from "@skyferry/logger";
 import { oidcEnv, signIn, startOidcProvider } from "../support/auth.ts";
 import { stackEnv } from "../support/stack-env.ts";
 import { startSystem } from "../support/system.ts";
+import { signedActor } from "@skyferry/actor/testing";
 
 const stack = stackEnv();
 const endpoint = stack.azure.oauthEndpoint!;
@@ -98,7 +99,7 @@ try {
   const noBucket = await api("POST", `/api/cloud/authz/${id}/test`, {});
   const missing = await api("POST", `/api/cloud/authz/${id}/test`, { bucket: `${container}-missing` });
 
-  const issued = await bus.request(AuthzIssueCredentials, { actor: { user_id: user.userId }, authz_id: id });
+  const issued = await bus.request(AuthzIssueCredentials, { actor: await signedActor(user.userId, sys.namespace), authz_id: id });
   let uploaded = false;
   if (issued.credentials.kind === "azure" && issued.credentials.auth.type === "bearer") {
     const token = issued.credentials.auth.token;

@@ -13,6 +13,7 @@ import {
 import { type SlowLink, startSlowLink } from "../support/slow-link.ts";
 import { roleSession, type SendWorld, startSendWorld, type UploadedDataset } from "../support/send-system.ts";
 import { stackEnv } from "../support/stack-env.ts";
+import { signedActor } from "@skyferry/actor/testing";
 
 // Jobs after the send, on the real services: a missing bucket (not checked before queueing: the
 // job ends `error` with the provider's NoSuchBucket, and a retry after the bucket exists succeeds),
@@ -184,7 +185,7 @@ describe("transfer jobs", () => {
     // Meanwhile: the credentials this authorization hands out really stop working at expires_at
     // (radosgw refuses an expired session), so an upload outliving them needs fresh ones.
     const expiry = (async () => {
-      const issued = await bus.request(AuthzIssueCredentials, { actor: { user_id: u.userId }, authz_id: authzId });
+      const issued = await bus.request(AuthzIssueCredentials, { actor: await signedActor(u.userId, w.sys.namespace), authz_id: authzId });
       assert.ok(issued.expires_at, "aws credentials expire");
       const life = Date.parse(issued.expires_at) - Date.now();
       assert.ok(life > 0 && life <= SESSION_SECONDS * 1000 + 500, `credentials live at most ${SESSION_SECONDS} s (${life} ms left)`);
