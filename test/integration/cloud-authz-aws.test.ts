@@ -9,7 +9,7 @@ import { createLogger } from "@skyferry/logger";
 import { createS3Store } from "@skyferry/storage-s3";
 import { type MockOidc, oidcEnv, signIn, startOidcProvider } from "../support/auth.ts";
 import { createWebIdentityRole, type WebIdentityRole } from "../support/rgw-sts.ts";
-import { stackEnv } from "../support/stack-env.ts";
+import { stackEnv, testBusOptions } from "../support/stack-env.ts";
 import { startSystem, type System } from "../support/system.ts";
 import { signedActor } from "@skyferry/actor/testing";
 
@@ -35,7 +35,7 @@ describe("aws cloud authorization through radosgw's STS", () => {
     role = await createWebIdentityRole(oidc);
     const aws = { SKYFERRY_AWS_STS_ENDPOINT: role.endpoint, SKYFERRY_AWS_S3_ENDPOINT: stack.s3.endpoint };
     sys = await startSystem({ label: "cloudauthz-aws", services: ["authz", "gateway"], env: { authz: { ...oidcEnv(oidc), ...aws } } });
-    bus = await createBus({ url: stack.natsUrl, namespace: sys.namespace, service: "probe", logger: createLogger({ name: "probe", level: "silent" }) });
+    bus = await createBus({ ...testBusOptions(), namespace: sys.namespace, service: "probe", logger: createLogger({ name: "probe", level: "silent" }) });
     await s3Admin.send(new CreateBucketCommand({ Bucket: bucket }));
   });
   after(async () => {

@@ -7,7 +7,7 @@ import { type Bus, createBus } from "@skyferry/bus";
 import { AuthzDescribe, AuthzIssueCredentials, type ProviderCredentials } from "@skyferry/contracts";
 import { createLogger } from "@skyferry/logger";
 import { type MockOidc, oidcEnv, type SignedIn, signIn, startOidcProvider } from "../support/auth.ts";
-import { stackEnv } from "../support/stack-env.ts";
+import { stackEnv, testBusOptions } from "../support/stack-env.ts";
 import { startSystem, type System } from "../support/system.ts";
 import { signedActor } from "@skyferry/actor/testing";
 
@@ -40,7 +40,7 @@ describe("cloud authorizations (/api/cloud/authz) and credential vending", () =>
     // STS: the stack's radosgw (never AWS itself from a test).
     const aws = { SKYFERRY_AWS_STS_ENDPOINT: stack.s3.endpoint, SKYFERRY_AWS_S3_ENDPOINT: stack.s3.endpoint };
     sys = await startSystem({ label: "cloudauthz", services: ["authz", "gateway"], env: { authz: { ...oidcEnv(oidc), ...aws } } });
-    bus = await createBus({ url: stack.natsUrl, namespace: sys.namespace, service: "probe", logger: createLogger({ name: "probe", level: "silent" }) });
+    bus = await createBus({ ...testBusOptions(), namespace: sys.namespace, service: "probe", logger: createLogger({ name: "probe", level: "silent" }) });
     a = await signIn(sys, { email: "owner@example.org" });
     b = await signIn(sys, { email: "other@example.org" });
     await s3Admin.send(new CreateBucketCommand({ Bucket: bucket }));

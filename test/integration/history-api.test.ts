@@ -262,7 +262,8 @@ describe("history API: views, filters, ownership, bad input", () => {
 
   /** Every page of a send's datasets, and the series' size in bytes as JSON. */
   const datasetsForSend = async (req: { actor: { user_id: string }; history_id: string; dataset_ids?: string[] }) => {
-    const bus = sys.services.gateway!.deps.bus;
+    // The send planner's request: transfer's identity is the one NATS lets ask for a send's datasets.
+    const bus = sys.services.transfer!.deps.bus;
     const pages = [];
     for await (const page of bus.requestMany(HistoryDatasetsForSend, req)) pages.push(page);
     return {

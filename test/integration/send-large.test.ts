@@ -5,7 +5,7 @@ import { createBus, type Bus } from "@skyferry/bus";
 import { TransferSend } from "@skyferry/contracts";
 import { api } from "../support/send.ts";
 import { type SendWorld, startSendWorld } from "../support/send-system.ts";
-import { stackEnv } from "../support/stack-env.ts";
+import { stackEnv, testBusOptions } from "../support/stack-env.ts";
 import { signedActor } from "@skyferry/actor/testing";
 
 // A send whose labels do not fit one NATS message (NATS's default max_payload, 1 MiB): the gateway
@@ -19,7 +19,7 @@ describe("a send larger than one NATS message", () => {
   let bus: Bus;
   before(async () => {
     w = await startSendWorld({ label: "send-large", transferEnv: { TRANSFER_WORKER_ENABLED: "false" } });
-    bus = await createBus({ url: stackEnv().natsUrl, namespace: w.sys.namespace, service: "send-large-test", logger: w.sys.logs.logger("test") });
+    bus = await createBus({ ...testBusOptions(), namespace: w.sys.namespace, service: "send-large-test", logger: w.sys.logs.logger("test") });
   });
   after(async () => {
     await bus?.drain();

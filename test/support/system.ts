@@ -14,7 +14,7 @@ import { createLogger, type Logger } from "@skyferry/logger";
 import { type BuiltService, buildService } from "@skyferry/service-kit";
 import { transferApp } from "@skyferry/transfer/app";
 import { TransferConfig } from "@skyferry/transfer/config";
-import { stackEnv } from "./stack-env.ts";
+import { natsEnv, stackEnv } from "./stack-env.ts";
 
 /** A fresh namespace and database per test file, so files run in parallel on one stack. */
 export function isolation(label: string): { namespace: string; db: string } {
@@ -90,7 +90,8 @@ export async function startSystem(options: SystemOptions): Promise<System> {
   try {
     for (const name of order) {
       const env = {
-        SKYFERRY_NATS_URL: stack.natsUrl,
+        // Each service as its own NATS identity, under the permissions it ships with.
+        ...natsEnv(name),
         MONGO_URL: stack.mongoUrl,
         MONGO_DB: db,
         SKYFERRY_NAMESPACE: namespace,
