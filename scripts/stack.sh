@@ -450,7 +450,7 @@ cmd_up() {
     -keyout "$STATE/tls/key.pem" -out "$STATE/tls/cert.pem" >/dev/null 2>&1 || die "openssl could not create the test certificate"
   chmod 600 "$STATE/tls/key.pem"
   # NATS: CA, server certificate, one NKey per identity, the actor key pair, nats.conf (permissions)
-  bash "$HERE/trust.sh" "$STATE/trust" "$NATS_PORT" "$NATS_MONITOR_PORT" "$STATE/nats" >>"$LOGS/nats.log" 2>&1 ||
+  bash "$HERE/trust.sh" stack "$STATE/trust" "$NATS_PORT" "$NATS_MONITOR_PORT" "$STATE/nats" >>"$LOGS/nats.log" 2>&1 ||
     die "could not make the NATS trust material (scripts/stack/trust.sh; see $LOGS/nats.log)"
 
   # ---- Ceph is the slow one (~13 s): start it in the background, the others meanwhile
@@ -530,10 +530,9 @@ cmd_gc() { # frees deleted objects' data now, instead of at radosgw's next GC pa
 
 cmd_nats_reload() { # after a change to the permission table: no restart, connections stay
   [[ -f $STATE/trust/nats.conf ]] && alive nats || die "no running stack NATS in $STATE: run 'scripts/stack.sh up'"
-  (cd "$REPO" && node --import tsx scripts/nats-config.mjs --seeds "$STATE/trust/seeds" --namespace '*' \
+  bash "$HERE/trust.sh" render "$STATE/trust/seeds" "$STATE/trust/nats.conf" --namespace '*' \
     --listen "127.0.0.1:$NATS_PORT" --http "127.0.0.1:$NATS_MONITOR_PORT" --store-dir "$STATE/nats" \
-    --tls-cert "$STATE/trust/nats-server.pem" --tls-key "$STATE/trust/nats-server-key.pem" --out "$STATE/trust/nats.conf.new")
-  mv -f "$STATE/trust/nats.conf.new" "$STATE/trust/nats.conf"
+    --tls-cert "$STATE/trust/nats-server.pem" --tls-key "$STATE/trust/nats-server-key.pem"
   kill -HUP "$(pid_of nats)"
   log "nats-server $(pid_of nats) reloads $STATE/trust/nats.conf"
 }

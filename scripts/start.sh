@@ -83,7 +83,12 @@ run() { # name port
   # and the benches read the same file).
   local flags=()
   [[ -f services/$svc/node-flags ]] && read -ra flags < "services/$svc/node-flags"
-  PORT=$svc_port node --enable-source-maps "${flags[@]}" "services/$svc/dist/server.mjs" > "$stack_dir/logs/$name.log" 2>&1 &
+  # Each service connects to NATS as its own identity (docs/trust.md), under its own permissions;
+  # only the gateway holds the actor signing key.
+  local signing=()
+  [[ $svc == gateway ]] || signing=(-u SKYFERRY_ACTOR_SIGNING_KEY_FILE)
+  env "${signing[@]}" PORT="$svc_port" SKYFERRY_NATS_NKEY_SEED_FILE="$SKYFERRY_NATS_SEED_DIR/$svc.nk" \
+    node --enable-source-maps "${flags[@]}" "services/$svc/dist/server.mjs" > "$stack_dir/logs/$name.log" 2>&1 &
   pids+=($!)
   pid_of[$name]=$!
   log "$name: pid $! on port $svc_port (log: $stack_dir/logs/$name.log)"
