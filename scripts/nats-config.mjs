@@ -11,7 +11,8 @@
 // --seeds: a folder of `<identity>.nk` seed files (public keys are derived) or `<identity>.pub`
 // public keys. --namespace '*': every namespace (the local stack's tests use one per file).
 // --identities: which to declare (default: every one that has a seed or public key in --seeds).
-// --http none: no monitoring port. --format json: the users block as JSON (for other tooling).
+// --http none: no monitoring port. --format json: the users block as JSON (for other tooling);
+// --format helm: values for the nats Helm chart (`config.merge.authorization`, deploy/nats).
 import { readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -80,7 +81,11 @@ function userBlock(u, id) {
 }
 
 let text;
-if (o.format === "json") {
+if (o.format === "helm") {
+  // Values for the nats Helm chart: merged into its nats.conf (deploy/nats/values.yaml). JSON is YAML.
+  const authorization = { users: users.map((u) => ({ nkey: u.nkey, permissions: u.permissions })) };
+  text = `${JSON.stringify({ config: { merge: { authorization } } }, null, 2)}\n`;
+} else if (o.format === "json") {
   text = `${JSON.stringify({ users: users.map((u, i) => ({ identity: wanted[i], ...u })) }, null, 2)}\n`;
 } else {
   const out = [
