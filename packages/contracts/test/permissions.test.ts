@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { describe, test } from "node:test";
 import * as contracts from "../src/index.ts";
-import { ANY_NAMESPACE, EVENT_GRANTS, IDENTITIES, permissionsFor, RPC_GRANTS, SERVICE_IDENTITIES, STREAM_GRANTS } from "../src/index.ts";
+import { ANY_NAMESPACE, EVENT_GRANTS, IDENTITIES, permissionsFor, permissionTableMarkdown, RPC_GRANTS, SERVICE_IDENTITIES, STREAM_GRANTS } from "../src/index.ts";
 
 /** Every RPC and event contract the package exports (SystemPing's are in an object). */
 function exported(kind: "rpc" | "event"): Array<{ name: string; value: { kind: string } }> {
@@ -88,5 +90,11 @@ describe("the permission table", () => {
     assert.deepEqual(permissionsFor("gateway", "skyferry").allow_responses, { max: 1, expires: "2m" }, "the gateway serves the public send");
     assert.equal(permissionsFor("monitor", "skyferry").allow_responses, undefined);
     assert.deepEqual(permissionsFor("history", "skyferry").publish, { deny: [">"] });
+  });
+
+  test("the README's \"Trust\" table is this table", () => {
+    const readme = readFileSync(join(import.meta.dirname, "../../../README.md"), "utf8");
+    const copy = /<!-- permissions:begin -->\n([\s\S]*?)\n<!-- permissions:end -->/.exec(readme)?.[1];
+    assert.equal(copy, permissionTableMarkdown(), "copy permissionTableMarkdown() into README.md (node --import tsx -e 'import(\"./packages/contracts/src/permissions.ts\").then(m => console.log(m.permissionTableMarkdown()))')");
   });
 });
