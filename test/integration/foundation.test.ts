@@ -3,7 +3,7 @@ import { after, before, describe, test } from "node:test";
 import { createBus } from "@skyferry/bus";
 import { SystemPing } from "@skyferry/contracts";
 import { createLogger } from "@skyferry/logger";
-import { stackEnv, testBusOptions } from "../support/stack-env.ts";
+import { testBusOptions } from "../support/stack-env.ts";
 import { startSystem, type System } from "../support/system.ts";
 
 describe("foundation: four services over NATS behind the gateway", () => {
@@ -56,7 +56,6 @@ describe("foundation: four services over NATS behind the gateway", () => {
   });
 
   test("two instances of one service share its requests", async () => {
-    const stack = stackEnv();
     const logger = createLogger({ name: "t", level: "silent" });
     const extra = await startSystem({
       label: "foundation-extra",

@@ -5,7 +5,7 @@ import { createBus, type Bus } from "@skyferry/bus";
 import { TransferSend } from "@skyferry/contracts";
 import { api } from "../support/send.ts";
 import { type SendWorld, startSendWorld } from "../support/send-system.ts";
-import { stackEnv, testBusOptions } from "../support/stack-env.ts";
+import { testBusOptions } from "../support/stack-env.ts";
 import { signedActor } from "@skyferry/actor/testing";
 
 // A send whose labels do not fit one NATS message (NATS's default max_payload, 1 MiB): the gateway
