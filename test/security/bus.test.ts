@@ -1,0 +1,412 @@
+import assert from "node:assert/strict";
+import { createHash, randomBytes } from "node:crypto";
+import { after, before, describe, test } from "node:test";
+import { ListObjectsV2Command } from "@aws-sdk/client-s3";
+import {
+  AuthzApiKeyCreate, AuthzIssueCredentials, AuthzResolveActor, DatasetGet, HistoryContentsList, HistoryCreate, HistoryDatasetsForSend, HistoryGet, HistoryList,
+  TransferJobsStream, TransferJobWork, TransferSend, TransferSendPaged,
+} from "@skyferry/contracts";
+import { shardedKey } from "@skyferry/dataset-store";
+import { MongoClient } from "mongodb";
+import { AckPolicy, RetentionPolicy, StorageType } from "nats";
+import { type MockOidc, oidcEnv, signIn, type SignedIn, startOidcProvider } from "../support/auth.ts";
+import { uploadMultipart } from "../support/history.ts";
+import { api, createS3Bucket, independentS3, removeS3Buckets, waitForJobs } from "../support/send.ts";
+import { stackAuthzConfig } from "../support/send-system.ts";
+import { stackEnv } from "../support/stack-env.ts";
+import { startSystem, type System } from "../support/system.ts";
+import {
+  type Attacker, assertion, classifyError, type Connected, connectAs, describeOutcome, envelope, forgerKey, gatewayKey, IDENTITIES, isRefusal, type Outcome,
+  plaintextProbe, rpc, seedOf, type TrustEnv, trustEnv, trySubscribe, waitFor,
+} from "./support.ts";
+
+// Issue 18's findings 1–6, replayed against the real services on the stack's TLS NATS: as nobody, as
+// a random NKey, over plaintext, and as each identity of docs/trust.md reaching beyond its rights.
+// Every attempt must end in a refusal issue 18 accepts (connection refused, subject denied, or a coded
+// 401/403 reply) with nothing issued, created, queued or copied; the matrices report every hole at once.
+
+const ATTACKERS: Attacker[] = ["anonymous", "random-nkey", ...IDENTITIES];
+interface Attempt { who: Attacker; what: string; subject: string; outcome: Outcome }
+const holes = (rows: Attempt[], accept: (a: Attempt) => boolean = (a) => isRefusal(a.outcome, a.subject)) =>
+  rows.filter((a) => !accept(a)).map((a) => `${a.who} / ${a.what}: ${describeOutcome(a.outcome)}`);
+/** One line per attacker: how its attempts were refused (the report's evidence). */
+const summary = (rows: Attempt[]) => {
+  const by = new Map<string, Map<string, number>>();
+  for (const r of rows) {
+    const o = r.outcome;
+    const short = o.kind === "connect-refused" ? "connect refused" : o.kind === "denied" ? "NATS denied" : o.kind === "error-reply" ? `${o.status} ${o.code}` : o.kind;
+    const m = by.get(r.who) ?? new Map<string, number>();
+    m.set(short, (m.get(short) ?? 0) + 1);
+    by.set(r.who, m);
+  }
+  return [...by].map(([who, m]) => `${who}: ${[...m].map(([k, n]) => `${k} ×${n}`).join(", ")}`).join("; ");
+};
+const sha256 = (s: string) => createHash("sha256").update(s).digest("hex");
+
+describe("NATS itself: no connection without an identity's key over TLS; no subscriber but monitor reads the bus (finding 6)", () => {
+  let env: TrustEnv;
+  const conns = new Map<Attacker, Connected>();
+  const conn = (who: Attacker) => conns.get(who)!;
+  // Permissions are granted for any namespace (`*.rpc…`): a namespace of its own is as good as a test system's.
+  const ns = `t-bustransport-${randomBytes(4).toString("hex")}`;
+  before(async () => {
+    env = trustEnv();
+    for (const who of ATTACKERS) conns.set(who, await connectAs(env, who));
+  });
+  after(async () => {
+    for (const c of conns.values()) await c.nc?.close();
+  });
+
+  test("connections: none without credentials, none with a random NKey, every identity of the seed folder with its own", () => {
+    for (const who of ["anonymous", "random-nkey"] as const) {
+      const c = conn(who);
+      assert.ok(c.refused, `${who} connected`);
+      assert.match(c.refused, /AUTHORIZATION_VIOLATION/, `${who}: ${c.refused}`);
+    }
+    for (const who of IDENTITIES) assert.ok(conn(who).nc, `${who} could not connect (${conn(who).refused}): the matrices below would test nothing`);
+  });
+
+  test("a plaintext connection is refused even with a valid identity's seed: no PONG, nothing delivered, closed by the server", async () => {
+    const probe = await plaintextProbe(env.natsUrl, seedOf(env, "gateway"));
+    assert.ok(probe.info === undefined || probe.info.tls_required === true, `INFO offers plaintext: ${JSON.stringify(probe.info)}`);
+    assert.doesNotMatch(probe.after, /PONG|MSG |\+OK/, `the server answered in clear: ${probe.after}`);
+    assert.equal(probe.closedByServer, true, "the server kept the plaintext connection open");
+  });
+
+  test("finding 6: only monitor may subscribe to > (or _INBOX.>, <ns>.>, another identity's inbox, authz's requests); no one else reads the bus", async (t) => {
+    const rows: Attempt[] = [];
+    await Promise.all(ATTACKERS.filter((a) => a !== "monitor").map(async (who) => {
+      // Besides everything: other identities' replies (credentials come back on transfer's inbox) and authz's requests (keys, sessions).
+      const subjects: Array<[string, Attacker[]]> = [[">", []], ["_INBOX.>", []], [`${ns}.>`, []], ["_INBOX.transfer.>", ["transfer"]], [`${ns}.rpc.authz.>`, ["authz"]]];
+      for (const [subject, own] of subjects) {
+        if (!own.includes(who)) rows.push({ who, what: `subscribe ${subject}`, subject, outcome: await trySubscribe(conn(who), subject) });
+      }
+    }));
+    // operator exists only in the local stack, with every right (docs/trust.md): not an attacker here.
+    t.diagnostic(summary(rows));
+    assert.deepEqual(holes(rows.filter((r) => r.who !== "operator")), []);
+    assert.ok(rows.every((r) => !(r as { received?: number }).received || r.who === "operator"), "a denied subscriber received messages");
+  });
+
+
+  /**
+   * As transfer, makes (`create`) or widens (`update`) stream `name` so that it also captures replies
+   * meant for the gateway (session ids from login.complete, new API keys from api-key.create), then
+   * tries to pull one through its own consumer name. Answers what happened, with the evidence.
+   */
+  const captureAsTransfer = async (name: string, mode: "create" | "update") => {
+    const transfer = conn("transfer").nc!;
+    const operator = conn("operator").nc!;
+    const jsm = await transfer.jetstreamManager({ checkAPI: false });
+    const opm = await operator.jetstreamManager();
+    const work = TransferJobWork.pattern(ns);
+    let outcome: Outcome;
+    try {
+      if (mode === "create") await jsm.streams.add({ name, subjects: ["_INBOX.gateway.>"], storage: StorageType.Memory });
+      else await jsm.streams.update(name, { subjects: [work, "_INBOX.gateway.>"] });
+      outcome = { kind: "answered", text: `transfer ${mode}d stream ${name} to capture _INBOX.gateway.>` };
+    } catch (err) {
+      outcome = classifyError(err);
+    }
+    const subjects = await opm.streams.info(name).then((i) => i.config.subjects ?? [], (): string[] => []);
+    let evidence = "";
+    if (subjects.includes("_INBOX.gateway.>")) {
+      operator.publish("_INBOX.gateway.sniffed", new TextEncoder().encode("a reply meant for the gateway"));
+      await operator.flush();
+      try {
+        await jsm.consumers.add(name, { durable_name: "transfer-workers", ack_policy: AckPolicy.Explicit });
+        const m = await (await transfer.jetstream().consumers.get(name, "transfer-workers")).next({ expires: 2000 });
+        evidence = m ? `; transfer then pulled ${m.subject}: "${new TextDecoder().decode(m.data)}"` : "; nothing pulled";
+      } catch (err) {
+        evidence = `; pulling failed: ${String(err)}`;
+      }
+    }
+    return { outcome, captures: subjects.includes("_INBOX.gateway.>"), evidence, cleanup: () => opm.streams.delete(name).catch(() => undefined) };
+  };
+
+  test("transfer may not make a stream of other identities' subjects (reading the bus through JetStream)", async () => {
+    const r = await captureAsTransfer(`SNIFF_${randomBytes(4).toString("hex").toUpperCase()}`, "create");
+    await r.cleanup();
+    assert.equal(r.captures, false, `${describeOutcome(r.outcome)}${r.evidence}`);
+    assert.ok(r.outcome.kind !== "answered", describeOutcome(r.outcome));
+  });
+
+  test("transfer may not widen its own work stream to capture other identities' replies", async () => {
+    const name = TransferJobsStream.name(ns);
+    const jsm = await conn("transfer").nc!.jetstreamManager({ checkAPI: false });
+    // What the transfer service itself does at start-up (ensureStream): allowed.
+    await jsm.streams.add({ name, subjects: [TransferJobWork.pattern(ns)], retention: RetentionPolicy.Workqueue, storage: StorageType.Memory });
+    const r = await captureAsTransfer(name, "update");
+    await r.cleanup();
+    assert.equal(r.captures, false, `${describeOutcome(r.outcome)}${r.evidence}`);
+  });
+});
+
+describe("the services trust no message (issue 18 findings 1–6, bad actor assertions)", () => {
+  let env: TrustEnv;
+  let oidc: MockOidc;
+  let sys: System;
+  let mongo: MongoClient;
+  let victim: SignedIn;
+  let thief: SignedIn;
+  let victimAuthz: string;
+  let thiefAuthz: string;
+  let authzBefore: { status: string; last_activity: string };
+  let keyBefore: string;
+  const victimHistory = { id: "", name: `victim-history-${randomBytes(6).toString("hex")}` };
+  const victimDataset = { id: "", name: `victim-data-${randomBytes(6).toString("hex")}.txt`, content: randomBytes(4096) };
+  const thiefBucket = `bus-thief-${randomBytes(4).toString("hex")}`;
+  const conns = new Map<Attacker, Connected>();
+  const s3 = independentS3();
+  const conn = (who: Attacker) => conns.get(who)!;
+  const ns = () => sys.namespace;
+  const aud = () => `skyferry:${sys.namespace}`;
+  /** The actor fields an attacker can make up: the victim's id, bare or with a forged assertion. */
+  const madeUpActors = () => [
+    ["no assertion", { user_id: victim.userId }],
+    ["forged assertion", { user_id: victim.userId, assertion: assertion(forgerKey(), { sub: victim.userId, aud: aud() }) }],
+  ] as const;
+
+  before(async () => {
+    env = trustEnv();
+    oidc = await startOidcProvider();
+    // No API-key cache: every request with a key is resolved over the bus (finding 6 watches it).
+    sys = await startSystem({ label: "bus-trust", env: { authz: oidcEnv(oidc), gateway: { SKYFERRY_API_KEY_CACHE_MS: "0" } } });
+    mongo = await MongoClient.connect(stackEnv().mongoUrl);
+    [victim, thief] = [await signIn(sys), await signIn(sys)];
+    const defineS3 = async (u: SignedIn) => {
+      const r = await api<{ id: string; status: string; last_activity: string }>(sys.url, "/api/cloud/authz", { key: u.apiKey, method: "POST", body: { provider: "s3", config: stackAuthzConfig("s3") } });
+      assert.equal(r.status, 200, JSON.stringify(r.body));
+      return r.body;
+    };
+    const va = await defineS3(victim);
+    victimAuthz = va.id;
+    authzBefore = { status: va.status, last_activity: va.last_activity };
+    thiefAuthz = (await defineS3(thief)).id;
+    const h = await api<{ id: string }>(sys.url, "/api/histories", { key: victim.apiKey, method: "POST", body: { name: victimHistory.name } });
+    assert.equal(h.status, 200);
+    victimHistory.id = h.body.id;
+    const up = await uploadMultipart(sys.url, victim.apiKey, victimHistory.id, [{ name: victimDataset.name, content: victimDataset.content }]);
+    assert.equal(up.status, 200, JSON.stringify(up.body));
+    victimDataset.id = String(up.body.outputs?.[0]?.id);
+    await createS3Bucket(s3, thiefBucket);
+    keyBefore = await keyCreated(victim);
+    for (const who of ATTACKERS) conns.set(who, await connectAs(env, who));
+    for (const who of IDENTITIES) assert.ok(conn(who).nc, `${who} could not connect (${conn(who).refused}): the matrices would test nothing`);
+  });
+
+  after(async () => {
+    const op = conns.get("operator")?.nc;
+    if (op && sys) await (await op.jetstreamManager()).streams.delete(TransferJobsStream.name(sys.namespace)).catch(() => undefined);
+    for (const c of conns.values()) await c.nc?.close();
+    await removeS3Buckets(s3, [thiefBucket]);
+    s3.destroy();
+    await mongo?.close();
+    await sys?.close();
+    await oidc?.close();
+  });
+
+  const keyCreated = async (u: SignedIn) => {
+    const r = await api<{ create_time: string }>(sys.url, "/api/users/current/api_key/detailed", { key: u.apiKey });
+    assert.equal(r.status, 200, `the user's key still works: ${JSON.stringify(r.body)}`);
+    return r.body.create_time;
+  };
+  const bucketKeys = async () => ((await s3.send(new ListObjectsV2Command({ Bucket: thiefBucket }))).Contents ?? []).map((o) => o.Key!);
+  const victimJobs = async () => {
+    const r = await api<unknown[]>(sys.url, `/api/jobs?history_id=${victimHistory.id}`, { key: victim.apiKey });
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    return { http: r.body.length, mongo: await mongo.db(sys.db).collection("transfer_jobs").countDocuments({ user_id: victim.userId }) };
+  };
+
+  /** Every attacker × made-up actor × request; `build` gives the subject and request type and data. */
+  const matrix = async (build: (actor: Record<string, unknown>) => Array<{ what: string; subject: string; type: string; data: unknown }>, attackers = ATTACKERS) => {
+    const rows: Attempt[] = [];
+    await Promise.all(attackers.map(async (who) => {
+      for (const [variant, actor] of madeUpActors()) {
+        for (const r of build(actor)) rows.push({ who, what: `${r.what} (${variant})`, subject: r.subject, outcome: await rpc(conn(who), r.subject, envelope(r.type, r.data)) });
+      }
+    }));
+    return rows;
+  };
+
+  test("finding 1: nobody obtains another user's cloud credentials (credentials.issue)", async (t) => {
+    const rows = await matrix((actor) => [{ what: "credentials.issue", subject: AuthzIssueCredentials.subject(ns()), type: AuthzIssueCredentials.requestType, data: { actor, authz_id: victimAuthz } }]);
+    t.diagnostic(summary(rows));
+    assert.deepEqual(holes(rows), []);
+    const secret = stackAuthzConfig("s3").secret_access_key as string;
+    assert.ok(!JSON.stringify(rows).includes(secret), "the victim's secret access key is in a reply");
+    const now = await api<{ status: string; last_activity: string }>(sys.url, `/api/cloud/authz/${victimAuthz}`, { key: victim.apiKey });
+    assert.deepEqual({ status: now.body.status, last_activity: now.body.last_activity }, authzBefore, "credentials were issued for the victim's authorization");
+  });
+
+  test("finding 2: nobody creates an API key for another user (api-key.create); the victim's key keeps working", async (t) => {
+    const rows = await matrix((actor) => [{ what: "api-key.create", subject: AuthzApiKeyCreate.subject(ns()), type: AuthzApiKeyCreate.requestType, data: { actor } }]);
+    t.diagnostic(summary(rows));
+    assert.deepEqual(holes(rows), []);
+    assert.ok(!rows.some((r) => r.outcome.kind === "answered"), "a key was answered");
+    const me = await api<{ id: string }>(sys.url, "/api/users/current", { key: victim.apiKey });
+    assert.deepEqual([me.status, me.body.id], [200, victim.userId]);
+    assert.equal(await keyCreated(victim), keyBefore, "a new key replaced the victim's");
+  });
+
+  test("finding 3: nobody lists another user's histories or contents", async (t) => {
+    const rows = await matrix((actor) => [
+      { what: "histories.list", subject: HistoryList.subject(ns()), type: HistoryList.requestType, data: { actor } },
+      { what: "histories.get", subject: HistoryGet.subject(ns()), type: HistoryGet.requestType, data: { actor, history_id: victimHistory.id } },
+      { what: "contents.list", subject: HistoryContentsList.subject(ns()), type: HistoryContentsList.requestType, data: { actor, history_id: victimHistory.id } },
+      { what: "datasets.get", subject: DatasetGet.subject(ns()), type: DatasetGet.requestType, data: { actor, dataset_id: victimDataset.id } },
+      { what: "datasets.for-send", subject: HistoryDatasetsForSend.subject(ns()), type: HistoryDatasetsForSend.requestType, data: { actor, history_id: victimHistory.id } },
+    ]);
+    t.diagnostic(summary(rows));
+    assert.deepEqual(holes(rows), []);
+    const seen = JSON.stringify(rows);
+    assert.ok(!seen.includes(victimHistory.name) && !seen.includes(victimDataset.name), "a reply names the victim's history or dataset");
+  });
+
+  test("finding 4: nobody sends another user's history (transfer.send v1/v2, the public subject): no job, nothing in the bucket", async (t) => {
+    const send = (actor: Record<string, unknown>) => ({ actor, history_id: victimHistory.id, authz_id: victimAuthz, bucket: thiefBucket, idempotency_key: randomBytes(6).toString("hex") });
+    const rows = await matrix((actor) => [
+      { what: "transfer.send.v1", subject: TransferSend.subject(ns()), type: TransferSend.requestType, data: send(actor) },
+      { what: "transfer.send.v2", subject: TransferSendPaged.subject(ns()), type: TransferSendPaged.requestType, data: send(actor) },
+    ]);
+    // An external publisher proves a user with their API key's hash; naming the victim's ids with an
+    // unknown key, or with its own user's key, gets what HTTP answers: 401, or 404 (not its history).
+    const pub = `${ns()}.rpc.public.transfer.send.v1`;
+    const body = { history_id: victimHistory.id, authz_id: victimAuthz, bucket: thiefBucket };
+    for (const [what, key] of [["an unknown key", `sk-${randomBytes(16).toString("hex")}`], ["the thief's own key", thief.apiKey]] as const) {
+      const outcome = await rpc(conn("publisher-example"), pub, envelope("skyferry.public.transfer.send.request.v1", { ...body, api_key_sha256: sha256(key) }));
+      rows.push({ who: "publisher-example", what: `public send with ${what}`, subject: pub, outcome });
+    }
+    const publicOk = (a: Attempt) => isRefusal(a.outcome, a.subject) || (a.what.includes("own key") && a.outcome.kind === "error-reply" && a.outcome.status === 404);
+    t.diagnostic(summary(rows));
+    assert.deepEqual(holes(rows, publicOk), []);
+    assert.ok(rows.some((r) => r.who === "publisher-example" && r.subject === pub && r.outcome.kind === "error-reply"), "the public subject answered nothing: is the gateway serving it?");
+    // A queued send would start within a second or two: wait long enough for a worker to have acted.
+    await new Promise((r) => setTimeout(r, 5000));
+    assert.deepEqual(await victimJobs(), { http: 0, mongo: 0 }, "a job was created for the victim");
+    assert.deepEqual(await bucketKeys(), [], "objects arrived in the thief's bucket");
+  });
+
+  test("finding 5: a forged work message copies nothing: refused without publish rights, ignored by the worker with them", { timeout: 90_000 }, async (t) => {
+    const forge = () => {
+      const id = randomBytes(8).toString("hex");
+      const t = new Date().toISOString();
+      const job = {
+        _id: id, dedupe_key: id, idempotency_key: id, user_id: thief.userId, history_id: victimHistory.id, dataset_id: victimDataset.id, hid: 1, dataset_name: "loot.txt",
+        store_key: shardedKey(victimDataset.id), authz_id: thiefAuthz, provider: "s3", bucket: thiefBucket, planned_key: `loot-${id}.txt`, object_key: `loot-${id}.txt`,
+        overwrite_policy: "overwrite", storage_class: null, metadata: {}, state: "queued", outcome: null, bytes_total: victimDataset.content.length, bytes_done: 0,
+        checksum: { sha256: "0".repeat(64), md5: "0".repeat(32) }, attempts: 0, retries: 0, error: null, upload: null, worker: null, create_time: t, update_time: t,
+      };
+      return { id, subject: TransferJobWork.subject(ns(), id), payload: new TextEncoder().encode(JSON.stringify(envelope(TransferJobWork.type, { job_id: id, user_id: thief.userId, job }, id))) };
+    };
+    const publish = async (c: Connected, f: ReturnType<typeof forge>): Promise<Outcome & { seq?: number }> => {
+      if (!c.nc) return { kind: "connect-refused", detail: c.refused };
+      try {
+        const ack = await c.nc.jetstream().publish(f.subject, f.payload, { msgID: f.id, timeout: 3000 });
+        return { kind: "answered", text: `stored as stream seq ${ack.seq}`, seq: ack.seq };
+      } catch (err) {
+        return classifyError(err);
+      }
+    };
+    const planners = new Set<Attacker>(["transfer", "operator"]);
+    const rows: Attempt[] = [];
+    for (const who of ATTACKERS.filter((a) => !planners.has(a))) {
+      const f = forge();
+      rows.push({ who, what: "forged work message", subject: f.subject, outcome: await publish(conn(who), f) });
+    }
+    t.diagnostic(summary(rows));
+    assert.deepEqual(holes(rows), []);
+    // The send planner's identity (and the stack's operator) may publish work: a compromised planner.
+    const jsm = await conn("operator").nc!.jetstreamManager();
+    const forgedIds: string[] = [];
+    for (const who of planners) {
+      const f = forge();
+      const out = await publish(conn(who), f);
+      assert.equal(out.kind, "answered", `${who} may publish work (docs/trust.md): ${describeOutcome(out)}`);
+      forgedIds.push(f.id);
+      const handled = await waitFor(async () => {
+        const info = await jsm.consumers.info(TransferJobsStream.name(ns()), "transfer-workers");
+        return info.delivered.stream_seq >= out.seq! && info.num_ack_pending === 0 && info.num_pending === 0;
+      }, 15_000);
+      assert.ok(handled, `no worker took ${who}'s forged message within 15 s`);
+    }
+    // The copy, if any, lands within seconds of the delivery: watch the bucket for 10 s more.
+    const copied = await waitFor(async () => (await bucketKeys()).length > 0, 10_000, 500);
+    assert.deepEqual(await bucketKeys(), [], `the worker copied the victim's dataset into the thief's bucket${copied ? "" : " (late)"}`);
+    assert.equal(await mongo.db(sys.db).collection("transfer_jobs").countDocuments({ _id: { $in: forgedIds } } as never), 0, "the forged jobs were recorded as real ones");
+    // Control: a job the database holds (the thief's own send) does reach this bucket, so the check above could see a copy.
+    const h = await api<{ id: string }>(sys.url, "/api/histories", { key: thief.apiKey, method: "POST", body: { name: "own" } });
+    const up = await uploadMultipart(sys.url, thief.apiKey, h.body.id, [{ name: "own.txt", content: Buffer.from("the thief's own bytes") }]);
+    assert.equal(up.status, 200, JSON.stringify(up.body));
+    const sent = await api<{ sent: Array<{ job_id: string }> }>(sys.url, "/api/cloud/storage/send", { key: thief.apiKey, method: "POST", body: { history_id: h.body.id, authz_id: thiefAuthz, bucket: thiefBucket } });
+    assert.equal(sent.status, 200, JSON.stringify(sent.body));
+    const [job] = await waitForJobs(sys.url, thief.apiKey, sent.body.sent.map((j) => j.job_id), 30_000);
+    assert.equal(job?.state, "ok", JSON.stringify(job?.error));
+    assert.deepEqual(await bucketKeys(), ["own.txt"]);
+  });
+
+  test("finding 6: monitor sees the traffic of a user's requests, but never their API key or session id", async () => {
+    const monitor = conn("monitor").nc!;
+    const seen: Array<{ subject: string; text: string }> = [];
+    const sub = monitor.subscribe(">", { callback: (err, msg) => void (err ? seen.push({ subject: "!error", text: String(err) }) : seen.push({ subject: msg.subject, text: `${msg.headers?.toString() ?? ""}${new TextDecoder().decode(msg.data)}` })) });
+    await monitor.flush();
+    try {
+      const session = victim.cookie.split("=")[1]!;
+      for (const path of ["/api/users/current", "/api/histories", `/api/histories/${victimHistory.id}/contents`]) {
+        assert.equal((await api(sys.url, path, { key: victim.apiKey })).status, 200);
+        assert.equal((await api(sys.url, `${path}${path.includes("?") ? "&" : "?"}key=${victim.apiKey}`)).status, 200);
+        assert.equal((await api(sys.url, path, { cookie: victim.cookie })).status, 200);
+      }
+      await new Promise((r) => setTimeout(r, 500));
+      assert.ok(!seen.some((m) => m.subject === "!error"), `monitor's subscription to > failed: ${seen.find((m) => m.subject === "!error")?.text}`);
+      const resolves = seen.filter((m) => m.subject.startsWith(`${ns()}.rpc.authz.actor.resolve.`) || m.subject === AuthzResolveActor.subject(ns()));
+      assert.ok(resolves.length >= 6, `monitor saw ${resolves.length} actor resolutions of 9 requests: it does not see the traffic`);
+      const leaks = seen.filter((m) => m.text.includes(victim.apiKey) || m.text.includes(session));
+      assert.deepEqual(leaks.map((m) => `${m.subject}: ${m.text.slice(0, 200)}`), [], "an API key or session id crossed the bus in clear");
+    } finally {
+      sub.unsubscribe();
+    }
+  });
+
+  test("bad actor assertions (missing, malformed, forged, unsigned, expired, other deployment, other user, other issuer) get a coded 401/403 and nothing is done", async () => {
+    const real = gatewayKey(env);
+    const now = Math.floor(Date.now() / 1000);
+    const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString("base64url");
+    const bad: Array<[string, string | undefined, number, RegExp]> = [
+      ["missing", undefined, 401, /^BUS_ACTOR_MISSING$/],
+      ["malformed", "not-a-jws", 401, /^BUS_ACTOR_INVALID$/],
+      ["forged", assertion(forgerKey(), { sub: victim.userId, aud: aud() }), 401, /^BUS_ACTOR_INVALID$/],
+      ["unsigned (alg none)", `${b64({ alg: "none", typ: "JWT" })}.${b64({ iss: "skyferry-gateway", sub: victim.userId, aud: aud(), iat: now, exp: now + 60 })}.`, 401, /^BUS_ACTOR_INVALID$/],
+      ["expired", assertion(real, { sub: victim.userId, aud: aud(), iat: now - 600, exp: now - 540 }), 401, /^BUS_ACTOR_EXPIRED$/],
+      ["other deployment", assertion(real, { sub: victim.userId, aud: "skyferry:another-namespace" }), 403, /^BUS_ACTOR_(FOREIGN|INVALID)$/],
+      ["other user", assertion(real, { sub: thief.userId, aud: aud() }), 403, /^BUS_ACTOR_(FOREIGN|INVALID)$/],
+      ["other issuer", assertion(real, { sub: victim.userId, aud: aud(), iss: "skyferry-authz" }), 401, /^BUS_ACTOR_INVALID$/],
+    ];
+    const gateway = conn("gateway");
+    const failures: string[] = [];
+    for (const [what, token, status, code] of bad) {
+      const actor = { user_id: victim.userId, ...(token === undefined ? {} : { assertion: token }) };
+      const calls = [
+        [HistoryList, { actor }], [HistoryCreate, { actor, name: `planted-${what}` }], [AuthzApiKeyCreate, { actor }],
+        [TransferSendPaged, { actor, history_id: victimHistory.id, authz_id: victimAuthz, bucket: thiefBucket, idempotency_key: randomBytes(6).toString("hex") }],
+      ] as const;
+      for (const [contract, data] of calls) {
+        const o = await rpc(gateway, contract.subject(ns()), envelope(contract.requestType, data));
+        const ok = o.kind === "error-reply" && o.status === status && code.test(o.code) && (!token || !o.message.includes(token));
+        if (!ok) failures.push(`${what} on ${contract.name}: expected ${status} ${code.source}, got ${describeOutcome(o)}`);
+      }
+    }
+    // The same request with the gateway's own valid assertion is served: the refusals above are the assertion's.
+    const valid = await rpc(gateway, HistoryList.subject(ns()), envelope(HistoryList.requestType, { actor: { user_id: victim.userId, assertion: assertion(real, { sub: victim.userId, aud: aud() }) } }));
+    assert.deepEqual(failures, []);
+    assert.equal(valid.kind, "answered", `a valid assertion was refused: ${describeOutcome(valid)}`);
+    assert.ok(valid.kind === "answered" && valid.text.includes(victimHistory.id));
+    const histories = await api<Array<{ name: string }>>(sys.url, "/api/histories", { key: victim.apiKey });
+    assert.deepEqual(histories.body.map((h) => h.name), [victimHistory.name], "a refused create made a history");
+    assert.equal(await keyCreated(victim), keyBefore, "a refused api-key.create replaced the key");
+    assert.deepEqual(await victimJobs(), { http: 0, mongo: 0 }, "a refused send queued a job");
+    const logs = sys.logs.text();
+    for (const [what, token] of bad) if (token && token.length > 20) assert.ok(!logs.includes(token.split(".")[2] || token), `the ${what} token is in the logs`);
+    assert.match(logs, /BUS_ACTOR_/, "no log line tells of a refused assertion");
+  });
+});

@@ -1,0 +1,242 @@
+// The attacker's side of the bus tests (issue 18, docs/trust.md): plain `nats` clients connecting as
+// nobody, as a random NKey, as each identity of the stack's seed folder, and over a plaintext socket;
+// raw request envelopes (never the bus package's validating client, which would refuse to send a bad
+// message); actor assertions made here with node:crypto, independently of @skyferry/actor.
+import { generateKeyPairSync, type KeyObject, createPrivateKey, randomBytes, randomUUID, sign } from "node:crypto";
+import { existsSync, readFileSync } from "node:fs";
+import { connect as tcpConnect } from "node:net";
+import { resolve } from "node:path";
+import { connect, type NatsConnection, NatsError, nkeyAuthenticator, nkeys, type Subscription } from "nats";
+
+/** The identities of the stack's seed folder (docs/trust.md); `operator` has every right. */
+export const IDENTITIES = ["gateway", "authz", "history", "transfer", "publisher-example", "monitor", "operator"] as const;
+export type Identity = (typeof IDENTITIES)[number];
+/** Who attacks: no credentials, a fresh random NKey, or one of the stack's identities. */
+export type Attacker = "anonymous" | "random-nkey" | Identity;
+
+/** The trust settings of the stack (`.stack/env`), from the environment or read from the file. */
+export interface TrustEnv {
+  natsUrl: string;
+  caFile: string;
+  seedDir: string;
+  signingKeyFile: string;
+}
+
+export function trustEnv(): TrustEnv {
+  const file = resolve(process.env.SKYFERRY_STACK_DIR ?? resolve(import.meta.dirname, "../../.stack"), "env");
+  const fromFile: Record<string, string> = {};
+  if (existsSync(file)) {
+    for (const line of readFileSync(file, "utf8").split("\n")) {
+      const m = line.match(/^(?:export\s+)?([A-Z0-9_]+)=['"]?(.*?)['"]?$/);
+      if (m) fromFile[m[1]!] = m[2]!;
+    }
+  }
+  const need = (name: string): string => {
+    const v = process.env[name] ?? fromFile[name];
+    if (!v) throw new Error(`${name} is not set: the stack of docs/trust.md is not up (source .stack/env).`);
+    return v;
+  };
+  return {
+    natsUrl: need("SKYFERRY_NATS_URL"),
+    caFile: need("SKYFERRY_NATS_TLS_CA_FILE"),
+    seedDir: need("SKYFERRY_NATS_SEED_DIR"),
+    signingKeyFile: need("SKYFERRY_ACTOR_SIGNING_KEY_FILE"),
+  };
+}
+
+export const seedOf = (env: TrustEnv, identity: Identity): string => readFileSync(resolve(env.seedDir, `${identity}.nk`), "utf8").trim();
+
+/** A connection, or why NATS refused it. */
+export type Connected = { nc: NatsConnection; refused?: undefined } | { nc?: undefined; refused: string };
+
+/** Connects over TLS (the stack's CA) as `who`; never reconnects, never waits more than 5 s. */
+export async function connectAs(env: TrustEnv, who: Attacker): Promise<Connected> {
+  const auth =
+    who === "anonymous" ? {} : { authenticator: nkeyAuthenticator(new TextEncoder().encode(who === "random-nkey" ? randomSeed() : seedOf(env, who))) };
+  try {
+    const nc = await connect({
+      servers: env.natsUrl.split(",").map((s) => s.trim()),
+      name: `attacker-${who}`,
+      tls: { caFile: env.caFile },
+      // Replies go to the requester's own inbox prefix (docs/trust.md): `_INBOX.<identity>.>`.
+      ...(who === "anonymous" || who === "random-nkey" ? {} : { inboxPrefix: `_INBOX.${who}` }),
+      reconnect: false,
+      maxReconnectAttempts: 0,
+      timeout: 5000,
+      ...auth,
+    });
+    return { nc };
+  } catch (err) {
+    return { refused: err instanceof NatsError ? `${err.code}: ${err.message}` : String(err) };
+  }
+}
+
+const randomSeed = (): string => new TextDecoder().decode(nkeys.createUser().getSeed());
+
+/** What became of one attempt. */
+export type Outcome =
+  | { kind: "connect-refused"; detail: string }
+  | { kind: "denied"; operation: string; subject: string }
+  | { kind: "error-reply"; status: number; code: string; message: string }
+  | { kind: "answered"; text: string }
+  | { kind: "silent"; detail: string };
+
+/** The refusals issue 18 accepts: NATS refused the connection or the subject, or the service answered 401/403. */
+export function isRefusal(o: Outcome, subject: string): boolean {
+  if (o.kind === "connect-refused") return /AUTHORIZATION_VIOLATION|authorization violation/i.test(o.detail);
+  if (o.kind === "denied") return o.subject === subject;
+  if (o.kind === "error-reply") return o.status === 401 || o.status === 403;
+  return false;
+}
+
+export const describeOutcome = (o: Outcome): string =>
+  o.kind === "connect-refused" ? `connect refused (${o.detail})`
+  : o.kind === "denied" ? `NATS denied ${o.operation} to ${o.subject}`
+  : o.kind === "error-reply" ? `error reply ${o.status} ${o.code}: ${o.message}`
+  : o.kind === "answered" ? `ANSWERED: ${o.text.slice(0, 300)}`
+  : `no answer (${o.detail})`;
+
+/** A request envelope as services expect it (packages/contracts/src/envelope.ts). */
+export const envelope = (type: string, data: unknown, id: string = randomUUID()) => ({ type, id, time: new Date().toISOString(), data });
+
+/** Sends `message` as a request on `subject` and classifies the first reply. */
+export async function rpc(conn: Connected, subject: string, message: unknown, timeoutMs = 3000): Promise<Outcome> {
+  if (!conn.nc) return { kind: "connect-refused", detail: conn.refused };
+  try {
+    const reply = await conn.nc.request(subject, new TextEncoder().encode(JSON.stringify(message)), { timeout: timeoutMs });
+    return classifyReply(new TextDecoder().decode(reply.data));
+  } catch (err) {
+    return classifyError(err);
+  }
+}
+
+export function classifyReply(text: string): Outcome {
+  let body: { ok?: boolean; error?: { status?: number; code?: string; message?: string } };
+  try {
+    body = JSON.parse(text) as typeof body;
+  } catch {
+    return { kind: "answered", text };
+  }
+  if (body.ok === false && body.error) return { kind: "error-reply", status: body.error.status ?? 0, code: body.error.code ?? "", message: body.error.message ?? "" };
+  return { kind: "answered", text };
+}
+
+export function classifyError(err: unknown): Outcome {
+  if (err instanceof NatsError && err.permissionContext) return { kind: "denied", operation: err.permissionContext.operation, subject: err.permissionContext.subject };
+  if (err instanceof NatsError) return { kind: "silent", detail: `${err.code}: ${err.message}` };
+  return { kind: "silent", detail: String(err) };
+}
+
+/** Subscribes to `subject`: denied (the server's permission error), or the messages seen within `ms`. */
+export async function trySubscribe(conn: Connected, subject: string, ms = 1500): Promise<Outcome & { received?: number }> {
+  if (!conn.nc) return { kind: "connect-refused", detail: conn.refused };
+  const sub: Subscription = conn.nc.subscribe(subject);
+  let received = 0;
+  const ended = (async () => {
+    try {
+      for await (const _ of sub) received++;
+      return undefined;
+    } catch (err) {
+      return err;
+    }
+  })();
+  await conn.nc.flush();
+  let timer: NodeJS.Timeout | undefined;
+  const err = await Promise.race([ended, new Promise((r) => (timer = setTimeout(() => r("open"), ms)))]).finally(() => clearTimeout(timer));
+  if (err === "open") {
+    sub.unsubscribe();
+    return { kind: "answered", text: `subscription to ${subject} stayed open (${received} messages)`, received };
+  }
+  if (err === undefined) return { kind: "silent", detail: "subscription closed without an error", received };
+  return { ...classifyError(err), received };
+}
+
+// ---- actor assertions (docs/trust.md "Signed actor"), made here with node:crypto ----
+
+export interface AssertionClaims {
+  sub: string;
+  aud: string;
+  iss?: string;
+  iat?: number;
+  exp?: number;
+  rid?: string;
+}
+
+/** A compact JWS (EdDSA) over `claims`; iss/iat/exp default to a fresh gateway assertion. */
+export function assertion(key: KeyObject, claims: AssertionClaims): string {
+  const now = Math.floor(Date.now() / 1000);
+  const full = { iss: "skyferry-gateway", iat: now, exp: now + 60, rid: `rid-${randomBytes(4).toString("hex")}`, ...claims };
+  const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString("base64url");
+  const input = `${b64({ alg: "EdDSA", typ: "JWT" })}.${b64(full)}`;
+  return `${input}.${sign(null, Buffer.from(input), key).toString("base64url")}`;
+}
+
+/** The gateway's own signing key (only the gateway and this test have it). */
+export const gatewayKey = (env: TrustEnv): KeyObject => createPrivateKey(readFileSync(env.signingKeyFile, "utf8"));
+/** A key nobody trusts: an assertion signed by it is forged. */
+export const forgerKey = (): KeyObject => generateKeyPairSync("ed25519").privateKey;
+
+// ---- a plaintext connection ----
+
+export interface PlaintextProbe {
+  /** The server's INFO line, when it sent one before the TLS handshake. */
+  info: { tls_required?: boolean; nonce?: string } | undefined;
+  /** What the server answered in clear after INFO. */
+  after: string;
+  closedByServer: boolean;
+}
+
+/**
+ * Opens a TCP socket without TLS and speaks the NATS protocol in clear: CONNECT signed with `seed`'s
+ * key (a valid identity), SUB `>`, PING. A server that requires TLS never answers PONG.
+ */
+export async function plaintextProbe(natsUrl: string, seed: string, waitMs = 5000): Promise<PlaintextProbe> {
+  const url = new URL(natsUrl.split(",")[0]!.trim().replace(/^(tls|nats):\/\//, "http://"));
+  const socket = tcpConnect({ host: url.hostname, port: Number(url.port || 4222) });
+  let buffer = "";
+  let info: PlaintextProbe["info"];
+  let sent = false;
+  const kp = nkeys.fromSeed(new TextEncoder().encode(seed));
+  const send = () => {
+    if (sent) return;
+    sent = true;
+    const nonce = info?.nonce ?? "";
+    const sig = Buffer.from(kp.sign(new TextEncoder().encode(nonce))).toString("base64url");
+    const connectLine = JSON.stringify({ verbose: false, pedantic: false, lang: "raw", version: "0", protocol: 1, nkey: kp.getPublicKey(), sig });
+    socket.write(`CONNECT ${connectLine}\r\nSUB > 1\r\nPING\r\n`);
+  };
+  let after = "";
+  const closed = new Promise<boolean>((res) => {
+    socket.on("close", () => res(true));
+    socket.on("error", () => undefined);
+  });
+  socket.on("data", (b: Buffer) => {
+    if (!sent) {
+      buffer += b.toString("latin1");
+      const nl = buffer.indexOf("\r\n");
+      if (nl >= 0 && buffer.startsWith("INFO ")) {
+        info = JSON.parse(buffer.slice(5, nl)) as PlaintextProbe["info"];
+        after += buffer.slice(nl + 2);
+        send();
+      }
+    } else after += b.toString("latin1");
+  });
+  // A server that waits for the TLS handshake first sends nothing: speak anyway.
+  const early = setTimeout(send, 1000);
+  let timer: NodeJS.Timeout | undefined;
+  const closedByServer = await Promise.race([closed, new Promise<boolean>((r) => (timer = setTimeout(() => r(false), waitMs)))]);
+  clearTimeout(timer);
+  clearTimeout(early);
+  socket.destroy();
+  return { info, after, closedByServer };
+}
+
+/** Waits until `check` is true, polling every `everyMs`, at most `ms`; returns whether it became true. */
+export async function waitFor(check: () => Promise<boolean>, ms: number, everyMs = 250): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    if (await check()) return true;
+    if (Date.now() >= deadline) return false;
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
