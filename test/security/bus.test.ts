@@ -3,12 +3,13 @@ import { createHash, randomBytes } from "node:crypto";
 import { after, before, describe, test } from "node:test";
 import { ListObjectsV2Command } from "@aws-sdk/client-s3";
 import {
-  AuthzApiKeyCreate, AuthzIssueCredentials, AuthzResolveActor, DatasetGet, HistoryContentsList, HistoryCreate, HistoryDatasetsForSend, HistoryGet, HistoryList,
+  AuthzApiKeyCreate, AuthzIssueCredentials, AuthzResolveActor, DatasetGet, HistoryContentsList, HistoryCreate, HistoryDatasetsForSend, HistoryGet, HistoryImportCreate,
+  HistoryImportFail, HistoryImportFinish, HistoryImportFinishBatch, HistoryImportStart, HistoryList,
   TransferJobsStream, TransferJobWork, TransferSend, TransferSendPaged,
 } from "@skyferry/contracts";
 import { shardedKey } from "@skyferry/dataset-store";
 import { MongoClient } from "mongodb";
-import { AckPolicy, RetentionPolicy, StorageType } from "nats";
+import { RetentionPolicy, StorageType } from "nats";
 import { type MockOidc, oidcEnv, signIn, type SignedIn, startOidcProvider } from "../support/auth.ts";
 import { uploadMultipart } from "../support/history.ts";
 import { api, createS3Bucket, independentS3, removeS3Buckets, waitForJobs } from "../support/send.ts";
@@ -16,8 +17,8 @@ import { stackAuthzConfig } from "../support/send-system.ts";
 import { stackEnv } from "../support/stack-env.ts";
 import { startSystem, type System } from "../support/system.ts";
 import {
-  type Attacker, assertion, classifyError, type Connected, connectAs, describeOutcome, envelope, forgerKey, gatewayKey, IDENTITIES, isRefusal, type Outcome,
-  plaintextProbe, rpc, seedOf, type TrustEnv, trustEnv, trySubscribe, waitFor,
+  type Attacker, type Attempt, assertion, captureAsTransfer, classifyError, type Connected, connectAs, describeOutcome, envelope, forgerKey, gatewayKey, holes,
+  IDENTITIES, isRefusal, type Outcome, plaintextProbe, rpc, seedOf, summary, type TrustEnv, trustEnv, tryPublish, trySubscribe, waitFor,
 } from "./support.ts";
 
 // Issue 18's findings 1–6, replayed against the real services on the stack's TLS NATS: as nobody, as
@@ -26,21 +27,6 @@ import {
 // 401/403 reply) with nothing issued, created, queued or copied; the matrices report every hole at once.
 
 const ATTACKERS: Attacker[] = ["anonymous", "random-nkey", ...IDENTITIES];
-interface Attempt { who: Attacker; what: string; subject: string; outcome: Outcome }
-const holes = (rows: Attempt[], accept: (a: Attempt) => boolean = (a) => isRefusal(a.outcome, a.subject)) =>
-  rows.filter((a) => !accept(a)).map((a) => `${a.who} / ${a.what}: ${describeOutcome(a.outcome)}`);
-/** One line per attacker: how its attempts were refused (the report's evidence). */
-const summary = (rows: Attempt[]) => {
-  const by = new Map<string, Map<string, number>>();
-  for (const r of rows) {
-    const o = r.outcome;
-    const short = o.kind === "connect-refused" ? "connect refused" : o.kind === "denied" ? "NATS denied" : o.kind === "error-reply" ? `${o.status} ${o.code}` : o.kind;
-    const m = by.get(r.who) ?? new Map<string, number>();
-    m.set(short, (m.get(short) ?? 0) + 1);
-    by.set(r.who, m);
-  }
-  return [...by].map(([who, m]) => `${who}: ${[...m].map(([k, n]) => `${k} ×${n}`).join(", ")}`).join("; ");
-};
 const sha256 = (s: string) => createHash("sha256").update(s).digest("hex");
 
 describe("NATS itself: no connection without an identity's key over TLS; no subscriber but monitor reads the bus (finding 6)", () => {
@@ -89,43 +75,22 @@ describe("NATS itself: no connection without an identity's key over TLS; no subs
   });
 
 
-  /**
-   * As transfer, makes (`create`) or widens (`update`) stream `name` so that it also captures replies
-   * meant for the gateway (session ids from login.complete, new API keys from api-key.create), then
-   * tries to pull one through its own consumer name. Answers what happened, with the evidence.
-   */
-  const captureAsTransfer = async (name: string, mode: "create" | "update") => {
-    const transfer = conn("transfer").nc!;
-    const operator = conn("operator").nc!;
-    const jsm = await transfer.jetstreamManager({ checkAPI: false });
-    const opm = await operator.jetstreamManager();
-    const work = TransferJobWork.pattern(ns);
-    let outcome: Outcome;
-    try {
-      if (mode === "create") await jsm.streams.add({ name, subjects: ["_INBOX.gateway.>"], storage: StorageType.Memory });
-      else await jsm.streams.update(name, { subjects: [work, "_INBOX.gateway.>"] });
-      outcome = { kind: "answered", text: `transfer ${mode}d stream ${name} to capture _INBOX.gateway.>` };
-    } catch (err) {
-      outcome = classifyError(err);
-    }
-    const subjects = await opm.streams.info(name).then((i) => i.config.subjects ?? [], (): string[] => []);
-    let evidence = "";
-    if (subjects.includes("_INBOX.gateway.>")) {
-      operator.publish("_INBOX.gateway.sniffed", new TextEncoder().encode("a reply meant for the gateway"));
-      await operator.flush();
-      try {
-        await jsm.consumers.add(name, { durable_name: "transfer-workers", ack_policy: AckPolicy.Explicit });
-        const m = await (await transfer.jetstream().consumers.get(name, "transfer-workers")).next({ expires: 2000 });
-        evidence = m ? `; transfer then pulled ${m.subject}: "${new TextDecoder().decode(m.data)}"` : "; nothing pulled";
-      } catch (err) {
-        evidence = `; pulling failed: ${String(err)}`;
-      }
-    }
-    return { outcome, captures: subjects.includes("_INBOX.gateway.>"), evidence, cleanup: () => opm.streams.delete(name).catch(() => undefined) };
-  };
+  test("events and work are published only by their publishers: job events, aborts and work by transfer, key revocations by authz", async (t) => {
+    const id = randomBytes(8).toString("hex");
+    const events: Array<[string, Attacker[]]> = [
+      [`${ns}.transfer.job.${id}.completed`, ["transfer"]], [`${ns}.transfer.job.${id}.failed`, ["transfer"]], [`${ns}.transfer.job.${id}.progress`, ["transfer"]],
+      [`${ns}.transfer.control.${id}.abort`, ["transfer"]], [`${ns}.transfer.work.${id}`, ["transfer"]], [`${ns}.authz.api-keys.revoked.${id}`, ["authz"]],
+    ];
+    const rows: Attempt[] = [];
+    await Promise.all(ATTACKERS.filter((a) => a !== "operator").map(async (who) => {
+      for (const [subject, publishers] of events) if (!publishers.includes(who)) rows.push({ who, what: `publish ${subject}`, subject, outcome: await tryPublish(conn(who), subject) });
+    }));
+    t.diagnostic(summary(rows));
+    assert.deepEqual(holes(rows), []);
+  });
 
   test("transfer may not make a stream of other identities' subjects (reading the bus through JetStream)", async () => {
-    const r = await captureAsTransfer(`SNIFF_${randomBytes(4).toString("hex").toUpperCase()}`, "create");
+    const r = await captureAsTransfer(conn("transfer").nc!, conn("operator").nc!, `SNIFF_${randomBytes(4).toString("hex").toUpperCase()}`, "create", TransferJobWork.pattern(ns));
     await r.cleanup();
     assert.equal(r.captures, false, `${describeOutcome(r.outcome)}${r.evidence}`);
     assert.ok(r.outcome.kind !== "answered", describeOutcome(r.outcome));
@@ -136,7 +101,7 @@ describe("NATS itself: no connection without an identity's key over TLS; no subs
     const jsm = await conn("transfer").nc!.jetstreamManager({ checkAPI: false });
     // What the transfer service itself does at start-up (ensureStream): allowed.
     await jsm.streams.add({ name, subjects: [TransferJobWork.pattern(ns)], retention: RetentionPolicy.Workqueue, storage: StorageType.Memory });
-    const r = await captureAsTransfer(name, "update");
+    const r = await captureAsTransfer(conn("transfer").nc!, conn("operator").nc!, name, "update", TransferJobWork.pattern(ns));
     await r.cleanup();
     assert.equal(r.captures, false, `${describeOutcome(r.outcome)}${r.evidence}`);
   });
@@ -263,6 +228,30 @@ describe("the services trust no message (issue 18 findings 1–6, bad actor asse
     assert.ok(!seen.includes(victimHistory.name) && !seen.includes(victimDataset.name), "a reply names the victim's history or dataset");
   });
 
+  test("imports: no one creates, starts, finishes or fails an item of another user's history; transfer's unsigned calls touch only importing items", async (t) => {
+    const item_id = victimDataset.id;
+    const finish = { actor: { user_id: victim.userId }, item_id, store_key: shardedKey(item_id), size: 1, sha256: "0".repeat(64), md5: "0".repeat(32), ext: "txt" };
+    const calls: Array<[{ subject(ns: string): string; requestType: string; name: string }, unknown]> = [
+      [HistoryImportCreate, { actor: { user_id: victim.userId }, history_id: victimHistory.id, items: [{ name: "planted.txt" }] }],
+      [HistoryImportStart, { actor: { user_id: victim.userId }, item_id }],
+      [HistoryImportFinish, finish],
+      [HistoryImportFinishBatch, { items: [finish] }],
+      [HistoryImportFail, { actor: { user_id: victim.userId }, item_id, reason: "planted", deleted: true }],
+    ];
+    const rows: Attempt[] = [];
+    await Promise.all(ATTACKERS.map(async (who) => {
+      for (const [c, data] of calls) rows.push({ who, what: c.name, subject: c.subject(ns()), outcome: await rpc(conn(who), c.subject(ns()), envelope(c.requestType, data)) });
+    }));
+    t.diagnostic(summary(rows));
+    // 404: not an importing item of that user (history's answer to the identities that may call); a batch answers it per item.
+    const batchRefused = (o: Outcome) => o.kind === "answered" && (JSON.parse(o.text) as { data?: { results?: Array<{ error?: { status: number } }> } }).data?.results?.every((r) => [401, 403, 404].includes(r.error?.status ?? 0)) === true;
+    assert.deepEqual(holes(rows, (a) => isRefusal(a.outcome, a.subject) || (a.outcome.kind === "error-reply" && a.outcome.status === 404) || batchRefused(a.outcome)), []);
+    const d = await api<{ state: string; file_size: number; deleted: boolean }>(sys.url, `/api/datasets/${item_id}`, { key: victim.apiKey });
+    assert.deepEqual([d.body.state, d.body.file_size, d.body.deleted], ["ok", victimDataset.content.length, false], "the victim's dataset was changed");
+    const contents = await api<unknown[]>(sys.url, `/api/histories/${victimHistory.id}/contents`, { key: victim.apiKey });
+    assert.equal(contents.body.length, 1, "an item was planted in the victim's history");
+  });
+
   test("finding 4: nobody sends another user's history (transfer.send v1/v2, the public subject): no job, nothing in the bucket", async (t) => {
     const send = (actor: Record<string, unknown>) => ({ actor, history_id: victimHistory.id, authz_id: victimAuthz, bucket: thiefBucket, idempotency_key: randomBytes(6).toString("hex") });
     const rows = await matrix((actor) => [
@@ -345,6 +334,32 @@ describe("the services trust no message (issue 18 findings 1–6, bad actor asse
     assert.deepEqual(await bucketKeys(), ["own.txt"]);
   });
 
+  test("job grants: no credentials for another user's authorization with a forged grant, or with another authorization's grant", async (t) => {
+    const own = await mongo.db(sys.db).collection<{ grant?: string }>("transfer_jobs").findOne({ user_id: thief.userId });
+    assert.ok(own?.grant, "the thief's job (finding 5's control send) carries no grant");
+    const [, kid, , mac] = own.grant.split(".");
+    const claims = Buffer.from(JSON.stringify({ u: victim.userId, a: victimAuthz, exp: Math.floor(Date.now() / 1000) + 3600 })).toString("base64url");
+    const attempts: Array<[string, Record<string, unknown>]> = [
+      ["neither actor nor grant", { authz_id: victimAuthz }],
+      ["a malformed grant", { grant: "g1.k.e30.AAAA", authz_id: victimAuthz }],
+      ["a grant with the victim's claims and a made-up MAC", { grant: `g1.${kid}.${claims}.${randomBytes(32).toString("base64url")}`, authz_id: victimAuthz }],
+      ["the thief's grant with its claims replaced by the victim's", { grant: `g1.${kid}.${claims}.${mac}`, authz_id: victimAuthz }],
+      ["the thief's own grant, for the victim's authorization", { grant: own.grant, authz_id: victimAuthz }],
+    ];
+    const rows: Attempt[] = [];
+    const subject = AuthzIssueCredentials.subject(ns());
+    for (const who of ATTACKERS) {
+      for (const [what, data] of attempts) rows.push({ who, what, subject, outcome: await rpc(conn(who), subject, envelope(AuthzIssueCredentials.requestType, data)) });
+    }
+    t.diagnostic(summary(rows));
+    const notFound = (a: Attempt) => isRefusal(a.outcome, a.subject) || (a.outcome.kind === "error-reply" && a.outcome.status === 404);
+    assert.deepEqual(holes(rows, notFound), []);
+    assert.ok(!rows.some((r) => r.outcome.kind === "answered"), "credentials were answered");
+    // Control: the thief's grant for its own authorization is honoured (for transfer), so the refusals above are the grant's.
+    const control = await rpc(conn("transfer"), subject, envelope(AuthzIssueCredentials.requestType, { grant: own.grant, authz_id: thiefAuthz }));
+    assert.equal(control.kind, "answered", describeOutcome(control));
+  });
+
   test("finding 6: monitor sees the traffic of a user's requests, but never their API key or session id", async () => {
     const monitor = conn("monitor").nc!;
     const seen: Array<{ subject: string; text: string }> = [];
@@ -365,6 +380,28 @@ describe("the services trust no message (issue 18 findings 1–6, bad actor asse
       assert.deepEqual(leaks.map((m) => `${m.subject}: ${m.text.slice(0, 200)}`), [], "an API key or session id crossed the bus in clear");
     } finally {
       sub.unsubscribe();
+    }
+  });
+
+  test("transfer reads no new session id or API key through a JetStream stream of its own making", async () => {
+    const transfer = conn("transfer").nc!;
+    const name = `SNIFF_${randomBytes(4).toString("hex").toUpperCase()}`;
+    const r = await captureAsTransfer(transfer, conn("operator").nc!, name, "create", TransferJobWork.pattern(ns()));
+    try {
+      if (!r.captures) return assert.notEqual(r.outcome.kind, "answered");
+      const fresh = await signIn(sys); // login.complete answers the session id, api-key.create the key: both to the gateway's inbox
+      const batch = await (await transfer.jetstream().consumers.get(name, "transfer-workers")).fetch({ max_messages: 10_000, expires: 3000 });
+      const read: string[] = [];
+      for await (const m of batch) read.push(`${m.subject}: ${new TextDecoder().decode(m.data)}`);
+      const session = fresh.cookie.split("=")[1]!;
+      const leaked = read.filter((x) => x.includes(session) || x.includes(fresh.apiKey)).map((x) => {
+        const shown = x.replace(session, "<SESSION ID>").replace(fresh.apiKey, "<API KEY>");
+        const at = Math.max(shown.indexOf("<SESSION ID>"), shown.indexOf("<API KEY>"));
+        return `${shown.slice(0, shown.indexOf(":"))}: …${shown.slice(Math.max(0, at - 60), at + 20)}…`;
+      });
+      assert.deepEqual(leaked, [], `${describeOutcome(r.outcome)}; transfer read a new user's session id or API key in ${read.length} captured replies`);
+    } finally {
+      await r.cleanup();
     }
   });
 

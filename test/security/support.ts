@@ -6,7 +6,7 @@ import { generateKeyPairSync, type KeyObject, createPrivateKey, randomBytes, ran
 import { existsSync, readFileSync } from "node:fs";
 import { connect as tcpConnect } from "node:net";
 import { resolve } from "node:path";
-import { connect, type NatsConnection, NatsError, nkeyAuthenticator, nkeys, type Subscription } from "nats";
+import { AckPolicy, connect, Events, type NatsConnection, NatsError, nkeyAuthenticator, nkeys, type Status, StorageType, type Subscription } from "nats";
 
 /** The identities of the stack's seed folder (docs/trust.md); `operator` has every right. */
 export const IDENTITIES = ["gateway", "authz", "history", "transfer", "publisher-example", "monitor", "operator"] as const;
@@ -96,6 +96,26 @@ export const describeOutcome = (o: Outcome): string =>
   : o.kind === "answered" ? `ANSWERED: ${o.text.slice(0, 300)}`
   : `no answer (${o.detail})`;
 
+/** One attempt of one attacker, for the matrices. */
+export interface Attempt { who: Attacker; what: string; subject: string; outcome: Outcome }
+
+/** The attempts not refused as issue 18 accepts (or as `accept` says), one readable line each. */
+export const holes = (rows: Attempt[], accept: (a: Attempt) => boolean = (a) => isRefusal(a.outcome, a.subject)): string[] =>
+  rows.filter((a) => !accept(a)).map((a) => `${a.who} / ${a.what}: ${describeOutcome(a.outcome)}`);
+
+/** One line per attacker: how its attempts were refused (the report's evidence). */
+export function summary(rows: Attempt[]): string {
+  const by = new Map<string, Map<string, number>>();
+  for (const r of rows) {
+    const o = r.outcome;
+    const short = o.kind === "connect-refused" ? "connect refused" : o.kind === "denied" ? "NATS denied" : o.kind === "error-reply" ? `${o.status} ${o.code}` : o.kind;
+    const m = by.get(r.who) ?? new Map<string, number>();
+    m.set(short, (m.get(short) ?? 0) + 1);
+    by.set(r.who, m);
+  }
+  return [...by].map(([who, m]) => `${who}: ${[...m].map(([k, n]) => `${k} ×${n}`).join(", ")}`).join("; ");
+}
+
 /** A request envelope as services expect it (packages/contracts/src/envelope.ts). */
 export const envelope = (type: string, data: unknown, id: string = randomUUID()) => ({ type, id, time: new Date().toISOString(), data });
 
@@ -149,6 +169,59 @@ export async function trySubscribe(conn: Connected, subject: string, ms = 1500):
   }
   if (err === undefined) return { kind: "silent", detail: "subscription closed without an error", received };
   return { ...classifyError(err), received };
+}
+
+/** Publishes on `subject` (core NATS): denied when the server says so within `ms`, else published. */
+export async function tryPublish(conn: Connected, subject: string, ms = 1000): Promise<Outcome> {
+  if (!conn.nc) return { kind: "connect-refused", detail: conn.refused };
+  const nc = conn.nc;
+  // nats.js types status() as an AsyncIterable; it is a QueuedIterator, whose stop() ends it.
+  const status = nc.status() as AsyncIterable<Status> & { stop(): void };
+  let timer: NodeJS.Timeout | undefined;
+  const denied = (async () => {
+    for await (const s of status) if (s.type === Events.Error && s.permissionContext?.subject === subject) return s.permissionContext;
+    return undefined;
+  })();
+  nc.publish(subject, new TextEncoder().encode(JSON.stringify(envelope("skyferry.forged.v1", {}))));
+  await nc.flush();
+  const ctx = await Promise.race([denied, new Promise<undefined>((r) => (timer = setTimeout(() => r(undefined), ms)))]);
+  clearTimeout(timer);
+  status.stop();
+  return ctx ? { kind: "denied", operation: ctx.operation, subject: ctx.subject } : { kind: "answered", text: `published on ${subject}` };
+}
+
+/**
+ * As transfer, makes (`create`) or widens (`update`) stream `name` so that it also captures replies
+ * meant for the gateway (session ids from login.complete, new API keys from api-key.create), then
+ * pulls one through transfer's own consumer name. What happened, with the evidence; `cleanup`
+ * deletes the stream (as operator).
+ */
+export async function captureAsTransfer(transfer: NatsConnection, operator: NatsConnection, name: string, mode: "create" | "update", workPattern: string) {
+  const jsm = await transfer.jetstreamManager({ checkAPI: false });
+  const opm = await operator.jetstreamManager();
+  let outcome: Outcome;
+  try {
+    if (mode === "create") await jsm.streams.add({ name, subjects: ["_INBOX.gateway.>"], storage: StorageType.Memory });
+    else await jsm.streams.update(name, { subjects: [workPattern, "_INBOX.gateway.>"] });
+    outcome = { kind: "answered", text: `transfer ${mode}d stream ${name} to capture _INBOX.gateway.>` };
+  } catch (err) {
+    outcome = classifyError(err);
+  }
+  const subjects = await opm.streams.info(name).then((i) => i.config.subjects ?? [], (): string[] => []);
+  const captures = subjects.includes("_INBOX.gateway.>");
+  let evidence = "";
+  if (captures) {
+    operator.publish("_INBOX.gateway.sniffed", new TextEncoder().encode("a reply meant for the gateway"));
+    await operator.flush();
+    try {
+      await jsm.consumers.add(name, { durable_name: "transfer-workers", ack_policy: AckPolicy.Explicit });
+      const m = await (await transfer.jetstream().consumers.get(name, "transfer-workers")).next({ expires: 2000 });
+      evidence = m ? `; transfer then pulled ${m.subject}: "${new TextDecoder().decode(m.data)}"` : "; nothing pulled";
+    } catch (err) {
+      evidence = `; pulling failed: ${String(err)}`;
+    }
+  }
+  return { outcome, captures, evidence, cleanup: () => opm.streams.delete(name).then(() => undefined, () => undefined) };
 }
 
 // ---- actor assertions (docs/trust.md "Signed actor"), made here with node:crypto ----
