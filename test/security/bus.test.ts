@@ -17,8 +17,8 @@ import { stackAuthzConfig } from "../support/send-system.ts";
 import { stackEnv } from "../support/stack-env.ts";
 import { startSystem, type System } from "../support/system.ts";
 import {
-  type Attacker, type Attempt, assertion, captureAsTransfer, classifyError, type Connected, connectAs, describeOutcome, envelope, forgerKey, gatewayKey, holes,
-  IDENTITIES, isRefusal, type Outcome, plaintextProbe, rpc, seedOf, summary, type TrustEnv, trustEnv, tryPublish, trySubscribe, waitFor,
+  type Attacker, type Attempt, assertion, captureAsTransfer, type Connected, connectAs, describeOutcome, envelope, forgerKey, forgeWork, gatewayKey, grantAttacks, holes, badAssertions, record,
+  IDENTITIES, isRefusal, jsPublish, type Outcome, plaintextProbe, rpc, seedOf, summary, type TrustEnv, trustEnv, tryPublish, trySubscribe, waitFor,
 } from "./support.ts";
 
 // Issue 18's findings 1–6, replayed against the real services on the stack's TLS NATS: as nobody, as
@@ -75,11 +75,13 @@ describe("NATS itself: no connection without an identity's key over TLS; no subs
   });
 
 
-  test("events and work are published only by their publishers: job events, aborts and work by transfer, key revocations by authz", async (t) => {
+  test("events and work are published only by their publishers (job events, aborts and work by transfer, key revocations by authz); nobody writes into another's inbox", async (t) => {
     const id = randomBytes(8).toString("hex");
     const events: Array<[string, Attacker[]]> = [
       [`${ns}.transfer.job.${id}.completed`, ["transfer"]], [`${ns}.transfer.job.${id}.failed`, ["transfer"]], [`${ns}.transfer.job.${id}.progress`, ["transfer"]],
       [`${ns}.transfer.control.${id}.abort`, ["transfer"]], [`${ns}.transfer.work.${id}`, ["transfer"]], [`${ns}.authz.api-keys.revoked.${id}`, ["authz"]],
+      // A forged reply in another identity's inbox (credentials for transfer, a resolved actor for the gateway): only answers to requests received.
+      [`_INBOX.transfer.${id}`, []], [`_INBOX.gateway.${id}`, []],
     ];
     const rows: Attempt[] = [];
     await Promise.all(ATTACKERS.filter((a) => a !== "operator").map(async (who) => {
@@ -277,26 +279,11 @@ describe("the services trust no message (issue 18 findings 1–6, bad actor asse
   });
 
   test("finding 5: a forged work message copies nothing: refused without publish rights, ignored by the worker with them", { timeout: 90_000 }, async (t) => {
-    const forge = () => {
-      const id = randomBytes(8).toString("hex");
-      const t = new Date().toISOString();
-      const job = {
-        _id: id, dedupe_key: id, idempotency_key: id, user_id: thief.userId, history_id: victimHistory.id, dataset_id: victimDataset.id, hid: 1, dataset_name: "loot.txt",
-        store_key: shardedKey(victimDataset.id), authz_id: thiefAuthz, provider: "s3", bucket: thiefBucket, planned_key: `loot-${id}.txt`, object_key: `loot-${id}.txt`,
-        overwrite_policy: "overwrite", storage_class: null, metadata: {}, state: "queued", outcome: null, bytes_total: victimDataset.content.length, bytes_done: 0,
-        checksum: { sha256: "0".repeat(64), md5: "0".repeat(32) }, attempts: 0, retries: 0, error: null, upload: null, worker: null, create_time: t, update_time: t,
-      };
-      return { id, subject: TransferJobWork.subject(ns(), id), payload: new TextEncoder().encode(JSON.stringify(envelope(TransferJobWork.type, { job_id: id, user_id: thief.userId, job }, id))) };
-    };
-    const publish = async (c: Connected, f: ReturnType<typeof forge>): Promise<Outcome & { seq?: number }> => {
-      if (!c.nc) return { kind: "connect-refused", detail: c.refused };
-      try {
-        const ack = await c.nc.jetstream().publish(f.subject, f.payload, { msgID: f.id, timeout: 3000 });
-        return { kind: "answered", text: `stored as stream seq ${ack.seq}`, seq: ack.seq };
-      } catch (err) {
-        return classifyError(err);
-      }
-    };
+    const forge = () => forgeWork(ns(), {
+      user_id: thief.userId, history_id: victimHistory.id, dataset_id: victimDataset.id, store_key: shardedKey(victimDataset.id), authz_id: thiefAuthz, bucket: thiefBucket,
+      bytes_total: victimDataset.content.length,
+    });
+    const publish = jsPublish;
     const planners = new Set<Attacker>(["transfer", "operator"]);
     const rows: Attempt[] = [];
     for (const who of ATTACKERS.filter((a) => !planners.has(a))) {
@@ -337,15 +324,7 @@ describe("the services trust no message (issue 18 findings 1–6, bad actor asse
   test("job grants: no credentials for another user's authorization with a forged grant, or with another authorization's grant", async (t) => {
     const own = await mongo.db(sys.db).collection<{ grant?: string }>("transfer_jobs").findOne({ user_id: thief.userId });
     assert.ok(own?.grant, "the thief's job (finding 5's control send) carries no grant");
-    const [, kid, , mac] = own.grant.split(".");
-    const claims = Buffer.from(JSON.stringify({ u: victim.userId, a: victimAuthz, exp: Math.floor(Date.now() / 1000) + 3600 })).toString("base64url");
-    const attempts: Array<[string, Record<string, unknown>]> = [
-      ["neither actor nor grant", { authz_id: victimAuthz }],
-      ["a malformed grant", { grant: "g1.k.e30.AAAA", authz_id: victimAuthz }],
-      ["a grant with the victim's claims and a made-up MAC", { grant: `g1.${kid}.${claims}.${randomBytes(32).toString("base64url")}`, authz_id: victimAuthz }],
-      ["the thief's grant with its claims replaced by the victim's", { grant: `g1.${kid}.${claims}.${mac}`, authz_id: victimAuthz }],
-      ["the thief's own grant, for the victim's authorization", { grant: own.grant, authz_id: victimAuthz }],
-    ];
+    const attempts = grantAttacks(own.grant, victim.userId, victimAuthz);
     const rows: Attempt[] = [];
     const subject = AuthzIssueCredentials.subject(ns());
     for (const who of ATTACKERS) {
@@ -362,9 +341,7 @@ describe("the services trust no message (issue 18 findings 1–6, bad actor asse
 
   test("finding 6: monitor sees the traffic of a user's requests, but never their API key or session id", async () => {
     const monitor = conn("monitor").nc!;
-    const seen: Array<{ subject: string; text: string }> = [];
-    const sub = monitor.subscribe(">", { callback: (err, msg) => void (err ? seen.push({ subject: "!error", text: String(err) }) : seen.push({ subject: msg.subject, text: `${msg.headers?.toString() ?? ""}${new TextDecoder().decode(msg.data)}` })) });
-    await monitor.flush();
+    const { seen, sub } = await record(monitor, ">");
     try {
       const session = victim.cookie.split("=")[1]!;
       for (const path of ["/api/users/current", "/api/histories", `/api/histories/${victimHistory.id}/contents`]) {
@@ -407,18 +384,7 @@ describe("the services trust no message (issue 18 findings 1–6, bad actor asse
 
   test("bad actor assertions (missing, malformed, forged, unsigned, expired, other deployment, other user, other issuer) get a coded 401/403 and nothing is done", async () => {
     const real = gatewayKey(env);
-    const now = Math.floor(Date.now() / 1000);
-    const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString("base64url");
-    const bad: Array<[string, string | undefined, number, RegExp]> = [
-      ["missing", undefined, 401, /^BUS_ACTOR_MISSING$/],
-      ["malformed", "not-a-jws", 401, /^BUS_ACTOR_INVALID$/],
-      ["forged", assertion(forgerKey(), { sub: victim.userId, aud: aud() }), 401, /^BUS_ACTOR_INVALID$/],
-      ["unsigned (alg none)", `${b64({ alg: "none", typ: "JWT" })}.${b64({ iss: "skyferry-gateway", sub: victim.userId, aud: aud(), iat: now, exp: now + 60 })}.`, 401, /^BUS_ACTOR_INVALID$/],
-      ["expired", assertion(real, { sub: victim.userId, aud: aud(), iat: now - 600, exp: now - 540 }), 401, /^BUS_ACTOR_EXPIRED$/],
-      ["other deployment", assertion(real, { sub: victim.userId, aud: "skyferry:another-namespace" }), 403, /^BUS_ACTOR_(FOREIGN|INVALID)$/],
-      ["other user", assertion(real, { sub: thief.userId, aud: aud() }), 403, /^BUS_ACTOR_(FOREIGN|INVALID)$/],
-      ["other issuer", assertion(real, { sub: victim.userId, aud: aud(), iss: "skyferry-authz" }), 401, /^BUS_ACTOR_INVALID$/],
-    ];
+    const bad = badAssertions(real, forgerKey(), { victim: victim.userId, other: thief.userId, aud: aud() });
     const gateway = conn("gateway");
     const failures: string[] = [];
     for (const [what, token, status, code] of bad) {

@@ -171,6 +171,16 @@ export async function trySubscribe(conn: Connected, subject: string, ms = 1500):
   return { ...classifyError(err), received };
 }
 
+/** Records every message on `subject` (headers and payload as text); a subscription error is recorded as subject `!error`. */
+export async function record(nc: NatsConnection, subject: string) {
+  const seen: Array<{ subject: string; text: string }> = [];
+  const sub = nc.subscribe(subject, {
+    callback: (err, msg) => void seen.push(err ? { subject: "!error", text: String(err) } : { subject: msg.subject, text: `${msg.headers?.toString() ?? ""}${new TextDecoder().decode(msg.data)}` }),
+  });
+  await nc.flush();
+  return { seen, sub };
+}
+
 /** Publishes on `subject` (core NATS): denied when the server says so within `ms`, else published. */
 export async function tryPublish(conn: Connected, subject: string, ms = 1000): Promise<Outcome> {
   if (!conn.nc) return { kind: "connect-refused", detail: conn.refused };
@@ -188,6 +198,33 @@ export async function tryPublish(conn: Connected, subject: string, ms = 1000): P
   clearTimeout(timer);
   status.stop();
   return ctx ? { kind: "denied", operation: ctx.operation, subject: ctx.subject } : { kind: "answered", text: `published on ${subject}` };
+}
+
+/**
+ * A forged work message (issue 18, finding 5): the job it carries names the forger's authorization
+ * and bucket and another user's dataset (`store_key`), as a worker before issue 18 would have run it.
+ */
+export function forgeWork(namespace: string, f: { user_id: string; history_id: string; dataset_id: string; store_key: string; authz_id: string; bucket: string; bytes_total: number }) {
+  const id = randomBytes(8).toString("hex");
+  const t = new Date().toISOString();
+  const job = {
+    _id: id, dedupe_key: id, idempotency_key: id, hid: 1, dataset_name: "loot.txt", provider: "s3", planned_key: `loot-${id}.txt`, object_key: `loot-${id}.txt`,
+    overwrite_policy: "overwrite", storage_class: null, metadata: {}, state: "queued", outcome: null, bytes_done: 0, checksum: { sha256: "0".repeat(64), md5: "0".repeat(32) },
+    attempts: 0, retries: 0, error: null, upload: null, worker: null, create_time: t, update_time: t, ...f,
+  };
+  const message = envelope("skyferry.transfer.job.v1", { job_id: id, user_id: f.user_id, job }, id);
+  return { id, subject: `${namespace}.transfer.work.${id}`, payload: new TextEncoder().encode(JSON.stringify(message)) };
+}
+
+/** A JetStream publish (message id = the work's id): stored (with its sequence), or why not. */
+export async function jsPublish(c: Connected, f: { id: string; subject: string; payload: Uint8Array }): Promise<Outcome & { seq?: number }> {
+  if (!c.nc) return { kind: "connect-refused", detail: c.refused };
+  try {
+    const ack = await c.nc.jetstream().publish(f.subject, f.payload, { msgID: f.id, timeout: 3000 });
+    return { kind: "answered", text: `stored as stream seq ${ack.seq}`, seq: ack.seq };
+  } catch (err) {
+    return classifyError(err);
+  }
 }
 
 /**
@@ -242,6 +279,41 @@ export function assertion(key: KeyObject, claims: AssertionClaims): string {
   const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString("base64url");
   const input = `${b64({ alg: "EdDSA", typ: "JWT" })}.${b64(full)}`;
   return `${input}.${sign(null, Buffer.from(input), key).toString("base64url")}`;
+}
+
+/**
+ * Assertions issue 18 wants refused, each with the status and code expected (docs/trust.md, @skyferry/actor's
+ * BUS_ACTOR_* codes): `real` is the gateway's key, `forger` any other Ed25519 key.
+ */
+export function badAssertions(real: KeyObject, forger: KeyObject, a: { victim: string; other: string; aud: string }): Array<[string, string | undefined, number, RegExp]> {
+  const now = Math.floor(Date.now() / 1000);
+  const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString("base64url");
+  return [
+    ["missing", undefined, 401, /^BUS_ACTOR_MISSING$/],
+    ["malformed", "not-a-jws", 401, /^BUS_ACTOR_INVALID$/],
+    ["forged", assertion(forger, { sub: a.victim, aud: a.aud }), 401, /^BUS_ACTOR_INVALID$/],
+    ["unsigned (alg none)", `${b64({ alg: "none", typ: "JWT" })}.${b64({ iss: "skyferry-gateway", sub: a.victim, aud: a.aud, iat: now, exp: now + 60 })}.`, 401, /^BUS_ACTOR_INVALID$/],
+    ["expired", assertion(real, { sub: a.victim, aud: a.aud, iat: now - 600, exp: now - 540 }), 401, /^BUS_ACTOR_EXPIRED$/],
+    ["other deployment", assertion(real, { sub: a.victim, aud: "skyferry:another-namespace" }), 403, /^BUS_ACTOR_(FOREIGN|INVALID)$/],
+    ["other user", assertion(real, { sub: a.other, aud: a.aud }), 403, /^BUS_ACTOR_(FOREIGN|INVALID)$/],
+    ["other issuer", assertion(real, { sub: a.victim, aud: a.aud, iss: "skyferry-authz" }), 401, /^BUS_ACTOR_INVALID$/],
+  ];
+}
+
+/**
+ * credentials.issue requests for `victimAuthz` made from a real job grant of another user
+ * (`g1.<kid>.<claims>.<mac>`, services/authz/src/crypto/grants.ts): none, malformed, re-MACed, re-claimed, reused.
+ */
+export function grantAttacks(grant: string, victim: string, victimAuthz: string): Array<[string, Record<string, unknown>]> {
+  const [, kid, , mac] = grant.split(".");
+  const claims = Buffer.from(JSON.stringify({ u: victim, a: victimAuthz, exp: Math.floor(Date.now() / 1000) + 3600 })).toString("base64url");
+  return [
+    ["neither actor nor grant", { authz_id: victimAuthz }],
+    ["a malformed grant", { grant: "g1.k.e30.AAAA", authz_id: victimAuthz }],
+    ["a grant with the victim's claims and a made-up MAC", { grant: `g1.${kid}.${claims}.${randomBytes(32).toString("base64url")}`, authz_id: victimAuthz }],
+    ["another user's grant with its claims replaced by the victim's", { grant: `g1.${kid}.${claims}.${mac}`, authz_id: victimAuthz }],
+    ["another user's own grant, for the victim's authorization", { grant, authz_id: victimAuthz }],
+  ];
 }
 
 /** The gateway's own signing key (only the gateway and this test have it). */
