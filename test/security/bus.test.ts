@@ -163,8 +163,12 @@ describe("the services trust no message (issue 18 findings 1–6, bad actor asse
   });
 
   after(async () => {
-    const op = conns.get("operator")?.nc;
-    if (op && sys) await (await op.jetstreamManager()).streams.delete(TransferJobsStream.name(sys.namespace)).catch(() => undefined);
+    // The namespace's work stream (a forged message may still be in it); also when set-up stopped before connecting.
+    if (sys && env) {
+      const op = conns.get("operator") ?? (await connectAs(env, "operator"));
+      await op.nc?.jetstreamManager().then((jsm) => jsm.streams.delete(TransferJobsStream.name(sys.namespace))).catch(() => undefined);
+      if (!conns.has("operator")) await op.nc?.close();
+    }
     for (const c of conns.values()) await c.nc?.close();
     await removeS3Buckets(s3, [thiefBucket]);
     s3.destroy();
