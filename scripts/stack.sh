@@ -530,6 +530,8 @@ cmd_gc() { # frees deleted objects' data now, instead of at radosgw's next GC pa
 
 cmd_nats_reload() { # after a change to the permission table: no restart, connections stay
   [[ -f $STATE/trust/nats.conf ]] && alive nats || die "no running stack NATS in $STATE: run 'scripts/stack.sh up'"
+  # A seed for an identity the table gained since `up` (existing keys and certificates are kept).
+  bash "$HERE/trust.sh" keys "$STATE/trust"
   bash "$HERE/trust.sh" render "$STATE/trust/seeds" "$STATE/trust/nats.conf" --namespace '*' \
     --listen "127.0.0.1:$NATS_PORT" --http "127.0.0.1:$NATS_MONITOR_PORT" --store-dir "$STATE/nats" \
     --tls-cert "$STATE/trust/nats-server.pem" --tls-key "$STATE/trust/nats-server-key.pem"

@@ -8,7 +8,7 @@
 #                                              nats, nats.nats.svc.cluster.local)
 #         seeds/<identity>.nk, seeds/<identity>.pub   one NKey (user) per identity, the seed 0600
 #         actor.pem, actor.pub.pem             the gateway's Ed25519 key pair for actor assertions
-#       Identities default to all: gateway authz history transfer monitor publisher-example operator.
+#       Identities default to all: gateway authz history transfer provisioner monitor publisher-example operator.
 #
 #   trust.sh stack <dir> <nats-port> <monitor-port> <jetstream-store-dir>
 #       The local stack's (scripts/stack.sh up): fresh `keys` with every identity, then <dir>/nats.conf
@@ -18,7 +18,7 @@
 # `node` on Node 24, which strips types itself).
 set -euo pipefail
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-ALL_IDENTITIES=(gateway authz history transfer monitor publisher-example operator)
+ALL_IDENTITIES=(gateway authz history transfer provisioner monitor publisher-example operator)
 read -ra TS_NODE <<<"${TRUST_NODE:-node --import tsx}"
 
 keys() { # <dir> [identity...]

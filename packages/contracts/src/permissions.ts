@@ -6,12 +6,16 @@ import * as transfer from "./transfer.ts";
 
 // Who may do what on NATS (docs/trust.md, "Permissions"): each RPC contract has one serving
 // identity and the identities that may call it; each event its publishers and subscribers; the
-// work stream its owner, producers and consumers. Everything else is denied. `permissionsFor`
+// work stream its provisioner, producers and consumers. Everything else is denied. No service may
+// create or change a stream or a consumer: a stream is a subscription that keeps what it captures,
+// so whoever may set a stream's subjects (or a consumer's deliver subject) reads, or writes into,
+// anyone's inbox. Streams and consumers are made by `provisioner`, a one-shot job run before the
+// services (services/transfer/src/provision.ts), and the services only check them. `permissionsFor`
 // turns the table into one identity's nats-server permissions; scripts/nats-config.mjs renders
 // the server's `authorization { users = [...] }` from it.
 
 /** Every identity that connects to NATS. */
-export const IDENTITIES = ["gateway", "authz", "history", "transfer", "monitor", "publisher-example", "operator"] as const;
+export const IDENTITIES = ["gateway", "authz", "history", "transfer", "provisioner", "monitor", "publisher-example", "operator"] as const;
 export type Identity = (typeof IDENTITIES)[number];
 
 /** The four services: each connects as the identity of its own name. */
@@ -40,8 +44,11 @@ export interface EventGrant {
 
 export interface StreamGrant {
   stream: StreamSpec;
-  /** Creates and updates the stream and its consumer at start-up (and checks them for readiness). */
-  owner: Identity;
+  /**
+   * Creates and updates the stream and its consumer (the provisioning command, before the services
+   * start); the only identity, besides the stack's `operator`, that may create or change either.
+   */
+  provisioner: Identity;
   /** The work items: JetStream-published to the stream's subjects by the producers. */
   work: EventContract;
   producers: readonly Identity[];
@@ -116,7 +123,7 @@ export const EVENT_GRANTS: readonly EventGrant[] = [
 export const STREAM_GRANTS: readonly StreamGrant[] = [
   {
     stream: transfer.TransferJobsStream,
-    owner: "transfer",
+    provisioner: "provisioner",
     work: transfer.TransferJobWork,
     // The send and get planners.
     producers: transferOnly,
@@ -183,12 +190,17 @@ export function permissionsFor(identity: Identity, namespace: string): NatsPermi
   };
 }
 
-/** The JetStream API and ack subjects `identity` needs for one stream (what packages/bus/src/jetstream.ts calls). */
+/**
+ * The JetStream API and ack subjects `identity` needs for one stream (what packages/bus/src/jetstream.ts
+ * calls). Consumers get what pull consumption needs and nothing that creates or changes: no
+ * `STREAM.CREATE|UPDATE` (a stream of `_INBOX.>` would keep others' replies), no `CONSUMER.CREATE`
+ * (a push consumer's deliver subject, or a filter, is a subject of the creator's choosing).
+ */
 function jetStreamSubjects(g: StreamGrant, identity: Identity, namespace: string): string[] {
   const stream = namespace === ANY_NAMESPACE ? "*" : g.stream.name(namespace);
   const consumer = `${stream}.${g.durable}`;
   const out: string[] = [];
-  if (g.owner === identity) {
+  if (g.provisioner === identity) {
     // ensureStream: info, then update or create; ensureConsumer: info, then update or create
     // (nats.js names the durable in the subject; a filtered consumer adds its filter).
     out.push(`$JS.API.STREAM.INFO.${stream}`, `$JS.API.STREAM.CREATE.${stream}`, `$JS.API.STREAM.UPDATE.${stream}`);
@@ -196,7 +208,8 @@ function jetStreamSubjects(g: StreamGrant, identity: Identity, namespace: string
   }
   if (g.producers.includes(identity)) out.push(g.work.pattern(namespace));
   if (g.consumers.includes(identity)) {
-    out.push(`$JS.API.CONSUMER.INFO.${consumer}`, `$JS.API.CONSUMER.MSG.NEXT.${consumer}`, `$JS.ACK.${consumer}.>`);
+    // The readiness check (stream and consumer present), the pull, the acks (ack, nak, term, working).
+    out.push(`$JS.API.STREAM.INFO.${stream}`, `$JS.API.CONSUMER.INFO.${consumer}`, `$JS.API.CONSUMER.MSG.NEXT.${consumer}`, `$JS.ACK.${consumer}.>`);
   }
   return out;
 }
@@ -207,7 +220,7 @@ export function permissionTable(): Array<{ kind: "rpc" | "event" | "stream"; sub
   return [
     ...RPC_GRANTS.map((g) => ({ kind: "rpc" as const, subject: g.contract.subject(ns), who: g.server, whom: g.callers.join(", ") })),
     ...EVENT_GRANTS.map((g) => ({ kind: "event" as const, subject: g.contract.pattern(ns), who: g.publishers.join(", "), whom: g.subscribers.join(", ") })),
-    ...STREAM_GRANTS.map((g) => ({ kind: "stream" as const, subject: `${g.work.pattern(ns)} (stream ${g.stream.name("NS")}, consumer ${g.durable})`, who: g.producers.join(", "), whom: g.consumers.join(", ") })),
+    ...STREAM_GRANTS.map((g) => ({ kind: "stream" as const, subject: `${g.work.pattern(ns)} (stream ${g.stream.name("NS")}, consumer ${g.durable}; provisioned by ${g.provisioner})`, who: g.producers.join(", "), whom: g.consumers.join(", ") })),
   ];
 }
 

@@ -65,22 +65,34 @@ describe("the permission table", () => {
     assert.deepEqual(SERVICE_IDENTITIES.filter((id) => serves(id, resolve)), ["authz"], "nobody else reads the keys and sessions resolved");
   });
 
-  test("JetStream: the transfer identity gets exactly its stream's and consumer's API subjects; nobody else any", () => {
+  test("JetStream: transfer gets only pull consumption of its stream (no create or update of a stream or consumer); provisioner alone creates and updates them; nobody else any", () => {
     const stream = contracts.TransferJobsStream.name("skyferry");
-    const js = (id: (typeof IDENTITIES)[number]) => allow(permissionsFor(id, "skyferry").publish).filter((s) => s.startsWith("$JS."));
+    const js = (id: (typeof IDENTITIES)[number], ns = "skyferry") => allow(permissionsFor(id, ns).publish).filter((s) => s.startsWith("$JS."));
     assert.deepEqual(js("transfer").sort(), [
       `$JS.ACK.${stream}.transfer-workers.>`,
+      `$JS.API.CONSUMER.INFO.${stream}.transfer-workers`,
+      `$JS.API.CONSUMER.MSG.NEXT.${stream}.transfer-workers`,
+      `$JS.API.STREAM.INFO.${stream}`,
+    ]);
+    assert.deepEqual(js("provisioner").sort(), [
       `$JS.API.CONSUMER.CREATE.${stream}.transfer-workers`,
       `$JS.API.CONSUMER.CREATE.${stream}.transfer-workers.>`,
       `$JS.API.CONSUMER.DURABLE.CREATE.${stream}.transfer-workers`,
       `$JS.API.CONSUMER.INFO.${stream}.transfer-workers`,
-      `$JS.API.CONSUMER.MSG.NEXT.${stream}.transfer-workers`,
       `$JS.API.STREAM.CREATE.${stream}`,
       `$JS.API.STREAM.INFO.${stream}`,
       `$JS.API.STREAM.UPDATE.${stream}`,
     ]);
+    assert.deepEqual(permissionsFor("provisioner", "skyferry").publish, { allow: js("provisioner") }, "the provisioner publishes nothing but the JetStream API of skyferry's streams");
+    assert.deepEqual(permissionsFor("provisioner", "skyferry").subscribe, { allow: ["_INBOX.provisioner.>"] }, "and reads nothing but its inbox");
     for (const id of ["gateway", "authz", "history", "monitor", "publisher-example"] as const) assert.deepEqual(js(id), [], id);
-    assert.ok(js("transfer").every((s) => !s.includes("DELETE") && !s.includes("PURGE")));
+    const changes = /^\$JS\.API\.(STREAM|CONSUMER)\.(CREATE|UPDATE|DURABLE\.CREATE|DELETE|PURGE)\b/;
+    for (const ns of ["skyferry", ANY_NAMESPACE]) {
+      for (const id of IDENTITIES.filter((i) => i !== "provisioner" && i !== "operator")) {
+        assert.deepEqual(js(id, ns).filter((s) => changes.test(s)), [], `${id} may create or change no stream or consumer (${ns})`);
+      }
+      assert.ok(js("provisioner", ns).every((s) => !s.includes("DELETE") && !s.includes("PURGE")));
+    }
     assert.ok(allow(permissionsFor("transfer", ANY_NAMESPACE).publish).includes("$JS.API.CONSUMER.MSG.NEXT.*.transfer-workers"), "any namespace: the stream is a wildcard token");
   });
 

@@ -1,8 +1,8 @@
 import { loadActorVerifier } from "@skyferry/actor";
 import {
   AuthzDescribe, AuthzIssueCredentials, HistoryDatasetsForSend, HistoryDatasetsOwned, SystemPing, TransferJobAbort, TransferJobCancel, TransferJobCompleted,
-  TransferJobFailed, TransferJobGet, TransferJobList, TransferJobProgress, TransferJobRetry, TransferJobsStream, TransferJobWork,
-  TransferSend, TransferSendPaged, sendResultPages, transferJobsConsumer, type Actor,
+  TransferJobFailed, TransferJobGet, TransferJobList, TransferJobProgress, TransferJobRetry, TransferJobWork,
+  TransferSend, TransferSendPaged, sendResultPages, type Actor,
 } from "@skyferry/contracts";
 import { randomBytes } from "node:crypto";
 import { withActorCheck, type Worker } from "@skyferry/bus";
@@ -23,6 +23,7 @@ import { createMemoryBudget } from "./worker/memory-budget.ts";
 import { createJobRunner } from "./worker/run-job.ts";
 import { createStoreOpener, defaultStoreFactory, type StoreFactory } from "./worker/stores.ts";
 import { wireGet } from "./get/wire.ts";
+import { awaitStreams, missingStreams, type StreamsGate, transferStreams } from "./streams/index.ts";
 
 const MiB = 1024 * 1024;
 
@@ -35,17 +36,20 @@ export async function transferApp(
   if (!mongo) throw new Error("the transfer service needs MongoDB");
   // Every request that acts for a user is served only once its actor assertion verifies.
   const bus = withActorCheck(deps.bus, await loadActorVerifier(config.SKYFERRY_ACTOR_PUBLIC_KEY_FILE, config.SKYFERRY_NAMESPACE));
+  // Set once the provisioned streams are found and the workers started (below).
+  let streams: StreamsGate | undefined;
   await registerHealth(app, {
     service: "transfer",
     instance,
-    checks: { nats: async () => bus.isConnected(), mongodb: async () => mongo.ping() },
+    checks: { nats: async () => bus.isConnected(), mongodb: async () => mongo.ping(), streams: async () => streams?.ready === true },
   });
   const timeoutMs = config.TRANSFER_RPC_TIMEOUT_MS;
   const jobs = createJobRepository(mongo.db);
   await jobs.ensureIndexes();
-  const consumer = transferJobsConsumer(config.TRANSFER_ACK_WAIT_SECONDS, config.TRANSFER_MAX_DELIVER);
-  await bus.ensureStream(TransferJobsStream);
-  await bus.ensureConsumer(consumer);
+  // The streams are provisioned beforehand (services/transfer/src/provision.ts): this identity may
+  // not create or change a stream or consumer (docs/trust.md), only find them.
+  const specs = transferStreams(config);
+  const consumer = specs.consumers[0]!;
 
   // Against a job's grant (workers) or a request's signed actor (planners, listings).
   const issue = (proof: { grant: string } | { actor: Actor }, authz_id: string) => bus.request(AuthzIssueCredentials, { ...proof, authz_id }, { timeoutMs });
@@ -108,8 +112,8 @@ export async function transferApp(
   let worker: Worker | undefined;
   let gets: { close(): Promise<void> } | undefined;
   const running: RunningJobs = new Map();
-  if (config.TRANSFER_WORKER_ENABLED) {
-    subscriptions.push(bus.on(TransferJobAbort, TransferJobAbort.pattern(bus.namespace), ({ job_id }) => running.get(job_id)?.abort()));
+  const startWorkers = async () => {
+    if (!config.TRANSFER_WORKER_ENABLED) return;
     const datasets = deps.datasetStore ?? (await createDatasetStoreFromConfig(config));
     // One history request answers for the jobs that start together (like the finish batches of gets).
     const datasetOwned = createBatcher<JobDoc, boolean>(async (batch) => {
@@ -138,14 +142,25 @@ export async function transferApp(
       memory: createMemoryBudget(config.TRANSFER_MEMORY_BUDGET_MB * MiB),
     });
     const dispatch = await get.dispatcher(runJob, { events, running, instance });
+    const aborts = bus.on(TransferJobAbort, TransferJobAbort.pattern(bus.namespace), ({ job_id }) => running.get(job_id)?.abort());
+    try {
+      worker = await bus.work(consumer, TransferJobWork, dispatch.handler, { concurrency: config.TRANSFER_CONCURRENCY });
+    } catch (err) {
+      // Tried again at the next check (the consumer went away since it was found, say): nothing left behind.
+      aborts.unsubscribe();
+      await dispatch.close();
+      throw err;
+    }
+    subscriptions.push(aborts);
     gets = dispatch;
-    worker = await bus.work(consumer, TransferJobWork, dispatch.handler, { concurrency: config.TRANSFER_CONCURRENCY });
     logger.info(
       { concurrency: config.TRANSFER_CONCURRENCY, part_concurrency: partConcurrency(config), memory_budget_mb: config.TRANSFER_MEMORY_BUDGET_MB },
       "transfer workers started",
     );
-  }
+  };
+  streams = await awaitStreams({ missing: () => missingStreams(bus, specs), onPresent: startWorkers, logger, retryMs: 2000 });
   app.addHook("onClose", async () => {
+    await streams?.close();
     // Stop taking jobs at once; jobs still running after the drain time are aborted (the runners
     // treat the worker's aborted signal as a shutdown and record no failure) and handed back, their
     // parts recorded, so another worker resumes them.
