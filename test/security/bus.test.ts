@@ -9,7 +9,7 @@ import {
 } from "@skyferry/contracts";
 import { shardedKey } from "@skyferry/dataset-store";
 import { MongoClient } from "mongodb";
-import { RetentionPolicy, StorageType } from "nats";
+import { AckPolicy, RetentionPolicy, StorageType } from "nats";
 import { type MockOidc, oidcEnv, signIn, type SignedIn, startOidcProvider } from "../support/auth.ts";
 import { uploadMultipart } from "../support/history.ts";
 import { api, createS3Bucket, independentS3, removeS3Buckets, waitForJobs } from "../support/send.ts";
@@ -17,7 +17,7 @@ import { stackAuthzConfig } from "../support/send-system.ts";
 import { stackEnv } from "../support/stack-env.ts";
 import { startSystem, type System } from "../support/system.ts";
 import {
-  type Attacker, type Attempt, assertion, captureAsTransfer, type Connected, connectAs, describeOutcome, envelope, forgerKey, forgeWork, gatewayKey, grantAttacks, holes, badAssertions, record,
+  type Attacker, type Attempt, assertion, captureAsTransfer, classifyError, type Connected, connectAs, describeOutcome, envelope, forgerKey, forgeWork, gatewayKey, grantAttacks, holes, badAssertions, record,
   IDENTITIES, isRefusal, jsPublish, type Outcome, plaintextProbe, rpc, seedOf, summary, type TrustEnv, trustEnv, tryPublish, trySubscribe, waitFor,
 } from "./support.ts";
 
@@ -100,12 +100,44 @@ describe("NATS itself: no connection without an identity's key over TLS; no subs
 
   test("transfer may not widen its own work stream to capture other identities' replies", async () => {
     const name = TransferJobsStream.name(ns);
-    const jsm = await conn("transfer").nc!.jetstreamManager({ checkAPI: false });
-    // What the transfer service itself does at start-up (ensureStream): allowed.
+    // The stream as the provisioning makes it before the services start (transfer may not: docs/trust.md).
+    const jsm = await conn("operator").nc!.jetstreamManager();
     await jsm.streams.add({ name, subjects: [TransferJobWork.pattern(ns)], retention: RetentionPolicy.Workqueue, storage: StorageType.Memory });
     const r = await captureAsTransfer(conn("transfer").nc!, conn("operator").nc!, name, "update", TransferJobWork.pattern(ns));
     await r.cleanup();
     assert.equal(r.captures, false, `${describeOutcome(r.outcome)}${r.evidence}`);
+  });
+
+  test("transfer may not create or change a consumer: no push consumer delivering into another identity's inbox, no filtered or other durable (pull consumption only)", async (t) => {
+    const name = TransferJobsStream.name(ns);
+    const opm = await conn("operator").nc!.jetstreamManager();
+    await opm.streams.add({ name, subjects: [TransferJobWork.pattern(ns)], retention: RetentionPolicy.Workqueue, storage: StorageType.Memory }).catch(() => undefined);
+    const jsm = await conn("transfer").nc!.jetstreamManager({ checkAPI: false });
+    const attempts: Array<[string, Parameters<typeof jsm.consumers.add>[1]]> = [
+      ["its durable, pushing to the gateway's inbox", { durable_name: "transfer-workers", deliver_subject: "_INBOX.gateway.pushed", ack_policy: AckPolicy.None }],
+      ["its durable, filtered", { durable_name: "transfer-workers", filter_subject: TransferJobWork.subject(ns, "x"), ack_policy: AckPolicy.Explicit }],
+      ["another durable", { durable_name: "sniffer", ack_policy: AckPolicy.Explicit }],
+      ["an ephemeral push consumer", { deliver_subject: "_INBOX.transfer.pushed", ack_policy: AckPolicy.None }],
+    ];
+    const rows: string[] = [];
+    try {
+      for (const [what, config] of attempts) {
+        let outcome: Outcome;
+        try {
+          await jsm.consumers.add(name, config);
+          outcome = { kind: "answered", text: "created" };
+        } catch (err) {
+          outcome = classifyError(err);
+        }
+        rows.push(`${what}: ${describeOutcome(outcome)}`);
+        if (outcome.kind !== "denied") assert.fail(`transfer made a consumer (${what}): ${describeOutcome(outcome)}`);
+      }
+      const left = await opm.consumers.list(name).next();
+      assert.deepEqual(left.map((c) => c.name), [], "no consumer was made");
+    } finally {
+      t.diagnostic(rows.join("\n"));
+      await opm.streams.delete(name).catch(() => undefined);
+    }
   });
 });
 

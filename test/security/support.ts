@@ -9,7 +9,7 @@ import { resolve } from "node:path";
 import { AckPolicy, connect, Events, type NatsConnection, NatsError, nkeyAuthenticator, nkeys, type Status, StorageType, type Subscription } from "nats";
 
 /** The identities of the stack's seed folder (docs/trust.md); `operator` has every right. */
-export const IDENTITIES = ["gateway", "authz", "history", "transfer", "publisher-example", "monitor", "operator"] as const;
+export const IDENTITIES = ["gateway", "authz", "history", "transfer", "provisioner", "publisher-example", "monitor", "operator"] as const;
 export type Identity = (typeof IDENTITIES)[number];
 /** Who attacks: no credentials, a fresh random NKey, or one of the stack's identities. */
 export type Attacker = "anonymous" | "random-nkey" | Identity;

@@ -82,7 +82,7 @@ function unquote(v: string): string {
 }
 
 /** The identities a service of the stack connects as (packages/contracts/src/permissions.ts). */
-export type StackIdentity = "gateway" | "authz" | "history" | "transfer" | "monitor" | "publisher-example" | "operator";
+export type StackIdentity = "gateway" | "authz" | "history" | "transfer" | "provisioner" | "monitor" | "publisher-example" | "operator";
 
 /**
  * The trust settings (environment, as a service's config reads them) of one identity: a service a
