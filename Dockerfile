@@ -61,7 +61,7 @@ COPY packages/contracts/src packages/contracts/src
 RUN node /tmp/runtime-tree.mjs --script-deps scripts/nats-config.mjs /tmp/package-lock.json > package.json \
     && npm install --omit=dev --no-audit --no-fund \
     && rm /tmp/package-lock.json /tmp/runtime-tree.mjs \
-    && mkdir -p /trust /out/nats /out/gateway /out/authz /out/history /out/transfer \
+    && mkdir -p /trust /out/nats /out/gateway /out/authz /out/history /out/transfer /out/provisioner \
     && chown -R node:node /trust /out
 ENV TRUST_NODE=node
 USER node

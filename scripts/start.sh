@@ -93,6 +93,14 @@ run() { # name port
   pid_of[$name]=$!
   log "$name: pid $! on port $svc_port (log: $stack_dir/logs/$name.log)"
 }
+# The JetStream streams and consumers, made before transfer starts by the one identity allowed to
+# (docs/trust.md): transfer only checks them (not ready until they exist).
+log "provisioning JetStream streams and consumers (as provisioner)"
+# A stack brought up before the provisioner identity existed: give it its seed and NATS its grants.
+[[ -f $SKYFERRY_NATS_SEED_DIR/provisioner.nk ]] || bash scripts/stack.sh nats-reload
+env -u SKYFERRY_ACTOR_SIGNING_KEY_FILE SKYFERRY_NATS_NKEY_SEED_FILE="$SKYFERRY_NATS_SEED_DIR/provisioner.nk" \
+  node --enable-source-maps services/transfer/dist/provision.mjs > "$stack_dir/logs/provision.log" 2>&1 \
+  || { log "provisioning failed; its log:"; tail -n 20 "$stack_dir/logs/provision.log"; exit 1; }
 run authz 8081
 run history 8082
 run transfer-1 8083

@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join, relative, resolve } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { IDENTITIES, permissionsFor } from "@skyferry/contracts";
-import { childEnv, type NativeService, startNative, startNode } from "./support/native-services.ts";
+import { childEnv, type NativeService, runOneShot, startNative, startNode } from "./support/native-services.ts";
 import { makeTrust, startNats } from "./support/trust.ts";
 
 // There is no Docker engine on the machines that run the tests (nor a compose plugin), so
@@ -206,6 +206,32 @@ describe("docker-compose.yml, rendered by compose-go", () => {
     }
   });
 
+  test("streams are made by the one-shot `provision` service alone, as the provisioner identity (its own trust volume, in no other container); transfer starts after it completes", () => {
+    const provision = project.services.provision!;
+    assert.equal(provision.image, project.services.transfer!.image, "the transfer image's provision command");
+    assert.deepEqual(provision.command, ["node", "--enable-source-maps", "services/transfer/dist/provision.mjs"]);
+    assert.equal(provision.restart, "on-failure");
+    assert.equal(provision.depends_on?.nats?.condition, "service_healthy");
+    assert.equal(project.services.transfer!.depends_on?.provision?.condition, "service_completed_successfully");
+    const trust = (provision.volumes ?? []).filter((v) => v.source?.startsWith("trust"));
+    assert.deepEqual(trust.map((v) => [v.source, v.target, v.read_only]), [["trust-provisioner", "/etc/skyferry/trust", true]]);
+    assert.equal(provision.environment!.SKYFERRY_NATS_NKEY_SEED_FILE, "/etc/skyferry/trust/seed.nk");
+    assert.equal(provision.environment!.SKYFERRY_NAMESPACE, project.services.transfer!.environment!.SKYFERRY_NAMESPACE);
+    assert.equal(provision.environment!.SKYFERRY_ACTOR_SIGNING_KEY_FILE, undefined);
+    for (const [name, svc] of Object.entries(project.services)) {
+      if (name === "provision" || name === "trust") continue;
+      assert.ok(!(svc.volumes ?? []).some((v) => v.source === "trust-provisioner"), `${name} has no provisioner seed`);
+    }
+    const dir = mkdtempSync(join(tmpdir(), "skyferry-compose-trust-"));
+    try {
+      const { out } = makeTrust(project.services.trust!.command!, dir);
+      assert.deepEqual(readdirSync(join(out, "provisioner")).sort(), ["ca.pem", "seed.nk"], "the provisioner's volume: its seed and the CA");
+      for (const name of ours) assert.notEqual(readFileSync(join(out, name, "seed.nk"), "utf8"), readFileSync(join(out, "provisioner", "seed.nk"), "utf8"));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test("the datasets volume: history writes it, transfer reads it read-only, and the image makes its folder owned by node", () => {
     const mount = (svc: string) => project.services[svc]!.volumes?.find((v) => v.source === "datasets");
     assert.equal(mount("history")?.target, project.services.history!.environment!.DATASET_STORE_DIR);
@@ -228,12 +254,14 @@ describe("docker-compose.yml, rendered by compose-go", () => {
     // this test starts: compose's own NATS (its trust service's config, users and certificate) and
     // provider on 127.0.0.2 (the stack's have 127.0.0.1), our services on 0.0.0.0 at the file's ports.
     const hosts = { nats: "127.0.0.2", mongodb: "127.0.0.1", s3: "127.0.0.1", azurite: "127.0.0.1", oidc: "127.0.0.2", authz: "127.0.0.1", history: "127.0.0.1", transfer: "127.0.0.1", gateway: "127.0.0.1" };
+    /** The part of the trust service's output a service mounts (trust-<part>). */
+    const trustOf = (name: string) => project.services[name]!.volumes?.find((v) => v.target === "/etc/skyferry/trust")?.source.replace(/^trust-/, "") ?? name;
     const envOf = (name: string): Record<string, string> => {
-      const env: Record<string, string> = { ...imageEnv(name) };
+      const env: Record<string, string> = { ...imageEnv(project.services[name]!.build?.args?.SERVICE ?? name) };
       for (const [k, v] of Object.entries(project.services[name]!.environment ?? {})) if (v !== null) env[k] = v;
       // The paths the file mounts (the datasets volume, the service's trust volume) are temporary folders here.
       if (env.DATASET_STORE_DIR === "/data/datasets") env.DATASET_STORE_DIR = dataDir;
-      for (const [k, v] of Object.entries(env)) if (v.startsWith("/etc/skyferry/trust/")) env[k] = v.replace("/etc/skyferry/trust", join(trustOut, name));
+      for (const [k, v] of Object.entries(env)) if (v.startsWith("/etc/skyferry/trust/")) env[k] = v.replace("/etc/skyferry/trust", join(trustOut, trustOf(name)));
       // The stack's MongoDB may run on another port than the file's (SKYFERRY_MONGO_PORT).
       const mongoPort = new URL(process.env.MONGO_URL ?? "mongodb://127.0.0.1:27017").port || "27017";
       if (env.MONGO_URL) env.MONGO_URL = env.MONGO_URL.replace("mongodb:27017", `mongodb:${mongoPort}`);
@@ -277,6 +305,15 @@ describe("docker-compose.yml, rendered by compose-go", () => {
       assert.equal(d.issuer, "http://oidc:18090");
       assert.equal(d.token_endpoint, "http://oidc:18090/token");
       assert.equal(d.authorization_endpoint, "http://localhost:18090/authorize");
+    });
+
+    test("compose's provision one-shot runs to completion against compose's NATS (as provisioner) and again (idempotent)", async () => {
+      const svc = project.services.provision!;
+      for (let run = 1; run <= 2; run++) {
+        const log = await runOneShot({ label: `compose provision (run ${run})`, service: "transfer", args: svc.command!.slice(1), env: envOf("provision"), hosts });
+        assert.match(log, /JetStream streams and consumers provisioned/);
+        assert.match(log, /SKYFERRY_TRANSFER_JOBS/);
+      }
     });
 
     for (const name of ours) {
