@@ -8,7 +8,7 @@ import { after, before, describe, test } from "node:test";
 import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
 import { streamToken, transferJobsConsumer, TransferJobsStream } from "@skyferry/contracts";
 import { parseAllDocuments, parse as parseYaml } from "yaml";
-import { type NativeService, startNative } from "./support/native-services.ts";
+import { type NativeService, runOneShot, startNative } from "./support/native-services.ts";
 import { startNats } from "./support/trust.ts";
 
 // deploy/k8s as shipped: rendered by kustomize, every object validated strictly and offline by
@@ -168,7 +168,7 @@ describe("deploy/k8s, rendered by kustomize", () => {
     assert.equal(result.resources.length, objects.length, "kubeconform saw every object");
     for (const r of result.resources) assert.equal(r.status, "statusValid", `${r.kind} ${r.name}: ${r.status} ${r.msg}`);
     assert.deepEqual(result.summary, { valid: objects.length, invalid: 0, errors: 0, skipped: 0 });
-    for (const kind of ["Namespace", "ConfigMap", "Deployment", "Service", "PodDisruptionBudget", "NetworkPolicy", "Ingress", "ScaledObject"]) {
+    for (const kind of ["Namespace", "ConfigMap", "Deployment", "Job", "Service", "PodDisruptionBudget", "NetworkPolicy", "Ingress", "ScaledObject"]) {
       assert.ok(result.resources.some((r) => r.kind === kind), `${kind} validated`);
     }
   });
@@ -364,11 +364,17 @@ describe("deploy/k8s, rendered by kustomize", () => {
     for (const key of ["SKYFERRY_ENCRYPTION_KEYS", "SKYFERRY_ENCRYPTION_KEY_ID", "SKYFERRY_OIDC_PROVIDERS", "SKYFERRY_INTERNAL_TOKEN", "MONGO_URL"]) assert.ok(used.has(key), key);
   });
 
+  /** The provisioning Job (provision.yaml): a pod template like a Deployment's. */
+  const job = () => {
+    const j = find<Deployment>("Job", "provision");
+    assert.ok(j, "Job provision");
+    return j;
+  };
   /** The Secret (and key) behind each file a service's container sees: mount path/file -> { secret, key }. */
-  const secretFiles = (name: Ours): Map<string, { secret: string; key: string }> => {
-    const pod = deployment(name).spec.template.spec;
+  const secretFiles = (name: Ours | "provision"): Map<string, { secret: string; key: string }> => {
+    const pod = (name === "provision" ? job() : deployment(name)).spec.template.spec;
     const out = new Map<string, { secret: string; key: string }>();
-    for (const m of container(name).volumeMounts ?? []) {
+    for (const m of pod.containers[0]!.volumeMounts ?? []) {
       const v = pod.volumes?.find((x) => x.name === m.name);
       const sources = v?.secret ? [{ name: v.secret.secretName, items: v.secret.items }] : (v?.projected?.sources ?? []).flatMap((src) => (src.secret ? [src.secret] : []));
       for (const src of sources) for (const item of src.items ?? []) out.set(`${m.mountPath}/${item.path}`, { secret: src.name, key: item.key });
@@ -394,9 +400,38 @@ describe("deploy/k8s, rendered by kustomize", () => {
       assert.equal(seedVolume.secret!.defaultMode, 0o440, `${name}: the seed is 0440 (group: fsGroup)`);
     }
     const readme = readFileSync(join(repo, "deploy/README.md"), "utf8");
-    for (const secret of ["skyferry-nats-ca", "skyferry-actor-public", "skyferry-actor-signing", "nats-server-tls", ...ours.map((n) => `skyferry-nats-${n}`)]) {
+    for (const secret of ["skyferry-nats-ca", "skyferry-actor-public", "skyferry-actor-signing", "nats-server-tls", "skyferry-nats-provisioner", ...ours.map((n) => `skyferry-nats-${n}`)]) {
       assert.ok(readme.includes(`\`${secret}\``) || readme.includes(secret), `deploy/README.md says how to make ${secret}`);
     }
+  });
+
+  test("streams: the Job `provision` alone makes them, with the transfer image's provision command as the provisioner identity (its own Secret, mounted by nothing else); restricted like the Deployments; transfer's readiness waits for them", () => {
+    const j = job() as unknown as Deployment & { spec: { backoffLimit?: number; ttlSecondsAfterFinished?: number } };
+    const pod = j.spec.template.spec as Deployment["spec"]["template"]["spec"] & { restartPolicy?: string };
+    const c = pod.containers[0]!;
+    assert.equal(pod.containers.length, 1);
+    assert.equal(c.image, container("transfer").image, "the transfer image (the same version as the workers)");
+    assert.deepEqual((c as { command?: string[] }).command, ["node", "--enable-source-maps", "services/transfer/dist/provision.mjs"]);
+    assert.equal(pod.restartPolicy, "OnFailure");
+    assert.ok((j.spec.backoffLimit ?? 6) >= 6, "retries while NATS comes up");
+    assert.ok(j.spec.ttlSecondsAfterFinished! > 0, "removes itself, so the next apply runs it again");
+    assert.equal(j.spec.template.metadata.labels["app.kubernetes.io/name"], "skyferry", "NATS admits its pod");
+    assert.equal(pod.automountServiceAccountToken, false);
+    assert.equal(pod.securityContext?.runAsNonRoot, true);
+    assert.equal(pod.securityContext?.seccompProfile?.type, "RuntimeDefault");
+    assert.equal(c.securityContext?.allowPrivilegeEscalation, false);
+    assert.deepEqual(c.securityContext?.capabilities?.drop, ["ALL"]);
+    assert.equal(c.securityContext?.readOnlyRootFilesystem, true);
+    assert.ok(c.resources?.requests?.cpu && c.resources?.limits?.memory);
+    assert.deepEqual(c.envFrom, [{ configMapRef: { name: "skyferry-config" } }], "the same NATS URL, CA, namespace and consumer settings as transfer");
+    const files = secretFiles("provision");
+    const seed = c.env?.find((e) => e.name === "SKYFERRY_NATS_NKEY_SEED_FILE")?.value;
+    assert.deepEqual(files.get(seed!), { secret: "skyferry-nats-provisioner", key: "seed.nk" });
+    assert.deepEqual(files.get(configMap().SKYFERRY_NATS_TLS_CA_FILE!), { secret: "skyferry-nats-ca", key: "ca.pem" });
+    assert.deepEqual([...new Set([...files.values()].map((f) => f.secret))].sort(), ["skyferry-nats-ca", "skyferry-nats-provisioner"], "nothing else: no actor key, no other seed");
+    assert.ok(!(c.env ?? []).some((e) => e.valueFrom?.secretKeyRef), "no key of skyferry-secrets");
+    for (const name of ours) assert.ok(![...secretFiles(name).values()].some((f) => f.secret === "skyferry-nats-provisioner"), `${name} does not mount the provisioner's seed`);
+    assert.match(readFileSync(join(repo, "deploy/k8s/transfer.yaml"), "utf8"), /Ready: NATS connected, MongoDB reachable, its JetStream stream and consumer present/);
   });
 
   test("deploy/nats: valid, deny by default, and only skyferry's pods reach NATS's client port (KEDA its monitoring port, NATS its cluster port)", () => {
@@ -437,9 +472,9 @@ describe("deploy/k8s, rendered by kustomize", () => {
     let secretFileSources: Record<string, Record<string, string>> = {};
 
     /** What the kubelet gives the container: image ENV, then envFrom (the ConfigMap), then env (values and Secret keys). */
-    const envOf = (name: Ours): Record<string, string> => {
-      const env: Record<string, string> = { ...imageEnv(name), ...configMap() };
-      for (const e of container(name).env ?? []) {
+    const envOf = (name: Ours | "provision"): Record<string, string> => {
+      const env: Record<string, string> = { ...imageEnv(name === "provision" ? "transfer" : name), ...configMap() };
+      for (const e of (name === "provision" ? job() : deployment(name)).spec.template.spec.containers[0]!.env ?? []) {
         const ref = e.valueFrom?.secretKeyRef;
         if (ref) {
           const v = secret[ref.key];
@@ -481,9 +516,9 @@ describe("deploy/k8s, rendered by kustomize", () => {
       // The trust material as deploy/README.md makes it, and NATS configured as its Helm values say.
       trustDir = mkdtempSync(join(tmpdir(), "skyferry-k8s-trust-"));
       const t = join(trustDir, "trust");
-      execFileSync("bash", [join(repo, "scripts/stack/trust.sh"), "keys", t, ...ours, "monitor"], { cwd: repo, stdio: "pipe", timeout: 60_000 });
+      execFileSync("bash", [join(repo, "scripts/stack/trust.sh"), "keys", t, ...ours, "provisioner", "monitor"], { cwd: repo, stdio: "pipe", timeout: 60_000 });
       execFileSync("bash", [join(repo, "scripts/stack/trust.sh"), "render", join(t, "seeds"), join(trustDir, "nats.conf"), "--namespace", configMap().SKYFERRY_NAMESPACE!,
-        "--identities", [...ours, "monitor"].join(","), "--listen", "0.0.0.0:4222", "--http", "127.0.0.1:8222", "--store-dir", join(trustDir, "js"),
+        "--identities", [...ours, "provisioner", "monitor"].join(","), "--listen", "0.0.0.0:4222", "--http", "127.0.0.1:8222", "--store-dir", join(trustDir, "js"),
         "--tls-cert", join(t, "nats-server.pem"), "--tls-key", join(t, "nats-server-key.pem")], { cwd: repo, stdio: "pipe", timeout: 60_000 });
       const nats = await startNats({ conf: join(trustDir, "nats.conf"), paths: {}, host: hosts["nats.nats.svc.cluster.local"]!, dir: join(trustDir, "native") });
       natsClose = nats.close;
@@ -491,7 +526,7 @@ describe("deploy/k8s, rendered by kustomize", () => {
         "skyferry-nats-ca": { "ca.pem": join(t, "ca.pem") },
         "skyferry-actor-public": { "actor.pub.pem": join(t, "actor.pub.pem") },
         "skyferry-actor-signing": { "actor.pem": join(t, "actor.pem") },
-        ...Object.fromEntries(ours.map((n) => [`skyferry-nats-${n}`, { "seed.nk": join(t, "seeds", `${n}.nk`) }])),
+        ...Object.fromEntries([...ours, "provisioner"].map((n) => [`skyferry-nats-${n}`, { "seed.nk": join(t, "seeds", `${n}.nk`) }])),
       };
       // The bucket must exist (config.yaml: DATASET_STORE_S3_BUCKET).
       const s3 = new S3Client({ endpoint: stack.S3_ENDPOINT, region: stack.S3_REGION ?? "us-east-1", forcePathStyle: true, credentials: { accessKeyId: stack.S3_ACCESS_KEY_ID, secretAccessKey: stack.S3_SECRET_ACCESS_KEY } });
@@ -510,6 +545,14 @@ describe("deploy/k8s, rendered by kustomize", () => {
       if (trustDir) rmSync(trustDir, { recursive: true, force: true });
     });
 
+    test("the Job provision runs to completion as provisioner (twice: idempotent), before transfer", async () => {
+      const cmd = (job().spec.template.spec.containers[0] as { command?: string[] }).command!;
+      for (let run = 1; run <= 2; run++) {
+        const log = await runOneShot({ label: `k8s provision (run ${run})`, service: "transfer", args: cmd.slice(1), env: envOf("provision"), hosts });
+        assert.match(log, /JetStream streams and consumers provisioned/);
+      }
+    });
+
     for (const name of ours) {
       test(`${name} becomes ready`, async () => {
         const env = envOf(name);
@@ -520,6 +563,7 @@ describe("deploy/k8s, rendered by kustomize", () => {
         assert.equal(ready.status, "ready");
         assert.equal(ready.service, name);
         if (name === "gateway") assert.deepEqual(Object.keys(ready.checks), ["nats"], "the gateway is ready on its own dependency only");
+        if (name === "transfer") assert.equal(ready.checks.streams, true, "its provisioned stream and consumer");
       });
     }
 
