@@ -49,6 +49,8 @@ export interface SystemOptions {
   /** Which services to start; all four by default. */
   services?: Array<"gateway" | "authz" | "history" | "transfer">;
   logs?: LogCapture;
+  /** Provision the namespace's streams before transfer starts, as deployments do (default true). */
+  provision?: boolean;
 }
 
 export interface System {
@@ -110,7 +112,7 @@ export async function startSystem(options: SystemOptions): Promise<System> {
       const config = loadConfig(def.schema, env) as never;
       // The services do not make their streams (docs/trust.md): the test provisions its namespace
       // as a deployment does, as the provisioner identity, with the transfer service's settings.
-      if (name === "transfer") await provisionNamespace(namespace, config, logs);
+      if (name === "transfer" && options.provision !== false) await provisionNamespace(namespace, config, logs);
       const built = await buildService({ name, config, plugin: def.plugin as never, useMongo: def.useMongo, logger: logs.logger(name) });
       services[name] = built as BuiltService<unknown>;
       const address = await built.app.listen({ host: "127.0.0.1", port: 0 });

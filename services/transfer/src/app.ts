@@ -23,7 +23,7 @@ import { createMemoryBudget } from "./worker/memory-budget.ts";
 import { createJobRunner } from "./worker/run-job.ts";
 import { createStoreOpener, defaultStoreFactory, type StoreFactory } from "./worker/stores.ts";
 import { wireGet } from "./get/wire.ts";
-import { awaitStreams, missingStreams, type StreamsGate, transferStreams } from "./streams/index.ts";
+import { awaitStreams, missingStreams, transferStreams } from "./streams/index.ts";
 
 const MiB = 1024 * 1024;
 
@@ -36,13 +36,6 @@ export async function transferApp(
   if (!mongo) throw new Error("the transfer service needs MongoDB");
   // Every request that acts for a user is served only once its actor assertion verifies.
   const bus = withActorCheck(deps.bus, await loadActorVerifier(config.SKYFERRY_ACTOR_PUBLIC_KEY_FILE, config.SKYFERRY_NAMESPACE));
-  // Set once the provisioned streams are found and the workers started (below).
-  let streams: StreamsGate | undefined;
-  await registerHealth(app, {
-    service: "transfer",
-    instance,
-    checks: { nats: async () => bus.isConnected(), mongodb: async () => mongo.ping(), streams: async () => streams?.ready === true },
-  });
   const timeoutMs = config.TRANSFER_RPC_TIMEOUT_MS;
   const jobs = createJobRepository(mongo.db);
   await jobs.ensureIndexes();
@@ -158,9 +151,15 @@ export async function transferApp(
       "transfer workers started",
     );
   };
-  streams = await awaitStreams({ missing: () => missingStreams(bus, specs), onPresent: startWorkers, logger, retryMs: 2000 });
+  const streams = await awaitStreams({ missing: () => missingStreams(bus, specs), onPresent: startWorkers, logger, retryMs: 2000 });
+  await registerHealth(app, {
+    service: "transfer",
+    instance,
+    // `streams`: the provisioned stream and consumer were found and the workers started.
+    checks: { nats: async () => bus.isConnected(), mongodb: async () => mongo.ping(), streams: async () => streams.ready },
+  });
   app.addHook("onClose", async () => {
-    await streams?.close();
+    await streams.close();
     // Stop taking jobs at once; jobs still running after the drain time are aborted (the runners
     // treat the worker's aborted signal as a shutdown and record no failure) and handed back, their
     // parts recorded, so another worker resumes them.
