@@ -47,6 +47,26 @@ USER node
 EXPOSE 18090
 CMD ["node", "scripts/stack/oidc-server.mjs", "-a", "0.0.0.0", "-p", "18090"]
 
+# NATS's trust material for docker-compose.yml (scripts/stack/compose-trust.sh): a CA and the server's
+# certificate (openssl), one NKey per identity, the actor key pair, and nats.conf rendered from the
+# permission table (packages/contracts/src/permissions.ts, read by Node 24's own type stripping).
+FROM ${NODE_IMAGE} AS trust
+RUN apt-get update && apt-get install -y --no-install-recommends openssl && rm -rf /var/lib/apt/lists/*
+WORKDIR /app
+COPY package-lock.json /tmp/package-lock.json
+COPY scripts/tools/runtime-tree.mjs /tmp/runtime-tree.mjs
+COPY scripts/nats-config.mjs scripts/
+COPY scripts/stack/trust.sh scripts/stack/compose-trust.sh scripts/stack/
+COPY packages/contracts/src packages/contracts/src
+RUN node /tmp/runtime-tree.mjs --script-deps scripts/nats-config.mjs /tmp/package-lock.json > package.json \
+    && npm install --omit=dev --no-audit --no-fund \
+    && rm /tmp/package-lock.json /tmp/runtime-tree.mjs \
+    && mkdir -p /trust /out/nats /out/gateway /out/authz /out/history /out/transfer /out/provisioner \
+    && chown -R node:node /trust /out
+ENV TRUST_NODE=node
+USER node
+CMD ["bash", "scripts/stack/compose-trust.sh", "/trust", "/out", "skyferry"]
+
 # The default (last) stage: a service.
 FROM ${NODE_IMAGE} AS runtime
 ARG SERVICE

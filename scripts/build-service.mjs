@@ -1,11 +1,13 @@
 #!/usr/bin/env node
-// Builds one service into one ES module, `services/<name>/dist/server.mjs` (run from the service's
+// Builds one service into one ES module, `services/<name>/dist/server.mjs` (and `provision.mjs` where
+// the service has a `src/provision.ts`) (run from the service's
 // folder by its `build` script, or `node scripts/build-service.mjs <name>`): the service and the
 // workspace packages it imports (@skyferry/*, TypeScript sources) are bundled; npm dependencies stay
 // imports resolved from node_modules. Running the bundle with plain `node` instead of `node --import
 // tsx` saves each process about 25 MiB and its start-up compile (measured on the transfer worker:
 // idle RSS 106 MiB against 132 MiB).
 import { build } from "esbuild";
+import { existsSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
 
 const root = resolve(import.meta.dirname, "..");
@@ -13,8 +15,10 @@ const name = process.argv[2] ?? basename(process.cwd());
 const dir = join(root, "services", name);
 
 await build({
-  entryPoints: [join(dir, "src/server.ts")],
-  outfile: join(dir, "dist/server.mjs"),
+  // A service's one-shot commands beside it (transfer's provision.ts: docs/trust.md) as their own modules.
+  entryPoints: ["server", "provision"].map((e) => join(dir, `src/${e}.ts`)).filter((f) => existsSync(f)),
+  outdir: join(dir, "dist"),
+  outExtension: { ".js": ".mjs" },
   bundle: true,
   platform: "node",
   format: "esm",

@@ -83,11 +83,24 @@ run() { # name port
   # and the benches read the same file).
   local flags=()
   [[ -f services/$svc/node-flags ]] && read -ra flags < "services/$svc/node-flags"
-  PORT=$svc_port node --enable-source-maps "${flags[@]}" "services/$svc/dist/server.mjs" > "$stack_dir/logs/$name.log" 2>&1 &
+  # Each service connects to NATS as its own identity (docs/trust.md), under its own permissions;
+  # only the gateway holds the actor signing key.
+  local signing=()
+  [[ $svc == gateway ]] || signing=(-u SKYFERRY_ACTOR_SIGNING_KEY_FILE)
+  env "${signing[@]}" PORT="$svc_port" SKYFERRY_NATS_NKEY_SEED_FILE="$SKYFERRY_NATS_SEED_DIR/$svc.nk" \
+    node --enable-source-maps "${flags[@]}" "services/$svc/dist/server.mjs" > "$stack_dir/logs/$name.log" 2>&1 &
   pids+=($!)
   pid_of[$name]=$!
   log "$name: pid $! on port $svc_port (log: $stack_dir/logs/$name.log)"
 }
+# The JetStream streams and consumers, made before transfer starts by the one identity allowed to
+# (docs/trust.md): transfer only checks them (not ready until they exist).
+log "provisioning JetStream streams and consumers (as provisioner)"
+# A stack brought up before the provisioner identity existed: give it its seed and NATS its grants.
+[[ -f $SKYFERRY_NATS_SEED_DIR/provisioner.nk ]] || bash scripts/stack.sh nats-reload
+env -u SKYFERRY_ACTOR_SIGNING_KEY_FILE SKYFERRY_NATS_NKEY_SEED_FILE="$SKYFERRY_NATS_SEED_DIR/provisioner.nk" \
+  node --enable-source-maps services/transfer/dist/provision.mjs > "$stack_dir/logs/provision.log" 2>&1 \
+  || { log "provisioning failed; its log:"; tail -n 20 "$stack_dir/logs/provision.log"; exit 1; }
 run authz 8081
 run history 8082
 run transfer-1 8083

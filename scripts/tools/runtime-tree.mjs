@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // What a service's Docker image carries (the Dockerfile's runtime stage copies <out> to /app):
 //   node scripts/tools/runtime-tree.mjs <service> <out>
-// only compiled JavaScript: services/<name>/dist/server.mjs (scripts/build-service.mjs's bundle; its
+// only compiled JavaScript: services/<name>/dist/server.mjs (scripts/build-service.mjs's bundle, and
+// provision.mjs where the service has one; their
 // source map without the embedded TypeScript sources), the package.json files, node-flags, and the
 // npm packages the bundle imports (its externals) with their own dependencies, each copied to the
 // same relative node_modules path it resolves from here, so Node resolves them as it does in the
@@ -71,16 +72,20 @@ export function runtimeTree(service, out) {
   mkdirSync(out, { recursive: true });
   copyFile("package.json", out);
   copyFile(`services/${service}/package.json`, out);
-  copyFile(`${dist}/server.mjs`, out);
+  // The bundle and the service's one-shot commands beside it (transfer's provision.mjs).
+  const bundles = ["server.mjs", "provision.mjs"].filter((f) => existsSync(join(root, dist, f)));
+  for (const f of bundles) copyFile(`${dist}/${f}`, out);
   if (existsSync(join(root, `services/${service}/node-flags`))) copyFile(`services/${service}/node-flags`, out);
-  const mapFile = join(root, dist, "server.mjs.map");
-  if (existsSync(mapFile)) {
+  for (const f of bundles) {
+    const mapFile = join(root, dist, `${f}.map`);
+    if (!existsSync(mapFile)) continue;
     // Stack traces keep their TypeScript file names and lines; the sources themselves stay out.
     const map = JSON.parse(readFileSync(mapFile, "utf8"));
     delete map.sourcesContent;
-    writeFileSync(join(out, dist, "server.mjs.map"), JSON.stringify(map));
+    writeFileSync(join(out, dist, `${f}.map`), JSON.stringify(map));
   }
-  copyPackages(importedPackages(readFileSync(bundle, "utf8")), join(root, dist), out, new Set());
+  const imported = new Set(bundles.flatMap((f) => [...importedPackages(readFileSync(join(root, dist, f), "utf8"))]));
+  copyPackages(imported, join(root, dist), out, new Set());
   if (service === "gateway") {
     const consoleDir = join(root, "packages/console");
     if (!existsSync(join(consoleDir, "dist/index.html"))) {

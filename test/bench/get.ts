@@ -17,7 +17,7 @@ import { TransferJobCompleted, TransferJobFailed } from "@skyferry/contracts";
 import { cpuWindow, formatCpu, stackProcesses } from "../support/cpu.ts";
 import { oidcEnv, signIn, startOidcProvider } from "../support/auth.ts";
 import { api, createS3Bucket, independentS3, removeS3Buckets } from "../support/send.ts";
-import { stackEnv } from "../support/stack-env.ts";
+import { stackEnv, testBusOptions } from "../support/stack-env.ts";
 import { startSystem } from "../support/system.ts";
 import { emptyBucket, ensureDebianTools, makeFile, MiB, rcloneEnv, runs, SHAPES, TIMEOUT_MS, timed } from "./shared.ts";
 
@@ -30,7 +30,7 @@ async function main(): Promise<void> {
     label: "bench-get",
     env: { authz: oidcEnv(oidc), transfer: { TRANSFER_GET_MAX_OBJECTS: "1000", TRANSFER_GET_MAX_MB: "4096" } },
   });
-  const bus = await createBus({ url: stack.natsUrl, namespace: sys.namespace, service: "bench", logger: sys.logs.logger("bench") });
+  const bus = await createBus({ ...testBusOptions(), namespace: sys.namespace, service: "bench", logger: sys.logs.logger("bench") });
   const finished = new Map<string, unknown>();
   let onFinish: (() => void) | undefined;
   const settle = (id: string, failed?: unknown) => {

@@ -22,7 +22,7 @@ import { TransferJobCompleted, TransferJobFailed } from "@skyferry/contracts";
 import { cpuWindow, formatCpu, stackProcesses } from "../support/cpu.ts";
 import { startSendWorld } from "../support/send-system.ts";
 import { emptyBucket, ensureDebianTools, makeFile, median, MiB, rcloneEnv, ROUNDS, runs, SHAPES, TIMEOUT_MS, timed } from "./shared.ts";
-import { stackEnv } from "../support/stack-env.ts";
+import { stackEnv, testBusOptions } from "../support/stack-env.ts";
 import { api, buildTransferBundle, createS3Bucket, independentS3, removeS3Buckets, spawnWorker, type WorkerProcess, workerEnv } from "../support/send.ts";
 
 const WORKERS = Number(process.env.BENCH_WORKERS ?? 2);
@@ -64,7 +64,7 @@ async function main(): Promise<void> {
   const s3 = independentS3();
   const world = await startSendWorld({ label: "bench-send", transferEnv: { TRANSFER_WORKER_ENABLED: "false" } });
   const h = world.sys;
-  const bus = await createBus({ url: stack.natsUrl, namespace: h.namespace, service: "bench", logger: h.logs.logger("bench") });
+  const bus = await createBus({ ...testBusOptions(), namespace: h.namespace, service: "bench", logger: h.logs.logger("bench") });
   const filesRoot = mkdtempSync(join(tmpdir(), "skyferry-bench-send-")); // the same files, for rclone and aws-cli
   const waiters = new Map<string, (failed?: unknown) => void>();
   const early = new Map<string, unknown>(); // events that beat the POST's reply

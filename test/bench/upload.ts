@@ -13,7 +13,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { pipeline } from "node:stream/promises";
 import { oidcEnv, signIn, startOidcProvider } from "../support/auth.ts";
-import { stackEnv } from "../support/stack-env.ts";
+import { natsEnv, stackEnv } from "../support/stack-env.ts";
 import { startSystem } from "../support/system.ts";
 
 const MiB = 1024 * 1024;
@@ -80,7 +80,7 @@ async function main(): Promise<void> {
     cwd: repo,
     stdio: ["ignore", process.env.BENCH_VERBOSE ? "inherit" : "ignore", "inherit"],
     env: {
-      ...process.env, PORT: String(historyPort), SKYFERRY_NATS_URL: stack.natsUrl, MONGO_URL: stack.mongoUrl, MONGO_DB: sys.db, SKYFERRY_NAMESPACE: sys.namespace,
+      ...process.env, PORT: String(historyPort), ...natsEnv("history"), MONGO_URL: stack.mongoUrl, MONGO_DB: sys.db, SKYFERRY_NAMESPACE: sys.namespace,
       SKYFERRY_INTERNAL_TOKEN: token, DATASET_STORE: "file", DATASET_STORE_DIR: storeDir, LOG_LEVEL: process.env.BENCH_VERBOSE ? "debug" : "warn",
     },
   });

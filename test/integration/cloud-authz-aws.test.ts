@@ -9,8 +9,9 @@ import { createLogger } from "@skyferry/logger";
 import { createS3Store } from "@skyferry/storage-s3";
 import { type MockOidc, oidcEnv, signIn, startOidcProvider } from "../support/auth.ts";
 import { createWebIdentityRole, type WebIdentityRole } from "../support/rgw-sts.ts";
-import { stackEnv } from "../support/stack-env.ts";
+import { stackEnv, testBusOptions } from "../support/stack-env.ts";
 import { startSystem, type System } from "../support/system.ts";
+import { signedActor } from "@skyferry/actor/testing";
 
 // An `aws` cloud authorization end to end: the signed-in identity's ID token exchanged at a real
 // STS that verifies it (Ceph radosgw with the test's OpenID Connect provider registered), then the
@@ -34,7 +35,7 @@ describe("aws cloud authorization through radosgw's STS", () => {
     role = await createWebIdentityRole(oidc);
     const aws = { SKYFERRY_AWS_STS_ENDPOINT: role.endpoint, SKYFERRY_AWS_S3_ENDPOINT: stack.s3.endpoint };
     sys = await startSystem({ label: "cloudauthz-aws", services: ["authz", "gateway"], env: { authz: { ...oidcEnv(oidc), ...aws } } });
-    bus = await createBus({ url: stack.natsUrl, namespace: sys.namespace, service: "probe", logger: createLogger({ name: "probe", level: "silent" }) });
+    bus = await createBus({ ...testBusOptions(), namespace: sys.namespace, service: "probe", logger: createLogger({ name: "probe", level: "silent" }) });
     await s3Admin.send(new CreateBucketCommand({ Bucket: bucket }));
   });
   after(async () => {
@@ -67,7 +68,7 @@ describe("aws cloud authorization through radosgw's STS", () => {
     const ttl = (Date.parse(result.expires_at) - started) / 1000;
     assert.ok(ttl > 800 && ttl < 1000, `expires_at follows token_ttl 900 (${ttl.toFixed(0)} s)`);
 
-    const issued = await bus.request(AuthzIssueCredentials, { actor: { user_id: user.userId }, authz_id: authz.id });
+    const issued = await bus.request(AuthzIssueCredentials, { actor: await signedActor(user.userId, sys.namespace), authz_id: authz.id });
     assert.equal(issued.provider, "aws");
     assert.ok(issued.expires_at !== null);
     const c = issued.credentials;
@@ -112,13 +113,13 @@ describe("aws cloud authorization through radosgw's STS", () => {
     for (const secret of [c.secret_access_key, c.session_token]) assert.ok(!logs.includes(secret), "no temporary secret in the logs");
 
     // Within half their life the same credentials are handed out again (one STS call, not one per job) ...
-    const again = await bus.request(AuthzIssueCredentials, { actor: { user_id: user.userId }, authz_id: authz.id });
+    const again = await bus.request(AuthzIssueCredentials, { actor: await signedActor(user.userId, sys.namespace), authz_id: authz.id });
     assert.equal(again.credentials.kind === "s3" && again.credentials.access_key_id, c.access_key_id);
     assert.equal(again.expires_at, issued.expires_at);
     // ... until the authorization changes.
     const put = await fetch(`${sys.url}/api/cloud/authz/${authz.id}`, { method: "PUT", headers, body: JSON.stringify({ description: "changed" }) });
     assert.equal(put.status, 200);
-    const fresh = await bus.request(AuthzIssueCredentials, { actor: { user_id: user.userId }, authz_id: authz.id });
+    const fresh = await bus.request(AuthzIssueCredentials, { actor: await signedActor(user.userId, sys.namespace), authz_id: authz.id });
     assert.ok(fresh.credentials.kind === "s3" && fresh.credentials.access_key_id !== c.access_key_id, "new credentials after an update");
   });
 

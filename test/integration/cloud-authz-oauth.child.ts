@@ -16,8 +16,9 @@ import { createBus } from "@skyferry/bus";
 import { AuthzIssueCredentials } from "@skyferry/contracts";
 import { createLogger } from "@skyferry/logger";
 import { oidcEnv, signIn, startOidcProvider } from "../support/auth.ts";
-import { stackEnv } from "../support/stack-env.ts";
+import { stackEnv, testBusOptions } from "../support/stack-env.ts";
 import { startSystem } from "../support/system.ts";
+import { signedActor } from "@skyferry/actor/testing";
 
 const stack = stackEnv();
 const endpoint = stack.azure.oauthEndpoint!;
@@ -73,7 +74,7 @@ const authorityHost = `https://127.0.0.1:${(entra.address() as AddressInfo).port
 
 const oidc = await startOidcProvider();
 const sys = await startSystem({ label: "cloudauthz-sp", services: ["authz", "gateway"], env: { authz: oidcEnv(oidc) } });
-const bus = await createBus({ url: stack.natsUrl, namespace: sys.namespace, service: "probe", logger: createLogger({ name: "probe", level: "silent" }) });
+const bus = await createBus({ ...testBusOptions(), namespace: sys.namespace, service: "probe", logger: createLogger({ name: "probe", level: "silent" }) });
 const admin = new BlobServiceClient(endpoint, new StorageSharedKeyCredential(stack.azure.account, stack.azure.key));
 const container = `sf-sp-${randomBytes(4).toString("hex")}`;
 await admin.getContainerClient(container).create();
@@ -98,7 +99,7 @@ try {
   const noBucket = await api("POST", `/api/cloud/authz/${id}/test`, {});
   const missing = await api("POST", `/api/cloud/authz/${id}/test`, { bucket: `${container}-missing` });
 
-  const issued = await bus.request(AuthzIssueCredentials, { actor: { user_id: user.userId }, authz_id: id });
+  const issued = await bus.request(AuthzIssueCredentials, { actor: await signedActor(user.userId, sys.namespace), authz_id: id });
   let uploaded = false;
   if (issued.credentials.kind === "azure" && issued.credentials.auth.type === "bearer") {
     const token = issued.credentials.auth.token;

@@ -7,8 +7,9 @@ import { type Bus, createBus } from "@skyferry/bus";
 import { AuthzDescribe, AuthzIssueCredentials, type ProviderCredentials } from "@skyferry/contracts";
 import { createLogger } from "@skyferry/logger";
 import { type MockOidc, oidcEnv, type SignedIn, signIn, startOidcProvider } from "../support/auth.ts";
-import { stackEnv } from "../support/stack-env.ts";
+import { stackEnv, testBusOptions } from "../support/stack-env.ts";
 import { startSystem, type System } from "../support/system.ts";
+import { signedActor } from "@skyferry/actor/testing";
 
 type Json = Record<string, unknown>;
 
@@ -39,7 +40,7 @@ describe("cloud authorizations (/api/cloud/authz) and credential vending", () =>
     // STS: the stack's radosgw (never AWS itself from a test).
     const aws = { SKYFERRY_AWS_STS_ENDPOINT: stack.s3.endpoint, SKYFERRY_AWS_S3_ENDPOINT: stack.s3.endpoint };
     sys = await startSystem({ label: "cloudauthz", services: ["authz", "gateway"], env: { authz: { ...oidcEnv(oidc), ...aws } } });
-    bus = await createBus({ url: stack.natsUrl, namespace: sys.namespace, service: "probe", logger: createLogger({ name: "probe", level: "silent" }) });
+    bus = await createBus({ ...testBusOptions(), namespace: sys.namespace, service: "probe", logger: createLogger({ name: "probe", level: "silent" }) });
     a = await signIn(sys, { email: "owner@example.org" });
     b = await signIn(sys, { email: "other@example.org" });
     await s3Admin.send(new CreateBucketCommand({ Bucket: bucket }));
@@ -131,7 +132,7 @@ describe("cloud authorizations (/api/cloud/authz) and credential vending", () =>
       assert.equal(bad.json.err_code, 400009);
     }
     assert.equal((await api(a, "GET", path)).status, 200, "still there for its owner");
-    const vend = await bus.request(AuthzIssueCredentials, { actor: { user_id: b.userId }, authz_id: String(mine.id) }).then(
+    const vend = await bus.request(AuthzIssueCredentials, { actor: await signedActor(b.userId, sys.namespace), authz_id: String(mine.id) }).then(
       () => 200,
       (e: { status?: number }) => e.status,
     );
@@ -221,7 +222,7 @@ describe("cloud authorizations (/api/cloud/authz) and credential vending", () =>
   test("credential vending: s3 credentials that work, last_activity moves, and AuthzDescribe", async () => {
     const authz = await create(a, { provider: "s3", config: { ...s3Config(), region: "vend-1" }, description: "vend" });
     await new Promise((r) => setTimeout(r, 5));
-    const issued = await bus.request(AuthzIssueCredentials, { actor: { user_id: a.userId }, authz_id: String(authz.id) });
+    const issued = await bus.request(AuthzIssueCredentials, { actor: await signedActor(a.userId, sys.namespace), authz_id: String(authz.id) });
     assert.equal(issued.provider, "s3");
     assert.equal(issued.expires_at, null);
     const c = issued.credentials as Extract<ProviderCredentials, { kind: "s3" }>;
@@ -236,7 +237,7 @@ describe("cloud authorizations (/api/cloud/authz) and credential vending", () =>
     const seen = await api(a, "GET", `/api/cloud/authz/${authz.id}`);
     assert.ok(Date.parse(String(seen.json.last_activity)) > Date.parse(String(authz.last_activity)), "issuing bumps last_activity");
     assert.equal(seen.json.status, "untested", "handing out static keys proves nothing about them");
-    assert.deepEqual(await bus.request(AuthzDescribe, { actor: { user_id: a.userId }, authz_id: String(authz.id) }), {
+    assert.deepEqual(await bus.request(AuthzDescribe, { actor: await signedActor(a.userId, sys.namespace), authz_id: String(authz.id) }), {
       id: authz.id,
       user_id: a.userId,
       provider: "s3",
@@ -253,7 +254,7 @@ describe("cloud authorizations (/api/cloud/authz) and credential vending", () =>
     assert.equal(account.json.ok, true);
     assert.equal(account.json.checked, "account");
 
-    const issued = await bus.request(AuthzIssueCredentials, { actor: { user_id: a.userId }, authz_id: String(authz.id) });
+    const issued = await bus.request(AuthzIssueCredentials, { actor: await signedActor(a.userId, sys.namespace), authz_id: String(authz.id) });
     const c = issued.credentials as Extract<ProviderCredentials, { kind: "azure" }>;
     assert.equal(c.auth.type, "shared_key");
     const svc = new BlobServiceClient(c.account_url, new StorageSharedKeyCredential(c.account, c.auth.type === "shared_key" ? c.auth.account_key : ""));
@@ -285,7 +286,7 @@ describe("cloud authorizations (/api/cloud/authz) and credential vending", () =>
     const other = await api(a, "POST", `/api/cloud/authz/${authz.id}/test`, { bucket: `${container}-other` });
     assert.equal(other.json.ok, false, "a container SAS does not reach another container");
 
-    const issued = await bus.request(AuthzIssueCredentials, { actor: { user_id: a.userId }, authz_id: String(authz.id) });
+    const issued = await bus.request(AuthzIssueCredentials, { actor: await signedActor(a.userId, sys.namespace), authz_id: String(authz.id) });
     const c = issued.credentials as Extract<ProviderCredentials, { kind: "azure" }>;
     assert.equal(c.auth.type, "sas");
     const svc = new BlobServiceClient(`${c.account_url}?${c.auth.type === "sas" ? c.auth.sas : ""}`);
@@ -323,7 +324,7 @@ describe("cloud authorizations (/api/cloud/authz) and credential vending", () =>
     assert.match(String(res.json.reason), /sign in again/);
     const seen = await api(user, "GET", `/api/cloud/authz/${authz.id}`);
     assert.equal(seen.json.status, "needs_reauth");
-    const vend = await bus.request(AuthzIssueCredentials, { actor: { user_id: user.userId }, authz_id: String(authz.id) }).then(
+    const vend = await bus.request(AuthzIssueCredentials, { actor: await signedActor(user.userId, sys.namespace), authz_id: String(authz.id) }).then(
       () => ({ status: 200, code: "" }),
       (e: { status: number; code: string }) => ({ status: e.status, code: e.code }),
     );

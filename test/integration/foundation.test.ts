@@ -3,7 +3,7 @@ import { after, before, describe, test } from "node:test";
 import { createBus } from "@skyferry/bus";
 import { SystemPing } from "@skyferry/contracts";
 import { createLogger } from "@skyferry/logger";
-import { stackEnv } from "../support/stack-env.ts";
+import { testBusOptions } from "../support/stack-env.ts";
 import { startSystem, type System } from "../support/system.ts";
 
 describe("foundation: four services over NATS behind the gateway", () => {
@@ -56,14 +56,13 @@ describe("foundation: four services over NATS behind the gateway", () => {
   });
 
   test("two instances of one service share its requests", async () => {
-    const stack = stackEnv();
     const logger = createLogger({ name: "t", level: "silent" });
     const extra = await startSystem({
       label: "foundation-extra",
       services: ["history"],
       env: { all: { SKYFERRY_NAMESPACE: sys.namespace, MONGO_DB: sys.db } },
     });
-    const client = await createBus({ url: stack.natsUrl, namespace: sys.namespace, service: "probe", logger });
+    const client = await createBus({ ...testBusOptions(), namespace: sys.namespace, service: "probe", logger });
     try {
       const seen = new Set<string>();
       for (let i = 0; i < 30; i++) seen.add((await client.request(SystemPing.history, { echo: String(i) })).instance);

@@ -10,7 +10,7 @@ import { MongoClient } from "mongodb";
 import { type MockOidc, oidcEnv, type SignedIn, signIn, startOidcProvider } from "../support/auth.ts";
 import { call, hashResponse, Pattern } from "../support/history.ts";
 import { createS3Bucket, independentS3, removeS3Buckets, spawnWorker, waitForJobs, type WorkerProcess, workerEnv } from "../support/send.ts";
-import { stackEnv } from "../support/stack-env.ts";
+import { stackEnv, testBusOptions } from "../support/stack-env.ts";
 import { startSystem, type System } from "../support/system.ts";
 
 // Crash safety of get (issue 6), on the real gateway, authz, history and transfer services: two
@@ -91,7 +91,7 @@ describe("a get worker killed mid-download: another downloads again; the item en
     await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: Buffer.concat(chunks), ContentLength: SIZE }));
     digest = await pattern.digests();
     mongo = await new MongoClient(stack.mongoUrl).connect();
-    bus = await createBus({ url: stack.natsUrl, namespace: sys.namespace, service: "get-crash-test", logger: sys.logs.logger("get-crash-test") });
+    bus = await createBus({ ...testBusOptions(), namespace: sys.namespace, service: "get-crash-test", logger: sys.logs.logger("get-crash-test") });
     bus.on(TransferJobCompleted, TransferJobCompleted.pattern(sys.namespace), ({ job }) => void completed.push(job.id));
     await spawnOne();
     await spawnOne();

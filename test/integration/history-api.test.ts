@@ -4,6 +4,7 @@ import { HistoryDatasetsForSend } from "@skyferry/contracts";
 import { type MockOidc, oidcEnv, type SignedIn, signIn, startOidcProvider } from "../support/auth.ts";
 import { call, Pattern, uploadMultipart } from "../support/history.ts";
 import { startSystem, type System } from "../support/system.ts";
+import { signedActor } from "@skyferry/actor/testing";
 
 // Histories and datasets through the real gateway, authz and history services (metadata over
 // NATS, uploads proxied over HTTP), against FerretDB and NATS. Field sets: reference §6.
@@ -261,7 +262,8 @@ describe("history API: views, filters, ownership, bad input", () => {
 
   /** Every page of a send's datasets, and the series' size in bytes as JSON. */
   const datasetsForSend = async (req: { actor: { user_id: string }; history_id: string; dataset_ids?: string[] }) => {
-    const bus = sys.services.gateway!.deps.bus;
+    // The send planner's request: transfer's identity is the one NATS lets ask for a send's datasets.
+    const bus = sys.services.transfer!.deps.bus;
     const pages = [];
     for await (const page of bus.requestMany(HistoryDatasetsForSend, req)) pages.push(page);
     return {
@@ -277,7 +279,7 @@ describe("history API: views, filters, ownership, bad input", () => {
     const h = await newHistory(alice, "for send");
     const ds = await upload(alice, h.id, [["1.bed", "chr1\t1\t2\n"], ["2.txt", "two\n"], ["3.txt", "three\n"]]);
     await api(alice, `/api/datasets/${ds[1]!.id}`, { method: "DELETE" });
-    const all = await datasetsForSend({ actor: { user_id: alice.userId }, history_id: h.id });
+    const all = await datasetsForSend({ actor: await signedActor(alice.userId, sys.namespace), history_id: h.id });
     assert.deepEqual(all.history, { id: h.id, name: "for send" });
     assert.deepEqual(all.datasets.map((d) => d.hid), [1, 3]);
     assert.deepEqual(all.missing, []);
@@ -287,11 +289,11 @@ describe("history API: views, filters, ownership, bad input", () => {
     assert.match(first.hashes.sha256, /^[0-9a-f]{64}$/);
     // By HDA id or by dataset id; the same item named both ways is listed once.
     const picked = await datasetsForSend({
-      actor: { user_id: alice.userId }, history_id: h.id, dataset_ids: [ds[2]!.id, "0123456789abcdef", ds[0]!.id, String(ds[0]!.dataset_id), "junk"],
+      actor: await signedActor(alice.userId, sys.namespace), history_id: h.id, dataset_ids: [ds[2]!.id, "0123456789abcdef", ds[0]!.id, String(ds[0]!.dataset_id), "junk"],
     });
     assert.deepEqual(picked.datasets.map((d) => d.hid), [1, 3]);
     assert.deepEqual(picked.missing, ["0123456789abcdef", "junk"]);
-    await assert.rejects(datasetsForSend({ actor: { user_id: bob.userId }, history_id: h.id }), (err: { status?: number }) => err.status === 404);
+    await assert.rejects(datasetsForSend({ actor: await signedActor(bob.userId, sys.namespace), history_id: h.id }), (err: { status?: number }) => err.status === 404);
   });
 
   test("HistoryDatasetsForSend: a history larger than one NATS message comes whole, in pages, each dataset once", async () => {
@@ -308,7 +310,7 @@ describe("history API: views, filters, ownership, bad input", () => {
         return { ...template, _id: id, dataset_id: id.replace(/^a/, "b"), history_id: h.id, hid, name: `file-${hid}.bed`, store_key: `x/${id}`, create_time: now, update_time: now };
       }));
     }
-    const all = await datasetsForSend({ actor: { user_id: alice.userId }, history_id: h.id });
+    const all = await datasetsForSend({ actor: await signedActor(alice.userId, sys.namespace), history_id: h.id });
     const maxPayload = sys.services.gateway!.deps.bus.connection.info?.max_payload ?? 1024 * 1024;
     assert.ok(all.bytes > maxPayload, `${all.bytes} bytes fit one message of ${maxPayload}: the test proves nothing`);
     assert.ok(all.pages.length > 1);

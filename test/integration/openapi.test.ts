@@ -6,7 +6,7 @@ import { gatewayApp } from "@skyferry/gateway/app";
 import { GatewayConfig } from "@skyferry/gateway/config";
 import { type BuiltService, buildService } from "@skyferry/service-kit";
 import type { RouteOptions } from "fastify";
-import { stackEnv } from "../support/stack-env.ts";
+import { natsEnv } from "../support/stack-env.ts";
 import { isolation, LogCapture } from "../support/system.ts";
 
 interface Operation {
@@ -54,9 +54,8 @@ describe("the published OpenAPI description", () => {
   let doc: OpenApiDoc;
 
   before(async () => {
-    const stack = stackEnv();
     const { namespace } = isolation("openapi");
-    const config = loadConfig(GatewayConfig, { SKYFERRY_NATS_URL: stack.natsUrl, SKYFERRY_NAMESPACE: namespace, PORT: "0" });
+    const config = loadConfig(GatewayConfig, { ...natsEnv("gateway"), SKYFERRY_NAMESPACE: namespace, PORT: "0" });
     // The gateway as production builds it, with an onRoute hook in front that sees every route it registers.
     gateway = (await buildService({
       name: "gateway",

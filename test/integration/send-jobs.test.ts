@@ -3,16 +3,17 @@ import { randomBytes } from "node:crypto";
 import type { Readable } from "node:stream";
 import { after, before, describe, test } from "node:test";
 import { GetObjectCommand, HeadBucketCommand, S3Client } from "@aws-sdk/client-s3";
-import { type Bus, createBus } from "@skyferry/bus";
+import { type Bus, connectNats, createBus } from "@skyferry/bus";
 import { AuthzIssueCredentials } from "@skyferry/contracts";
-import { connect, type NatsConnection } from "nats";
+import type { NatsConnection } from "nats";
 import { Pattern } from "../support/history.ts";
 import {
   api, createS3Bucket, independentS3, type JobView, readS3, removeS3Buckets, s3MultipartUploads, sha256, sha256Stream, waitForJobs,
 } from "../support/send.ts";
 import { type SlowLink, startSlowLink } from "../support/slow-link.ts";
 import { roleSession, type SendWorld, startSendWorld, type UploadedDataset } from "../support/send-system.ts";
-import { stackEnv } from "../support/stack-env.ts";
+import { natsCredentials, stackEnv, testBusOptions } from "../support/stack-env.ts";
+import { signedActor } from "@skyferry/actor/testing";
 
 // Jobs after the send, on the real services: a missing bucket (not checked before queueing: the
 // job ends `error` with the provider's NoSuchBucket, and a retry after the bucket exists succeeds),
@@ -45,8 +46,8 @@ describe("transfer jobs", () => {
       // One 5 MiB part in flight per job (budget 10 MiB); renew credentials 1 s before they expire.
       transferEnv: { TRANSFER_PART_SIZE_MB: "5", TRANSFER_MEMORY_BUDGET_MB: "10", TRANSFER_CREDENTIAL_RENEW_SECONDS: "1" },
     });
-    bus = await createBus({ url: stackEnv().natsUrl, namespace: w.sys.namespace, service: "send-jobs-test", logger: w.sys.logs.logger("test") });
-    nc = await connect({ servers: stackEnv().natsUrl });
+    bus = await createBus({ ...testBusOptions(), namespace: w.sys.namespace, service: "send-jobs-test", logger: w.sys.logs.logger("test") });
+    nc = await connectNats({ url: stackEnv().natsUrl, name: "send-jobs-test", identity: "operator", credentials: natsCredentials("operator") });
   });
   after(async () => {
     await removeS3Buckets(independentS3(), created);
@@ -184,7 +185,7 @@ describe("transfer jobs", () => {
     // Meanwhile: the credentials this authorization hands out really stop working at expires_at
     // (radosgw refuses an expired session), so an upload outliving them needs fresh ones.
     const expiry = (async () => {
-      const issued = await bus.request(AuthzIssueCredentials, { actor: { user_id: u.userId }, authz_id: authzId });
+      const issued = await bus.request(AuthzIssueCredentials, { actor: await signedActor(u.userId, w.sys.namespace), authz_id: authzId });
       assert.ok(issued.expires_at, "aws credentials expire");
       const life = Date.parse(issued.expires_at) - Date.now();
       assert.ok(life > 0 && life <= SESSION_SECONDS * 1000 + 500, `credentials live at most ${SESSION_SECONDS} s (${life} ms left)`);

@@ -5,7 +5,8 @@ import { createBus, type Bus } from "@skyferry/bus";
 import { TransferSend } from "@skyferry/contracts";
 import { api } from "../support/send.ts";
 import { type SendWorld, startSendWorld } from "../support/send-system.ts";
-import { stackEnv } from "../support/stack-env.ts";
+import { testBusOptions } from "../support/stack-env.ts";
+import { signedActor } from "@skyferry/actor/testing";
 
 // A send whose labels do not fit one NATS message (NATS's default max_payload, 1 MiB): the gateway
 // takes the planner's result in pages (transfer.send.v2), and the history's datasets come in pages
@@ -18,7 +19,7 @@ describe("a send larger than one NATS message", () => {
   let bus: Bus;
   before(async () => {
     w = await startSendWorld({ label: "send-large", transferEnv: { TRANSFER_WORKER_ENABLED: "false" } });
-    bus = await createBus({ url: stackEnv().natsUrl, namespace: w.sys.namespace, service: "send-large-test", logger: w.sys.logs.logger("test") });
+    bus = await createBus({ ...testBusOptions(), namespace: w.sys.namespace, service: "send-large-test", logger: w.sys.logs.logger("test") });
   });
   after(async () => {
     await bus?.drain();
@@ -54,7 +55,7 @@ describe("a send larger than one NATS message", () => {
 
     // Other systems' requests on transfer.send.v1: one reply, for a send that fits it.
     const small = await bus.request(TransferSend, {
-      actor: { user_id: user.userId }, history_id: hist.id, authz_id: authzId, bucket, dataset_ids: [seed!.id, "0123456789abcdef"], idempotency_key: "nats-1",
+      actor: await signedActor(user.userId, w.sys.namespace), history_id: hist.id, authz_id: authzId, bucket, dataset_ids: [seed!.id, "0123456789abcdef"], idempotency_key: "nats-1",
     }, { timeoutMs: 30_000 });
     assert.deepEqual(small.sent.map((s) => s.hid), [1]);
     assert.equal(small.failed.length, 1);

@@ -6,7 +6,9 @@ import { type AddressInfo, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, relative, resolve } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { childEnv, type NativeService, startNative, startNode } from "./support/native-services.ts";
+import { IDENTITIES, permissionsFor } from "@skyferry/contracts";
+import { childEnv, type NativeService, runOneShot, startNative, startNode } from "./support/native-services.ts";
+import { makeTrust, startNats } from "./support/trust.ts";
 
 // There is no Docker engine on the machines that run the tests (nor a compose plugin), so
 // docker-compose.yml is rendered by compose-go, the library Docker Compose itself uses
@@ -116,12 +118,19 @@ describe("docker-compose.yml, rendered by compose-go", () => {
   test("runs NATS, MongoDB, an S3 store, Azurite, the OIDC provider and the four services; transfer runs 3 replicas", () => {
     for (const name of ["nats", "mongodb", "s3", "azurite", "oidc", ...ours]) assert.ok(project.services[name], `service ${name}`);
     assert.equal(project.services.transfer!.deploy?.replicas, 3);
-    assert.ok(project.services.nats!.command?.includes("-js"), "NATS runs with JetStream");
+    assert.deepEqual(project.services.nats!.command, ["-c", "/etc/nats/trust/nats.conf"], "NATS runs the trust service's config (JetStream: below)");
   });
 
-  test("every service has a restart policy and a health check its image can run", () => {
+  /** One-shot services (others wait for them to complete): they exit, so they have no health check. */
+  const oneShot = (name: string) => Object.values(project.services).some((s) => s.depends_on?.[name]?.condition === "service_completed_successfully");
+
+  test("every service has a restart policy and a health check its image can run (one-shot services: restart on failure)", () => {
     for (const [name, svc] of Object.entries(project.services)) {
       assert.ok(["always", "unless-stopped", "on-failure"].includes(svc.restart ?? ""), `${name} has a restart policy (${svc.restart})`);
+      if (oneShot(name)) {
+        assert.equal(svc.restart, "on-failure", `${name}: a one-shot restarts only on failure`);
+        continue;
+      }
       const check = svc.healthcheck?.test ?? [];
       assert.ok(!svc.healthcheck?.disable && check[0] === "CMD" && check.length > 1, `${name} has a CMD health check`);
       // Our images (node:24-bookworm-slim) and Azurite's have node but no curl or wget; busybox's
@@ -160,6 +169,69 @@ describe("docker-compose.yml, rendered by compose-go", () => {
     }
   });
 
+  test("NATS: TLS only, every connection with its own NKey under the permission table's grants (no operator), monitoring on the container's loopback; each service mounts only its own trust volume", () => {
+    const nats = project.services.nats!;
+    assert.deepEqual(nats.command, ["-c", "/etc/nats/trust/nats.conf"]);
+    assert.equal(nats.depends_on?.trust?.condition, "service_completed_successfully");
+    assert.ok(nats.volumes?.some((v) => v.source === "trust-nats" && v.target === "/etc/nats/trust" && v.read_only));
+    assert.equal(project.services.trust!.build?.target, "trust");
+    const dir = mkdtempSync(join(tmpdir(), "skyferry-compose-trust-"));
+    try {
+      const { out } = makeTrust(project.services.trust!.command!, dir);
+      const conf = readFileSync(join(out, "nats", "nats.conf"), "utf8");
+      assert.match(conf, /^http: "127\.0\.0\.1:8222"$/m, "monitoring on loopback only");
+      assert.match(conf, /^jetstream \{ store_dir: "\/data" \}$/m, "JetStream, in the nats-data volume");
+      assert.match(conf, /^tls \{\n {2}cert_file: "\/etc\/nats\/trust\/nats-server\.pem"/m, "TLS");
+      const users = [...conf.matchAll(/^ {4}# (\S+)$/gm)].map((m) => m[1]!).sort();
+      assert.deepEqual(users, IDENTITIES.filter((i) => i !== "operator").sort(), "one user per identity, no operator");
+      for (const id of users) {
+        const p = permissionsFor(id as (typeof IDENTITIES)[number], "skyferry");
+        const block = conf.slice(conf.indexOf(`    # ${id}\n`)).split("    } }")[0]!;
+        assert.ok(block.includes(JSON.stringify(p.subscribe.allow).replaceAll(",", ", ")), `${id}: its subscribe grants`);
+      }
+      assert.doesNotMatch(conf, /"\$JS\.API\.>"|publish: \{ allow: \[">"\]/, "nobody may publish everything or use the whole JetStream API");
+      assert.equal(conf.match(/subscribe: \{ allow: \[">"\]/g)?.length, 1, "only the monitor identity subscribes to everything");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    for (const name of ours) {
+      const svc = project.services[name]!;
+      const env = svc.environment!;
+      assert.match(env.SKYFERRY_NATS_URL!, /^tls:\/\/nats:4222$/, `${name}: TLS`);
+      const trust = (svc.volumes ?? []).filter((v) => v.source?.startsWith("trust"));
+      assert.deepEqual(trust.map((v) => [v.source, v.target, v.read_only]), [[`trust-${name}`, "/etc/skyferry/trust", true]], `${name}: its own trust volume only, read-only`);
+      assert.equal(env.SKYFERRY_NATS_NKEY_SEED_FILE, "/etc/skyferry/trust/seed.nk");
+      assert.equal(env.SKYFERRY_NATS_TLS_CA_FILE, "/etc/skyferry/trust/ca.pem");
+      assert.equal(env.SKYFERRY_ACTOR_SIGNING_KEY_FILE !== undefined, name === "gateway", `${name}: only the gateway signs actor assertions`);
+    }
+  });
+
+  test("streams are made by the one-shot `provision` service alone, as the provisioner identity (its own trust volume, in no other container); transfer starts after it completes", () => {
+    const provision = project.services.provision!;
+    assert.equal(provision.image, project.services.transfer!.image, "the transfer image's provision command");
+    assert.deepEqual(provision.command, ["node", "--enable-source-maps", "services/transfer/dist/provision.mjs"]);
+    assert.equal(provision.restart, "on-failure");
+    assert.equal(provision.depends_on?.nats?.condition, "service_healthy");
+    assert.equal(project.services.transfer!.depends_on?.provision?.condition, "service_completed_successfully");
+    const trust = (provision.volumes ?? []).filter((v) => v.source?.startsWith("trust"));
+    assert.deepEqual(trust.map((v) => [v.source, v.target, v.read_only]), [["trust-provisioner", "/etc/skyferry/trust", true]]);
+    assert.equal(provision.environment!.SKYFERRY_NATS_NKEY_SEED_FILE, "/etc/skyferry/trust/seed.nk");
+    assert.equal(provision.environment!.SKYFERRY_NAMESPACE, project.services.transfer!.environment!.SKYFERRY_NAMESPACE);
+    assert.equal(provision.environment!.SKYFERRY_ACTOR_SIGNING_KEY_FILE, undefined);
+    for (const [name, svc] of Object.entries(project.services)) {
+      if (name === "provision" || name === "trust") continue;
+      assert.ok(!(svc.volumes ?? []).some((v) => v.source === "trust-provisioner"), `${name} has no provisioner seed`);
+    }
+    const dir = mkdtempSync(join(tmpdir(), "skyferry-compose-trust-"));
+    try {
+      const { out } = makeTrust(project.services.trust!.command!, dir);
+      assert.deepEqual(readdirSync(join(out, "provisioner")).sort(), ["ca.pem", "seed.nk"], "the provisioner's volume: its seed and the CA");
+      for (const name of ours) assert.notEqual(readFileSync(join(out, name, "seed.nk"), "utf8"), readFileSync(join(out, "provisioner", "seed.nk"), "utf8"));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test("the datasets volume: history writes it, transfer reads it read-only, and the image makes its folder owned by node", () => {
     const mount = (svc: string) => project.services[svc]!.volumes?.find((v) => v.source === "datasets");
     assert.equal(mount("history")?.target, project.services.history!.environment!.DATASET_STORE_DIR);
@@ -174,21 +246,35 @@ describe("docker-compose.yml, rendered by compose-go", () => {
   describe("each of our services, started natively with exactly the environment compose gives it", () => {
     const started: NativeService[] = [];
     let oidcClose: (() => Promise<void>) | undefined;
+    let natsClose: (() => Promise<void>) | undefined;
     let dataDir = "";
-    // The file's host names, mapped to the local stack (its servers listen on 127.0.0.1 at these
-    // ports) and to what this test starts: compose's own provider on 127.0.0.2 (the stack's has
-    // 127.0.0.1:18090), our services on 0.0.0.0 at the file's ports.
-    const hosts = { nats: "127.0.0.1", mongodb: "127.0.0.1", s3: "127.0.0.1", azurite: "127.0.0.1", oidc: "127.0.0.2", authz: "127.0.0.1", history: "127.0.0.1", transfer: "127.0.0.1", gateway: "127.0.0.1" };
+    let trustDir = "";
+    let trustOut = "";
+    // The file's host names, mapped to the local stack (its servers listen on 127.0.0.1) and to what
+    // this test starts: compose's own NATS (its trust service's config, users and certificate) and
+    // provider on 127.0.0.2 (the stack's have 127.0.0.1), our services on 0.0.0.0 at the file's ports.
+    const hosts = { nats: "127.0.0.2", mongodb: "127.0.0.1", s3: "127.0.0.1", azurite: "127.0.0.1", oidc: "127.0.0.2", authz: "127.0.0.1", history: "127.0.0.1", transfer: "127.0.0.1", gateway: "127.0.0.1" };
+    /** The part of the trust service's output a service mounts (trust-<part>). */
+    const trustOf = (name: string) => project.services[name]!.volumes?.find((v) => v.target === "/etc/skyferry/trust")?.source.replace(/^trust-/, "") ?? name;
     const envOf = (name: string): Record<string, string> => {
-      const env: Record<string, string> = { ...imageEnv(name) };
+      const env: Record<string, string> = { ...imageEnv(project.services[name]!.build?.args?.SERVICE ?? name) };
       for (const [k, v] of Object.entries(project.services[name]!.environment ?? {})) if (v !== null) env[k] = v;
-      // The one path the file mounts (the datasets volume) is a temporary folder here.
+      // The paths the file mounts (the datasets volume, the service's trust volume) are temporary folders here.
       if (env.DATASET_STORE_DIR === "/data/datasets") env.DATASET_STORE_DIR = dataDir;
+      for (const [k, v] of Object.entries(env)) if (v.startsWith("/etc/skyferry/trust/")) env[k] = v.replace("/etc/skyferry/trust", join(trustOut, trustOf(name)));
+      // The stack's MongoDB may run on another port than the file's (SKYFERRY_MONGO_PORT).
+      const mongoPort = new URL(process.env.MONGO_URL ?? "mongodb://127.0.0.1:27017").port || "27017";
+      if (env.MONGO_URL) env.MONGO_URL = env.MONGO_URL.replace("mongodb:27017", `mongodb:${mongoPort}`);
       return env;
     };
 
     before(async () => {
       dataDir = mkdtempSync(join(tmpdir(), "skyferry-compose-datasets-"));
+      // Compose's trust service, then its NATS with the config it made.
+      trustDir = mkdtempSync(join(tmpdir(), "skyferry-compose-trust-"));
+      trustOut = makeTrust(project.services.trust!.command!, trustDir).out;
+      const nats = await startNats({ conf: join(trustOut, "nats", "nats.conf"), paths: { "/etc/nats/trust": join(trustOut, "nats"), "/data": join(trustDir, "js") }, host: hosts.nats, dir: join(trustDir, "native") });
+      natsClose = nats.close;
       if (!existsSync(join(repo, "packages/console/dist/index.html"))) {
         execFileSync("npx", ["turbo", "run", "build", "--filter=@skyferry/console"], { cwd: repo, stdio: "pipe", timeout: 300_000 });
       }
@@ -209,7 +295,9 @@ describe("docker-compose.yml, rendered by compose-go", () => {
     after(async () => {
       for (const s of started.reverse()) await s.close();
       await oidcClose?.();
+      await natsClose?.();
       if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+      if (trustDir) rmSync(trustDir, { recursive: true, force: true });
     });
 
     test("compose's provider advertises the pinned issuer and the browser-facing sign-in page", async () => {
@@ -217,6 +305,15 @@ describe("docker-compose.yml, rendered by compose-go", () => {
       assert.equal(d.issuer, "http://oidc:18090");
       assert.equal(d.token_endpoint, "http://oidc:18090/token");
       assert.equal(d.authorization_endpoint, "http://localhost:18090/authorize");
+    });
+
+    test("compose's provision one-shot runs to completion against compose's NATS (as provisioner) and again (idempotent)", async () => {
+      const svc = project.services.provision!;
+      for (let run = 1; run <= 2; run++) {
+        const log = await runOneShot({ label: `compose provision (run ${run})`, service: "transfer", args: svc.command!.slice(1), env: envOf("provision"), hosts });
+        assert.match(log, /JetStream streams and consumers provisioned/);
+        assert.match(log, /SKYFERRY_TRANSFER_JOBS/);
+      }
     });
 
     for (const name of ours) {
@@ -336,13 +433,25 @@ describe("Dockerfile and .dockerignore", () => {
 
     test("runs from that tree alone and serves the console at /", async () => {
       const port = await freePort();
-      const env: Record<string, string> = { ...imageEnv("gateway"), PORT: String(port), SKYFERRY_NATS_URL: "nats://nats:4222", SKYFERRY_INTERNAL_TOKEN: "x".repeat(32) };
+      // The local stack's NATS, as the gateway's identity (source .stack/env).
+      const seeds = process.env.SKYFERRY_NATS_SEED_DIR;
+      assert.ok(seeds && process.env.SKYFERRY_NATS_URL && process.env.SKYFERRY_ACTOR_SIGNING_KEY_FILE, "the local stack's env (source .stack/env)");
+      const env: Record<string, string> = {
+        ...imageEnv("gateway"),
+        PORT: String(port),
+        SKYFERRY_NATS_URL: process.env.SKYFERRY_NATS_URL,
+        SKYFERRY_NATS_TLS_CA_FILE: process.env.SKYFERRY_NATS_TLS_CA_FILE ?? "",
+        SKYFERRY_NATS_NKEY_SEED_FILE: join(seeds, "gateway.nk"),
+        SKYFERRY_ACTOR_SIGNING_KEY_FILE: process.env.SKYFERRY_ACTOR_SIGNING_KEY_FILE,
+        SKYFERRY_ACTOR_PUBLIC_KEY_FILE: process.env.SKYFERRY_ACTOR_PUBLIC_KEY_FILE ?? "",
+        SKYFERRY_INTERNAL_TOKEN: "x".repeat(32),
+      };
       const started = await startNode({
         label: "gateway from the image tree",
         cwd: tree,
         args: ["--enable-source-maps", join(tree, "services/gateway/dist/server.mjs")],
         env,
-        hosts: { nats: "127.0.0.1" },
+        hosts: {},
         ready: async () => (await fetch(`http://127.0.0.1:${port}/readyz`)).status === 200,
       });
       gateway = started;

@@ -1,13 +1,15 @@
 import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
 import { streamToken, transferJobsConsumer, TransferJobsStream } from "@skyferry/contracts";
 import { parseAllDocuments, parse as parseYaml } from "yaml";
-import { type NativeService, startNative } from "./support/native-services.ts";
+import { type NativeService, runOneShot, startNative } from "./support/native-services.ts";
+import { startNats } from "./support/trust.ts";
 
 // deploy/k8s as shipped: rendered by kustomize, every object validated strictly and offline by
 // kubeconform against the schemas PyPI's kubernetes-validate ships (and, for KEDA's ScaledObject, a
@@ -35,6 +37,7 @@ interface Container {
   lifecycle?: { preStop?: { exec?: { command: string[] }; sleep?: { seconds: number } } };
   resources?: { requests?: Record<string, string>; limits?: Record<string, string> };
   securityContext?: Record<string, unknown> & { capabilities?: { drop?: string[]; add?: string[] } };
+  volumeMounts?: Array<{ name: string; mountPath: string; readOnly?: boolean }>;
 }
 interface PodSpec {
   automountServiceAccountToken?: boolean;
@@ -42,7 +45,7 @@ interface PodSpec {
   securityContext?: Record<string, unknown> & { seccompProfile?: { type: string } };
   containers: Container[];
   initContainers?: Container[];
-  volumes?: Array<Record<string, unknown>>;
+  volumes?: Array<Record<string, unknown> & { name: string; secret?: { secretName: string; defaultMode?: number; items?: Array<{ key: string; path: string }> }; projected?: { sources: Array<{ secret?: { name: string; items?: Array<{ key: string; path: string }> } }> } }>;
   hostNetwork?: boolean;
 }
 interface K8sObject {
@@ -82,7 +85,7 @@ function kubeconform(tools: Record<string, string>, file: string): { resources: 
 
 /** Where the service's config reads its settings from: a key the manifests set must be named in one of these. */
 function configSources(service: Ours): string {
-  const files = ["packages/service-kit/src/base-config.ts", `services/${service}/src/config.ts`];
+  const files = ["packages/service-kit/src/base-config.ts", "packages/actor/src/config.ts", `services/${service}/src/config.ts`];
   if (service === "history" || service === "transfer") files.push("packages/dataset-store/src/config.ts");
   if (service === "transfer") files.push("services/transfer/src/get/config.ts");
   return files.map((f) => readFileSync(join(repo, f), "utf8")).join("\n");
@@ -165,7 +168,7 @@ describe("deploy/k8s, rendered by kustomize", () => {
     assert.equal(result.resources.length, objects.length, "kubeconform saw every object");
     for (const r of result.resources) assert.equal(r.status, "statusValid", `${r.kind} ${r.name}: ${r.status} ${r.msg}`);
     assert.deepEqual(result.summary, { valid: objects.length, invalid: 0, errors: 0, skipped: 0 });
-    for (const kind of ["Namespace", "ConfigMap", "Deployment", "Service", "PodDisruptionBudget", "NetworkPolicy", "Ingress", "ScaledObject"]) {
+    for (const kind of ["Namespace", "ConfigMap", "Deployment", "Job", "Service", "PodDisruptionBudget", "NetworkPolicy", "Ingress", "ScaledObject"]) {
       assert.ok(result.resources.some((r) => r.kind === kind), `${kind} validated`);
     }
   });
@@ -361,23 +364,117 @@ describe("deploy/k8s, rendered by kustomize", () => {
     for (const key of ["SKYFERRY_ENCRYPTION_KEYS", "SKYFERRY_ENCRYPTION_KEY_ID", "SKYFERRY_OIDC_PROVIDERS", "SKYFERRY_INTERNAL_TOKEN", "MONGO_URL"]) assert.ok(used.has(key), key);
   });
 
+  /** The provisioning Job (provision.yaml): a pod template like a Deployment's. */
+  const job = () => {
+    const j = find<Deployment>("Job", "provision");
+    assert.ok(j, "Job provision");
+    return j;
+  };
+  /** The Secret (and key) behind each file a service's container sees: mount path/file -> { secret, key }. */
+  const secretFiles = (name: Ours | "provision"): Map<string, { secret: string; key: string }> => {
+    const pod = (name === "provision" ? job() : deployment(name)).spec.template.spec;
+    const out = new Map<string, { secret: string; key: string }>();
+    for (const m of pod.containers[0]!.volumeMounts ?? []) {
+      const v = pod.volumes?.find((x) => x.name === m.name);
+      const sources = v?.secret ? [{ name: v.secret.secretName, items: v.secret.items }] : (v?.projected?.sources ?? []).flatMap((src) => (src.secret ? [src.secret] : []));
+      for (const src of sources) for (const item of src.items ?? []) out.set(`${m.mountPath}/${item.path}`, { secret: src.name, key: item.key });
+    }
+    return out;
+  };
+
+  test("NATS: TLS, and each service's own NKey seed from its own Secret (0440, read-only); the CA and the actor public key for all; the actor signing key for the gateway alone", () => {
+    const cm = configMap();
+    assert.match(cm.SKYFERRY_NATS_URL!, /^tls:\/\//, "TLS only");
+    const env = (name: Ours, key: string) => container(name).env?.find((e) => e.name === key)?.value ?? cm[key];
+    for (const name of ours) {
+      const files = secretFiles(name);
+      assert.deepEqual(files.get(env(name, "SKYFERRY_NATS_NKEY_SEED_FILE")!), { secret: `skyferry-nats-${name}`, key: "seed.nk" }, `${name}: its own seed`);
+      assert.deepEqual(files.get(env(name, "SKYFERRY_NATS_TLS_CA_FILE")!), { secret: "skyferry-nats-ca", key: "ca.pem" }, `${name}: the CA`);
+      assert.deepEqual(files.get(env(name, "SKYFERRY_ACTOR_PUBLIC_KEY_FILE")!), { secret: "skyferry-actor-public", key: "actor.pub.pem" });
+      const secrets = new Set([...files.values()].map((f) => f.secret));
+      for (const other of ours) if (other !== name) assert.ok(!secrets.has(`skyferry-nats-${other}`), `${name} does not mount ${other}'s seed`);
+      assert.equal(secrets.has("skyferry-actor-signing"), name === "gateway", `${name}: the signing key is the gateway's alone`);
+      if (name === "gateway") assert.deepEqual(files.get(env(name, "SKYFERRY_ACTOR_SIGNING_KEY_FILE")!), { secret: "skyferry-actor-signing", key: "actor.pem" });
+      for (const m of container(name).volumeMounts ?? []) if (m.name !== "tmp") assert.equal(m.readOnly, true, `${name}: ${m.mountPath} read-only`);
+      const seedVolume = deployment(name).spec.template.spec.volumes!.find((v) => v.secret?.secretName === `skyferry-nats-${name}`)!;
+      assert.equal(seedVolume.secret!.defaultMode, 0o440, `${name}: the seed is 0440 (group: fsGroup)`);
+    }
+    const readme = readFileSync(join(repo, "deploy/README.md"), "utf8");
+    for (const secret of ["skyferry-nats-ca", "skyferry-actor-public", "skyferry-actor-signing", "nats-server-tls", "skyferry-nats-provisioner", ...ours.map((n) => `skyferry-nats-${n}`)]) {
+      assert.ok(readme.includes(`\`${secret}\``) || readme.includes(secret), `deploy/README.md says how to make ${secret}`);
+    }
+  });
+
+  test("streams: the Job `provision` alone makes them, with the transfer image's provision command as the provisioner identity (its own Secret, mounted by nothing else); restricted like the Deployments; transfer's readiness waits for them", () => {
+    const j = job() as unknown as Deployment & { spec: { backoffLimit?: number; ttlSecondsAfterFinished?: number } };
+    const pod = j.spec.template.spec as Deployment["spec"]["template"]["spec"] & { restartPolicy?: string };
+    const c = pod.containers[0]!;
+    assert.equal(pod.containers.length, 1);
+    assert.equal(c.image, container("transfer").image, "the transfer image (the same version as the workers)");
+    assert.deepEqual((c as { command?: string[] }).command, ["node", "--enable-source-maps", "services/transfer/dist/provision.mjs"]);
+    assert.equal(pod.restartPolicy, "OnFailure");
+    assert.ok((j.spec.backoffLimit ?? 6) >= 6, "retries while NATS comes up");
+    assert.ok(j.spec.ttlSecondsAfterFinished! > 0, "removes itself, so the next apply runs it again");
+    assert.equal(j.spec.template.metadata.labels["app.kubernetes.io/name"], "skyferry", "NATS admits its pod");
+    assert.equal(pod.automountServiceAccountToken, false);
+    assert.equal(pod.securityContext?.runAsNonRoot, true);
+    assert.equal(pod.securityContext?.seccompProfile?.type, "RuntimeDefault");
+    assert.equal(c.securityContext?.allowPrivilegeEscalation, false);
+    assert.deepEqual(c.securityContext?.capabilities?.drop, ["ALL"]);
+    assert.equal(c.securityContext?.readOnlyRootFilesystem, true);
+    assert.ok(c.resources?.requests?.cpu && c.resources?.limits?.memory);
+    assert.deepEqual(c.envFrom, [{ configMapRef: { name: "skyferry-config" } }], "the same NATS URL, CA, namespace and consumer settings as transfer");
+    const files = secretFiles("provision");
+    const seed = c.env?.find((e) => e.name === "SKYFERRY_NATS_NKEY_SEED_FILE")?.value;
+    assert.deepEqual(files.get(seed!), { secret: "skyferry-nats-provisioner", key: "seed.nk" });
+    assert.deepEqual(files.get(configMap().SKYFERRY_NATS_TLS_CA_FILE!), { secret: "skyferry-nats-ca", key: "ca.pem" });
+    assert.deepEqual([...new Set([...files.values()].map((f) => f.secret))].sort(), ["skyferry-nats-ca", "skyferry-nats-provisioner"], "nothing else: no actor key, no other seed");
+    assert.ok(!(c.env ?? []).some((e) => e.valueFrom?.secretKeyRef), "no key of skyferry-secrets");
+    for (const name of ours) assert.ok(![...secretFiles(name).values()].some((f) => f.secret === "skyferry-nats-provisioner"), `${name} does not mount the provisioner's seed`);
+    assert.match(readFileSync(join(repo, "deploy/k8s/transfer.yaml"), "utf8"), /Ready: NATS connected, MongoDB reachable, its JetStream stream and consumer present/);
+  });
+
+  test("deploy/nats: valid, deny by default, and only skyferry's pods reach NATS's client port (KEDA its monitoring port, NATS its cluster port)", () => {
+    const out = spawnSync(tools.KUSTOMIZE!, ["build", join(repo, "deploy/nats")], { encoding: "utf8", env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/root", ...OFFLINE } });
+    assert.equal(out.status, 0, out.stderr);
+    const file = join(repo, ".test-results", "k8s-nats-rendered.yaml");
+    writeFileSync(file, out.stdout);
+    const result = kubeconform(tools, file);
+    assert.deepEqual(result.summary, { valid: 2, invalid: 0, errors: 0, skipped: 0 });
+    const policies = parseAllDocuments(out.stdout).map((d) => d.toJS() as K8sObject & { spec: { podSelector: { matchLabels?: Record<string, string> }; policyTypes: string[]; ingress?: Array<{ from: Array<Record<string, { matchLabels: Record<string, string> }>>; ports: Array<{ port: number }> }> } });
+    for (const p of policies) assert.equal(p.metadata.namespace, "nats");
+    assert.ok(policies.some((p) => Object.keys(p.spec.podSelector.matchLabels ?? {}).length === 0 && !p.spec.ingress), "default deny");
+    const rules = policies.flatMap((p) => p.spec.ingress ?? []);
+    const client = rules.filter((r) => r.ports.some((x) => x.port === 4222));
+    assert.equal(client.length, 1);
+    assert.deepEqual(client[0]!.from, [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "skyferry" } }, podSelector: { matchLabels: { "app.kubernetes.io/name": "skyferry" } } }]);
+    for (const name of ours) assert.equal(deployment(name).spec.template.metadata.labels["app.kubernetes.io/name"], "skyferry", `${name}'s pods carry the label NATS admits`);
+    assert.deepEqual(rules.filter((r) => r.ports.some((x) => x.port === 8222)).map((r) => r.from), [[{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "keda" } } }]]);
+  });
+
   describe("each of our services, started natively with the ConfigMap, its Deployment's env and the documented Secret keys", () => {
     const started: NativeService[] = [];
     const stack = process.env;
     // The cluster's host names, mapped to the local stack (its servers listen on 127.0.0.1 at
     // their default ports) and to our services (on 0.0.0.0 at the manifests' ports).
+    // NATS: one this test starts on 127.0.0.2 with the config scripts/nats-config.mjs renders for the
+    // Helm chart's namespace, its certificate and seeds made as deploy/README.md says (trust.sh keys).
     const hosts: Record<string, string> = {
-      "nats.nats.svc.cluster.local": "127.0.0.1",
+      "nats.nats.svc.cluster.local": "127.0.0.2",
       "mongodb.mongodb.svc.cluster.local": "127.0.0.1",
       "rgw.storage.svc.cluster.local": "127.0.0.1",
       history: "127.0.0.1",
     };
     let secret: Record<string, string> = {};
+    let trustDir = "";
+    let natsClose: (() => Promise<void>) | undefined;
+    /** The files of the Secrets the Deployments mount, by Secret name and key (made in before()). */
+    let secretFileSources: Record<string, Record<string, string>> = {};
 
     /** What the kubelet gives the container: image ENV, then envFrom (the ConfigMap), then env (values and Secret keys). */
-    const envOf = (name: Ours): Record<string, string> => {
-      const env: Record<string, string> = { ...imageEnv(name), ...configMap() };
-      for (const e of container(name).env ?? []) {
+    const envOf = (name: Ours | "provision"): Record<string, string> => {
+      const env: Record<string, string> = { ...imageEnv(name === "provision" ? "transfer" : name), ...configMap() };
+      for (const e of (name === "provision" ? job() : deployment(name)).spec.template.spec.containers[0]!.env ?? []) {
         const ref = e.valueFrom?.secretKeyRef;
         if (ref) {
           const v = secret[ref.key];
@@ -385,6 +482,19 @@ describe("deploy/k8s, rendered by kustomize", () => {
           else env[e.name] = v;
         } else if (e.value !== undefined) env[e.name] = e.value;
       }
+      // Files the kubelet mounts from Secrets: the same files, from where this test made them.
+      const files = secretFiles(name);
+      for (const [k, v] of Object.entries(env)) {
+        const f = files.get(v);
+        if (f) {
+          const local = secretFileSources[f.secret]?.[f.key];
+          assert.ok(local, `${name}: ${k} names ${v}, from Secret ${f.secret} key ${f.key}`);
+          env[k] = local;
+        }
+      }
+      // The stack's MongoDB may run on another port than the manifests' (SKYFERRY_MONGO_PORT).
+      const mongoPort = new URL(stack.MONGO_URL ?? "mongodb://127.0.0.1:27017").port || "27017";
+      if (env.MONGO_URL) env.MONGO_URL = env.MONGO_URL.replace("mongodb.mongodb.svc.cluster.local:27017", `mongodb.mongodb.svc.cluster.local:${mongoPort}`);
       return env;
     };
 
@@ -403,6 +513,21 @@ describe("deploy/k8s, rendered by kustomize", () => {
         DATASET_STORE_S3_SECRET_ACCESS_KEY: stack.S3_SECRET_ACCESS_KEY,
       };
       assert.deepEqual(Object.keys(secret).sort(), documentedSecretKeys().sort(), "the test's Secret has exactly the documented keys");
+      // The trust material as deploy/README.md makes it, and NATS configured as its Helm values say.
+      trustDir = mkdtempSync(join(tmpdir(), "skyferry-k8s-trust-"));
+      const t = join(trustDir, "trust");
+      execFileSync("bash", [join(repo, "scripts/stack/trust.sh"), "keys", t, ...ours, "provisioner", "monitor"], { cwd: repo, stdio: "pipe", timeout: 60_000 });
+      execFileSync("bash", [join(repo, "scripts/stack/trust.sh"), "render", join(t, "seeds"), join(trustDir, "nats.conf"), "--namespace", configMap().SKYFERRY_NAMESPACE!,
+        "--identities", [...ours, "provisioner", "monitor"].join(","), "--listen", "0.0.0.0:4222", "--http", "127.0.0.1:8222", "--store-dir", join(trustDir, "js"),
+        "--tls-cert", join(t, "nats-server.pem"), "--tls-key", join(t, "nats-server-key.pem")], { cwd: repo, stdio: "pipe", timeout: 60_000 });
+      const nats = await startNats({ conf: join(trustDir, "nats.conf"), paths: {}, host: hosts["nats.nats.svc.cluster.local"]!, dir: join(trustDir, "native") });
+      natsClose = nats.close;
+      secretFileSources = {
+        "skyferry-nats-ca": { "ca.pem": join(t, "ca.pem") },
+        "skyferry-actor-public": { "actor.pub.pem": join(t, "actor.pub.pem") },
+        "skyferry-actor-signing": { "actor.pem": join(t, "actor.pem") },
+        ...Object.fromEntries([...ours, "provisioner"].map((n) => [`skyferry-nats-${n}`, { "seed.nk": join(t, "seeds", `${n}.nk`) }])),
+      };
       // The bucket must exist (config.yaml: DATASET_STORE_S3_BUCKET).
       const s3 = new S3Client({ endpoint: stack.S3_ENDPOINT, region: stack.S3_REGION ?? "us-east-1", forcePathStyle: true, credentials: { accessKeyId: stack.S3_ACCESS_KEY_ID, secretAccessKey: stack.S3_SECRET_ACCESS_KEY } });
       try {
@@ -416,6 +541,16 @@ describe("deploy/k8s, rendered by kustomize", () => {
 
     after(async () => {
       for (const s of started.reverse()) await s.close();
+      await natsClose?.();
+      if (trustDir) rmSync(trustDir, { recursive: true, force: true });
+    });
+
+    test("the Job provision runs to completion as provisioner (twice: idempotent), before transfer", async () => {
+      const cmd = (job().spec.template.spec.containers[0] as { command?: string[] }).command!;
+      for (let run = 1; run <= 2; run++) {
+        const log = await runOneShot({ label: `k8s provision (run ${run})`, service: "transfer", args: cmd.slice(1), env: envOf("provision"), hosts });
+        assert.match(log, /JetStream streams and consumers provisioned/);
+      }
     });
 
     for (const name of ours) {
@@ -428,6 +563,7 @@ describe("deploy/k8s, rendered by kustomize", () => {
         assert.equal(ready.status, "ready");
         assert.equal(ready.service, name);
         if (name === "gateway") assert.deepEqual(Object.keys(ready.checks), ["nats"], "the gateway is ready on its own dependency only");
+        if (name === "transfer") assert.equal(ready.checks.streams, true, "its provisioned stream and consumer");
       });
     }
 

@@ -6,7 +6,7 @@
 // processes, and Ctrl-C. Nothing here starts a provider or a service of its own.
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -111,6 +111,24 @@ describe("npm start as shipped: two people sign in with the stack's provider and
     assert.deepEqual(names, ["local"]);
     const status = await curl([`${base}/api/status`]);
     assert.equal(status.status, 200, status.text);
+  });
+
+  test("each service is on NATS as its own identity (its own NKey), over TLS", async () => {
+    // The stack's nats.conf names the monitoring address (loopback); connz shows who authenticated.
+    const seeds = stack.nats.seedDir;
+    const conf = readFileSync(join(seeds, "..", "nats.conf"), "utf8");
+    const monitor = /^http: "([^"]+)"$/m.exec(conf)?.[1];
+    assert.ok(monitor, "the stack's NATS has a monitoring address");
+    const connz = (await (await fetch(`http://${monitor}/connz?auth=true&limit=1024`)).json()) as { connections: Array<{ name?: string; authorized_user?: string; tls_version?: string; pid?: number }> };
+    for (const svc of ["gateway", "authz", "history", "transfer"]) {
+      const mine = connz.connections.filter((c) => c.name === `skyferry-${svc}`);
+      assert.ok(mine.length >= 1, `${svc} is connected: ${JSON.stringify(connz.connections.map((c) => c.name))}`);
+      const key = readFileSync(join(seeds, `${svc}.pub`), "utf8").trim();
+      for (const c of mine) {
+        assert.equal(c.authorized_user, key, `${svc} authenticated with its own NKey`);
+        assert.ok(c.tls_version, `${svc} speaks TLS`);
+      }
+    }
   });
 
   for (const user of users) {

@@ -7,7 +7,7 @@ import { resolve } from "node:path";
 import type { Readable } from "node:stream";
 import { CreateBucketCommand, GetObjectCommand, HeadObjectCommand, ListMultipartUploadsCommand, S3Client } from "@aws-sdk/client-s3";
 import { BlobServiceClient, StorageSharedKeyCredential } from "@azure/storage-blob";
-import { stackEnv } from "./stack-env.ts";
+import { natsEnv, stackEnv } from "./stack-env.ts";
 
 export const repoRoot = resolve(import.meta.dirname, "../..");
 
@@ -169,7 +169,7 @@ export async function createAzureContainer(client: BlobServiceClient, name: stri
 /** The environment a spawned transfer worker needs to join a test system. */
 export function workerEnv(sys: { namespace: string; db: string }): Record<string, string> {
   const stack = stackEnv();
-  return { SKYFERRY_NATS_URL: stack.natsUrl, MONGO_URL: stack.mongoUrl, MONGO_DB: sys.db, SKYFERRY_NAMESPACE: sys.namespace };
+  return { ...natsEnv("transfer"), MONGO_URL: stack.mongoUrl, MONGO_DB: sys.db, SKYFERRY_NAMESPACE: sys.namespace };
 }
 
 /**

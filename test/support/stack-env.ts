@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
+import type { NatsCredentials } from "@skyferry/bus";
 
 /**
  * The local stack's endpoints and credentials. `scripts/stack.sh up` writes them to
@@ -7,6 +8,13 @@ import { resolve } from "node:path";
  */
 export interface StackEnv {
   natsUrl: string;
+  /**
+   * The stack's NATS trust material (docs/trust.md): the CA of the server's certificate, the folder
+   * of one `<identity>.nk` seed per identity, and the `operator` seed tests connect with themselves.
+   */
+  nats: { caFile: string; seedDir: string; operatorSeedFile: string };
+  /** The gateway's Ed25519 key pair for actor assertions (PEM files the stack made). */
+  actor: { signingKeyFile: string; publicKeyFile: string };
   mongoUrl: string;
   s3: { endpoint: string; region: string; accessKeyId: string; secretAccessKey: string };
   azure: { endpoint: string; account: string; key: string; oauthEndpoint: string | undefined };
@@ -33,6 +41,8 @@ export function stackEnv(): StackEnv {
   };
   cached = {
     natsUrl: need("SKYFERRY_NATS_URL"),
+    actor: { signingKeyFile: need("SKYFERRY_ACTOR_SIGNING_KEY_FILE"), publicKeyFile: need("SKYFERRY_ACTOR_PUBLIC_KEY_FILE") },
+    nats: { caFile: need("SKYFERRY_NATS_TLS_CA_FILE"), seedDir: need("SKYFERRY_NATS_SEED_DIR"), operatorSeedFile: need("SKYFERRY_NATS_NKEY_SEED_FILE") },
     mongoUrl: need("MONGO_URL"),
     s3: {
       endpoint: need("S3_ENDPOINT"),
@@ -69,4 +79,34 @@ function fromFile(): Record<string, string> {
 function unquote(v: string): string {
   if ((v.startsWith("'") && v.endsWith("'")) || (v.startsWith('"') && v.endsWith('"'))) return v.slice(1, -1);
   return v;
+}
+
+/** The identities a service of the stack connects as (packages/contracts/src/permissions.ts). */
+export type StackIdentity = "gateway" | "authz" | "history" | "transfer" | "provisioner" | "monitor" | "publisher-example" | "operator";
+
+/**
+ * The trust settings (environment, as a service's config reads them) of one identity: a service a
+ * test starts gets its own identity's seed, so the test runs under the permissions it ships with,
+ * the CA of the NATS server, the actor public key, and for the gateway the actor signing key.
+ */
+export function natsEnv(identity: StackIdentity): Record<string, string> {
+  const { natsUrl, nats, actor } = stackEnv();
+  return {
+    SKYFERRY_NATS_URL: natsUrl,
+    SKYFERRY_NATS_TLS_CA_FILE: nats.caFile,
+    SKYFERRY_NATS_NKEY_SEED_FILE: resolve(nats.seedDir, `${identity}.nk`),
+    SKYFERRY_ACTOR_PUBLIC_KEY_FILE: actor.publicKeyFile,
+    ...(identity === "gateway" ? { SKYFERRY_ACTOR_SIGNING_KEY_FILE: actor.signingKeyFile } : {}),
+  };
+}
+
+/** Credentials of `identity` for `createBus` / `connectNats`; test code connecting itself uses `operator`. */
+export function natsCredentials(identity: StackIdentity = "operator"): NatsCredentials {
+  const { nats } = stackEnv();
+  return { tlsCaFile: nats.caFile, nkeySeedFile: identity === "operator" ? nats.operatorSeedFile : resolve(nats.seedDir, `${identity}.nk`) };
+}
+
+/** `createBus` options for test code's own client: the stack's URL, as `operator`. */
+export function testBusOptions(): { url: string; identity: string; credentials: NatsCredentials } {
+  return { url: stackEnv().natsUrl, identity: "operator", credentials: natsCredentials("operator") };
 }

@@ -11,10 +11,12 @@ import { GatewayConfig } from "@skyferry/gateway/config";
 import { historyApp } from "@skyferry/history/app";
 import { HistoryConfig } from "@skyferry/history/config";
 import { createLogger, type Logger } from "@skyferry/logger";
+import { createBus } from "@skyferry/bus";
 import { type BuiltService, buildService } from "@skyferry/service-kit";
 import { transferApp } from "@skyferry/transfer/app";
 import { TransferConfig } from "@skyferry/transfer/config";
-import { stackEnv } from "./stack-env.ts";
+import { provisionStreams, type TransferStreamSettings, transferStreams } from "@skyferry/transfer/streams";
+import { natsCredentials, natsEnv, stackEnv } from "./stack-env.ts";
 
 /** A fresh namespace and database per test file, so files run in parallel on one stack. */
 export function isolation(label: string): { namespace: string; db: string } {
@@ -47,6 +49,8 @@ export interface SystemOptions {
   /** Which services to start; all four by default. */
   services?: Array<"gateway" | "authz" | "history" | "transfer">;
   logs?: LogCapture;
+  /** Provision the namespace's streams before transfer starts, as deployments do (default true). */
+  provision?: boolean;
 }
 
 export interface System {
@@ -90,7 +94,8 @@ export async function startSystem(options: SystemOptions): Promise<System> {
   try {
     for (const name of order) {
       const env = {
-        SKYFERRY_NATS_URL: stack.natsUrl,
+        // Each service as its own NATS identity, under the permissions it ships with.
+        ...natsEnv(name),
         MONGO_URL: stack.mongoUrl,
         MONGO_DB: db,
         SKYFERRY_NAMESPACE: namespace,
@@ -105,6 +110,9 @@ export async function startSystem(options: SystemOptions): Promise<System> {
       };
       const def = apps[name];
       const config = loadConfig(def.schema, env) as never;
+      // The services do not make their streams (docs/trust.md): the test provisions its namespace
+      // as a deployment does, as the provisioner identity, with the transfer service's settings.
+      if (name === "transfer" && options.provision !== false) await provisionNamespace(namespace, config, logs);
       const built = await buildService({ name, config, plugin: def.plugin as never, useMongo: def.useMongo, logger: logs.logger(name) });
       services[name] = built as BuiltService<unknown>;
       const address = await built.app.listen({ host: "127.0.0.1", port: 0 });
@@ -128,4 +136,14 @@ export async function startSystem(options: SystemOptions): Promise<System> {
       rmSync(datasetDir, { recursive: true, force: true });
     },
   };
+}
+
+/** What `provision.mjs` does for a deployment: this namespace's streams and consumers, as `provisioner`. */
+export async function provisionNamespace(namespace: string, settings: TransferStreamSettings, logs = new LogCapture()): Promise<void> {
+  const bus = await createBus({ url: stackEnv().natsUrl, namespace, service: "provision", identity: "provisioner", credentials: natsCredentials("provisioner"), logger: logs.logger("provision") });
+  try {
+    await provisionStreams(bus, transferStreams(settings));
+  } finally {
+    await bus.drain();
+  }
 }

@@ -1,7 +1,8 @@
 import type { Static, TSchema } from "@sinclair/typebox";
 import type { ConsumerSpec, EventContract, RpcContract, StreamSpec } from "@skyferry/contracts";
-import { connect, type NatsConnection, type Subscription } from "nats";
+import { Events, type NatsConnection, type Subscription } from "nats";
 import { assertValid, decodeEnvelope, encode, envelope } from "./codec.ts";
+import { asPermissionError, connectNats, type NatsCredentials } from "./connect.ts";
 import {
   consumerExists,
   type EnqueueResult,
@@ -24,6 +25,13 @@ export interface BusOptions {
   namespace: string;
   /** This service's name: the default queue group and the connection name. */
   service: string;
+  /**
+   * Who this connection authenticates as (its NATS permissions, its inbox `_INBOX.<identity>.`).
+   * Defaults to `service`; a test's own client connecting with the stack's `operator` seed names it.
+   */
+  identity?: string;
+  /** The seed (or creds) and TLS files this connection uses (docs/trust.md); no anonymous connection. */
+  credentials: NatsCredentials;
   logger: BusLogger;
 }
 
@@ -82,29 +90,41 @@ export interface Bus {
 }
 
 export async function createBus(options: BusOptions): Promise<Bus> {
-  const nc = await connect({
-    servers: options.url.split(",").map((s) => s.trim()),
-    name: `skyferry-${options.service}`,
-    maxReconnectAttempts: -1,
-    reconnectTimeWait: 500,
-    // nats.js otherwise captures a stack (`new Error()`) for every request, a JetStream publish's
-    // ack included: one per job queued. Errors still say which request failed; they lose the
-    // caller's async frames.
-    noAsyncTraces: true,
-  });
   const { namespace, logger } = options;
+  const nc = await connectNats(
+    { url: options.url, name: `skyferry-${options.service}`, identity: options.identity ?? options.service, credentials: options.credentials },
+    {
+      maxReconnectAttempts: -1,
+      reconnectTimeWait: 500,
+      // nats.js otherwise captures a stack (`new Error()`) for every request, a JetStream publish's
+      // ack included: one per job queued. Errors still say which request failed; they lose the
+      // caller's async frames.
+      noAsyncTraces: true,
+    },
+    logger,
+  );
   void (async () => {
-    for await (const s of nc.status()) logger.info({ nats_status: s.type, data: String(s.data) }, "nats status");
+    for await (const s of nc.status()) {
+      // A publish or subscription the server refused under this identity's permissions: requests
+      // fail at once with BUS_PERMISSION_DENIED; an event published there is only reported here.
+      if (s.type === Events.Error && s.permissionContext) {
+        logger.error({ nats_status: s.type, data: String(s.data), permission: s.permissionContext }, "nats refused an operation (permissions)");
+      } else {
+        logger.info({ nats_status: s.type, data: String(s.data) }, "nats status");
+      }
+    }
   })();
   const js = nc.jetstream();
-  const jsm = await nc.jetstreamManager();
+  // No `$JS.API.INFO` check at start: most identities may use no JetStream API at all.
+  const jsm = await nc.jetstreamManager({ checkAPI: false });
+  const denied = <T>(p: Promise<T>, subject: string): Promise<T> => p.catch((err: unknown) => Promise.reject(asPermissionError(err, subject)));
 
   return {
     namespace,
     connection: nc,
-    request: (contract, data, opts) => request(nc, namespace, contract, data, opts),
+    request: (contract, data, opts) => denied(request(nc, namespace, contract, data, opts), contract.subject(namespace)),
     serve: (contract, handler, opts) => serve(nc, namespace, options.service, logger, contract, handler, opts),
-    requestMany: (contract, data, opts) => requestMany(nc, namespace, contract, data, opts),
+    requestMany: (contract, data, opts) => deniedPages(requestMany(nc, namespace, contract, data, opts), contract.subject(namespace)),
     serveMany: (contract, handler, opts) => serveMany(nc, namespace, options.service, logger, contract, handler, opts),
     emit(contract, params, data) {
       const message = envelope(contract.type, data);
@@ -127,15 +147,24 @@ export async function createBus(options: BusOptions): Promise<Bus> {
         },
       });
     },
-    enqueue: (contract, params, data, msgId) => enqueue(js, namespace, contract, params, data, msgId),
-    ensureStream: (spec) => ensureStream(jsm, namespace, spec),
-    ensureConsumer: (spec) => ensureConsumer(jsm, namespace, spec),
-    hasStream: (spec) => streamExists(jsm, namespace, spec),
-    hasConsumer: (spec) => consumerExists(jsm, namespace, spec),
-    work: (spec, contract, handler, opts) => work(js, namespace, logger, spec, contract, handler, opts),
+    enqueue: (contract, params, data, msgId) => denied(enqueue(js, namespace, contract, params, data, msgId), contract.subject(namespace, ...params)),
+    ensureStream: (spec) => denied(ensureStream(jsm, namespace, spec), `$JS.API.STREAM.*.${spec.name(namespace)}`),
+    ensureConsumer: (spec) => denied(ensureConsumer(jsm, namespace, spec), `$JS.API.CONSUMER.*.${spec.stream.name(namespace)}.${spec.durable}`),
+    hasStream: (spec) => denied(streamExists(jsm, namespace, spec), `$JS.API.STREAM.INFO.${spec.name(namespace)}`),
+    hasConsumer: (spec) => denied(consumerExists(jsm, namespace, spec), `$JS.API.CONSUMER.INFO.${spec.stream.name(namespace)}.${spec.durable}`),
+    work: (spec, contract, handler, opts) =>
+      denied(work(js, namespace, logger, spec, contract, handler, opts), `$JS.API.CONSUMER.INFO.${spec.stream.name(namespace)}.${spec.durable}`),
     isConnected: () => !nc.isClosed() && !nc.isDraining(),
     async drain() {
       if (!nc.isClosed()) await nc.drain();
     },
   };
+}
+
+async function* deniedPages<T>(pages: AsyncGenerator<T, void, undefined>, subject: string): AsyncGenerator<T, void, undefined> {
+  try {
+    yield* pages;
+  } catch (err) {
+    throw asPermissionError(err, subject);
+  }
 }

@@ -1,10 +1,11 @@
 import type { Static, TSchema } from "@sinclair/typebox";
-import type { RpcContract } from "@skyferry/contracts";
+import { hasSignedActor, type RpcContract } from "@skyferry/contracts";
 import { type ErrorBody, SkyferryError, fromErrorBody, internal, isSkyferryError } from "@skyferry/errors";
 import { Empty, ErrorCode, type Msg, type NatsConnection, NatsError, RequestStrategy, type Subscription } from "nats";
 import { assertValid, decodeEnvelope, decodeReply, encode, envelope, type ReplyEnvelope } from "./codec.ts";
 import { busNoResponders, busReplyInvalid, busReplyTooLarge, busTimeout } from "./errors.ts";
 import { Semaphore } from "./semaphore.ts";
+import type { Bus } from "./bus.ts";
 import type { BusLogger } from "./types.ts";
 
 export interface RequestOptions {
@@ -99,11 +100,37 @@ export type RpcHandler<Req extends TSchema, Res extends TSchema> = (
   ctx: ServeContext,
 ) => Promise<Static<Res>>;
 
+/**
+ * Verifies a request's actor assertion (`@skyferry/actor`'s ActorVerifier fits): resolves when
+ * `assertion` is the gateway's, unexpired, for this deployment and for `actor.user_id`; otherwise
+ * throws a coded 401/403 (BUS_ACTOR_*) whose message never contains the token.
+ */
+export interface ActorCheck {
+  verify(assertion: string | undefined, actor: { user_id: string }): Promise<unknown>;
+}
+
 export interface ServeOptions {
   /** Queue group; every instance of a service shares its requests. Defaults to the service name. */
   queue?: string;
   /** Handlers running at once on this instance. */
   concurrency?: number;
+  /**
+   * Verifies the actor of every request whose contract has a signed `actor` (docs/trust.md), once
+   * per request, before the handler runs. Serving such a contract without one is refused.
+   */
+  actorCheck?: ActorCheck;
+}
+
+/**
+ * The bus with every `serve`/`serveMany` verifying actor assertions with `check`: what a service
+ * hands its handlers, so none of them can serve a user's request unverified.
+ */
+export function withActorCheck(bus: Bus, check: ActorCheck): Bus {
+  return {
+    ...bus,
+    serve: (contract, handler, opts) => bus.serve(contract, handler, { actorCheck: check, ...opts }),
+    serveMany: (contract, handler, opts) => bus.serveMany(contract, handler, { actorCheck: check, ...opts }),
+  };
 }
 
 export function serve<Req extends TSchema, Res extends TSchema>(
@@ -164,6 +191,10 @@ function serveWith<Req extends TSchema, Res extends TSchema>(
 ): Subscription {
   if (contract.replies !== replies) throw internal("BUS_CONTRACT_MISUSED", `${contract.name} has ${contract.replies} replies; it was served as having ${replies}.`);
   const subject = contract.subject(namespace);
+  const signed = hasSignedActor(contract.requestData);
+  const check = options.actorCheck;
+  // Fail closed: a user's request is never served without its assertion checked.
+  if (signed && !check) throw internal("BUS_ACTOR_CHECK_MISSING", `${contract.name} acts for a user; it cannot be served without an actor check.`);
   const sub = nc.subscribe(subject, { queue: options.queue ?? queue });
   const limit = new Semaphore(options.concurrency ?? 64);
   const inFlight = new Set<Promise<void>>();
@@ -183,6 +214,7 @@ function serveWith<Req extends TSchema, Res extends TSchema>(
     try {
       const req = decodeEnvelope(contract.request, msg.data);
       messageId = req.id;
+      if (signed && check) await verifyActor(check, req.data, logger, subject, messageId);
       await answer(req.data as Static<Req>, { messageId }, msg);
     } catch (err) {
       const error = toBody(err, logger, subject, messageId);
@@ -191,6 +223,20 @@ function serveWith<Req extends TSchema, Res extends TSchema>(
   };
   loop().catch((err: unknown) => logger.error({ err, subject }, "rpc subscription ended with an error"));
   return sub;
+}
+
+/** Verifies the request's actor, when it names one (an optional actor's absence is the handler's to refuse). */
+async function verifyActor(check: ActorCheck, data: unknown, logger: BusLogger, subject: string, messageId: string): Promise<void> {
+  const actor = (data as { actor?: { user_id: string; assertion?: string; request_id?: string } }).actor;
+  if (!actor) return;
+  try {
+    await check.verify(actor.assertion, actor);
+  } catch (err) {
+    // Logged without the token: the code, who the request named, and which request it was.
+    const code = isSkyferryError(err) ? err.code : "BUS_ACTOR_INVALID";
+    logger.warn({ subject, message_id: messageId, code, user_id: actor.user_id, request_id: actor.request_id }, "actor assertion refused");
+    throw err;
+  }
 }
 
 function toBody(err: unknown, logger: BusLogger, subject: string, messageId: string): ErrorBody {

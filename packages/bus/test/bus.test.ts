@@ -5,10 +5,13 @@ import { Type } from "@sinclair/typebox";
 import { defineEvent, defineRpc, streamToken, type ConsumerSpec, type StreamSpec } from "@skyferry/contracts";
 import { SkyferryError } from "@skyferry/errors";
 import { createLogger } from "@skyferry/logger";
-import { connect, type NatsConnection } from "nats";
-import { type Bus, createBus } from "../src/index.ts";
+import type { NatsConnection } from "nats";
+import { type Bus, connectNats, createBus, type NatsCredentials } from "../src/index.ts";
 
-const url = process.env.SKYFERRY_NATS_URL ?? "nats://127.0.0.1:4222";
+// The stack's NATS (source .stack/env): TLS, and this test's own client as the `operator` identity.
+const url = process.env.SKYFERRY_NATS_URL ?? "tls://127.0.0.1:4222";
+const credentials: NatsCredentials = { nkeySeedFile: process.env.SKYFERRY_NATS_NKEY_SEED_FILE, tlsCaFile: process.env.SKYFERRY_NATS_TLS_CA_FILE };
+const connect = () => connectNats({ url, name: "bus-test-raw", identity: "operator", credentials });
 const logger = createLogger({ name: "bus-test", level: "silent" });
 const ns = () => `t-bus-${randomBytes(4).toString("hex")}`;
 
@@ -41,10 +44,10 @@ describe("bus request/reply", () => {
   let raw: NatsConnection;
   const namespace = ns();
   before(async () => {
-    a = await createBus({ url, namespace, service: "echo", logger });
-    b = await createBus({ url, namespace, service: "echo", logger });
-    client = await createBus({ url, namespace, service: "client", logger });
-    raw = await connect({ servers: url });
+    a = await createBus({ url, identity: "operator", credentials, namespace, service: "echo", logger });
+    b = await createBus({ url, identity: "operator", credentials, namespace, service: "echo", logger });
+    client = await createBus({ url, identity: "operator", credentials, namespace, service: "client", logger });
+    raw = await connect();
     for (const [bus, name] of [[a, "a"], [b, "b"]] as const) {
       bus.serve(Echo, async ({ text, fail }) => {
         if (fail === "client") throw new SkyferryError("TEST_REFUSED", "refused on purpose", { status: 409, errCode: 409001, field: "fail" });
@@ -114,7 +117,7 @@ describe("bus request/reply", () => {
   });
 
   test("no responders and time-outs are retryable 503s", async () => {
-    const other = await createBus({ url, namespace: ns(), service: "client", logger });
+    const other = await createBus({ url, identity: "operator", credentials, namespace: ns(), service: "client", logger });
     try {
       await assert.rejects(other.request(Echo, { text: "x" }, { timeoutMs: 500 }), (err: SkyferryError) => {
         assert.equal(err.code, "BUS_NO_RESPONDERS");
@@ -144,8 +147,8 @@ describe("bus request/replies (replies: many)", () => {
   const namespace = ns();
   let releaseHang: () => void = () => undefined;
   before(async () => {
-    server = await createBus({ url, namespace, service: "pages", logger });
-    client = await createBus({ url, namespace, service: "client", logger });
+    server = await createBus({ url, identity: "operator", credentials, namespace, service: "pages", logger });
+    client = await createBus({ url, identity: "operator", credentials, namespace, service: "client", logger });
     server.serveMany(Pages, async function* ({ pages, size, then }) {
       for (let n = 0; n < pages; n++) yield { n, fill: "x".repeat(size) };
       if (then === "refuse") throw new SkyferryError("TEST_REFUSED", "refused after the pages", { status: 409, errCode: 409001 });
@@ -202,7 +205,7 @@ describe("bus request/replies (replies: many)", () => {
   });
 
   test("nobody serving it is BUS_NO_RESPONDERS", async () => {
-    const other = await createBus({ url, namespace: ns(), service: "client", logger });
+    const other = await createBus({ url, identity: "operator", credentials, namespace: ns(), service: "client", logger });
     try {
       await assert.rejects(async () => {
         for await (const _ of other.requestMany(Pages, { pages: 1, size: 1 }, { timeoutMs: 500 })) assert.fail("no page expected");
@@ -232,7 +235,7 @@ describe("bus request/replies (replies: many)", () => {
 describe("bus JetStream work queue", () => {
   test("streams and consumers are created idempotently", async () => {
     const namespace = ns();
-    const bus = await createBus({ url, namespace, service: "w", logger });
+    const bus = await createBus({ url, identity: "operator", credentials, namespace, service: "w", logger });
     try {
       assert.equal(await bus.hasStream(stream), false);
       await Promise.all([bus.ensureStream(stream), bus.ensureStream(stream)]);
@@ -248,8 +251,8 @@ describe("bus JetStream work queue", () => {
 
   test("a re-published message id is de-duplicated; two workers share one durable consumer exactly once", async () => {
     const namespace = ns();
-    const w1 = await createBus({ url, namespace, service: "w", logger });
-    const w2 = await createBus({ url, namespace, service: "w", logger });
+    const w1 = await createBus({ url, identity: "operator", credentials, namespace, service: "w", logger });
+    const w2 = await createBus({ url, identity: "operator", credentials, namespace, service: "w", logger });
     try {
       await w1.ensureStream(stream);
       await w1.ensureConsumer(consumer);
@@ -281,7 +284,7 @@ describe("bus JetStream work queue", () => {
 
   test("handlers running at once may each listen for the worker's stop without a listener-leak warning", async () => {
     const namespace = ns();
-    const bus = await createBus({ url, namespace, service: "w", logger });
+    const bus = await createBus({ url, identity: "operator", credentials, namespace, service: "w", logger });
     const warnings: string[] = [];
     const onWarning = (w: Error) => warnings.push(`${w.name}: ${w.message}`);
     process.on("warning", onWarning);
@@ -318,8 +321,8 @@ describe("bus JetStream work queue", () => {
 
   test("an un-acked message is redelivered after ack_wait; a retryable failure is retried; an invalid one is terminated", async () => {
     const namespace = ns();
-    const bus = await createBus({ url, namespace, service: "w", logger });
-    const raw = await connect({ servers: url });
+    const bus = await createBus({ url, identity: "operator", credentials, namespace, service: "w", logger });
+    const raw = await connect();
     try {
       await bus.ensureStream(stream);
       await bus.ensureConsumer(consumer);

@@ -1,6 +1,7 @@
 import type { TSchema } from "@sinclair/typebox";
 import type { EventContract, RpcContract } from "./define.ts";
 import * as contracts from "./index.ts";
+import { EVENT_GRANTS, RPC_GRANTS, STREAM_GRANTS } from "./permissions.ts";
 
 /** A contract as the AsyncAPI document lists it. */
 export type AnyContract = RpcContract | EventContract;
@@ -69,11 +70,12 @@ export function buildAsyncApi(list: readonly AnyContract[] = allContracts(), opt
       operations[id] = {
         action: "receive",
         title: `${c.name} v${c.version}`,
-        summary: `Served by the ${serviceOf(c.name)} service's queue group; answers on the request's reply subject.`,
+        summary: `Served by the ${serviceOf(c)} service's queue group; answers on the request's reply subject.`,
+        description: `NATS permissions (README "Trust"): served by ${serviceOf(c)}; requested by ${callersOf(c)}. A requester reads replies on its own inbox, _INBOX.<identity>.>.`,
         channel: ref(`#/channels/${id}`),
         messages: [ref(`#/channels/${id}/messages/request`)],
         reply: { channel: ref(`#/channels/${id}.reply`), messages: [ref(`#/channels/${id}.reply/messages/reply`)] },
-        bindings: { nats: { queue: serviceOf(c.name), bindingVersion: "0.1.0" } },
+        bindings: { nats: { queue: serviceOf(c), bindingVersion: "0.1.0" } },
       };
     } else {
       const params = subjectParams(c);
@@ -92,6 +94,7 @@ export function buildAsyncApi(list: readonly AnyContract[] = allContracts(), opt
         action: "send",
         title: c.type,
         summary: "Published by skyferry; every message is validated against its schema on publish and on consume.",
+        description: eventPermissions(c),
         channel: ref(`#/channels/${id}`),
         messages: [ref(`#/channels/${id}/messages/event`)],
       };
@@ -112,13 +115,33 @@ export function buildAsyncApi(list: readonly AnyContract[] = allContracts(), opt
       nats: {
         host: "{host}",
         protocol: "nats",
-        description: "The deployment's NATS (JetStream enabled); SKYFERRY_NATS_URL.",
+        description:
+          "The deployment's NATS (JetStream enabled); SKYFERRY_NATS_URL, tls://host:port. TLS only (SKYFERRY_NATS_TLS_CA_FILE), " +
+          "and every connection authenticates as its own identity, limited to that identity's subjects (docs/trust.md).",
         variables: { host: { default: options.natsHost ?? "127.0.0.1:4222", description: "host:port of a NATS server" } },
+        security: [ref("#/components/securitySchemes/nkey"), ref("#/components/securitySchemes/creds")],
       },
     },
     channels,
     operations,
     components: {
+      securitySchemes: {
+        nkey: {
+          type: "asymmetricEncryption",
+          description:
+            "NKey (Ed25519): the client signs the server's nonce with its identity's seed (SKYFERRY_NATS_NKEY_SEED_FILE, SU…); " +
+            "the server knows each identity's public key and its permissions (packages/contracts/src/permissions.ts). " +
+            "A connection without credentials or with an unknown key is refused.",
+        },
+        creds: {
+          type: "asymmetricEncryption",
+          description: "Instead of a seed: a decentralized-JWT user (.creds file made with nsc, SKYFERRY_NATS_CREDS_FILE) with the same permissions.",
+        },
+        clientCertificate: {
+          type: "X509",
+          description: "Optional, for a server that verifies clients: SKYFERRY_NATS_TLS_CERT_FILE and SKYFERRY_NATS_TLS_KEY_FILE.",
+        },
+      },
       parameters: {
         namespace: { default: options.namespace ?? "skyferry", description: "SKYFERRY_NAMESPACE: the subject prefix that isolates a deployment" },
       },
@@ -136,10 +159,24 @@ function plainSchema(schema: TSchema): unknown {
   return JSON.parse(JSON.stringify(schema), (key, value: unknown) => (key === "$id" ? undefined : value));
 }
 
-/** The queue group answering an RPC: `system.ping.<service>` or `<service>.…`. */
-function serviceOf(name: string): string {
-  const parts = name.split(".");
+/** The service (queue group) answering an RPC: its serving identity in the permission table. */
+function serviceOf(c: RpcContract): string {
+  const grant = RPC_GRANTS.find((g) => g.contract === c);
+  if (grant) return grant.server;
+  const parts = c.name.split(".");
   return parts[0] === "system" ? parts[parts.length - 1]! : parts[0]!;
+}
+
+function callersOf(c: RpcContract): string {
+  return RPC_GRANTS.find((g) => g.contract === c)?.callers.join(", ") ?? "nobody (not in the permission table)";
+}
+
+function eventPermissions(c: EventContract): string {
+  const e = EVENT_GRANTS.find((g) => g.contract === c);
+  if (e) return `NATS permissions (README "Trust"): published by ${e.publishers.join(", ")}; subscribed by ${e.subscribers.join(", ")}.`;
+  const s = STREAM_GRANTS.find((g) => g.work === c);
+  if (s) return `NATS permissions (README "Trust"): a JetStream work item, published by ${s.producers.join(", ")} into the stream, consumed by ${s.consumers.join(", ")} (durable ${s.durable}).`;
+  return "NATS permissions: nobody (not in the permission table).";
 }
 
 /**

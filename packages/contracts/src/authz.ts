@@ -9,14 +9,20 @@ import { Actor, Id, Timestamp } from "./envelope.ts";
 export const CloudProvider = Type.Union([Type.Literal("aws"), Type.Literal("azure"), Type.Literal("s3")]);
 export type CloudProvider = Static<typeof CloudProvider>;
 
-/** Who is calling: resolved by the gateway from `?key=`, `x-api-key`, or the session cookie. */
+/** SHA-256 of a secret (API key, session id), lowercase hex: what crosses the bus instead of the secret. */
+export const Sha256Hex = Type.String({ pattern: "^[0-9a-f]{64}$" });
+
+/**
+ * Who is calling: resolved by the gateway from `?key=`, `x-api-key`, or the session cookie. The
+ * key or session id is sent as its SHA-256 (authz stores only that hash), never in clear.
+ */
 export const AuthzResolveActor = defineRpc(
   "authz.actor.resolve",
   1,
   Type.Object(
     {
-      api_key: Type.Optional(Type.String({ minLength: 1, maxLength: 256 })),
-      session_id: Type.Optional(Type.String({ minLength: 1, maxLength: 256 })),
+      api_key_sha256: Type.Optional(Sha256Hex),
+      session_id_sha256: Type.Optional(Sha256Hex),
     },
     { additionalProperties: false },
   ),
@@ -59,12 +65,15 @@ export type ProviderCredentials = Static<typeof ProviderCredentials>;
 
 /**
  * Credential vending for transfers: the actor must own the authorization (else 404).
- * Long transfers ask again before `expires_at`.
+ * Long transfers ask again before `expires_at`. Either `actor` (a request's signed actor) or
+ * `grant` (the job grant authz issued when the job was planned, stored on the job: a worker's
+ * calls for a job outlive any assertion); the grant must be for `authz_id`, unexpired, and the
+ * authorization must still be its user's.
  */
 export const AuthzIssueCredentials = defineRpc(
   "authz.credentials.issue",
   1,
-  Type.Object({ actor: Actor, authz_id: Id }, { additionalProperties: false }),
+  Type.Object({ actor: Type.Optional(Actor), grant: Type.Optional(Type.String({ minLength: 1, maxLength: 1024 })), authz_id: Id }, { additionalProperties: false }),
   Type.Object({
     authz_id: Id,
     provider: CloudProvider,
@@ -74,12 +83,22 @@ export const AuthzIssueCredentials = defineRpc(
   }),
 );
 
-/** An authorization's non-secret summary; 404 unless the actor owns it. */
+/**
+ * An authorization's non-secret summary; 404 unless the actor owns it. With `with_grant`, also a
+ * job grant for it (the send and get planners: one per request, stored on each of its jobs).
+ */
 export const AuthzDescribe = defineRpc(
   "authz.authorization.describe",
   1,
-  Type.Object({ actor: Actor, authz_id: Id }, { additionalProperties: false }),
-  Type.Object({ id: Id, user_id: Id, provider: CloudProvider, description: Type.String() }),
+  Type.Object({ actor: Actor, authz_id: Id, with_grant: Type.Optional(Type.Boolean()) }, { additionalProperties: false }),
+  Type.Object({
+    id: Id,
+    user_id: Id,
+    provider: CloudProvider,
+    description: Type.String(),
+    /** A token authz signed over `{user_id, authz_id, exp}` (30 days): credentials for the job's worker. */
+    grant: Type.Optional(Type.String()),
+  }),
 );
 
 // ---- Users, identities, sessions and API keys (sign-in with OpenID Connect) ----
@@ -139,7 +158,7 @@ export const AuthzLoginComplete = defineRpc(
 export const AuthzSessionLogout = defineRpc(
   "authz.session.logout",
   1,
-  Type.Object({ session_id: Type.String({ minLength: 1, maxLength: 256 }) }, { additionalProperties: false }),
+  Type.Object({ session_id_sha256: Sha256Hex }, { additionalProperties: false }),
   Type.Object({ ended: Type.Boolean() }),
 );
 

@@ -41,9 +41,42 @@ export function Reply<T extends string, D extends TSchema>(type: T, data: D) {
   ]);
 }
 
-/** The user on whose behalf a request is made; resolved by the gateway from a key or session. */
-export const Actor = Type.Object({
+/**
+ * Marks the `Actor` schema: `bus.serve` verifies the assertion of every request whose `actor`
+ * property carries this mark before its handler runs (docs/trust.md, "Signed actor").
+ */
+export const SIGNED_ACTOR = "x-skyferry-signed-actor";
+
+/**
+ * The user on whose behalf a request is made, resolved by the gateway from a key or session, with
+ * the gateway's signed assertion of it (`assertion`: a compact JWS, EdDSA, 60 s; its `sub` is
+ * `user_id`). Optional in the schema so that a request without one is refused as such
+ * (401 BUS_ACTOR_MISSING) rather than as a malformed message. Services forward the actor they
+ * received, assertion included, when they call another service for the same request.
+ */
+export const Actor = Type.Object(
+  {
+    user_id: Id,
+    request_id: Type.Optional(Type.String({ maxLength: 128 })),
+    assertion: Type.Optional(Type.String({ minLength: 1, maxLength: 4096 })),
+  },
+  { [SIGNED_ACTOR]: true },
+);
+export type Actor = Static<typeof Actor>;
+
+/**
+ * A user named by a service acting for a job it holds in MongoDB, not by the gateway: believed only
+ * from the identities NATS lets request the subject (history's import subjects: transfer), and
+ * checked against the record the request names (the item is that user's and is importing).
+ */
+export const JobUser = Type.Object({
   user_id: Id,
   request_id: Type.Optional(Type.String({ maxLength: 128 })),
 });
-export type Actor = Static<typeof Actor>;
+export type JobUser = Static<typeof JobUser>;
+
+/** Whether a request schema has a signed actor that `bus.serve` must verify. */
+export function hasSignedActor(requestData: TSchema): boolean {
+  const actor = (requestData as { properties?: Record<string, unknown> }).properties?.["actor"] as Record<string, unknown> | undefined;
+  return actor?.[SIGNED_ACTOR] === true;
+}

@@ -1,6 +1,6 @@
 import { type Static, type TSchema, Type } from "@sinclair/typebox";
 import { defineRpc } from "./define.ts";
-import { Actor, ErrorBody, Id } from "./envelope.ts";
+import { Actor, ErrorBody, Id, JobUser } from "./envelope.ts";
 
 // Contracts of the history service that other services use. Routes the gateway forwards to the
 // history service add their own contracts here.
@@ -326,18 +326,23 @@ export const HistoryImportCreate = defineRpc(
   Type.Object({ items: Type.Array(Type.Object({ item: DatasetObject, store_key: Type.String() })) }),
 );
 
+// The import subjects below (start, finish, finish-batch, fail) are requested by the transfer
+// identity alone (NATS permissions) for a job it loaded from MongoDB; `actor` names the job's user
+// (no assertion: a job outlives it), and history answers 404 unless the item is that user's and
+// was created as an import.
+
 /** queued (or error, on a retry) -> running. */
 export const HistoryImportStart = defineRpc(
   "history.imports.start",
   1,
-  Type.Object({ actor: Actor, item_id: Id }, strict),
+  Type.Object({ actor: JobUser, item_id: Id }, strict),
   DatasetObject,
 );
 
 /** One finished import: the bytes are stored under `store_key`, with this size, digests and datatype. */
 export const ImportFinish = Type.Object(
   {
-    actor: Actor,
+    actor: JobUser,
     item_id: Id,
     store_key: Type.String({ maxLength: 512 }),
     size: Type.Integer({ minimum: 0 }),
@@ -369,6 +374,22 @@ export const HistoryImportFinishBatch = defineRpc(
 export const HistoryImportFail = defineRpc(
   "history.imports.fail",
   1,
-  Type.Object({ actor: Actor, item_id: Id, reason: Type.String({ maxLength: 2048 }), deleted: Type.Optional(Type.Boolean()) }, strict),
+  Type.Object({ actor: JobUser, item_id: Id, reason: Type.String({ maxLength: 2048 }), deleted: Type.Optional(Type.Boolean()) }, strict),
   DatasetObject,
+);
+
+/**
+ * Whether each dataset a send job is about to read belongs to a history of the job's user (and
+ * the job's `store_key` is that dataset's): a transfer worker asks before it reads any byte, for
+ * many jobs at once. Requested by the transfer identity only (NATS permissions). `owned[i]`
+ * answers `items[i]`.
+ */
+export const HistoryDatasetsOwned = defineRpc(
+  "history.datasets.owned",
+  1,
+  Type.Object(
+    { items: Type.Array(Type.Object({ user_id: Id, history_id: Id, dataset_id: Id, store_key: Type.String({ maxLength: 512 }) }, strict), { minItems: 1, maxItems: 256 }) },
+    strict,
+  ),
+  Type.Object({ owned: Type.Array(Type.Boolean()) }),
 );

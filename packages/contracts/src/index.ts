@@ -5,3 +5,4 @@ export * from "./system.ts";
 export * from "./authz.ts";
 export * from "./history.ts";
 export * from "./transfer.ts";
+export * from "./permissions.ts";

@@ -72,7 +72,8 @@ const TransferSendRequest = Type.Object(
 );
 
 /**
- * A send, for non-HTTP publishers (`<ns>.rpc.transfer.send.v1`). The reply carries the labels, in
+ * A send, internal since issue 18 (the gateway -> transfer, with the actor's assertion); external
+ * NATS publishers use `public.transfer.send.v1`. The reply carries the labels, in
  * one NATS message: a send of more than ~6,000 datasets does not fit NATS's default 1 MiB and
  * answers BUS_REPLY_TOO_LARGE (its jobs are queued); `transfer.send.v2` has no such limit.
  */
@@ -84,6 +85,19 @@ export const TransferSend = defineRpc("transfer.send", 1, TransferSendRequest, S
  * joins them (`joinSendResultPages`).
  */
 export const TransferSendPaged = defineRpc("transfer.send", 2, TransferSendRequest, SendResult, { replies: "many" });
+
+/**
+ * The seed's send for external NATS publishers (`<ns>.rpc.public.transfer.send.v1`), served by
+ * the gateway: the HTTP body plus the SHA-256 of the user's API key (never the key, never a user
+ * id). The gateway resolves the key hash through authz as for HTTP, signs the actor assertion and
+ * forwards the send; the answer is HTTP's (one reply: see `transfer.send.v1` for its size limit).
+ */
+export const PublicTransferSend = defineRpc(
+  "public.transfer.send",
+  1,
+  Type.Object({ ...SendOptions, api_key_sha256: Type.String({ pattern: "^[0-9a-f]{64}$" }) }, { additionalProperties: false }),
+  SendResult,
+);
 
 /** Entries of each kind per page of `transfer.send.v2`: ~170 KB of JSON at most. */
 export const SEND_RESULT_PAGE = 1000;
@@ -213,6 +227,12 @@ export const TransferJobRecord = Type.Object({
   update_time: Timestamp,
   /** `get`: the job copies the object `object_key` into the history item `dataset_id` (issue 6). */
   direction: Type.Optional(Type.Literal("get")),
+  /**
+   * The job grant authz issued when the job was planned (one per send or get request, on each of
+   * its jobs): the worker's credentials for the job are issued against it. Absent on jobs planned
+   * before issue 18 (their credentials are refused: retried jobs get a new grant).
+   */
+  grant: Type.Optional(Type.String()),
   /** What a get job needs beyond the common fields. */
   get: Type.Optional(
     Type.Object({
@@ -228,13 +248,14 @@ export const TransferJobRecord = Type.Object({
 export type TransferJobRecord = Static<typeof TransferJobRecord>;
 
 /**
- * The work item: one per job, message id = job id (a retry adds `.r<n>`). `job`, when present, is
- * the job as created, never yet attempted: on its first delivery a worker starts from it instead of
- * reading the job back (a small dataset's job then costs no read of MongoDB before its upload).
+ * The work item: one per job, message id = job id (a retry adds `.r<n>`). It names only the job:
+ * the worker loads the job from MongoDB and runs it only as stored there (docs/trust.md,
+ * "Workers"); `direction` only routes it (the runner checks the stored job's direction).
+ * `user_id` and `job` are no longer sent and are ignored when present.
  */
 export const TransferJobWork = defineEvent(
   "skyferry.transfer.job.v1",
-  Type.Object({ job_id: Id, user_id: Id, direction: Type.Optional(Type.Literal("get")), job: Type.Optional(TransferJobRecord) }),
+  Type.Object({ job_id: Id, user_id: Type.Optional(Id), direction: Type.Optional(Type.Literal("get")) }),
   (ns: string, jobId: string) => `${ns}.transfer.work.${jobId}`,
   (ns) => `${ns}.transfer.work.*`,
 );

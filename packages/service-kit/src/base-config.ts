@@ -7,8 +7,21 @@ import { Type } from "@sinclair/typebox";
 export const BaseConfig = {
   /** Interface to listen on. */
   HOST: Type.String({ default: "127.0.0.1" }),
-  /** NATS server URL(s), comma-separated. */
-  SKYFERRY_NATS_URL: Type.String({ default: "nats://127.0.0.1:4222" }),
+  /** NATS server URL(s), comma-separated; `tls://host:4222` requires TLS (docs/trust.md). */
+  SKYFERRY_NATS_URL: Type.String({ default: "tls://127.0.0.1:4222" }),
+  /**
+   * File holding this service's NKey seed (`SU…`, mode 0600): the identity NATS authenticates and
+   * whose permissions apply. Required unless SKYFERRY_NATS_CREDS_FILE is given.
+   */
+  SKYFERRY_NATS_NKEY_SEED_FILE: Type.String({ default: "" }),
+  /** A decentralized-JWT `.creds` file (made with `nsc`), instead of the seed. */
+  SKYFERRY_NATS_CREDS_FILE: Type.String({ default: "" }),
+  /** The CA that signed the NATS server's certificate; required when the URL is `tls://`. */
+  SKYFERRY_NATS_TLS_CA_FILE: Type.String({ default: "" }),
+  /** Optional client certificate (PEM) for a server that verifies clients; with its key below. */
+  SKYFERRY_NATS_TLS_CERT_FILE: Type.String({ default: "" }),
+  /** The client certificate's private key (PEM). */
+  SKYFERRY_NATS_TLS_KEY_FILE: Type.String({ default: "" }),
   /** Subject prefix isolating one deployment from another on a shared NATS. */
   SKYFERRY_NAMESPACE: Type.String({ default: "skyferry", pattern: "^[a-z0-9][a-z0-9_-]{0,62}$" }),
   /** MongoDB (or FerretDB) connection string. */

@@ -1,4 +1,5 @@
-import { type Bus, createBus } from "@skyferry/bus";
+import { type Bus, createBus, type NatsCredentials, natsSettingsProblems } from "@skyferry/bus";
+import { SkyferryError } from "@skyferry/errors";
 import { connectMongo, type Mongo } from "@skyferry/db";
 import { createLogger, type Logger } from "@skyferry/logger";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync } from "fastify";
@@ -42,6 +43,11 @@ export interface ServiceConfigBase {
   HOST: string;
   PORT: number;
   SKYFERRY_NATS_URL: string;
+  SKYFERRY_NATS_NKEY_SEED_FILE: string;
+  SKYFERRY_NATS_CREDS_FILE: string;
+  SKYFERRY_NATS_TLS_CA_FILE: string;
+  SKYFERRY_NATS_TLS_CERT_FILE: string;
+  SKYFERRY_NATS_TLS_KEY_FILE: string;
   SKYFERRY_NAMESPACE: string;
   MONGO_URL: string;
   MONGO_DB: string;
@@ -66,6 +72,10 @@ export async function buildService<C extends ServiceConfigBase>(
 ): Promise<BuiltService<C>> {
   const { config, name } = options;
   const logger = options.logger ?? createLogger({ name, level: config.LOG_LEVEL });
+  // Checked before anything is opened: a service without its NATS identity does not start.
+  const credentials = natsCredentials(config);
+  const problems = natsSettingsProblems({ url: config.SKYFERRY_NATS_URL, identity: name, credentials });
+  if (problems.length > 0) throw new SkyferryError("CONFIG_INVALID", `Invalid configuration:\n  - ${problems.join("\n  - ")}`, { status: 500 });
   const instance = instanceId(name);
   const fastifyOptions = { ...options.plugin.fastifyOptions?.(config), ...options.fastify };
   const mongo = options.useMongo
@@ -73,7 +83,7 @@ export async function buildService<C extends ServiceConfigBase>(
     : undefined;
   let bus: Bus;
   try {
-    bus = await createBus({ url: config.SKYFERRY_NATS_URL, namespace: config.SKYFERRY_NAMESPACE, service: name, logger });
+    bus = await createBus({ url: config.SKYFERRY_NATS_URL, namespace: config.SKYFERRY_NAMESPACE, service: name, credentials, logger });
   } catch (err) {
     await mongo?.close();
     throw err;
@@ -103,6 +113,18 @@ export async function buildService<C extends ServiceConfigBase>(
       await app.close();
       for (const c of closers) await c.close().catch((err: unknown) => logger.warn({ err, resource: c.name }, "close failed"));
     },
+  };
+}
+
+/** The NATS identity and TLS files of a service's config (docs/trust.md); empty values are unset. */
+export function natsCredentials(config: ServiceConfigBase): NatsCredentials {
+  const set = (v: string) => (v === "" ? undefined : v);
+  return {
+    nkeySeedFile: set(config.SKYFERRY_NATS_NKEY_SEED_FILE),
+    credsFile: set(config.SKYFERRY_NATS_CREDS_FILE),
+    tlsCaFile: set(config.SKYFERRY_NATS_TLS_CA_FILE),
+    tlsCertFile: set(config.SKYFERRY_NATS_TLS_CERT_FILE),
+    tlsKeyFile: set(config.SKYFERRY_NATS_TLS_KEY_FILE),
   };
 }
 

@@ -1,15 +1,20 @@
+import { loadActorVerifier } from "@skyferry/actor";
+import { withActorCheck } from "@skyferry/bus";
 import { SystemPing } from "@skyferry/contracts";
 import { registerHealth, type ServiceDeps } from "@skyferry/service-kit";
 import type { FastifyInstance } from "fastify";
 import { createAccounts } from "./accounts.ts";
 import { createCloudAuthzModule } from "./cloud-authz/index.ts";
 import type { AuthzConfig } from "./config.ts";
+import { createGrants } from "./crypto/grants.ts";
 import { createSecretBox } from "./crypto/secret-box.ts";
 
 /** The authz service as a Fastify plugin: health routes and its NATS handlers. */
 export async function authzApp(app: FastifyInstance, deps: ServiceDeps<AuthzConfig>): Promise<void> {
-  const { bus, mongo, instance, config } = deps;
+  const { mongo, instance, config } = deps;
   if (!mongo) throw new Error("the authz service needs MongoDB");
+  // Every request that acts for a user is served only once its actor assertion verifies.
+  const bus = withActorCheck(deps.bus, await loadActorVerifier(config.SKYFERRY_ACTOR_PUBLIC_KEY_FILE, config.SKYFERRY_NAMESPACE));
   const now = () => new Date();
   // Seals secrets at rest (identity tokens, cloud authorization secrets).
   const box = createSecretBox(config.SKYFERRY_ENCRYPTION_KEYS, config.SKYFERRY_ENCRYPTION_KEY_ID);
@@ -21,6 +26,7 @@ export async function authzApp(app: FastifyInstance, deps: ServiceDeps<AuthzConf
     db: mongo.db,
     box,
     idTokens: accounts.identityTokens,
+    grants: createGrants({ keys: config.SKYFERRY_ENCRYPTION_KEYS, current: config.SKYFERRY_ENCRYPTION_KEY_ID, now }),
     settings: { awsStsEndpoint: config.SKYFERRY_AWS_STS_ENDPOINT, awsS3Endpoint: config.SKYFERRY_AWS_S3_ENDPOINT, awsMaxSessionSeconds: config.SKYFERRY_AWS_MAX_SESSION_SECONDS, timeoutMs: config.SKYFERRY_CLOUD_TIMEOUT_MS },
     now,
   });

@@ -1,5 +1,6 @@
 import { type Static, Type } from "@sinclair/typebox";
 import { ConfigError, loadConfig } from "@skyferry/config";
+import { ActorVerifyConfig } from "@skyferry/actor";
 import { BaseConfig } from "@skyferry/service-kit";
 
 /** One OpenID Connect provider users can sign in with. */
@@ -31,6 +32,7 @@ export type OidcProviderConfig = Static<typeof OidcProviderConfig>;
 /** The authz service's settings, each read from the environment variable of the same name. */
 export const AuthzConfig = Type.Object({
   ...BaseConfig,
+  ...ActorVerifyConfig,
   /** HTTP port for /healthz and /readyz. */
   PORT: Type.Integer({ default: 8081, minimum: 0, maximum: 65535 }),
   /** JSON array of OpenID Connect providers (see `OidcProviderConfig`). */

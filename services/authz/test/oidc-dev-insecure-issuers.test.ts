@@ -15,6 +15,7 @@ const provider = (issuer: string, allow_insecure_http?: boolean): OidcProviderCo
 const baseEnv = (extra: Record<string, string>): NodeJS.ProcessEnv => ({
   SKYFERRY_ENCRYPTION_KEYS: JSON.stringify({ k1: Buffer.alloc(32, 7).toString("base64") }),
   SKYFERRY_ENCRYPTION_KEY_ID: "k1",
+  SKYFERRY_ACTOR_PUBLIC_KEY_FILE: "/run/secrets/actor.pub.pem",
   SKYFERRY_OIDC_PROVIDERS: JSON.stringify([provider("http://oidc:18090", true)]),
   ...extra,
 });

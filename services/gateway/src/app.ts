@@ -1,4 +1,6 @@
 import cookie from "@fastify/cookie";
+import { loadActorSigner, loadActorVerifier } from "@skyferry/actor";
+import { withActorCheck } from "@skyferry/bus";
 import { registerHealth, type ServiceDeps } from "@skyferry/service-kit";
 import type { FastifyInstance } from "fastify";
 import type { GatewayConfig } from "./config.ts";
@@ -9,6 +11,7 @@ import { registerErrorHandling } from "./plugins/errors.ts";
 import { registerHistoryProxy } from "./plugins/history-proxy.ts";
 import { registerOpenApi } from "./plugins/openapi.ts";
 import { registerSecurityHeaders } from "./plugins/security.ts";
+import { servePublicTransferSend } from "./public/transfer-send.ts";
 import { authnzRoutes } from "./routes/authnz.ts";
 import { consoleSupportRoutes } from "./routes/console-support.ts";
 import { datasetRoutes } from "./routes/datasets.ts";
@@ -24,14 +27,18 @@ import { trustedProxies } from "./trusted-proxies.ts";
 
 /** The public HTTP API: authenticates callers and forwards to the services over NATS. */
 export async function gatewayApp(app: FastifyInstance, deps: ServiceDeps<GatewayConfig>): Promise<void> {
-  const { bus, instance, config } = deps;
+  const { instance, config } = deps;
   const timeoutMs = config.SKYFERRY_RPC_TIMEOUT_MS;
+  // The gateway alone signs actor assertions; what it serves itself is checked like any service's.
+  const signer = await loadActorSigner(config.SKYFERRY_ACTOR_SIGNING_KEY_FILE, config.SKYFERRY_NAMESPACE);
+  const bus = withActorCheck(deps.bus, await loadActorVerifier(config.SKYFERRY_ACTOR_PUBLIC_KEY_FILE, config.SKYFERRY_NAMESPACE));
   registerErrorHandling(app);
   await registerSecurityHeaders(app, { publicUrl: config.SKYFERRY_PUBLIC_URL });
   await registerOpenApi(app);
   await app.register(cookie);
   registerAuth(app, {
     bus,
+    signer,
     timeoutMs,
     keyCacheMs: config.SKYFERRY_API_KEY_CACHE_MS,
     failureLimit: config.SKYFERRY_AUTH_FAILURE_LIMIT,
@@ -56,6 +63,10 @@ export async function gatewayApp(app: FastifyInstance, deps: ServiceDeps<Gateway
   await app.register(historyRoutes, { bus, timeoutMs });
   await app.register(datasetRoutes, { bus, timeoutMs });
   await app.register(registerConsole); // the web console at / (packages/console/dist)
+  const publicSend = servePublicTransferSend({ bus, signer, timeoutMs }); // external NATS publishers (docs/trust.md)
+  app.addHook("onClose", async () => {
+    await publicSend.drain();
+  });
 }
 
 /** Server options from config (service-kit's ServicePlugin): which proxies' X-Forwarded-* headers are believed. */

@@ -1,9 +1,12 @@
 import { type Static, Type } from "@sinclair/typebox";
+import { ActorSignConfig, ActorVerifyConfig } from "@skyferry/actor";
 import { BaseConfig } from "@skyferry/service-kit";
 
 /** The gateway's settings, each read from the environment variable of the same name. */
 export const GatewayConfig = Type.Object({
   ...BaseConfig,
+  ...ActorVerifyConfig,
+  ...ActorSignConfig,
   /** Public HTTP port (the seed's clients use http://localhost:8080). */
   PORT: Type.Integer({ default: 8080, minimum: 0, maximum: 65535 }),
   /** Timeout for a request to another service over NATS, in ms. */

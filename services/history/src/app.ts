@@ -1,3 +1,5 @@
+import { loadActorVerifier } from "@skyferry/actor";
+import { withActorCheck } from "@skyferry/bus";
 import {
   DatasetDelete, DatasetGet, DatasetUpdate, HistoryContentsList, HistoryCreate, HistoryDatasetsForSend, HistoryDelete, HistoryGet, HistoryList,
   HistoryUpdate, SystemPing,
@@ -25,8 +27,10 @@ import { serveImports } from "./imports/handlers.ts";
  * internal HTTP routes the gateway streams uploads and downloads through (bytes never cross NATS).
  */
 export async function historyApp(app: FastifyInstance, deps: ServiceDeps<HistoryConfig>): Promise<void> {
-  const { bus, mongo, instance, config, logger } = deps;
+  const { mongo, instance, config, logger } = deps;
   if (!mongo) throw new Error("the history service needs MongoDB");
+  // Every request that acts for a user is served only once its actor assertion verifies.
+  const bus = withActorCheck(deps.bus, await loadActorVerifier(config.SKYFERRY_ACTOR_PUBLIC_KEY_FILE, config.SKYFERRY_NAMESPACE));
   await ensureIndexes(mongo.db, { histories: HISTORY_INDEXES, datasets: DATASET_INDEXES });
   const store = await createDatasetStore(config, { logger });
   const now = () => new Date();

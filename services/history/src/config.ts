@@ -1,10 +1,12 @@
 import { type Static, Type } from "@sinclair/typebox";
 import { DatasetStoreConfig } from "@skyferry/dataset-store";
+import { ActorVerifyConfig } from "@skyferry/actor";
 import { BaseConfig } from "@skyferry/service-kit";
 
 /** The history service's settings, each read from the environment variable of the same name. */
 export const HistoryConfig = Type.Object({
   ...BaseConfig,
+  ...ActorVerifyConfig,
   ...DatasetStoreConfig,
   /** HTTP port: /healthz, /readyz and the internal upload/display routes the gateway proxies to. */
   PORT: Type.Integer({ default: 8082, minimum: 0, maximum: 65535 }),

@@ -1,17 +1,19 @@
+import { loadActorVerifier } from "@skyferry/actor";
 import {
-  AuthzDescribe, AuthzIssueCredentials, HistoryDatasetsForSend, SystemPing, TransferJobAbort, TransferJobCancel, TransferJobCompleted,
-  TransferJobFailed, TransferJobGet, TransferJobList, TransferJobProgress, TransferJobRetry, TransferJobsStream, TransferJobWork,
-  TransferSend, TransferSendPaged, sendResultPages, transferJobsConsumer,
+  AuthzDescribe, AuthzIssueCredentials, HistoryDatasetsForSend, HistoryDatasetsOwned, SystemPing, TransferJobAbort, TransferJobCancel, TransferJobCompleted,
+  TransferJobFailed, TransferJobGet, TransferJobList, TransferJobProgress, TransferJobRetry, TransferJobWork,
+  TransferSend, TransferSendPaged, sendResultPages, type Actor,
 } from "@skyferry/contracts";
 import { randomBytes } from "node:crypto";
-import type { Worker } from "@skyferry/bus";
+import { withActorCheck, type Worker } from "@skyferry/bus";
 import type { DatasetStore } from "@skyferry/dataset-store";
 import { registerHealth, type ServiceDeps } from "@skyferry/service-kit";
 import type { FastifyInstance } from "fastify";
 import { partConcurrency, type TransferConfig } from "./config.ts";
 import { createDatasetStoreFromConfig } from "./dataset-store.ts";
 import { createJobHandlers } from "./jobs/handlers.ts";
-import { isFresh, type JobDoc, toJobRecord, toTransferJob } from "./jobs/job-doc.ts";
+import { createBatcher } from "./jobs/batcher.ts";
+import { type JobDoc, toTransferJob } from "./jobs/job-doc.ts";
 import { createJobRepository } from "./jobs/repository.ts";
 import type { RunningJobs } from "./jobs/lifecycle.ts";
 import { createSendPlanner } from "./send/planner.ts";
@@ -21,6 +23,7 @@ import { createMemoryBudget } from "./worker/memory-budget.ts";
 import { createJobRunner } from "./worker/run-job.ts";
 import { createStoreOpener, defaultStoreFactory, type StoreFactory } from "./worker/stores.ts";
 import { wireGet } from "./get/wire.ts";
+import { awaitStreams, missingStreams, transferStreams } from "./streams/index.ts";
 
 const MiB = 1024 * 1024;
 
@@ -29,21 +32,20 @@ export async function transferApp(
   app: FastifyInstance,
   deps: ServiceDeps<TransferConfig> & { storeFactory?: StoreFactory; datasetStore?: DatasetStore },
 ): Promise<void> {
-  const { bus, mongo, instance, config, logger } = deps;
+  const { mongo, instance, config, logger } = deps;
   if (!mongo) throw new Error("the transfer service needs MongoDB");
-  await registerHealth(app, {
-    service: "transfer",
-    instance,
-    checks: { nats: async () => bus.isConnected(), mongodb: async () => mongo.ping() },
-  });
+  // Every request that acts for a user is served only once its actor assertion verifies.
+  const bus = withActorCheck(deps.bus, await loadActorVerifier(config.SKYFERRY_ACTOR_PUBLIC_KEY_FILE, config.SKYFERRY_NAMESPACE));
   const timeoutMs = config.TRANSFER_RPC_TIMEOUT_MS;
   const jobs = createJobRepository(mongo.db);
   await jobs.ensureIndexes();
-  const consumer = transferJobsConsumer(config.TRANSFER_ACK_WAIT_SECONDS, config.TRANSFER_MAX_DELIVER);
-  await bus.ensureStream(TransferJobsStream);
-  await bus.ensureConsumer(consumer);
+  // The streams are provisioned beforehand (services/transfer/src/provision.ts): this identity may
+  // not create or change a stream or consumer (docs/trust.md), only find them.
+  const specs = transferStreams(config);
+  const consumer = specs.consumers[0]!;
 
-  const issue = (actor: { user_id: string }, authz_id: string) => bus.request(AuthzIssueCredentials, { actor, authz_id }, { timeoutMs });
+  // Against a job's grant (workers) or a request's signed actor (planners, listings).
+  const issue = (proof: { grant: string } | { actor: Actor }, authz_id: string) => bus.request(AuthzIssueCredentials, { ...proof, authz_id }, { timeoutMs });
   const openStore = createStoreOpener({
     factory: deps.storeFactory ?? defaultStoreFactory(),
     issue,
@@ -51,7 +53,8 @@ export async function transferApp(
     cacheMs: config.TRANSFER_STORE_CACHE_SECONDS * 1000,
   });
   const enqueue = async (job: JobDoc, msgId: string) => {
-    const work = { job_id: job._id, user_id: job.user_id, ...(job.direction === "get" ? { direction: "get" as const } : {}), ...(isFresh(job) ? { job: toJobRecord(job) } : {}) };
+    // The job id alone (and its runner): workers load the job from MongoDB.
+    const work = { job_id: job._id, ...(job.direction === "get" ? { direction: "get" as const } : {}) };
     await bus.enqueue(TransferJobWork, [job._id], work, msgId);
   };
   const get = wireGet({ bus, config, logger, openStore, jobs }); // get from cloud and bucket listing (issue 6)
@@ -70,8 +73,8 @@ export async function transferApp(
     // on FerretDB reads at ~4,000 datasets a second.
     histories: (actor, history_id, dataset_ids) =>
       bus.requestMany(HistoryDatasetsForSend, { actor, history_id, ...(dataset_ids ? { dataset_ids } : {}) }, { timeoutMs: Math.max(timeoutMs, 120_000) }),
-    describeAuthz: (actor, authz_id) => bus.request(AuthzDescribe, { actor, authz_id }, { timeoutMs }),
-    issueCredentials: issue,
+    describeAuthz: (actor, authz_id) => bus.request(AuthzDescribe, { actor, authz_id, with_grant: true }, { timeoutMs }),
+    issueCredentials: (actor, authz_id) => issue({ actor }, authz_id),
     jobs,
     enqueue,
     newId: () => randomBytes(8).toString("hex"),
@@ -102,12 +105,19 @@ export async function transferApp(
   let worker: Worker | undefined;
   let gets: { close(): Promise<void> } | undefined;
   const running: RunningJobs = new Map();
-  if (config.TRANSFER_WORKER_ENABLED) {
-    subscriptions.push(bus.on(TransferJobAbort, TransferJobAbort.pattern(bus.namespace), ({ job_id }) => running.get(job_id)?.abort()));
+  const startWorkers = async () => {
+    if (!config.TRANSFER_WORKER_ENABLED) return;
     const datasets = deps.datasetStore ?? (await createDatasetStoreFromConfig(config));
+    // One history request answers for the jobs that start together (like the finish batches of gets).
+    const datasetOwned = createBatcher<JobDoc, boolean>(async (batch) => {
+      const items = batch.map((j) => ({ user_id: j.user_id, history_id: j.history_id, dataset_id: j.dataset_id, store_key: j.store_key }));
+      const { owned } = await bus.request(HistoryDatasetsOwned, { items }, { timeoutMs });
+      return batch.map((_, i) => owned[i] === true);
+    }, { maxBatchSize: 256 });
     const runJob = createJobRunner({
       jobs,
       datasets,
+      datasetOwned,
       openStore,
       events,
       running,
@@ -125,14 +135,31 @@ export async function transferApp(
       memory: createMemoryBudget(config.TRANSFER_MEMORY_BUDGET_MB * MiB),
     });
     const dispatch = await get.dispatcher(runJob, { events, running, instance });
+    const aborts = bus.on(TransferJobAbort, TransferJobAbort.pattern(bus.namespace), ({ job_id }) => running.get(job_id)?.abort());
+    try {
+      worker = await bus.work(consumer, TransferJobWork, dispatch.handler, { concurrency: config.TRANSFER_CONCURRENCY });
+    } catch (err) {
+      // Tried again at the next check (the consumer went away since it was found, say): nothing left behind.
+      aborts.unsubscribe();
+      await dispatch.close();
+      throw err;
+    }
+    subscriptions.push(aborts);
     gets = dispatch;
-    worker = await bus.work(consumer, TransferJobWork, dispatch.handler, { concurrency: config.TRANSFER_CONCURRENCY });
     logger.info(
       { concurrency: config.TRANSFER_CONCURRENCY, part_concurrency: partConcurrency(config), memory_budget_mb: config.TRANSFER_MEMORY_BUDGET_MB },
       "transfer workers started",
     );
-  }
+  };
+  const streams = await awaitStreams({ missing: () => missingStreams(bus, specs), onPresent: startWorkers, logger, retryMs: 2000 });
+  await registerHealth(app, {
+    service: "transfer",
+    instance,
+    // `streams`: the provisioned stream and consumer were found and the workers started.
+    checks: { nats: async () => bus.isConnected(), mongodb: async () => mongo.ping(), streams: async () => streams.ready },
+  });
   app.addHook("onClose", async () => {
+    await streams.close();
     // Stop taking jobs at once; jobs still running after the drain time are aborted (the runners
     // treat the worker's aborted signal as a shutdown and record no failure) and handed back, their
     // parts recorded, so another worker resumes them.

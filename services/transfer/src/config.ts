@@ -1,11 +1,13 @@
 import { type Static, Type } from "@sinclair/typebox";
 import { DatasetStoreConfig } from "@skyferry/dataset-store";
+import { ActorVerifyConfig } from "@skyferry/actor";
 import { BaseConfig } from "@skyferry/service-kit";
 import { GetConfig } from "./get/config.ts";
 
 /** The transfer service's settings, each read from the environment variable of the same name. */
 export const TransferConfig = Type.Object({
   ...BaseConfig,
+  ...ActorVerifyConfig,
   /** HTTP port for /healthz and /readyz. */
   PORT: Type.Integer({ default: 8083, minimum: 0, maximum: 65535 }),
   /** Run transfer workers in this process (false: only answer send and job requests). */

@@ -26,6 +26,10 @@ export const renameExhausted = (key: string) =>
 export const jobCancelled = (id: string) =>
   new SkyferryError("XFER_JOB_CANCELLED", `Job '${id}' was cancelled.`, { status: 499, errCode: GalaxyCode.generic });
 
+/** The job's dataset is not in a history of the job's user (or not under the job's store key): nothing is read. */
+export const datasetNotOwned = (datasetId: string) =>
+  new SkyferryError("XFER_DATASET_NOT_OWNED", `Dataset '${datasetId}' is not in a history of this job's user.`, { status: 403, errCode: GalaxyCode.forbidden });
+
 /** A permanent failure already recorded on the job: the worker terminates the message. */
 export const jobFailedPermanently = (id: string, cause: unknown) =>
   new SkyferryError("XFER_JOB_FAILED", `Job '${id}' failed permanently.`, { status: 500, cause });

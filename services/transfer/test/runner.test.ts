@@ -29,13 +29,19 @@ function job(over: Partial<JobDoc> = {}): JobDoc {
   };
 }
 
-function setup(store: ObjectStore, doc = job(), blobs: Record<string, Buffer> = { k: body }, options: { positional?: boolean; wholeReads?: BufferPool } = {}) {
+function setup(
+  store: ObjectStore,
+  doc = job(),
+  blobs: Record<string, Buffer> = { k: body },
+  options: { positional?: boolean; wholeReads?: BufferPool; datasetOwned?: (j: JobDoc) => Promise<boolean> } = {},
+) {
   const jobs = fakeJobs();
   jobs.docs.set(doc._id, doc);
   const events: string[] = [];
   const running = new Map<string, AbortController>();
   const run = createJobRunner({
     jobs, datasets: fakeDatasets(blobs, { positional: options.positional ?? false }), openStore: async () => store, running, instance: "w1",
+    datasetOwned: options.datasetOwned ?? (async () => true),
     events: { progress: () => events.push("progress"), completed: (j) => events.push(`completed:${j.object_key}`), failed: (j) => events.push(`failed:${j.state}`) },
     upload: { partSize: 8 << 20, partConcurrency: 2, singlePutMax: 16 << 20, now: () => NOW, maxRenames: 5, ...(options.wholeReads ? { wholeReads: options.wholeReads } : {}) },
     logger: createLogger({ name: "t", level: "silent" }), progressIntervalMs: 500,
@@ -43,6 +49,28 @@ function setup(store: ObjectStore, doc = job(), blobs: Record<string, Buffer> = 
   const ctx = (over: Partial<WorkContext> = {}): WorkContext => ({ deliveryCount: 1, lastAttempt: false, messageId: doc._id, subject: "s", signal: new AbortController().signal, ...over });
   return { run: () => run({ job_id: doc._id }, ctx()), runWith: (c: Partial<WorkContext>) => run({ job_id: doc._id }, ctx(c)), jobs, events, running, doc: () => jobs.docs.get(doc._id)! };
 }
+
+test("a job whose dataset is not its user's copies nothing and ends in error XFER_DATASET_NOT_OWNED", async () => {
+  const store = fakeStore();
+  const asked: string[] = [];
+  const t = setup(store, job(), { k: body }, { datasetOwned: async (j) => (asked.push(`${j.user_id}/${j.history_id}/${j.dataset_id}/${j.store_key}`), false) });
+  await assert.rejects(t.run(), (err: { code?: string }) => err.code === "XFER_JOB_FAILED", "the message is terminated");
+  assert.deepEqual(asked, ["aaaaaaaaaaaaaaaa/bbbbbbbbbbbbbbbb/dddddddddddddddd/k"], "asked about the stored job's user, history, dataset and key");
+  assert.equal(store.objects.size, 0, "no object written");
+  assert.equal(t.doc().state, "error");
+  assert.equal(t.doc().error?.code, "XFER_DATASET_NOT_OWNED");
+});
+
+test("a work message runs the job as MongoDB has it: an unknown job id, or a get job's id, does nothing", async () => {
+  const store = fakeStore();
+  const t = setup(store, job({ direction: "get" }));
+  await t.run();
+  assert.equal(t.doc().state, "queued", "a get job is not run as a send");
+  const u = setup(store);
+  u.jobs.docs.clear();
+  await u.run();
+  assert.equal(store.objects.size, 0);
+});
 
 test("a job uploads the dataset, verifies it, and ends ok with the object's key", async () => {
   const store = fakeStore();

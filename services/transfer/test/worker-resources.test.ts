@@ -53,8 +53,10 @@ test("the store opener reuses one store per user and authorization, and closes i
   let created = 0;
   let closed = 0;
   let clock = 0;
-  const issue = async (): Promise<IssuedCredentials> => {
+  const proofs: unknown[] = [];
+  const issue = async (proof: unknown): Promise<IssuedCredentials> => {
     issued++;
+    proofs.push(proof);
     return { authz_id: "a", provider: "s3", expires_at: null, credentials: { kind: "s3", region: "r", force_path_style: true, access_key_id: "k", secret_access_key: "s" } };
   };
   const open = createStoreOpener({
@@ -68,11 +70,19 @@ test("the store opener reuses one store per user and authorization, and closes i
     cacheMs: 60_000,
     now: () => clock,
   });
-  const job = { user_id: "u", authz_id: "a" };
+  const job = { user_id: "u", authz_id: "a", grant: "g-u" };
   const [s1, s2] = await Promise.all([open(job), open(job)]);
-  await open({ user_id: "other", authz_id: "a" }).then((s) => s.close());
+  await open({ user_id: "other", authz_id: "a", grant: "g-other" }).then((s) => s.close());
   assert.equal(created, 2, "one store for u/a, one for other/a");
   assert.equal(issued, 2, "credentials are asked for once per store, not per job");
+  assert.deepEqual(proofs, [{ grant: "g-u" }, { grant: "g-other" }], "a job's credentials are issued against its grant");
+  await assert.rejects(open({ user_id: "u2", authz_id: "a" }), (err: { code?: string }) => err.code === "XFER_GRANT_MISSING");
+  const actor = { user_id: "u", assertion: "jws" };
+  await open({ user_id: "u", authz_id: "a", actor }).then((s) => s.close());
+  assert.deepEqual(proofs.at(-1), { actor }, "a request's store is opened with its signed actor...");
+  assert.equal(created, 3, "...and never shared with jobs (its assertion soon expires)");
+  created = 2;
+  closed = 0;
   await s1.close();
   await s1.close(); // idempotent
   clock = 61_000; // u/a has aged out: the next job gets a new store; the old one closes when s2 is done

@@ -43,7 +43,9 @@ function newestMtime(dir: string): number {
 /** Builds services/<name>/dist/server.mjs when it is missing or older than any workspace source. */
 export function ensureBuilt(service: ServiceName): string {
   const bundle = join(repo, "services", service, "dist", "server.mjs");
-  const built = existsSync(bundle) ? statSync(bundle).mtimeMs : 0;
+  // A service's one-shot command (transfer's provision.ts) is built with it: missing, the build is too old.
+  const oneShotMissing = existsSync(join(repo, "services", service, "src", "provision.ts")) && !existsSync(join(repo, "services", service, "dist", "provision.mjs"));
+  const built = existsSync(bundle) && !oneShotMissing ? statSync(bundle).mtimeMs : 0;
   const sources = [join(repo, "services", service, "src"), ...readdirSync(join(repo, "packages")).map((p) => join(repo, "packages", p, "src"))];
   if (built === 0 || sources.some((dir) => newestMtime(dir) > built)) {
     execFileSync(process.execPath, [join(repo, "scripts/build-service.mjs"), service], { cwd: repo, stdio: "pipe" });
@@ -166,4 +168,21 @@ export async function startNative(opts: {
     ready: async () => (await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(2_000) })).status === 200,
   });
   return { name: opts.service, url, logTail: started.logTail, close: started.close };
+}
+
+/**
+ * Runs a deployment's one-shot command (compose's `provision` service, the Kubernetes provisioning
+ * Job) natively: `node <args>` from the repository with exactly `env` and `hosts` mapped, the
+ * image's /app being the repository. Resolves with its log once it exits 0; throws with the log
+ * otherwise, or after `timeoutMs`.
+ */
+export async function runOneShot(opts: { label: string; service: ServiceName; args: string[]; env: Record<string, string>; hosts: Record<string, string>; timeoutMs?: number }): Promise<string> {
+  ensureBuilt(opts.service);
+  const child = spawn(process.execPath, ["--import", preload, ...opts.args], { cwd: repo, env: childEnv(opts.env, opts.hosts), stdio: ["ignore", "pipe", "pipe"] });
+  const logTail = captureOutput(child);
+  const timer = setTimeout(() => child.kill("SIGKILL"), opts.timeoutMs ?? 60_000);
+  const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((done) => child.once("exit", (c, sig) => done([c, sig])));
+  clearTimeout(timer);
+  if (code !== 0) throw new Error(`${opts.label} exited with ${signal ?? `code ${code}`}; its log:\n${logTail()}`);
+  return logTail();
 }

@@ -29,12 +29,14 @@ export interface ApiKeys {
   current(userId: string): Promise<ApiKeyDoc | null>;
   /** The owner of a live key, or null for an unknown or revoked key. */
   resolve(key: string): Promise<{ userId: string } | null>;
+  /** `resolve` by the key's SHA-256 (hex), as the gateway sends it: the key never crosses the bus. */
+  resolveHash(keyHash: string): Promise<{ userId: string } | null>;
   revokeAll(userId: string): Promise<number>;
 }
 
 export function createApiKeys({ db, now }: { db: Db; now: () => Date }): ApiKeys {
   const col = db.collection<ApiKeyDoc>("api_keys");
-  return {
+  const keys: ApiKeys = {
     async create(userId) {
       // 256 random bits as 64 hex characters (Galaxy used 128 bits, 32 hex).
       const key = randomSecret(32);
@@ -54,8 +56,10 @@ export function createApiKeys({ db, now }: { db: Db; now: () => Date }): ApiKeys
       return { key, createTime: time, revoked: res.modifiedCount };
     },
     current: (userId) => col.findOne({ user_id: userId, revoked_time: null }, { sort: { create_time: -1, _id: -1 } }),
-    async resolve(key) {
-      const hash = hashSecret(key);
+    resolve(key) {
+      return keys.resolveHash(hashSecret(key));
+    },
+    async resolveHash(hash) {
       const doc = await col.findOne({ key_hash: hash });
       if (!doc || doc.revoked_time !== null || !sameHash(doc.key_hash, hash)) return null;
       return { userId: doc.user_id };
@@ -65,6 +69,7 @@ export function createApiKeys({ db, now }: { db: Db; now: () => Date }): ApiKeys
       return res.modifiedCount;
     },
   };
+  return keys;
 }
 
 /** How a stored key is shown: its first characters, the rest masked. */

@@ -1,6 +1,7 @@
 import type { Bus } from "@skyferry/bus";
 import { ensureIndexes } from "@skyferry/db";
 import type { Db } from "mongodb";
+import type { Grants } from "../crypto/grants.ts";
 import type { SecretBox } from "../crypto/secret-box.ts";
 import { createIdentities } from "../identities/identities-repo.ts";
 import type { IdentityTokenSource } from "../oidc/identity-tokens.ts";
@@ -17,9 +18,10 @@ export async function createCloudAuthzModule(deps: {
   box: SecretBox;
   idTokens: IdentityTokenSource;
   settings: ProviderSettings;
+  grants: Grants;
   now: () => Date;
 }): Promise<{ subscriptions: Array<ReturnType<Bus["serve"]>> }> {
-  const { bus, db, box, idTokens, settings, now } = deps;
+  const { bus, db, box, idTokens, settings, now, grants } = deps;
   await ensureIndexes(db, cloudAuthzIndexes);
   const cloud = createCloudAuthz({
     repo: createCloudAuthzRepo({ db }),
@@ -30,5 +32,5 @@ export async function createCloudAuthzModule(deps: {
     settings,
     now,
   });
-  return { subscriptions: serveCloudAuthz({ bus, cloud }) };
+  return { subscriptions: serveCloudAuthz({ bus, cloud, grants }) };
 }

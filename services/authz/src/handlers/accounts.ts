@@ -40,14 +40,15 @@ export function serveAccounts({ bus, login, users, identities, sessions, apiKeys
   const announceRevoked = (userId: string) => bus.emit(AuthzApiKeysRevoked, [userId], { user_id: userId, time: now().toISOString() });
 
   return [
-    bus.serve(AuthzResolveActor, async ({ api_key, session_id }) => {
-      if (api_key !== undefined) {
-        const owner = await apiKeys.resolve(api_key);
+    // By hash only: the gateway never sends a key or a session id in clear.
+    bus.serve(AuthzResolveActor, async ({ api_key_sha256, session_id_sha256 }) => {
+      if (api_key_sha256 !== undefined) {
+        const owner = await apiKeys.resolveHash(api_key_sha256);
         const user = owner && (await users.get(owner.userId));
         if (!user) throw keyInvalid();
         return { user_id: user._id, email: user.email, via: "api_key" as const };
       }
-      const session = session_id === undefined ? null : await sessions.resolve(session_id);
+      const session = session_id_sha256 === undefined ? null : await sessions.resolveHash(session_id_sha256);
       const user = session && (await users.get(session.userId));
       if (!user) throw sessionInvalid();
       return { user_id: user._id, email: user.email, via: "session" as const };
@@ -70,7 +71,7 @@ export function serveAccounts({ bus, login, users, identities, sessions, apiKeys
       };
     }),
 
-    bus.serve(AuthzSessionLogout, async ({ session_id }) => ({ ended: await sessions.end(session_id) })),
+    bus.serve(AuthzSessionLogout, async ({ session_id_sha256 }) => ({ ended: await sessions.endHash(session_id_sha256) })),
 
     bus.serve(AuthzIdentitiesList, async ({ actor }) => ({
       identities: (await identities.listByUser(actor.user_id)).map((i) => ({ id: i._id, provider: i.provider, email: i.email })),

@@ -24,13 +24,17 @@ export interface Sessions {
   create(userId: string, identityId: string): Promise<{ sessionId: string; expiresAt: Date }>;
   /** The live session's user, or null (unknown, ended or expired). */
   resolve(sessionId: string): Promise<{ userId: string } | null>;
+  /** `resolve` by the session id's SHA-256 (hex), as the gateway sends it. */
+  resolveHash(sessionHash: string): Promise<{ userId: string } | null>;
   end(sessionId: string): Promise<boolean>;
+  /** `end` by the session id's SHA-256 (hex). */
+  endHash(sessionHash: string): Promise<boolean>;
   endForIdentity(identityId: string): Promise<number>;
 }
 
 export function createSessions({ db, now, ttlSeconds }: { db: Db; now: () => Date; ttlSeconds: number }): Sessions {
   const col = db.collection<SessionDoc>("sessions");
-  return {
+  const sessions: Sessions = {
     async create(userId, identityId) {
       const sessionId = randomSecret(32);
       const time = now();
@@ -39,14 +43,19 @@ export function createSessions({ db, now, ttlSeconds }: { db: Db; now: () => Dat
       await col.insertOne({ _id: hashSecret(sessionId), user_id: userId, identity_id: identityId, create_time: time, expires_at: expiresAt });
       return { sessionId, expiresAt };
     },
-    async resolve(sessionId) {
-      const hash = hashSecret(sessionId);
+    resolve(sessionId) {
+      return sessions.resolveHash(hashSecret(sessionId));
+    },
+    async resolveHash(hash) {
       const doc = await col.findOne({ _id: hash });
       if (!doc || !sameHash(doc._id, hash) || doc.expires_at.getTime() <= now().getTime()) return null;
       return { userId: doc.user_id };
     },
-    async end(sessionId) {
-      const res = await col.deleteOne({ _id: hashSecret(sessionId) });
+    end(sessionId) {
+      return sessions.endHash(hashSecret(sessionId));
+    },
+    async endHash(hash) {
+      const res = await col.deleteOne({ _id: hash });
       return res.deletedCount > 0;
     },
     async endForIdentity(identityId) {
@@ -54,4 +63,5 @@ export function createSessions({ db, now, ttlSeconds }: { db: Db; now: () => Dat
       return res.deletedCount;
     },
   };
+  return sessions;
 }

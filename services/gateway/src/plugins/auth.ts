@@ -1,3 +1,5 @@
+import { createHash } from "node:crypto";
+import type { ActorSigner } from "@skyferry/actor";
 import type { Bus } from "@skyferry/bus";
 import { type Actor, AuthzApiKeysRevoked, AuthzResolveActor } from "@skyferry/contracts";
 import { GalaxyCode, SkyferryError, isSkyferryError, unauthorized } from "@skyferry/errors";
@@ -11,6 +13,23 @@ export const SESSION_COOKIE = "skyferry_session";
 export interface AuthenticatedActor extends Actor {
   email: string;
   via: "api_key" | "session";
+}
+
+/** SHA-256 hex of a key or session id: what is sent to authz (docs/trust.md), never the secret itself. */
+export function sha256Hex(secret: string): string {
+  return createHash("sha256").update(secret, "utf8").digest("hex");
+}
+
+/** The request's credentials as `authz.actor.resolve` takes them: hashed. */
+export function hashedCredentials(creds: { api_key?: string; session_id?: string }): { api_key_sha256?: string; session_id_sha256?: string } {
+  if (creds.api_key) return { api_key_sha256: sha256Hex(creds.api_key) };
+  return creds.session_id ? { session_id_sha256: sha256Hex(creds.session_id) } : {};
+}
+
+/** The authenticated request's actor as the services get it: user, request id, and the gateway's signed assertion. */
+export function actorOf(req: FastifyRequest): Actor {
+  const a = req.actor!;
+  return { user_id: a.user_id, request_id: String(req.id), ...(a.assertion ? { assertion: a.assertion } : {}) };
 }
 
 declare module "fastify" {
@@ -28,6 +47,8 @@ declare module "fastify" {
 
 export interface AuthOptions {
   bus: Bus;
+  /** Signs the actor assertion every request to a service carries (SKYFERRY_ACTOR_SIGNING_KEY_FILE). */
+  signer: ActorSigner;
   timeoutMs: number;
   /** How long a resolved API key is cached, in ms (0: no cache). */
   keyCacheMs?: number;
@@ -75,7 +96,8 @@ export function registerAuth(app: FastifyInstance, options: AuthOptions): void {
     }
     const cached = creds.api_key ? cache.get(creds.api_key) : undefined;
     if (cached) {
-      req.actor = { user_id: cached.user_id, email: cached.email, via: "api_key", request_id: req.id };
+      const assertion = await options.signer.sign({ user_id: cached.user_id, request_id: req.id });
+      req.actor = { user_id: cached.user_id, email: cached.email, via: "api_key", request_id: req.id, assertion };
       return;
     }
     let resolved;
@@ -84,12 +106,13 @@ export function registerAuth(app: FastifyInstance, options: AuthOptions): void {
       if ((creds.api_key?.length ?? 0) > 256 || (creds.session_id?.length ?? 0) > 256) {
         throw unauthorized("AUTHZ_KEY_INVALID", "Provided API key is not valid.");
       }
-      resolved = await options.bus.request(AuthzResolveActor, creds, { timeoutMs: options.timeoutMs });
+      resolved = await options.bus.request(AuthzResolveActor, hashedCredentials(creds), { timeoutMs: options.timeoutMs });
     } catch (err) {
       if (isSkyferryError(err) && err.status === 401) limiter.fail(req.ip);
       throw err;
     }
     if (creds.api_key) cache.set(creds.api_key, { user_id: resolved.user_id, email: resolved.email });
-    req.actor = { user_id: resolved.user_id, email: resolved.email, via: resolved.via, request_id: req.id };
+    const assertion = await options.signer.sign({ user_id: resolved.user_id, request_id: req.id });
+    req.actor = { user_id: resolved.user_id, email: resolved.email, via: resolved.via, request_id: req.id, assertion };
   });
 }

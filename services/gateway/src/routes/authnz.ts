@@ -4,7 +4,7 @@ import type { Bus } from "@skyferry/bus";
 import { AuthzIdentitiesList, AuthzIdentityDisconnect, AuthzLoginBegin, AuthzLoginComplete, AuthzResolveActor, AuthzSessionLogout, IdentitySummary, ProviderName } from "@skyferry/contracts";
 import { forbidden, unauthorized } from "@skyferry/errors";
 import type { FastifyInstance, FastifyRequest } from "fastify";
-import { credentialsOf, SESSION_COOKIE } from "../plugins/auth.ts";
+import { actorOf, credentialsOf, hashedCredentials, SESSION_COOKIE, sha256Hex } from "../plugins/auth.ts";
 
 /** Binds a sign-in to the browser that started it (login CSRF): the callback's state must match. */
 export const LOGIN_COOKIE = "skyferry_login_state";
@@ -102,14 +102,10 @@ export async function authnzRoutes(app: FastifyInstance, opts: AuthnzRouteOption
   app.get("/authnz/logout", async (req, reply) => {
     refuseCrossSite(req);
     const session = req.cookies[SESSION_COOKIE];
-    if (session && session.length <= 256) await bus.request(AuthzSessionLogout, { session_id: session }, { timeoutMs });
+    if (session && session.length <= 256) await bus.request(AuthzSessionLogout, { session_id_sha256: sha256Hex(session) }, { timeoutMs });
     void reply.clearCookie(SESSION_COOKIE, { path: "/" });
     return { message: "You have been logged out." };
   });
-}
-
-function actorOf(req: FastifyRequest) {
-  return { user_id: req.actor!.user_id, request_id: req.id };
 }
 
 /** The user behind the request's key or session, or undefined when there is none or it is invalid. */
@@ -117,7 +113,7 @@ async function signedInUser(bus: Bus, req: FastifyRequest, timeoutMs: number): P
   const creds = credentialsOf(req);
   if (!creds.api_key && !creds.session_id) return undefined;
   try {
-    return (await bus.request(AuthzResolveActor, creds, { timeoutMs })).user_id;
+    return (await bus.request(AuthzResolveActor, hashedCredentials(creds), { timeoutMs })).user_id;
   } catch {
     return undefined;
   }

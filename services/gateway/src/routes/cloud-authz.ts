@@ -14,6 +14,7 @@ import {
 } from "@skyferry/contracts";
 import { malformedId } from "@skyferry/errors";
 import type { FastifyInstance, FastifyRequest } from "fastify";
+import { actorOf } from "../plugins/auth.ts";
 
 export interface CloudAuthzRouteOptions {
   bus: Bus;
@@ -33,7 +34,6 @@ const TEST_TIMEOUT_MS = 45_000;
 /** Galaxy's `/api/cloud/authz` (list, create, update, delete) plus get and `/test`; scoped to the caller. */
 export async function cloudAuthzRoutes(app: FastifyInstance, opts: CloudAuthzRouteOptions): Promise<void> {
   const { bus, timeoutMs } = opts;
-  const actorOf = (req: FastifyRequest) => ({ user_id: req.actor!.user_id, request_id: req.id });
   const ref = (req: FastifyRequest) => {
     const { id } = req.params as { id: string };
     if (!ID.test(id)) throw malformedId("id", id);

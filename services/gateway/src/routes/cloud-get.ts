@@ -2,6 +2,7 @@ import { Type } from "@sinclair/typebox";
 import type { Bus } from "@skyferry/bus";
 import { GetOptions, type RpcResponse, TransferGetPlan } from "@skyferry/contracts";
 import type { FastifyInstance } from "fastify";
+import { actorOf } from "../plugins/auth.ts";
 
 const GetBody = Type.Object(GetOptions, { additionalProperties: false });
 const KeyQuery = Type.Object({ key: Type.Optional(Type.String({ maxLength: 256 })) }, { additionalProperties: false });
@@ -25,7 +26,7 @@ export async function cloudGetRoutes(app: FastifyInstance, opts: { bus: Bus; tim
     },
     async (req): Promise<RpcResponse<typeof TransferGetPlan>> => {
       const body = req.body as typeof GetBody.static;
-      return opts.bus.request(TransferGetPlan, { ...body, actor: { user_id: req.actor!.user_id, request_id: req.id } }, { timeoutMs: Math.max(opts.timeoutMs, 120_000) });
+      return opts.bus.request(TransferGetPlan, { ...body, actor: actorOf(req) }, { timeoutMs: Math.max(opts.timeoutMs, 120_000) });
     },
   );
 }

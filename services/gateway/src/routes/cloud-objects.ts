@@ -2,6 +2,7 @@ import { Type } from "@sinclair/typebox";
 import type { Bus } from "@skyferry/bus";
 import { ObjectsListOptions, type RpcResponse, TransferObjectsList } from "@skyferry/contracts";
 import type { FastifyInstance } from "fastify";
+import { actorOf } from "../plugins/auth.ts";
 
 const ListQuery = Type.Object({ key: Type.Optional(Type.String({ maxLength: 256 })), ...ObjectsListOptions }, { additionalProperties: false });
 
@@ -19,7 +20,7 @@ export async function cloudObjectsRoutes(app: FastifyInstance, opts: { bus: Bus;
     },
     async (req): Promise<RpcResponse<typeof TransferObjectsList>> => {
       const { key: _key, ...query } = req.query as typeof ListQuery.static;
-      return opts.bus.request(TransferObjectsList, { ...query, actor: { user_id: req.actor!.user_id, request_id: req.id } }, { timeoutMs: Math.max(opts.timeoutMs, 30_000) });
+      return opts.bus.request(TransferObjectsList, { ...query, actor: actorOf(req) }, { timeoutMs: Math.max(opts.timeoutMs, 30_000) });
     },
   );
 }

@@ -3,6 +3,7 @@ import type { Bus } from "@skyferry/bus";
 import { DatasetChanges, DatasetDelete, DatasetGet, DatasetObject, DatasetUpdate, ViewParams } from "@skyferry/contracts";
 import { malformedId } from "@skyferry/errors";
 import type { FastifyInstance, FastifyRequest } from "fastify";
+import { actorOf } from "../plugins/auth.ts";
 
 const ID = /^[0-9a-f]{16}$/;
 const Key = Type.Optional(Type.String({ maxLength: 256 }));
@@ -26,7 +27,7 @@ const DisplayQuery = Type.Object(
 /** Galaxy's `/api/datasets/{id}`: detail, change, delete/purge, and display (streamed, with Range). */
 export async function datasetRoutes(app: FastifyInstance, opts: { bus: Bus; timeoutMs: number }): Promise<void> {
   const { bus, timeoutMs } = opts;
-  const actor = (req: FastifyRequest) => ({ user_id: req.actor!.user_id, request_id: String(req.id) });
+  const actor = (req: FastifyRequest) => actorOf(req);
   const idOf = (req: FastifyRequest) => {
     const { id } = req.params as { id: string };
     if (!ID.test(id)) throw malformedId("dataset_id", id);

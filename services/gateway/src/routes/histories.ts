@@ -5,6 +5,7 @@ import {
 } from "@skyferry/contracts";
 import { malformedId } from "@skyferry/errors";
 import type { FastifyInstance, FastifyRequest } from "fastify";
+import { actorOf } from "../plugins/auth.ts";
 import { detachedBody } from "../plugins/history-proxy.ts";
 
 const ID = /^[0-9a-f]{16}$/;
@@ -39,7 +40,7 @@ const CreateBody = Type.Object(
  */
 export async function historyRoutes(app: FastifyInstance, opts: { bus: Bus; timeoutMs: number }): Promise<void> {
   const { bus, timeoutMs } = opts;
-  const actor = (req: FastifyRequest) => ({ user_id: req.actor!.user_id, request_id: String(req.id) });
+  const actor = (req: FastifyRequest) => actorOf(req);
   const who = (req: FastifyRequest) => ({ actor: actor(req), email: req.actor!.email });
   const idOf = (req: FastifyRequest, param = "id", field = "history_id") => {
     const id = (req.params as Record<string, string>)[param]!;

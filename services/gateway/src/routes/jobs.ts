@@ -3,6 +3,7 @@ import type { Bus } from "@skyferry/bus";
 import { JobState, TransferJob, TransferJobCancel, TransferJobGet, TransferJobList, TransferJobRetry } from "@skyferry/contracts";
 import { malformedId } from "@skyferry/errors";
 import type { FastifyInstance, FastifyRequest } from "fastify";
+import { actorOf } from "../plugins/auth.ts";
 import { streamJobEvents } from "./job-events.ts";
 
 const KeyQuery = Type.Object({ key: Type.Optional(Type.String({ maxLength: 256 })) }, { additionalProperties: false });
@@ -25,7 +26,7 @@ export async function jobRoutes(app: FastifyInstance, opts: { bus: Bus; timeoutM
   const ref = (req: FastifyRequest) => {
     const { id } = req.params as { id: string };
     if (!ID.test(id)) throw malformedId("job_id", id);
-    return { actor: { user_id: req.actor!.user_id, request_id: req.id }, job_id: id };
+    return { actor: actorOf(req), job_id: id };
   };
   const one = { preHandler: app.authenticate, schema: { params: JobParams, querystring: KeyQuery, response: { 200: TransferJob } } };
 
@@ -43,7 +44,7 @@ export async function jobRoutes(app: FastifyInstance, opts: { bus: Bus; timeoutM
       const q = req.query as typeof ListQuery.static;
       if (q.history_id !== undefined && !ID.test(q.history_id)) throw malformedId("history_id", q.history_id);
       const { key: _key, ...filter } = q;
-      return bus.request(TransferJobList, { actor: { user_id: req.actor!.user_id, request_id: req.id }, ...filter }, { timeoutMs });
+      return bus.request(TransferJobList, { actor: actorOf(req), ...filter }, { timeoutMs });
     },
   );
   app.get(

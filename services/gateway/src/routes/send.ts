@@ -3,6 +3,7 @@ import { Type } from "@sinclair/typebox";
 import type { Bus } from "@skyferry/bus";
 import { joinSendResultPages, SendOptions, SendResult, TransferSendPaged } from "@skyferry/contracts";
 import type { FastifyInstance } from "fastify";
+import { actorOf } from "../plugins/auth.ts";
 
 const SendBody = Type.Object(SendOptions, { additionalProperties: false });
 const KeyQuery = Type.Object({ key: Type.Optional(Type.String({ maxLength: 256 })) }, { additionalProperties: false });
@@ -22,13 +23,12 @@ export async function sendRoutes(app: FastifyInstance, opts: { bus: Bus; timeout
     },
     async (req) => {
       const body = req.body as typeof SendBody.static;
-      const actor = req.actor!;
       const header = req.headers["idempotency-key"];
       const idempotency_key = body.idempotency_key ?? (typeof header === "string" && header.length <= 128 && header ? header : randomUUID());
       // In pages (transfer.send.v2): a send's labels may not fit one NATS message.
       return joinSendResultPages(opts.bus.requestMany(
         TransferSendPaged,
-        { ...body, actor: { user_id: actor.user_id, request_id: req.id }, idempotency_key },
+        { ...body, actor: actorOf(req), idempotency_key },
         { timeoutMs: Math.max(opts.timeoutMs, 120_000) },
       ));
     },

@@ -1,8 +1,9 @@
 import { Type } from "@sinclair/typebox";
 import type { Bus } from "@skyferry/bus";
-import { AuthzApiKeyCreate, AuthzApiKeyDelete, AuthzApiKeyDescribe, AuthzUserGet, UserView } from "@skyferry/contracts";
+import { type Actor, AuthzApiKeyCreate, AuthzApiKeyDelete, AuthzApiKeyDescribe, AuthzUserGet, UserView } from "@skyferry/contracts";
 import { malformedId, notFound, SkyferryError, GalaxyCode } from "@skyferry/errors";
 import type { FastifyInstance, FastifyRequest } from "fastify";
+import { actorOf } from "../plugins/auth.ts";
 
 export interface UserRouteOptions {
   bus: Bus;
@@ -72,12 +73,12 @@ export async function userRoutes(app: FastifyInstance, opts: UserRouteOptions): 
 }
 
 /** The actor, after checking `{id}` is `current` or the caller's own id (another user's: 404). */
-function actorFor(req: FastifyRequest): { user_id: string; request_id: string } {
+function actorFor(req: FastifyRequest): Actor {
   const actor = req.actor!;
   const { id } = (req.params ?? {}) as { id?: string };
   if (id !== undefined && id !== "current") {
     if (!/^[0-9a-f]{16}$/.test(id)) throw malformedId("id", id);
     if (id !== actor.user_id) throw notFound("USER_NOT_FOUND", "No such user.");
   }
-  return { user_id: actor.user_id, request_id: req.id };
+  return actorOf(req);
 }

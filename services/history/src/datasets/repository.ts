@@ -31,6 +31,8 @@ export interface DatasetDoc {
   uuid: string;
   created_from_basename: string | null;
   source_uri: string | null;
+  /** Created by `history.imports.create` (get from cloud): only such items may be started, finished or failed by an import. */
+  imported?: boolean;
   create_time: Date;
   update_time: Date;
 }

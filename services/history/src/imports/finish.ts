@@ -33,7 +33,8 @@ export function createFinisher(deps: FinishDeps) {
   /** The item, checked against the request: 404 unless the actor owns it, 400 for a foreign store_key or an unknown ext. */
   const check = (req: ImportFinish, doc: DatasetDoc | null | undefined): DatasetDoc => {
     if (!EXTENSION.test(req.ext)) throw invalidField("ext", `Invalid ext: '${req.ext.slice(0, 40)}' is not a datatype extension.`);
-    if (!doc || doc.user_id !== req.actor.user_id) throw datasetNotFound(req.item_id);
+    // Only the user's own import items: never an uploaded dataset, never another user's.
+    if (!doc || doc.user_id !== req.actor.user_id || doc.imported !== true) throw datasetNotFound(req.item_id);
     if (req.store_key !== doc.store_key) throw invalidField("store_key", `The store_key does not belong to item '${doc._id}'.`);
     return doc;
   };

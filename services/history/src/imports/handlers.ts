@@ -1,7 +1,8 @@
 import { randomUUID } from "node:crypto";
 import type { Bus } from "@skyferry/bus";
 import {
-  type DatasetObject, HistoryImportCreate, HistoryImportFail, HistoryImportFinish, HistoryImportFinishBatch, HistoryImportStart, type RpcRequest, type RpcResponse,
+  type DatasetObject, HistoryDatasetsOwned, HistoryImportCreate, HistoryImportFail, HistoryImportFinish, HistoryImportFinishBatch, HistoryImportStart, type RpcRequest,
+  type RpcResponse,
 } from "@skyferry/contracts";
 import { type DatasetStore, shardedKey } from "@skyferry/dataset-store";
 import { isDuplicateKeyError } from "@skyferry/db";
@@ -33,9 +34,10 @@ export interface ImportDeps {
  */
 export function createImports(deps: ImportDeps) {
   const { datasets, store, now } = deps;
-  const owned = async (userId: string, id: string): Promise<DatasetDoc> => {
+  /** The user's import item, or 404 (another user's item, or a dataset that is not an import). */
+  const importing = async (userId: string, id: string): Promise<DatasetDoc> => {
     const doc = await datasets.findOwned(userId, id);
-    if (!doc) throw datasetNotFound(id);
+    if (!doc || doc.imported !== true) throw datasetNotFound(id);
     return doc;
   };
   const detailed = (d: DatasetDoc): DatasetObject => pick(serializeDataset(d), DATASET_DETAILED_KEYS);
@@ -56,7 +58,7 @@ export function createImports(deps: ImportDeps) {
           _id: id, dataset_id: newId(), history_id: history._id, user_id: req.actor.user_id, name: it.name, extension: it.file_type ?? "data",
           state: "queued", deleted: false, purged: false, visible: true, tags: [], annotation: null, genome_build: it.dbkey ?? null, misc_info: null,
           misc_blurb: "queued", peek: null, file_size: 0, sha256: null, md5: null, store_key: shardedKey(id), uuid: randomUUID(),
-          created_from_basename: it.name, source_uri: it.source_uri ?? null, create_time: t, update_time: t,
+          created_from_basename: it.name, source_uri: it.source_uri ?? null, imported: true, create_time: t, update_time: t,
         };
       });
       const stored = await insertInOrder(datasets, docs);
@@ -64,7 +66,7 @@ export function createImports(deps: ImportDeps) {
     },
 
     async start(req: RpcRequest<typeof HistoryImportStart>): Promise<DatasetObject> {
-      const doc = await owned(req.actor.user_id, req.item_id);
+      const doc = await importing(req.actor.user_id, req.item_id);
       const moved = await retryBusy(() => datasets.transition(doc._id, ["queued", "error"], { state: "running", misc_blurb: "downloading", misc_info: null }, now()));
       return detailed(moved ?? doc);
     },
@@ -77,8 +79,22 @@ export function createImports(deps: ImportDeps) {
       return { results: await finisher.finishBatch(req.items) };
     },
 
+    /** For each item: the dataset is in that history, that user's, not purged, and stored under that key. */
+    async owned(req: RpcRequest<typeof HistoryDatasetsOwned>): Promise<RpcResponse<typeof HistoryDatasetsOwned>> {
+      const ids = [...new Set(req.items.map((it) => it.dataset_id))];
+      const found = new Map(
+        (await datasets.collection.find({ _id: { $in: ids } }, { projection: { _id: 1, user_id: 1, history_id: 1, store_key: 1, purged: 1 } }).toArray()).map((d) => [d._id, d]),
+      );
+      return {
+        owned: req.items.map((it) => {
+          const d = found.get(it.dataset_id);
+          return d !== undefined && d.user_id === it.user_id && d.history_id === it.history_id && d.store_key === it.store_key && !d.purged;
+        }),
+      };
+    },
+
     async fail(req: RpcRequest<typeof HistoryImportFail>): Promise<DatasetObject> {
-      const doc = await owned(req.actor.user_id, req.item_id);
+      const doc = await importing(req.actor.user_id, req.item_id);
       const failed = await retryBusy(() =>
         datasets.transition(
           doc._id,
@@ -102,6 +118,7 @@ export function serveImports(bus: Bus, deps: ImportDeps) {
     bus.serve(HistoryImportFinish, (req) => imports.finish(req)),
     bus.serve(HistoryImportFinishBatch, (req) => imports.finishBatch(req)),
     bus.serve(HistoryImportFail, (req) => imports.fail(req)),
+    bus.serve(HistoryDatasetsOwned, (req) => imports.owned(req)),
   ];
 }
 

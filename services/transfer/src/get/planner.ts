@@ -4,6 +4,7 @@ import type { ObjectStore } from "@skyferry/storage";
 import { invalidBucket } from "../errors.ts";
 import type { JobDoc } from "../jobs/job-doc.ts";
 import type { JobRepository } from "../jobs/repository.ts";
+import type { StoreFor } from "../worker/stores.ts";
 import { bucketNameProblem } from "../send/bucket-name.ts";
 import { bucketError, bucketNotFound, prefixTooLarge, tooManyObjects } from "./errors.ts";
 import { flag } from "./transforms.ts";
@@ -16,8 +17,8 @@ export interface GetPlannerDeps {
   /** 404 unless the actor owns the history. */
   ownHistory: (actor: Actor, historyId: string) => Promise<void>;
   /** 404 unless the actor owns the authorization. */
-  describeAuthz: (actor: Actor, authzId: string) => Promise<{ provider: JobDoc["provider"] }>;
-  openStore: (who: { user_id: string; authz_id: string }) => Promise<ObjectStore>;
+  describeAuthz: (actor: Actor, authzId: string) => Promise<{ provider: JobDoc["provider"]; grant?: string | undefined }>;
+  openStore: (who: StoreFor) => Promise<ObjectStore>;
   createItems: (req: RpcRequest<typeof HistoryImportCreate>) => Promise<CreatedItems>;
   failItem: (actor: Actor, itemId: string, reason: string) => Promise<void>;
   jobs: Pick<JobRepository, "insertManyOrFind" | "fail">;
@@ -47,7 +48,7 @@ export function createGetPlanner(deps: GetPlannerDeps) {
     const problem = bucketNameProblem(authz.provider, req.bucket);
     if (problem) throw invalidBucket(req.bucket, problem);
 
-    const store = await deps.openStore({ user_id: actor.user_id, authz_id: req.authz_id });
+    const store = await deps.openStore({ user_id: actor.user_id, authz_id: req.authz_id, actor });
     let found: Found[];
     const failed: FailedGet[] = [];
     try {
@@ -93,7 +94,7 @@ export function createGetPlanner(deps: GetPlannerDeps) {
         dataset_id: item.id!, hid: item.hid ?? 0, dataset_name: f.key, store_key, authz_id: req.authz_id, provider: authz.provider,
         bucket: req.bucket, planned_key: f.key, object_key: f.key, overwrite_policy: "overwrite", storage_class: null, metadata: {},
         state: "queued", outcome: null, bytes_total: f.size, bytes_done: 0, checksum: { sha256: "", md5: "" }, attempts: 0, retries: 0,
-        error: null, upload: null, worker: null, create_time: t, update_time: t, direction: "get",
+        error: null, upload: null, worker: null, create_time: t, update_time: t, direction: "get", ...(authz.grant ? { grant: authz.grant } : {}),
         get: { etag: f.etag, space_to_tab: flag(args.space_to_tab), to_posix_lines: flag(args.to_posix_lines), file_type: fileType },
       });
     }

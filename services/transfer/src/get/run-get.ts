@@ -1,10 +1,10 @@
 import type { Retry, WorkContext } from "@skyferry/bus";
-import type { Actor, ImportFinish, TransferJobRecord } from "@skyferry/contracts";
+import type { ImportFinish, JobUser } from "@skyferry/contracts";
 import type { DatasetStore } from "@skyferry/dataset-store";
 import type { Logger } from "@skyferry/logger";
 import type { ObjectStore } from "@skyferry/storage";
 import { createWriteChain } from "../jobs/write-chain.ts";
-import { carriedJob, isActive, type JobDoc } from "../jobs/job-doc.ts";
+import { isActive, type JobDoc } from "../jobs/job-doc.ts";
 import { type AttemptScope, endFailedAttempt, endRun, jobControl, markCancelled, RECORD_EVERY, type RunningJobs } from "../jobs/lifecycle.ts";
 import type { JobRepository } from "../jobs/repository.ts";
 import type { createMemoryBudget } from "../worker/memory-budget.ts";
@@ -17,7 +17,7 @@ export interface GetRunnerDeps {
   datasets: DatasetStore;
   openStore: (job: JobDoc) => Promise<ObjectStore>;
   history: {
-    start(actor: Actor, itemId: string): Promise<void>;
+    start(actor: JobUser, itemId: string): Promise<void>;
     /** The item is ok (the wiring coalesces the finishes of concurrent jobs into one request). */
     finish(req: ImportFinish): Promise<void>;
   };
@@ -56,7 +56,7 @@ export interface GetRunnerDeps {
  * object is claimed and its item marked running before its first byte.
  */
 export function createGetRunner(deps: GetRunnerDeps) {
-  return async function runGet(data: { job_id: string; job?: TransferJobRecord }, ctx: WorkContext): Promise<void | Retry> {
+  return async function runGet(data: { job_id: string }, ctx: WorkContext): Promise<void | Retry> {
     const id = data.job_id;
     const control = jobControl(ctx.signal);
     deps.running.set(id, control);
@@ -68,7 +68,8 @@ export function createGetRunner(deps: GetRunnerDeps) {
     const t0 = performance.now();
     const ms = (since: number) => Math.round(performance.now() - since);
     try {
-      const found = carriedJob(data, ctx.deliveryCount) ?? (await deps.jobs.get(id));
+      // Only what MongoDB says: a work message names the job, never what it does (docs/trust.md).
+      const found = await deps.jobs.get(id);
       if (!found || !isActive(found.state) || found.direction !== "get" || !found.get) return;
       const large = found.bytes_total > deps.largeBytes;
       const ranges = large ? deps.ranges : undefined;

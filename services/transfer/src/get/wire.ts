@@ -1,6 +1,6 @@
 import {
-  AuthzDescribe, HistoryGet, HistoryImportCreate, HistoryImportFail, HistoryImportFinishBatch, HistoryImportStart, type ImportFinish, TransferGetPlan,
-  type TransferJobRecord, TransferObjectsList,
+  type Actor, AuthzDescribe, HistoryGet, HistoryImportCreate, HistoryImportFail, HistoryImportFinishBatch, HistoryImportStart, type ImportFinish, TransferGetPlan,
+  TransferObjectsList,
 } from "@skyferry/contracts";
 import { randomBytes } from "node:crypto";
 import type { Bus, Retry, WorkContext } from "@skyferry/bus";
@@ -23,7 +23,7 @@ const MiB = 1024 * 1024;
 /** Finishes per history request: each is one write on the history side; a batch must answer well within the RPC timeout. */
 const FINISH_BATCH = 64;
 
-type WorkHandler = (data: { job_id: string; direction?: "get" | undefined; job?: TransferJobRecord | undefined }, ctx: WorkContext) => Promise<void | Retry>;
+type WorkHandler = (data: { job_id: string; direction?: "get" | undefined }, ctx: WorkContext) => Promise<void | Retry>;
 
 /**
  * Get from cloud and bucket listing, wired to the bus: the `transfer.get.plan` and
@@ -33,9 +33,11 @@ type WorkHandler = (data: { job_id: string; direction?: "get" | undefined; job?:
 export function wireGet(deps: { bus: Bus; config: TransferConfig; logger: Logger; openStore: StoreOpener; jobs: JobRepository }) {
   const { bus, config, logger } = deps;
   const timeoutMs = config.TRANSFER_RPC_TIMEOUT_MS;
-  const describeAuthz = (actor: { user_id: string }, authz_id: string) => bus.request(AuthzDescribe, { actor, authz_id }, { timeoutMs });
-  const failItem = async (actor: { user_id: string }, item_id: string, reason: string, deleted = false) => {
-    await bus.request(HistoryImportFail, { actor, item_id, reason: reason.slice(0, 2000), ...(deleted ? { deleted } : {}) }, { timeoutMs });
+  const describeAuthz = (actor: Actor, authz_id: string, with_grant = false) =>
+    bus.request(AuthzDescribe, { actor, authz_id, ...(with_grant ? { with_grant } : {}) }, { timeoutMs });
+  // History's import subjects name the job's user only (no assertion): transfer alone may request them.
+  const failItem = async (user: { user_id: string }, item_id: string, reason: string, deleted = false) => {
+    await bus.request(HistoryImportFail, { actor: { user_id: user.user_id }, item_id, reason: reason.slice(0, 2000), ...(deleted ? { deleted } : {}) }, { timeoutMs });
   };
   return {
     /** Marks the history item of a failed or cancelled get job (never throws; logged). */
@@ -50,7 +52,7 @@ export function wireGet(deps: { bus: Bus; config: TransferConfig; logger: Logger
         ownHistory: async (actor, history_id) => {
           await bus.request(HistoryGet, { actor, history_id, keys: "id" }, { timeoutMs });
         },
-        describeAuthz,
+        describeAuthz: (actor, authz_id) => describeAuthz(actor, authz_id, true), // the grant its jobs carry
         openStore: deps.openStore,
         createItems: async (req) => (await bus.request(HistoryImportCreate, req, { timeoutMs })).items,
         failItem: (actor, id, reason) => failItem(actor, id, reason),
@@ -60,7 +62,7 @@ export function wireGet(deps: { bus: Bus; config: TransferConfig; logger: Logger
         now: () => new Date(),
         limits: { maxObjects: config.TRANSFER_GET_MAX_OBJECTS, maxBytes: config.TRANSFER_GET_MAX_MB * MiB, headConcurrency: config.TRANSFER_GET_HEAD_CONCURRENCY },
       });
-      const list = createObjectLister({ describeAuthz, openStore: deps.openStore, defaultLimit: 1000, maxLimit: 1000 });
+      const list = createObjectLister({ describeAuthz: (actor, authz_id) => describeAuthz(actor, authz_id), openStore: deps.openStore, defaultLimit: 1000, maxLimit: 1000 });
       return [bus.serve(TransferGetPlan, plan, { concurrency: 8 }), bus.serve(TransferObjectsList, list, { concurrency: 16 })];
     },
     /** The queue's work handler: get jobs here, every other job to `send`. */
@@ -72,7 +74,7 @@ export function wireGet(deps: { bus: Bus; config: TransferConfig; logger: Logger
         openStore: deps.openStore,
         history: {
           start: async (actor, item_id) => {
-            await bus.request(HistoryImportStart, { actor, item_id }, { timeoutMs });
+            await bus.request(HistoryImportStart, { actor: { user_id: actor.user_id }, item_id }, { timeoutMs });
           },
           finish: createBatcher<ImportFinish, undefined>(async (items) => {
             const { results } = await bus.request(HistoryImportFinishBatch, { items: [...items] }, { timeoutMs });

@@ -5,11 +5,12 @@ import { invalidBucket } from "../errors.ts";
 import { bucketError } from "../get/errors.ts";
 import type { JobDoc } from "../jobs/job-doc.ts";
 import { bucketNameProblem } from "../send/bucket-name.ts";
+import type { StoreFor } from "../worker/stores.ts";
 
 export interface ObjectListerDeps {
   /** 404 unless the actor owns the authorization. */
   describeAuthz: (actor: Actor, authzId: string) => Promise<{ provider: JobDoc["provider"] }>;
-  openStore: (who: { user_id: string; authz_id: string }) => Promise<ObjectStore>;
+  openStore: (who: StoreFor) => Promise<ObjectStore>;
   /** Page size when the caller gives none, and the most one page may hold. */
   defaultLimit: number;
   maxLimit: number;
@@ -24,7 +25,7 @@ export function createObjectLister(deps: ObjectListerDeps) {
     const { provider } = await deps.describeAuthz(req.actor, req.authz_id);
     const problem = bucketNameProblem(provider, req.bucket);
     if (problem) throw invalidBucket(req.bucket, problem);
-    const store = await deps.openStore({ user_id: req.actor.user_id, authz_id: req.authz_id });
+    const store = await deps.openStore({ user_id: req.actor.user_id, authz_id: req.authz_id, actor: req.actor });
     try {
       const page = await store
         .list(req.bucket, {

@@ -14,7 +14,8 @@ type HistoryPage = RpcResponse<typeof HistoryDatasetsForSend>;
 export interface SendPlannerDeps {
   /** The history's datasets, a page at a time (any order across pages); a 404 when the actor does not own it. */
   histories: (actor: Actor, historyId: string, datasetIds: string[] | undefined) => AsyncIterable<HistoryPage>;
-  describeAuthz: (actor: Actor, authzId: string) => Promise<{ provider: JobDoc["provider"] }>;
+  /** The authorization's provider and a job grant for it (stored on each job of the send). */
+  describeAuthz: (actor: Actor, authzId: string) => Promise<{ provider: JobDoc["provider"]; grant?: string | undefined }>;
   /** Obtains credentials now (fail fast: 401 with the provider's reason). */
   issueCredentials: (actor: Actor, authzId: string) => Promise<RpcResponse<typeof AuthzIssueCredentials>>;
   jobs: JobRepository;
@@ -53,6 +54,7 @@ export function createSendPlanner(deps: SendPlannerDeps) {
       if (first.status === "rejected") throw first.reason;
       if (authz.status === "rejected") throw authz.reason;
       const provider = authz.value.provider;
+      const grant = authz.value.grant;
       const problem = bucketNameProblem(provider, req.bucket);
       if (problem) throw invalidBucket(req.bucket, problem);
       if (credentials.status === "rejected") throw credentials.reason;
@@ -78,7 +80,7 @@ export function createSendPlanner(deps: SendPlannerDeps) {
           else planned.push({ dataset: d, key });
         }
         missing.push(...page.missing);
-        const docs = planned.map(({ dataset: d, key }) => jobDoc(req, d, key, { provider, policy, now, id: deps.newId() }));
+        const docs = planned.map(({ dataset: d, key }) => jobDoc(req, d, key, { provider, policy, now, id: deps.newId(), grant }));
         // Stored and published a batch at a time, each batch's publishes running while the next
         // is stored (and the next page read).
         for (let at = 0; at < docs.length; at += QUEUE_BATCH) {
@@ -115,7 +117,12 @@ export function createSendPlanner(deps: SendPlannerDeps) {
   };
 }
 
-function jobDoc(req: SendRequest, d: SendableDataset, key: string, o: { provider: JobDoc["provider"]; policy: OverwritePolicy; now: Date; id: string }): JobDoc {
+function jobDoc(
+  req: SendRequest,
+  d: SendableDataset,
+  key: string,
+  o: { provider: JobDoc["provider"]; policy: OverwritePolicy; now: Date; id: string; grant: string | undefined },
+): JobDoc {
   const base = {
     idempotency_key: req.idempotency_key, dataset_id: d.id, provider: o.provider, authz_id: req.authz_id, bucket: req.bucket, planned_key: key,
   };
@@ -123,7 +130,7 @@ function jobDoc(req: SendRequest, d: SendableDataset, key: string, o: { provider
     _id: o.id, dedupe_key: dedupeKey(base), ...base, user_id: req.actor.user_id, history_id: req.history_id, hid: d.hid,
     dataset_name: d.name, store_key: d.store_key, object_key: key, overwrite_policy: o.policy, storage_class: req.storage_class ?? null,
     metadata: req.metadata ?? {}, state: "queued", outcome: null, bytes_total: d.file_size, bytes_done: 0, checksum: d.hashes,
-    attempts: 0, retries: 0, error: null, upload: null, worker: null, create_time: o.now, update_time: o.now,
+    attempts: 0, retries: 0, error: null, upload: null, worker: null, create_time: o.now, update_time: o.now, ...(o.grant ? { grant: o.grant } : {}),
   };
 }
 

@@ -2,9 +2,9 @@ import type { Logger } from "@skyferry/logger";
 import type { Retry, WorkContext } from "@skyferry/bus";
 import type { DatasetStore } from "@skyferry/dataset-store";
 import type { ObjectStore } from "@skyferry/storage";
-import type { TransferJobRecord } from "@skyferry/contracts";
 import { createWriteChain } from "../jobs/write-chain.ts";
-import { carriedJob, isActive, type JobDoc } from "../jobs/job-doc.ts";
+import { datasetNotOwned } from "../errors.ts";
+import { isActive, type JobDoc } from "../jobs/job-doc.ts";
 import { type AttemptScope, endFailedAttempt, endRun, jobControl, markCancelled, RECORD_EVERY, type RunningJobs } from "../jobs/lifecycle.ts";
 import type { JobRepository } from "../jobs/repository.ts";
 import { throttle } from "./throttle.ts";
@@ -24,6 +24,11 @@ export interface JobRunnerDeps {
     completed(job: JobDoc): void;
     failed(job: JobDoc): void;
   };
+  /**
+   * Whether the job's dataset is in a history of the job's user, under the job's store key
+   * (history answers, many jobs per request): asked before any byte of it is read.
+   */
+  datasetOwned: (job: JobDoc) => Promise<boolean>;
   /** Jobs running here, by id: a cancel aborts the job. Registered before the claim. */
   running: RunningJobs;
   instance: string;
@@ -40,15 +45,16 @@ export interface JobRunnerDeps {
  * the job is marked `error` with the provider's reason and its multipart upload is aborted.
  * Every write of the job document goes through one chain (see the repository on FerretDB).
  *
+ * The job is read from MongoDB, never taken from the message (a forged message names at most a job
+ * id), and its dataset is checked to be its user's before a byte is read (docs/trust.md).
  * MongoDB operations are what a small dataset costs most (FerretDB: about 1 ms of its CPU each), so
- * a one-PUT job on its first delivery starts from the copy its message carries (no read), is
- * uploaded, and completed with one insert that the repository batches with other jobs' inserts
- * (likewise the check for a cancel mark); it is marked `running` only when it lasts longer than
- * RECORD_EVERY progress intervals. A multipart job is claimed (`running`, attempt counted) before
+ * a one-PUT job is read once, uploaded, and completed with one insert that the repository batches
+ * with other jobs' inserts (likewise the check for a cancel mark); it is marked `running` only
+ * when it lasts longer than RECORD_EVERY progress intervals. A multipart job is claimed (`running`, attempt counted) before
  * its first byte, so a crash mid-upload is visible and resumable.
  */
 export function createJobRunner(deps: JobRunnerDeps) {
-  return async function runJob(data: { job_id: string; job?: TransferJobRecord }, ctx: WorkContext): Promise<void | Retry> {
+  return async function runJob(data: { job_id: string }, ctx: WorkContext): Promise<void | Retry> {
     const id = data.job_id;
     const control = jobControl(ctx.signal);
     deps.running.set(id, control);
@@ -60,8 +66,12 @@ export function createJobRunner(deps: JobRunnerDeps) {
     const t0 = performance.now();
     const ms = (since: number) => Math.round(performance.now() - since);
     try {
-      const found = carriedJob(data, ctx.deliveryCount) ?? (await deps.jobs.get(id));
-      if (!found || !isActive(found.state)) return; // finished, cancelled or unknown: nothing to do
+      const found = await deps.jobs.get(id);
+      // Finished, cancelled, unknown, or a get job named by a send's message: nothing to do.
+      if (!found || !isActive(found.state) || found.direction === "get") return;
+      // Asked at once, answered by the time the bytes are needed (history batches the question).
+      const owned = deps.datasetOwned(found);
+      owned.catch(() => undefined); // awaited below; its failure must not go unhandled meanwhile
       const single = isSinglePut(found.bytes_total, deps.upload);
       const claimed: JobDoc | null = single
         ? { ...found, state: "running", worker: deps.instance, attempts: found.attempts + 1 }
@@ -116,6 +126,7 @@ export function createJobRunner(deps: JobRunnerDeps) {
         const tWait = performance.now();
         release = await deps.memory?.acquire(memoryNeed(job.bytes_total, deps.upload, store.streamsSinglePut === true), signal);
         const waitMs = ms(tWait);
+        if (!(await owned)) throw datasetNotOwned(job.dataset_id);
         const tUpload = performance.now();
         const s = store;
         const out = await uploadDataset(job, recorded, s, deps.datasets, {

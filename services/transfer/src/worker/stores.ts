@@ -73,9 +73,21 @@ export function defaultStoreFactory(): StoreFactory {
   };
 }
 
+/**
+ * Whose store to open, and the proof authz issues its credentials against: a job's `grant` (a
+ * worker, any time within the grant's life), or a request's signed `actor` (a planner or a
+ * listing, within the request: such a store is never cached, its assertion soon expires).
+ */
+export interface StoreFor {
+  user_id: string;
+  authz_id: string;
+  grant?: string | undefined;
+  actor?: Actor | undefined;
+}
+
 /** Opens the store of one authorization for one user; `close()` on what it returns releases it. */
 export interface StoreOpener {
-  (job: { user_id: string; authz_id: string }): Promise<ObjectStore>;
+  (job: StoreFor): Promise<ObjectStore>;
   /** Forgets the cached store of this user and authorization (e.g. after its credentials were refused). */
   forget(job: { user_id: string; authz_id: string }): void;
   /** Closes every cached store (service shutdown). */
@@ -99,7 +111,8 @@ interface Entry {
  */
 export function createStoreOpener(options: {
   factory: StoreFactory;
-  issue: (actor: Actor, authzId: string) => Promise<IssuedCredentials>;
+  /** Issues credentials against a job grant or a request's signed actor (`authz.credentials.issue`). */
+  issue: (proof: { grant: string } | { actor: Actor }, authzId: string) => Promise<IssuedCredentials>;
   renewBeforeMs: number;
   cacheMs?: number;
   now?: () => number;
@@ -108,8 +121,10 @@ export function createStoreOpener(options: {
   const cacheMs = options.cacheMs ?? 0;
   const entries = new Map<string, Entry>();
   const keyOf = (job: { user_id: string; authz_id: string }) => `${job.user_id}\u0000${job.authz_id}`;
-  const create = async (job: { user_id: string; authz_id: string }) => {
-    const renew = () => options.issue({ user_id: job.user_id }, job.authz_id);
+  const create = async (job: StoreFor) => {
+    if (!job.actor && !job.grant) throw new SkyferryError("XFER_GRANT_MISSING", "The job carries no grant for its authorization (planned before grants existed?); send it again.", { status: 403 });
+    const proof = job.actor ? { actor: job.actor } : { grant: job.grant! };
+    const renew = () => options.issue(proof, job.authz_id);
     return options.factory(await renew(), renew, options.renewBeforeMs);
   };
   const destroy = (e: Entry): Promise<void> => {
@@ -121,8 +136,8 @@ export function createStoreOpener(options: {
     e.retired = true;
     if (e.refs === 0) void destroy(e);
   };
-  const open = async (job: { user_id: string; authz_id: string }): Promise<ObjectStore> => {
-    if (cacheMs <= 0) return create(job);
+  const open = async (job: StoreFor): Promise<ObjectStore> => {
+    if (cacheMs <= 0 || job.actor) return create(job);
     const key = keyOf(job);
     let e = entries.get(key);
     if (e && now() >= e.expires) {
