@@ -25,7 +25,7 @@ import { galaxyInfoRoutes } from "./routes/galaxy-info.ts";
 import { galaxyDatasetRoutes } from "./routes/galaxy-datasets.ts";
 import { galaxyUploadRoutes } from "./routes/galaxy-uploads.ts";
 import { galaxyUploads } from "./galaxy/wiring.ts";
-import { registerTolerantQuery } from "./plugins/tolerant-query.ts";
+import { registerTolerantQuery, withoutTrailingSlash } from "./plugins/tolerant-query.ts";
 
 /** The public HTTP API: authenticates callers and forwards to the services over NATS. */
 export async function gatewayApp(app: FastifyInstance, deps: ServiceDeps<GatewayConfig>): Promise<void> {
@@ -68,5 +68,4 @@ export async function gatewayApp(app: FastifyInstance, deps: ServiceDeps<Gateway
 }
 
 /** Server options from config (service-kit's ServicePlugin): which proxies' X-Forwarded-* headers are believed. */
-// `ignoreTrailingSlash`: Galaxy routes `/api/cloud/authz/` like `/api/cloud/authz`.
-gatewayApp.fastifyOptions = (config: GatewayConfig) => ({ trustProxy: trustedProxies(config.SKYFERRY_TRUSTED_PROXIES), routerOptions: { ignoreTrailingSlash: true } });
+gatewayApp.fastifyOptions = (config: GatewayConfig) => ({ trustProxy: trustedProxies(config.SKYFERRY_TRUSTED_PROXIES), rewriteUrl: withoutTrailingSlash });

@@ -49,20 +49,17 @@ export const FetchBody = Type.Object(
 export type FetchBody = typeof FetchBody.static & Record<string, unknown>;
 
 /** The `upload1` tool's inputs as Galaxy's clients send them (one file, `files_0`). */
-export const UploadInputs = Type.Object(
-  {
-    file_type: Ext,
-    dbkey: DbKey,
+const FileInputs = {
     "files_0|type": Type.Optional(Type.Literal("upload_dataset")),
     "files_0|NAME": Type.Optional(Type.String({ maxLength: 255 })),
     "files_0|url_paste": Type.Optional(Type.String({ maxLength: MAX_PASTE })),
     "files_0|to_posix_lines": Type.Optional(Type.Union([Type.Boolean(), Type.Literal("Yes"), Type.Literal("No")])),
     "files_0|space_to_tab": Type.Optional(Type.Union([Type.Boolean(), Type.Literal("Yes"), Type.Literal("No"), Type.Null()])),
     "files_0|auto_decompress": Type.Optional(Type.Boolean()),
-  },
-  strict,
-);
-export const ToolsBody = Type.Object({ history_id: Type.String({ maxLength: 64 }), tool_id: Type.String({ maxLength: 255 }), inputs: UploadInputs }, strict);
+};
+export const UploadInputs = Type.Object({ file_type: Ext, dbkey: DbKey, ...FileInputs }, strict);
+/** BioBlend puts `files_0|url_paste` (and `files_0|file_data`) beside `inputs`; Galaxy merges them in. */
+export const ToolsBody = Type.Object({ history_id: Type.String({ maxLength: 64 }), tool_id: Type.String({ maxLength: 255 }), inputs: Type.Optional(UploadInputs), ...FileInputs }, strict);
 export type ToolsBody = typeof ToolsBody.static;
 
 const fetchCheck = TypeCompiler.Compile(FetchBody);
@@ -95,7 +92,9 @@ export function pastedUrls(text: string): string[] | undefined {
 const yes = (v: unknown) => v === true || v === "Yes";
 
 /** Turns `upload1` inputs into one fetch element, so both APIs share one path. */
-export function elementsOfTool(inputs: ToolsBody["inputs"], hasFile: boolean): FetchElement[] {
+export function elementsOfTool(body: ToolsBody, hasFile: boolean): FetchElement[] {
+  const { history_id: _h, tool_id: _t, inputs: given, ...beside } = body;
+  const inputs = { ...beside, ...given };
   const ext = inputs.file_type && inputs.file_type !== "auto" ? inputs.file_type : undefined;
   const common = {
     ...(ext ? { ext } : {}),

@@ -1,3 +1,4 @@
+import type { RawRequestDefaultExpression } from "fastify";
 import type { FastifyInstance, FastifyRequest, RouteOptions } from "fastify";
 
 /**
@@ -19,4 +20,17 @@ export function registerTolerantQuery(app: FastifyInstance): void {
     const existing = route.preValidation;
     route.preValidation = existing === undefined ? [drop] : [drop, ...(Array.isArray(existing) ? existing : [existing])];
   });
+}
+
+/**
+ * Galaxy routes `/api/cloud/authz/` like `/api/cloud/authz`: a trailing slash on an API path is
+ * dropped before routing (a server option, `rewriteUrl`). Only under `/api/`: the sign-in and
+ * console routes keep their own forms.
+ */
+export function withoutTrailingSlash(req: RawRequestDefaultExpression): string {
+  const url = req.url ?? "/";
+  const q = url.indexOf("?");
+  const path = q === -1 ? url : url.slice(0, q);
+  if (!path.startsWith("/api/") || !path.endsWith("/")) return url;
+  return path.replace(/\/+$/, "") + (q === -1 ? "" : url.slice(q));
 }

@@ -58,6 +58,15 @@ export async function galaxyUploadRoutes(app: FastifyInstance, opts: GalaxyUploa
       } else if (req.method !== "POST" && req.method !== "OPTIONS") {
         throw notFound("TUS_SESSION_NOT_FOUND", "No such upload session.");
       }
+      // The tus server reads the raw header list: any client copy of the owner header goes first.
+      const raw = req.raw.rawHeaders;
+      // tuspy (BioBlend) sends an empty `Upload-Metadata`, which @tus/server refuses and Galaxy takes as none.
+      for (let i = raw.length - 2; i >= 0; i -= 2) {
+        const name = raw[i]!.toLowerCase();
+        if (name === OWNER_HEADER || (name === "upload-metadata" && raw[i + 1]!.trim() === "")) raw.splice(i, 2);
+      }
+      if (String(req.raw.headers["upload-metadata"] ?? "x").trim() === "") delete req.raw.headers["upload-metadata"];
+      raw.push(OWNER_HEADER, userId);
       req.raw.headers[OWNER_HEADER] = userId;
       void reply.hijack();
       await tus.server.handle(req.raw, reply.raw);
@@ -193,7 +202,7 @@ export async function galaxyUploadRoutes(app: FastifyInstance, opts: GalaxyUploa
         const form = multipartReq ? await fromMultipart(req, "tools") : undefined;
         const body = (form?.body ?? req.body) as ToolsBody;
         if (body.tool_id !== UPLOAD_TOOL) throw notFound("TOOL_NOT_FOUND", `Tool '${body.tool_id.slice(0, 60)}' is not available here; only '${UPLOAD_TOOL}' is.`);
-        const elements = elementsOfTool(body.inputs, form?.hasFile ?? false);
+        const elements = elementsOfTool(body, form?.hasFile ?? false);
         const fileOf = form?.fileOf ?? (async () => undefined);
         return toolAnswer(await run(req, body.history_id, elements, fileOf), UPLOAD_TOOL);
       },
