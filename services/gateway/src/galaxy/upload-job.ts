@@ -1,5 +1,5 @@
 import { Type } from "@sinclair/typebox";
-import type { DatasetObject } from "@skyferry/contracts";
+import { DatasetObject } from "@skyferry/contracts";
 
 /**
  * An upload seen as Galaxy's job: the tool and fetch APIs answer `jobs`, and clients then poll
@@ -52,3 +52,12 @@ export function toolAnswer(outputs: Dataset[], toolId: string) {
     produces_entry_points: false,
   };
 }
+
+/** The schema of `toolAnswer`'s result. */
+export const ToolAnswer = Type.Object({
+  outputs: Type.Array(Type.Composite([DatasetObject, Type.Object({ output_name: Type.String() })])),
+  output_collections: Type.Array(Type.Unknown(), { maxItems: 0 }),
+  jobs: Type.Array(UploadJob),
+  implicit_collections: Type.Array(Type.Unknown(), { maxItems: 0 }),
+  produces_entry_points: Type.Boolean(),
+});

@@ -8,7 +8,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { HistoryUploader, UploadSource } from "../galaxy/history-upload.ts";
 import { normalizeText, textNormalizer } from "../galaxy/text-normalize.ts";
 import { OWNER_HEADER, TUS_PATH, type TusUploads } from "../galaxy/tus.ts";
-import { toolAnswer } from "../galaxy/upload-job.ts";
+import { ToolAnswer, toolAnswer } from "../galaxy/upload-job.ts";
 import {
   checkFormBody, elementsOfTool, FetchBody, type FetchElement, FILE_FIELD, jsonField, ToolsBody,
 } from "../galaxy/upload-requests.ts";
@@ -175,6 +175,7 @@ export async function galaxyUploadRoutes(app: FastifyInstance, opts: GalaxyUploa
           tags,
           summary: "Galaxy's data fetch: targets of `hdas` elements (`src`: files by tus session or multipart `files_N|file_data`, pasted, url)",
           body: { content: { "application/json": { schema: FetchBody } } },
+          response: { 200: ToolAnswer },
         },
       },
       async (req) => {
@@ -195,7 +196,7 @@ export async function galaxyUploadRoutes(app: FastifyInstance, opts: GalaxyUploa
       "/api/tools",
       {
         ...auth,
-        schema: { tags, summary: "Run a tool: only Galaxy's `upload1` (files_0|file_data, files_0|url_paste)", body: { content: { "application/json": { schema: ToolsBody } } } },
+        schema: { tags, summary: "Run a tool: only Galaxy's `upload1` (files_0|file_data, files_0|url_paste)", body: { content: { "application/json": { schema: ToolsBody } } }, response: { 200: ToolAnswer } },
       },
       async (req) => {
         const multipartReq = req.isMultipart();
