@@ -148,7 +148,9 @@ describe("transfer jobs", () => {
     const authzId = await w.authz(u, "s3");
     const hist = await w.history(u);
     await hist.add({ name: "o.txt", content: Buffer.from("o") });
-    const id = await sendOne(u.apiKey, { history_id: hist.id, authz_id: authzId, bucket: `own-${randomBytes(4).toString("hex")}` });
+    const bucket = track(`own-${randomBytes(4).toString("hex")}`);
+    await createS3Bucket(independentS3(), bucket); // a send checks its bucket exists before queuing
+    const id = await sendOne(u.apiKey, { history_id: hist.id, authz_id: authzId, bucket });
     for (const [method, path] of [["GET", `/api/jobs/${id}`], ["DELETE", `/api/jobs/${id}`], ["POST", `/api/jobs/${id}/retry`], ["GET", `/api/jobs/${id}/events`]] as const) {
       const r = await api<{ err_code: number }>(w.sys.url, path, { key: other.apiKey, method });
       assert.equal(r.status, 404, `${method} ${path}`);
