@@ -203,6 +203,35 @@ describe("Galaxy's API for its clients: tolerant queries, strict bodies, uploads
     assert.equal(notJson.status, 400);
   });
 
+  test("fetch with multipart files_N|file_data: the parts stream into datasets in order; fields after a file are refused", async () => {
+    const h = (await as<{ id: string }>(alice, "/api/histories", { method: "POST", body: { name: "multipart fetch" } })).body.id;
+    const one = Buffer.from([0, 1, 2, 3, 255, 13, 10]);
+    const form = new FormData();
+    form.set("history_id", h);
+    form.set("targets", JSON.stringify([{ destination: { type: "hdas" }, elements: [
+      { src: "files", name: "one.bin", ext: "data" },
+      { src: "pasted", paste_content: "p\n", name: "between" },
+      { src: "files", name: "two.txt", to_posix_lines: true },
+    ] }]));
+    form.set("files_0|file_data", new Blob([one]), "x.bin");
+    form.set("files_1|file_data", new Blob(["a\r\nb\r\n"]), "y.txt");
+    const r = await fetch(`${sys.url}/api/tools/fetch`, { method: "POST", headers: { "x-api-key": alice.apiKey }, body: form });
+    const body = (await r.json()) as { outputs: Array<{ id: string; name: string; state: string }> };
+    assert.equal(r.status, 200, JSON.stringify(body));
+    assert.deepEqual(body.outputs.map((o) => [o.name, o.state]), [["one.bin", "ok"], ["between", "ok"], ["two.txt", "ok"]]);
+    const read = async (id: string) => Buffer.from(await (await fetch(`${sys.url}/api/datasets/${id}/display`, { headers: { "x-api-key": alice.apiKey } })).arrayBuffer());
+    assert.deepEqual(await read(body.outputs[0]!.id), one, "binary unchanged");
+    assert.equal((await read(body.outputs[2]!.id)).toString(), "a\nb\n");
+    const late = new FormData();
+    late.set("history_id", h);
+    late.set("files_0|file_data", new Blob(["z"]), "z.txt");
+    late.set("targets", JSON.stringify([{ destination: { type: "hdas" }, elements: [{ src: "files" }] }]));
+    const refused = await fetch(`${sys.url}/api/tools/fetch`, { method: "POST", headers: { "x-api-key": alice.apiKey }, body: late });
+    assert.equal(refused.status, 400, await refused.text());
+    const ldda = await as<Err>(alice, `/api/datasets/${body.outputs[0]!.id}?hda_ldda=ldda`);
+    assert.equal(ldda.status, 400, "library datasets do not live here");
+  });
+
   test("an upload's job: GET /api/jobs/{id} shows it ok with its output", async () => {
     const h = (await as<{ id: string }>(alice, "/api/histories", { method: "POST", body: { name: "job" } })).body.id;
     const answer = await paste(alice, h, "j\n", { dbkey: "mm10", ext: "txt" });
