@@ -95,6 +95,8 @@ describe("Galaxy's API for its clients: tolerant queries, strict bodies, uploads
     assert.deepEqual(asc.body.map((d) => d.id), [a.id, b.id]);
     const page = await as<Array<{ id: string }>>(alice, `/api/datasets?history_id=${h1}&order=hid-dsc&limit=1&offset=0`);
     assert.deepEqual(page.body.map((d) => d.id), [b.id]);
+    const keyed = await as<Obj[]>(alice, `/api/datasets?history_id=${h1}&order=hid-asc&keys=id,name`);
+    assert.deepEqual(keyed.body, [{ id: a.id, name: "a" }, { id: b.id, name: "b" }]);
     const all = await as<Array<{ id: string }>>(alice, "/api/datasets?limit=500");
     for (const id of [a.id, b.id, c.id]) assert.ok(all.body.some((d) => d.id === id), id);
     const theirs = await as<Err>(bob, `/api/datasets?history_id=${h1}`);

@@ -1,6 +1,6 @@
 import { Type } from "@sinclair/typebox";
 import type { Bus } from "@skyferry/bus";
-import { type DatasetObject, DatasetObject as DatasetSchema, DatasetGet, HistoryContentsList, HistoryList } from "@skyferry/contracts";
+import { type DatasetObject, DatasetObject as DatasetSchema, DatasetGet, HistoryContentsList, HistoryList, ViewParams } from "@skyferry/contracts";
 import { invalidField, malformedId } from "@skyferry/errors";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 
@@ -12,6 +12,7 @@ const ORDER_KEYS = ["create_time", "update_time", "hid", "name", "extension", "s
 const ListQuery = Type.Object(
   {
     key: Key,
+    ...ViewParams,
     history_id: Type.Optional(Type.String({ maxLength: 64 })),
     limit: Type.Optional(Type.Integer({ minimum: 0, maximum: 10_000, default: 500 })),
     offset: Type.Optional(Type.Integer({ minimum: 0, default: 0 })),
@@ -53,22 +54,28 @@ export async function galaxyDatasetRoutes(app: FastifyInstance, opts: { bus: Bus
   const auth = { preHandler: app.authenticate };
   const tags = ["datasets"];
 
-  const contentsOf = (req: FastifyRequest, historyId: string) =>
-    bus.request(HistoryContentsList, { actor: actor(req), history_id: historyId, limit: MAX_ITEMS }, { timeoutMs }) as Promise<Row[]>;
+  const contentsOf = (req: FastifyRequest, historyId: string, view: { view?: "summary" | "detailed"; keys?: string }) =>
+    bus.request(HistoryContentsList, { actor: actor(req), history_id: historyId, limit: MAX_ITEMS, ...view }, { timeoutMs }) as Promise<Row[]>;
 
   app.get("/api/datasets", { ...auth, schema: { tags, summary: "The caller's datasets (Galaxy's order, limit, offset; `history_id` narrows to one history)", querystring: ListQuery, response: { 200: Type.Array(DatasetSchema) } } }, async (req) => {
     const q = req.query as typeof ListQuery.static;
+    // The ordering attributes are read too, whatever `keys` asks for; only the asked keys are answered.
+    const order = q.order ?? "create_time-dsc";
+    const asked = q.keys?.split(",").filter(Boolean);
+    const needed = asked ? [...new Set([...asked, ...order.split(",").map((o) => o.split("-")[0]!)])].join(",") : undefined;
+    const view = { ...(q.view !== undefined ? { view: q.view } : {}), ...(needed !== undefined ? { keys: needed } : {}) };
     let rows: Row[];
     if (q.history_id !== undefined) {
       if (!ID.test(q.history_id)) throw malformedId("history_id", q.history_id);
-      rows = await contentsOf(req, q.history_id);
+      rows = await contentsOf(req, q.history_id, view);
     } else {
       const histories = await bus.request(HistoryList, { actor: actor(req), email: req.actor!.email, limit: 1000 }, { timeoutMs });
-      rows = (await Promise.all(histories.flatMap((h) => (h.id ? [contentsOf(req, h.id)] : [])))).flat();
+      rows = (await Promise.all(histories.flatMap((h) => (h.id ? [contentsOf(req, h.id, view)] : [])))).flat();
     }
-    rows.sort(compare(q.order ?? "create_time-dsc"));
+    rows.sort(compare(order));
     const offset = q.offset ?? 0;
-    return rows.slice(offset, offset + (q.limit ?? 500));
+    const page = rows.slice(offset, offset + (q.limit ?? 500));
+    return asked ? page.map((r) => Object.fromEntries(asked.filter((k) => k in r).map((k) => [k, r[k]]))) : page;
   });
 
   app.get(
