@@ -72,8 +72,9 @@ FROM ${NODE_IMAGE} AS runtime
 ARG SERVICE
 # DATASET_STORE_DIR: the file dataset store (history writes, transfer reads). The folder is made
 # here, owned by node, so a named volume mounted on it starts out writable by the service user.
-ENV SERVICE=${SERVICE} HOST=0.0.0.0 NODE_ENV=production DATASET_STORE_DIR=/data/datasets
-RUN mkdir -p /data/datasets && chown -R node:node /data
+# SKYFERRY_TUS_DIR: the gateway's unfinished tus uploads (Galaxy's resumable uploads), beside it.
+ENV SERVICE=${SERVICE} HOST=0.0.0.0 NODE_ENV=production DATASET_STORE_DIR=/data/datasets SKYFERRY_TUS_DIR=/data/tus
+RUN mkdir -p /data/datasets /data/tus && chown -R node:node /data
 WORKDIR /app
 COPY --from=build /out/ /app/
 USER node

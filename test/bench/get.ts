@@ -89,12 +89,12 @@ async function main(): Promise<void> {
         const hist = await api<{ id: string }>(sys.url, "/api/histories", { key: user.apiKey, method: "POST", body: { name: shape.label } });
         const window = cpuWindow(stackProcesses());
         const t0 = performance.now();
-        const res = await api<{ items: Array<{ job_id: string }> }>(sys.url, "/api/cloud/storage/get", {
+        const res = await api<Array<{ job_id: string }>>(sys.url, "/api/cloud/storage/get", {
           key: user.apiKey, method: "POST", body: { history_id: hist.body.id, authz_id: authz.body.id, bucket, prefix: "data/", input_args: { file_type: "data" } },
         });
         if (res.status !== 200) throw new Error(`get failed: ${JSON.stringify(res.body).slice(0, 500)}`);
         planned = (performance.now() - t0) / 1000;
-        const ids = res.body.items.map((i) => i.job_id);
+        const ids = res.body.map((i) => i.job_id);
         if (ids.length !== shape.count) throw new Error(`${ids.length} jobs queued, expected ${shape.count}`);
         await waitAll(ids);
         sky = (performance.now() - t0) / 1000;

@@ -131,6 +131,9 @@ describe("the console: error paths in a browser", { skip: blocked }, () => {
 
   test("sending with an authorization deleted meanwhile (another tab) shows the API's err_msg", async () => {
     const authz = await s3Authz("Deleted meanwhile");
+    // The previous test may leave the Send form open (a send refused before queueing): open it
+    // afresh so it lists the authorization just made.
+    await openNav(page, "Histories");
     await openNav(page, "Send");
     await fillSend("s3: Deleted meanwhile", bucket);
     const deleted = await api(sys.url, `/api/cloud/authz/${authz.id}`, { key, method: "DELETE" });

@@ -79,9 +79,9 @@ describe("get from cloud: large objects read in parallel ranges", () => {
       await put(provider, bucket, "big.bin", data, { sha256: sha256(data) });
       await put(provider, bucket, "bad.bin", bad, { sha256: "0".repeat(64) });
       const historyId = (await api<{ id: string }>("/api/histories", { method: "POST", body: { name: `ranged ${provider}` } })).body.id;
-      const res = await api<{ items: Item[] }>("/api/cloud/storage/get", { method: "POST", body: { history_id: historyId, authz_id: authz[provider], bucket, objects: ["big.bin", "bad.bin"] } });
+      const res = await api<Item[]>("/api/cloud/storage/get", { method: "POST", body: { history_id: historyId, authz_id: authz[provider], bucket, objects: ["big.bin", "bad.bin"] } });
       assert.equal(res.status, 200, JSON.stringify(res.body));
-      const [good, wrong] = await waitForJobs(sys.url, user.apiKey, res.body.items.map((i) => i.job_id));
+      const [good, wrong] = await waitForJobs(sys.url, user.apiKey, res.body.map((i) => i.job_id));
       assert.equal(good!.state, "ok", JSON.stringify(good!.error));
       assert.equal(good!.attempts, 1);
       assert.equal(good!.checksum.sha256, sha256(data));
@@ -89,7 +89,7 @@ describe("get from cloud: large objects read in parallel ranges", () => {
       assert.equal(wrong!.error?.code, "XFER_GET_INTEGRITY");
       const logged = sys.logs.lines.find((l) => l.includes(`"job_id":"${good!.id}"`) && l.includes('"msg":"get ok"'));
       assert.match(logged ?? "", /"ranges":4/, "the download went in 4 parallel ranges");
-      const item = (await api<Obj & { hashes: Array<{ hash_function: string; hash_value: string }> }>(`/api/datasets/${res.body.items[0]!.id}`)).body;
+      const item = (await api<Obj & { hashes: Array<{ hash_function: string; hash_value: string }> }>(`/api/datasets/${res.body[0]!.id}`)).body;
       assert.equal(item.state, "ok");
       assert.equal(item.file_size, data.length);
       assert.equal(item.hashes.find((h) => h.hash_function === "SHA-256")?.hash_value, sha256(data));

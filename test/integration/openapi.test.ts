@@ -27,6 +27,7 @@ const NOT_PUBLIC_API: Array<{ match: (url: string) => boolean; reason: string }>
   { match: (u) => u === "/api/docs" || u.startsWith("/api/docs/"), reason: "Swagger UI's page and static assets" },
   { match: (u) => u === "/openapi.json" || u === "/asyncapi.json", reason: "the API descriptions themselves" },
   { match: (u) => u === "/" || u === "/*", reason: "the web console's page and static assets (plugins/console.ts)" },
+  { match: (u) => u.startsWith("/api/upload/resumable_upload"), reason: "the tus protocol (headers and raw bytes, @tus/server), not a JSON API" },
 ];
 
 /**
@@ -44,6 +45,7 @@ const SUCCESS_BODY_UNDESCRIBED = new Set([
   "get /api/datasets/{id}/display", // the dataset's bytes
   "get /api/jobs/{id}/events", // text/event-stream
   "post /api/histories/{id}/contents", // proxied multipart upload
+  "get /api/histories/{id}/contents/{item_id}/display", // the dataset's bytes (Galaxy's download_url)
 ]);
 
 const toOpenApiPath = (url: string) => url.replace(/:([A-Za-z0-9_]+)/g, "{$1}");

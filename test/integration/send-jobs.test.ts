@@ -15,8 +15,8 @@ import { roleSession, type SendWorld, startSendWorld, type UploadedDataset } fro
 import { natsCredentials, stackEnv, testBusOptions } from "../support/stack-env.ts";
 import { signedActor } from "@skyferry/actor/testing";
 
-// Jobs after the send, on the real services: a missing bucket (not checked before queueing: the
-// job ends `error` with the provider's NoSuchBucket, and a retry after the bucket exists succeeds),
+// Jobs after the send, on the real services: a missing bucket (checked before queueing: 404 and no
+// job; once the bucket exists the send goes through),
 // cancel, Server-Sent Events, ownership, and credentials that live shorter than the upload: an
 // `aws` authorization whose radosgw STS sessions last SESSION_SECONDS (authz caps them with
 // SKYFERRY_AWS_MAX_SESSION_SECONDS; the stack's radosgw allows sessions down to 1 s), its uploads
@@ -63,24 +63,23 @@ describe("transfer jobs", () => {
     return r.body.sent[0]!.job_id;
   };
 
-  test("a missing bucket fails the job with the provider's reason; after the bucket exists, retry sends it", async () => {
+  test("a missing bucket is refused before anything is queued (404, nothing to retry); once it exists, the send goes through", async () => {
     const [u, other] = await Promise.all([w.user(), w.user()]);
     const authzId = await w.authz(u, "s3");
     const hist = await w.history(u);
     const data = randomBytes(1000);
     await hist.add({ name: "r.bin", content: data });
     const bucket = `retry-${randomBytes(4).toString("hex")}`;
-    // Not checked before queueing: the job is queued and ends in error with the provider's reason.
-    const id = await sendOne(u.apiKey, { history_id: hist.id, authz_id: authzId, bucket });
-    const [failed] = await waitForJobs(w.sys.url, u.apiKey, [id]);
-    assert.equal(failed!.state, "error");
-    assert.equal(failed!.error?.provider_reason, "NoSuchBucket");
-    const early = await api<{ err_code: number }>(w.sys.url, `/api/jobs/${id}/retry`, { key: other.apiKey, method: "POST" });
-    assert.deepEqual([early.status, early.body.err_code], [404, 404001], "another user's job");
+    // Checked before queueing (issue 20): 404 with the reason, and no job.
+    const refused = await api<{ err_code: number; err_msg: string }>(w.sys.url, "/api/cloud/storage/send", { key: u.apiKey, method: "POST", body: { history_id: hist.id, authz_id: authzId, bucket } });
+    assert.deepEqual([refused.status, refused.body.err_code], [404, 404001], JSON.stringify(refused.body));
+    assert.match(refused.body.err_msg, /does not exist/);
+    const jobs = await api<unknown[]>(w.sys.url, `/api/jobs?history_id=${hist.id}`, { key: u.apiKey });
+    assert.deepEqual(jobs.body, [], "nothing queued");
+    const early = await api<{ err_code: number }>(w.sys.url, "/api/jobs/0123456789abcdef/retry", { key: other.apiKey, method: "POST" });
+    assert.deepEqual([early.status, early.body.err_code], [404, 404001], "no such job");
     await createS3Bucket(independentS3(), track(bucket));
-    const retried = await api<JobView>(w.sys.url, `/api/jobs/${id}/retry`, { key: u.apiKey, method: "POST" });
-    assert.equal(retried.status, 200, JSON.stringify(retried.body));
-    assert.equal(retried.body.state, "queued");
+    const id = await sendOne(u.apiKey, { history_id: hist.id, authz_id: authzId, bucket });
     const [ok] = await waitForJobs(w.sys.url, u.apiKey, [id]);
     assert.equal(ok!.state, "ok", JSON.stringify(ok!.error));
     assert.equal(sha256((await readS3(independentS3(), bucket, "r.bin")).body), sha256(data));
@@ -150,7 +149,9 @@ describe("transfer jobs", () => {
     const authzId = await w.authz(u, "s3");
     const hist = await w.history(u);
     await hist.add({ name: "o.txt", content: Buffer.from("o") });
-    const id = await sendOne(u.apiKey, { history_id: hist.id, authz_id: authzId, bucket: `own-${randomBytes(4).toString("hex")}` });
+    const bucket = track(`own-${randomBytes(4).toString("hex")}`);
+    await createS3Bucket(independentS3(), bucket); // a send checks its bucket exists before queuing
+    const id = await sendOne(u.apiKey, { history_id: hist.id, authz_id: authzId, bucket });
     for (const [method, path] of [["GET", `/api/jobs/${id}`], ["DELETE", `/api/jobs/${id}`], ["POST", `/api/jobs/${id}/retry`], ["GET", `/api/jobs/${id}/events`]] as const) {
       const r = await api<{ err_code: number }>(w.sys.url, path, { key: other.apiKey, method });
       assert.equal(r.status, 404, `${method} ${path}`);

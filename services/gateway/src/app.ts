@@ -24,6 +24,11 @@ import { cloudObjectsRoutes } from "./routes/cloud-objects.ts";
 import { statusRoutes } from "./routes/status.ts";
 import { userRoutes } from "./routes/users.ts";
 import { trustedProxies } from "./trusted-proxies.ts";
+import { galaxyInfoRoutes } from "./routes/galaxy-info.ts";
+import { galaxyDatasetRoutes } from "./routes/galaxy-datasets.ts";
+import { galaxyUploadRoutes } from "./routes/galaxy-uploads.ts";
+import { galaxyUploads } from "./galaxy/wiring.ts";
+import { registerTolerantQuery, withoutTrailingSlash } from "./plugins/tolerant-query.ts";
 
 /** The public HTTP API: authenticates callers and forwards to the services over NATS. */
 export async function gatewayApp(app: FastifyInstance, deps: ServiceDeps<GatewayConfig>): Promise<void> {
@@ -45,6 +50,7 @@ export async function gatewayApp(app: FastifyInstance, deps: ServiceDeps<Gateway
     failureWindowMs: config.SKYFERRY_AUTH_FAILURE_WINDOW_MS,
   });
   registerCsrf(app, { publicUrl: config.SKYFERRY_PUBLIC_URL });
+  registerTolerantQuery(app);
   // Ready on the gateway's own dependency only: its NATS connection. The other services have
   // readiness of their own; were theirs part of this one, one unready transfer pod would take the
   // API and the console out of rotation. `/api/status` reports them.
@@ -62,6 +68,9 @@ export async function gatewayApp(app: FastifyInstance, deps: ServiceDeps<Gateway
   await registerHistoryProxy(app, { historyUrl: config.SKYFERRY_HISTORY_URL, token: config.SKYFERRY_INTERNAL_TOKEN });
   await app.register(historyRoutes, { bus, timeoutMs });
   await app.register(datasetRoutes, { bus, timeoutMs });
+  await app.register(galaxyInfoRoutes, { galaxyVersion: config.SKYFERRY_GALAXY_VERSION });
+  await app.register(galaxyDatasetRoutes, { bus, timeoutMs });
+  await app.register(galaxyUploadRoutes, { bus, timeoutMs, ...galaxyUploads(config) });
   await app.register(registerConsole); // the web console at / (packages/console/dist)
   const publicSend = servePublicTransferSend({ bus, signer, timeoutMs }); // external NATS publishers (docs/trust.md)
   app.addHook("onClose", async () => {
@@ -70,4 +79,4 @@ export async function gatewayApp(app: FastifyInstance, deps: ServiceDeps<Gateway
 }
 
 /** Server options from config (service-kit's ServicePlugin): which proxies' X-Forwarded-* headers are believed. */
-gatewayApp.fastifyOptions = (config: GatewayConfig) => ({ trustProxy: trustedProxies(config.SKYFERRY_TRUSTED_PROXIES) });
+gatewayApp.fastifyOptions = (config: GatewayConfig) => ({ trustProxy: trustedProxies(config.SKYFERRY_TRUSTED_PROXIES), rewriteUrl: withoutTrailingSlash });

@@ -38,5 +38,16 @@ export const GatewayConfig = Type.Object({
    * without it). Empty: uploads and display answer 503.
    */
   SKYFERRY_INTERNAL_TOKEN: Type.String({ default: "", maxLength: 512 }),
+  /**
+   * The Galaxy release `GET /api/version` reports (`major.minor`, e.g. `23.1`). Galaxy clients pick
+   * their protocol by it: BioBlend uploads with tus from 22.01 on, with the `upload1` tool before.
+   */
+  SKYFERRY_GALAXY_VERSION: Type.String({ default: "23.1", pattern: "^[0-9]{2}\\.[0-9]{1,2}$" }),
+  /** Largest file one tus upload session may declare (413 above it). */
+  SKYFERRY_TUS_MAX_BYTES: Type.Integer({ default: 50 * 1024 ** 3, minimum: 1 }),
+  /** Where unfinished tus uploads wait (one file per session); emptied as uploads are fetched or expire. */
+  SKYFERRY_TUS_DIR: Type.String({ default: ".data/tus", minLength: 1 }),
+  /** An unfinished tus session not written to for this long is removed (seconds). */
+  SKYFERRY_TUS_EXPIRY_SECONDS: Type.Integer({ default: 86_400, minimum: 1 }),
 });
 export type GatewayConfig = Static<typeof GatewayConfig>;

@@ -23,6 +23,7 @@ import { createMemoryBudget } from "./worker/memory-budget.ts";
 import { createJobRunner } from "./worker/run-job.ts";
 import { createStoreOpener, defaultStoreFactory, type StoreFactory } from "./worker/stores.ts";
 import { wireGet } from "./get/wire.ts";
+import { checkSendBucket } from "./send/check-bucket.ts";
 import { awaitStreams, missingStreams, transferStreams } from "./streams/index.ts";
 
 const MiB = 1024 * 1024;
@@ -75,6 +76,7 @@ export async function transferApp(
       bus.requestMany(HistoryDatasetsForSend, { actor, history_id, ...(dataset_ids ? { dataset_ids } : {}) }, { timeoutMs: Math.max(timeoutMs, 120_000) }),
     describeAuthz: (actor, authz_id) => bus.request(AuthzDescribe, { actor, authz_id, with_grant: true }, { timeoutMs }),
     issueCredentials: (actor, authz_id) => issue({ actor }, authz_id),
+    checkBucket: (actor, authz_id, bucket) => checkSendBucket(openStore, actor, authz_id, bucket),
     jobs,
     enqueue,
     newId: () => randomBytes(8).toString("hex"),

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { test } from "node:test";
 import type { SendableDataset } from "@skyferry/contracts";
-import { notFound, unauthorized } from "@skyferry/errors";
+import { forbidden, notFound, unauthorized } from "@skyferry/errors";
 import type { JobDoc } from "../src/jobs/job-doc.ts";
 import { createSendPlanner, type SendPlannerDeps } from "../src/send/planner.ts";
 import { fakeJobs } from "./fakes.ts";
@@ -109,6 +109,18 @@ test("malformed ids, invalid bucket names and failing credentials fail fast", as
   const denied = setup({ issueCredentials: () => Promise.reject(unauthorized("AUTHZ_PROVIDER_REFUSED", "AccessDenied: not authorized")) });
   await assert.rejects(denied.send(req()), { status: 401, message: /AccessDenied/ });
   assert.equal(jobs.docs.size + denied.jobs.docs.size, 0);
+});
+
+test("a bucket that does not exist or refuses the credentials is refused before anything is queued", async () => {
+  const checked: string[] = [];
+  const missing = setup({ checkBucket: async (_a, _id, bucket) => { checked.push(bucket); throw notFound("XFER_BUCKET_NOT_FOUND", `The bucket '${bucket}' does not exist.`); } });
+  await assert.rejects(missing.send(req()), { status: 404, message: /does not exist/ });
+  const denied = setup({ checkBucket: () => Promise.reject(forbidden("XFER_BUCKET_DENIED", "access denied (SignatureDoesNotMatch)")) });
+  await assert.rejects(denied.send(req()), { status: 403, message: /SignatureDoesNotMatch/ });
+  assert.deepEqual(checked, ["my-bucket"]);
+  assert.equal(missing.jobs.docs.size + denied.jobs.docs.size + missing.published.length + denied.published.length, 0);
+  const ok = setup({ checkBucket: async () => undefined });
+  assert.equal((await ok.send(req())).sent.length, 2);
 });
 
 test("overwrite_existing and overwrite_policy choose the policy; templates shape the key", async () => {

@@ -5,9 +5,9 @@ import { PassThrough, type Readable } from "node:stream";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 
 /** Headers the history service trusts only from the gateway (see services/history/src/http/internal-auth.ts). */
-const TOKEN_HEADER = "x-skyferry-internal-token";
-const USER_HEADER = "x-skyferry-user-id";
-const REQUEST_ID_HEADER = "x-skyferry-request-id";
+export const TOKEN_HEADER = "x-skyferry-internal-token";
+export const USER_HEADER = "x-skyferry-user-id";
+export const REQUEST_ID_HEADER = "x-skyferry-request-id";
 /** Request headers worth passing on; everything else (cookies, API keys, hop-by-hop) stays here. */
 const FORWARDED = ["content-type", "content-length", "range", "if-range", "accept", "user-agent"];
 

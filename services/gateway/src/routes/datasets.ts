@@ -9,7 +9,15 @@ const ID = /^[0-9a-f]{16}$/;
 const Key = Type.Optional(Type.String({ maxLength: 256 }));
 const strict = { additionalProperties: false } as const;
 const IdParams = Type.Object({ id: Type.String({ maxLength: 64 }) });
-const OneQuery = Type.Object({ key: Key, ...ViewParams }, strict);
+const OneQuery = Type.Object(
+  {
+    key: Key,
+    ...ViewParams,
+    /** Galaxy's switch between history and library datasets: only history datasets live here. */
+    hda_ldda: Type.Optional(Type.Literal("hda")),
+  },
+  strict,
+);
 const DeleteQuery = Type.Object({ key: Key, purge: Type.Optional(Type.Boolean()) }, strict);
 const DisplayQuery = Type.Object(
   {

@@ -3,7 +3,7 @@ import type { Bus } from "@skyferry/bus";
 import {
   DatasetGet, DatasetObject, HistoryChanges, HistoryContentsList, HistoryCreate, HistoryDelete, HistoryGet, HistoryList, HistoryObject, HistoryUpdate, ViewParams,
 } from "@skyferry/contracts";
-import { malformedId } from "@skyferry/errors";
+import { invalidField, malformedId } from "@skyferry/errors";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { actorOf } from "../plugins/auth.ts";
 import { detachedBody } from "../plugins/history-proxy.ts";
@@ -33,6 +33,17 @@ const CreateBody = Type.Object(
   { name: Type.Optional(Type.String({ maxLength: 255 })), annotation: Type.Optional(Type.Union([Type.String({ maxLength: 4096 }), Type.Null()])) },
   strict,
 );
+
+/** `purge` from a DELETE body (`{"purge": true}`), validated by hand: a DELETE may have no body at all. */
+function purgeInBody(body: unknown): boolean | undefined {
+  if (body === undefined || body === null || body === "") return undefined;
+  if (typeof body !== "object" || Array.isArray(body)) throw invalidField("(root)", "The request body must be a JSON object.");
+  for (const [k, v] of Object.entries(body)) {
+    if (k !== "purge") throw invalidField(k, `Invalid body field '${k.slice(0, 40)}': must NOT have additional properties.`);
+    if (typeof v !== "boolean") throw invalidField("purge", "Invalid body field 'purge': must be boolean.");
+  }
+  return (body as { purge?: boolean }).purge;
+}
 
 /**
  * Galaxy's `/api/histories` and `/api/histories/{id}/contents`, scoped to the caller: metadata over
@@ -80,7 +91,9 @@ export async function historyRoutes(app: FastifyInstance, opts: { bus: Bus; time
     { ...auth, schema: { tags, summary: "Delete a history (`purge=true` also removes its datasets' bytes)", params: IdParams, querystring: DeleteQuery, response: { 200: HistoryObject } } },
     async (req) => {
       const q = req.query as typeof DeleteQuery.static;
-      return bus.request(HistoryDelete, { ...who(req), history_id: idOf(req), purge: q.purge ?? false, ...view(q) }, { timeoutMs });
+      // Galaxy (and BioBlend's delete_history(purge=True)) also sends `{"purge": true}` as the body.
+      const purge = purgeInBody(req.body) ?? q.purge ?? false;
+      return bus.request(HistoryDelete, { ...who(req), history_id: idOf(req), purge, ...view(q) }, { timeoutMs });
     },
   );
   app.get(

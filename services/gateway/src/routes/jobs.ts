@@ -1,7 +1,9 @@
 import { Type } from "@sinclair/typebox";
 import type { Bus } from "@skyferry/bus";
-import { JobState, TransferJob, TransferJobCancel, TransferJobGet, TransferJobList, TransferJobRetry } from "@skyferry/contracts";
-import { malformedId } from "@skyferry/errors";
+import { DatasetGet, JobState, TransferJob, TransferJobCancel, TransferJobGet, TransferJobList, TransferJobRetry } from "@skyferry/contracts";
+import { isSkyferryError, malformedId } from "@skyferry/errors";
+import { uploadJobOf, UploadJob } from "../galaxy/upload-job.ts";
+import { FETCH_TOOL } from "./galaxy-uploads.ts";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { actorOf } from "../plugins/auth.ts";
 import { streamJobEvents } from "./job-events.ts";
@@ -13,6 +15,8 @@ const ListQuery = Type.Object(
     key: Type.Optional(Type.String({ maxLength: 256 })),
     history_id: Type.Optional(Type.String({ maxLength: 64 })),
     state: Type.Optional(JobState),
+    /** Galaxy's ordering switch: jobs are listed newest first (by creation, which is also their last change for most). */
+    order_by: Type.Optional(Type.Union([Type.Literal("create_time"), Type.Literal("update_time")])),
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })),
     offset: Type.Optional(Type.Integer({ minimum: 0, default: 0 })),
   },
@@ -30,7 +34,23 @@ export async function jobRoutes(app: FastifyInstance, opts: { bus: Bus; timeoutM
   };
   const one = { preHandler: app.authenticate, schema: { params: JobParams, querystring: KeyQuery, response: { 200: TransferJob } } };
 
-  app.get("/api/jobs/:id", { ...one, schema: { ...one.schema, summary: "A transfer job" } }, async (req) => bus.request(TransferJobGet, ref(req), { timeoutMs }));
+  app.get(
+    "/api/jobs/:id",
+    { ...one, schema: { ...one.schema, summary: "A transfer job, or an upload's job (Galaxy's tool and fetch APIs)", response: { 200: Type.Union([TransferJob, UploadJob]) } } },
+    async (req) => {
+      const r = ref(req);
+      try {
+        return await bus.request(TransferJobGet, r, { timeoutMs });
+      } catch (err) {
+        // An upload's job has its dataset's id (services/gateway/src/galaxy/upload-job.ts).
+        if (!isSkyferryError(err) || err.status !== 404) throw err;
+        const d = await bus.request(DatasetGet, { actor: r.actor, dataset_id: r.job_id }, { timeoutMs }).catch(() => {
+          throw err;
+        });
+        return uploadJobOf(d, FETCH_TOOL);
+      }
+    },
+  );
   app.delete("/api/jobs/:id", { ...one, schema: { ...one.schema, summary: "Cancel a job (aborts its upload)" } }, async (req) =>
     bus.request(TransferJobCancel, ref(req), { timeoutMs }),
   );
@@ -43,7 +63,7 @@ export async function jobRoutes(app: FastifyInstance, opts: { bus: Bus; timeoutM
     async (req) => {
       const q = req.query as typeof ListQuery.static;
       if (q.history_id !== undefined && !ID.test(q.history_id)) throw malformedId("history_id", q.history_id);
-      const { key: _key, ...filter } = q;
+      const { key: _key, order_by: _order, ...filter } = q;
       return bus.request(TransferJobList, { actor: actorOf(req), ...filter }, { timeoutMs });
     },
   );

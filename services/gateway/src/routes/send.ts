@@ -2,8 +2,11 @@ import { randomUUID } from "node:crypto";
 import { Type } from "@sinclair/typebox";
 import type { Bus } from "@skyferry/bus";
 import { joinSendResultPages, SendOptions, SendResult, TransferSendPaged } from "@skyferry/contracts";
+import { invalidField, malformedId } from "@skyferry/errors";
 import type { FastifyInstance } from "fastify";
 import { actorOf } from "../plugins/auth.ts";
+
+const ID = /^[0-9a-f]{16}$/;
 
 const SendBody = Type.Object(SendOptions, { additionalProperties: false });
 const KeyQuery = Type.Object({ key: Type.Optional(Type.String({ maxLength: 256 })) }, { additionalProperties: false });
@@ -13,6 +16,14 @@ export async function sendRoutes(app: FastifyInstance, opts: { bus: Bus; timeout
   app.post(
     "/api/cloud/storage/send",
     {
+      // Validation would coerce `"abc"` into `["abc"]`: Galaxy refuses anything but a list of ids.
+      preValidation: async (req) => {
+        const ids = (req.body as Record<string, unknown> | null)?.dataset_ids;
+        if (ids === undefined || ids === null) return;
+        if (!Array.isArray(ids)) throw invalidField("dataset_ids", "The `dataset_ids` should be a list of dataset ids.");
+        const bad = ids.find((id) => typeof id !== "string" || !ID.test(id));
+        if (bad !== undefined) throw malformedId("dataset_ids", String(bad));
+      },
       preHandler: app.authenticate,
       schema: {
         summary: "Copy datasets of a history to a bucket (one transfer job per dataset)",

@@ -67,7 +67,8 @@ export function serializeDataset(d: DatasetDoc): Required<DatasetObject> {
     display_types: [],
     validated_state: "unknown",
     validated_state_message: null,
-    download_url: `/api/datasets/${d._id}/display?to_ext=${encodeURIComponent(d.extension)}`,
+    // Galaxy's form: clients append their own `?to_ext=`.
+    download_url: `/api/histories/${d.history_id}/contents/${d._id}/display`,
     annotation: d.annotation,
     api_type: "file",
     created_from_basename: d.created_from_basename,

@@ -18,6 +18,11 @@ export interface SendPlannerDeps {
   describeAuthz: (actor: Actor, authzId: string) => Promise<{ provider: JobDoc["provider"]; grant?: string | undefined }>;
   /** Obtains credentials now (fail fast: 401 with the provider's reason). */
   issueCredentials: (actor: Actor, authzId: string) => Promise<RpcResponse<typeof AuthzIssueCredentials>>;
+  /**
+   * The bucket exists and the credentials may use it (404 / 403 with the provider's reason);
+   * nothing is queued otherwise. Absent: not checked.
+   */
+  checkBucket?: (actor: Actor, authzId: string, bucket: string) => Promise<void>;
   jobs: JobRepository;
   /** Publishes the work item (message id = `msgId`). */
   enqueue: (job: JobDoc, msgId: string) => Promise<void>;
@@ -58,6 +63,7 @@ export function createSendPlanner(deps: SendPlannerDeps) {
       const problem = bucketNameProblem(provider, req.bucket);
       if (problem) throw invalidBucket(req.bucket, problem);
       if (credentials.status === "rejected") throw credentials.reason;
+      await deps.checkBucket?.(actor, req.authz_id, req.bucket);
 
       const policy: OverwritePolicy = req.overwrite_policy ?? (req.overwrite_existing ? "overwrite" : "rename");
       const now = deps.now();

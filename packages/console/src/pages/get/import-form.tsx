@@ -1,4 +1,5 @@
-import type { HistoryObject, RpcResponse, TransferGetPlan } from "@skyferry/contracts";
+import type { HistoryObject } from "@skyferry/contracts";
+import { fromGetAnswer, type GetAnswerItem, type GetResult } from "./get-answer.ts";
 import { useState } from "preact/hooks";
 import { get, post } from "../../api/client.ts";
 import { href } from "../../route.ts";
@@ -7,7 +8,7 @@ import { ErrorBox } from "../../ui/messages.tsx";
 import { useAction, useLoad } from "../../ui/use-load.ts";
 import { DEFAULT_OPTIONS, describeSelection, EMPTY_SELECTION, getBody, type ImportOptions, optionProblem, type Selection, selectedCount, toggleFolder, toggleObject } from "./selection.ts";
 
-export type GetResult = RpcResponse<typeof TransferGetPlan>;
+export type { GetResult };
 
 const NEW_HISTORY = "new";
 /** Suggestions only: any datatype the history service knows is accepted. */
@@ -44,7 +45,8 @@ export function ImportForm({ authzId, bucket, selection, onSelect, initialHistor
         // Kept chosen: trying again after a refusal reuses this history instead of making another.
         setHistoryId(target);
       }
-      const result = await post<GetResult>("/api/cloud/storage/get", getBody({ historyId: target, authzId, bucket }, selection, options));
+      const answer = await post<GetAnswerItem[]>("/api/cloud/storage/get", getBody({ historyId: target, authzId, bucket }, selection, options));
+      const result = fromGetAnswer(answer, bucket);
       histories.reload(); // the item counts changed
       onQueued(result, target);
     });
