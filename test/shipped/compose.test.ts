@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join, relative, resolve } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { IDENTITIES, permissionsFor } from "@skyferry/contracts";
-import { childEnv, type NativeService, runOneShot, startNative, startNode } from "./support/native-services.ts";
+import { childEnv, imageEnv, type NativeService, runOneShot, startNative, startNode } from "./support/native-services.ts";
 import { makeTrust, startNats } from "./support/trust.ts";
 
 // There is no Docker engine on the machines that run the tests (nor a compose plugin), so
@@ -69,16 +69,6 @@ function freePort(): Promise<number> {
     });
     server.once("error", fail);
   });
-}
-
-/** The runtime stage's ENV of the Dockerfile (what a container has before compose's environment). */
-function imageEnv(service: string): Record<string, string> {
-  const stage = readFileSync(join(repo, "Dockerfile"), "utf8").split(/^FROM /m).find((s) => /^\S+ AS runtime\b/.test(s)) ?? "";
-  const env: Record<string, string> = {};
-  for (const [, line] of stage.matchAll(/^ENV (.+)$/gm)) {
-    for (const [, k, v] of line!.matchAll(/([A-Z_][A-Z0-9_]*)=(\S+)/g)) env[k!] = v!.replace("${SERVICE}", service);
-  }
-  return env;
 }
 
 describe("docker-compose.yml, rendered by compose-go", () => {

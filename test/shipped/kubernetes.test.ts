@@ -8,7 +8,7 @@ import { after, before, describe, test } from "node:test";
 import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
 import { streamToken, transferJobsConsumer, TransferJobsStream } from "@skyferry/contracts";
 import { parseAllDocuments, parse as parseYaml } from "yaml";
-import { type NativeService, runOneShot, startNative } from "./support/native-services.ts";
+import { imageEnv, type NativeService, runOneShot, startNative } from "./support/native-services.ts";
 import { startNats } from "./support/trust.ts";
 
 // deploy/k8s as shipped: rendered by kustomize, every object validated strictly and offline by
@@ -106,16 +106,6 @@ function mongoStartWaitSeconds(): number {
   let total = attempts * selection;
   for (let i = 1, d = delay; i < attempts; i++, d = Math.min(d * 2, cap)) total += d;
   return total / 1000;
-}
-
-/** The Dockerfile's runtime ENV (what a container has before the Deployment's environment). */
-function imageEnv(service: string): Record<string, string> {
-  const stage = readFileSync(join(repo, "Dockerfile"), "utf8").split(/^FROM /m).find((s) => /^\S+ AS runtime\b/.test(s)) ?? "";
-  const env: Record<string, string> = {};
-  for (const [, line] of stage.matchAll(/^ENV (.+)$/gm)) {
-    for (const [, k, v] of line!.matchAll(/([A-Z_][A-Z0-9_]*)=(\S+)/g)) env[k!] = v!.replace("${SERVICE}", service);
-  }
-  return env;
 }
 
 /** Secret keys deploy/README.md documents: the first column (`KEY`) of its Secret table. */

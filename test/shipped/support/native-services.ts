@@ -186,3 +186,13 @@ export async function runOneShot(opts: { label: string; service: ServiceName; ar
   if (code !== 0) throw new Error(`${opts.label} exited with ${signal ?? `code ${code}`}; its log:\n${logTail()}`);
   return logTail();
 }
+
+/** The Dockerfile's runtime stage ENV for `service`: what a container has before the deployment file's environment. */
+export function imageEnv(service: string): Record<string, string> {
+  const stage = readFileSync(join(repo, "Dockerfile"), "utf8").split(/^FROM /m).find((s) => /^\S+ AS runtime\b/.test(s)) ?? "";
+  const env: Record<string, string> = {};
+  for (const [, line] of stage.matchAll(/^ENV (.+)$/gm)) {
+    for (const [, k, v] of line!.matchAll(/([A-Z_][A-Z0-9_]*)=(\S+)/g)) env[k!] = v!.replace("${SERVICE}", service);
+  }
+  return env;
+}
