@@ -3,7 +3,7 @@ import { randomBytes } from "node:crypto";
 import { after, before, describe, test } from "node:test";
 import { createBus, type Bus } from "@skyferry/bus";
 import { TransferSend } from "@skyferry/contracts";
-import { api } from "../support/send.ts";
+import { api, createS3Bucket, independentS3, removeS3Buckets } from "../support/send.ts";
 import { type SendWorld, startSendWorld } from "../support/send-system.ts";
 import { testBusOptions } from "../support/stack-env.ts";
 import { signedActor } from "@skyferry/actor/testing";
@@ -17,11 +17,13 @@ type SendRes = { sent_dataset_labels: string[]; failed_dataset_labels: string[];
 describe("a send larger than one NATS message", () => {
   let w: SendWorld;
   let bus: Bus;
+  const buckets: string[] = [];
   before(async () => {
     w = await startSendWorld({ label: "send-large", transferEnv: { TRANSFER_WORKER_ENABLED: "false" } });
     bus = await createBus({ ...testBusOptions(), namespace: w.sys.namespace, service: "send-large-test", logger: w.sys.logs.logger("test") });
   });
   after(async () => {
+    await removeS3Buckets(independentS3(), buckets);
     await bus?.drain();
     await w?.close();
   });
@@ -41,7 +43,10 @@ describe("a send larger than one NATS message", () => {
         return { ...template, _id: id, dataset_id: id.replace(/^c/, "e"), hid, name: `sample ${hid}.bed` };
       }));
     }
+    // The bucket exists (a send to a missing one is refused before anything is queued); no worker runs.
     const bucket = `large-${randomBytes(4).toString("hex")}`;
+    await createS3Bucket(independentS3(), bucket);
+    buckets.push(bucket);
     const res = await api<SendRes>(w.sys.url, "/api/cloud/storage/send", { key: user.apiKey, method: "POST", body: { history_id: hist.id, authz_id: authzId, bucket } });
     assert.equal(res.status, 200, JSON.stringify(res.body).slice(0, 300));
     const maxPayload = bus.connection.info?.max_payload ?? 1024 * 1024;

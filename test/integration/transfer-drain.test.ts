@@ -131,7 +131,7 @@ describe("a stopping worker drains, then hands its running jobs back to another 
       assert.ok((s?.resume_parts ?? 0) >= 1, `${id} resumed from ${s?.resume_parts} recorded parts`);
     }
     assert.equal(jobs.find((j) => j.id === queued)!.attempts, 1, "the queued job ran once, on the survivor");
-    // Handed back with nak(0), not left for the ack wait (30 s after the last heartbeat): the
+    // Handed back with a short nak delay (HAND_BACK_DELAY_MS), not left for the ack wait (30 s after the last heartbeat): the
     // survivor started each of them within seconds of starting itself.
     for (const id of running) {
       const waited = Date.parse(started.find((l) => l.job_id === id)?.time ?? "") - stop.at;

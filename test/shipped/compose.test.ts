@@ -229,7 +229,7 @@ describe("docker-compose.yml, rendered by compose-go", () => {
     assert.equal(mount("transfer")?.read_only, true);
     const dockerfile = readFileSync(join(repo, "Dockerfile"), "utf8");
     const runtime = dockerfile.slice(dockerfile.search(/^FROM \S+ AS runtime\b/m));
-    assert.match(runtime, /mkdir -p \/data\/datasets && chown -R node:node \/data/);
+    assert.match(runtime, /mkdir -p \/data\/datasets( \/data\/\S+)* && chown -R node:node \/data/);
     assert.ok(runtime.indexOf("chown") < runtime.indexOf("USER node"));
   });
 

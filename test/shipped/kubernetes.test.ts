@@ -385,7 +385,9 @@ describe("deploy/k8s, rendered by kustomize", () => {
       for (const other of ours) if (other !== name) assert.ok(!secrets.has(`skyferry-nats-${other}`), `${name} does not mount ${other}'s seed`);
       assert.equal(secrets.has("skyferry-actor-signing"), name === "gateway", `${name}: the signing key is the gateway's alone`);
       if (name === "gateway") assert.deepEqual(files.get(env(name, "SKYFERRY_ACTOR_SIGNING_KEY_FILE")!), { secret: "skyferry-actor-signing", key: "actor.pem" });
-      for (const m of container(name).volumeMounts ?? []) if (m.name !== "tmp") assert.equal(m.readOnly, true, `${name}: ${m.mountPath} read-only`);
+      // Secrets and the projected trust material are read-only; scratch emptyDirs (/tmp, the gateway's tus uploads) are not.
+      const scratch = new Set(deployment(name).spec.template.spec.volumes!.filter((v) => "emptyDir" in v).map((v) => v.name));
+      for (const m of container(name).volumeMounts ?? []) if (!scratch.has(m.name)) assert.equal(m.readOnly, true, `${name}: ${m.mountPath} read-only`);
       const seedVolume = deployment(name).spec.template.spec.volumes!.find((v) => v.secret?.secretName === `skyferry-nats-${name}`)!;
       assert.equal(seedVolume.secret!.defaultMode, 0o440, `${name}: the seed is 0440 (group: fsGroup)`);
     }

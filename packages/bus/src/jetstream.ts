@@ -266,9 +266,10 @@ export async function work<D extends TSchema>(
  * stopping worker's pull requests stay open on the server until its connection closes (a pull
  * cannot be cancelled), and a message nak'd without delay was measured going straight back into one
  * of them, where no one ran it until the ack wait ran out. The worker closes its connection within
- * a second of handing back; then the message goes to another worker.
+ * a second or two of handing back (2 s was once too short on a machine running two test suites at
+ * once: a job sat out the ack wait); then the message goes to another worker.
  */
-export const HAND_BACK_DELAY_MS = 2000;
+export const HAND_BACK_DELAY_MS = 5000;
 
 function isNotFound(err: unknown): boolean {
   return err instanceof NatsError && (err.api_error?.err_code === 10059 || err.api_error?.err_code === 10014 || /not found/i.test(err.message));
