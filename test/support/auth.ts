@@ -1,10 +1,6 @@
-import { execFile } from "node:child_process";
-import { generateKeyPair, randomBytes, X509Certificate } from "node:crypto";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { randomBytes, X509Certificate } from "node:crypto";
 import type { IncomingMessage } from "node:http";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { promisify } from "node:util";
+import { keyWithCertificate } from "../../scripts/stack/oidc-key.mjs";
 import { Events, type MutableResponse, type MutableToken, OAuth2Server, type TokenRequestIncomingMessage } from "oauth2-mock-server";
 import type { System } from "./system.ts";
 
@@ -99,18 +95,10 @@ export async function startOidcProvider(): Promise<MockOidc> {
  * half in `x5c` (the JWKS shows only the public fields and `x5c`), and that certificate's SHA-1 thumbprint.
  */
 export async function generateX5cKey(): Promise<{ jwk: Record<string, unknown> & { kid: string }; thumbprint: string }> {
-  const { privateKey } = await promisify(generateKeyPair)("rsa", { modulusLength: 2048 });
-  const dir = await mkdtemp(join(tmpdir(), "skyferry-oidc-key-"));
-  try {
-    const keyFile = join(dir, "key.pem");
-    await writeFile(keyFile, privateKey.export({ type: "pkcs8", format: "pem" }), { mode: 0o600 });
-    const { stdout } = await promisify(execFile)("openssl", ["req", "-x509", "-new", "-key", keyFile, "-subj", "/CN=skyferry-test-oidc", "-days", "2"]);
-    const cert = new X509Certificate(stdout);
-    const jwk = { ...privateKey.export({ format: "jwk" }), kid: randomBytes(8).toString("hex"), alg: "RS256", use: "sig", x5c: [cert.raw.toString("base64")] };
-    return { jwk, thumbprint: cert.fingerprint.replace(/:/g, "").toLowerCase() };
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
+  // The stack's own provider makes its key the same way (scripts/stack/oidc-key.mjs).
+  const jwk = keyWithCertificate();
+  const cert = new X509Certificate(Buffer.from(jwk.x5c[0], "base64"));
+  return { jwk, thumbprint: cert.fingerprint.replace(/:/g, "").toLowerCase() };
 }
 
 function bodyOf(req: TokenRequestIncomingMessage): Record<string, unknown> {
