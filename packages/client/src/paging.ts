@@ -1,5 +1,5 @@
 import { ok, type Skyferry } from "./client.ts";
-import type { CloudObject, Job } from "./types.ts";
+import type { CloudObject, Dataset, Job } from "./types.ts";
 
 type JobQuery = { history_id?: string; state?: Job["state"]; order_by?: "create_time" | "update_time" };
 
@@ -35,4 +35,13 @@ export async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
   const out: T[] = [];
   for await (const i of items) out.push(i);
   return out;
+}
+
+/** Every item of a history in hid order, `pageSize` at a time (limit/offset); `keys` selects fields as Galaxy's `keys=`. */
+export async function* allDatasets(sky: Skyferry, historyId: string, query: { keys?: string; deleted?: boolean; visible?: boolean } = {}, pageSize = 500): AsyncGenerator<Dataset> {
+  for (let offset = 0; ; offset += pageSize) {
+    const page = ok(await sky.api.GET("/api/histories/{id}/contents", { params: { path: { id: historyId }, query: { ...query, limit: pageSize, offset } } })) as Dataset[];
+    yield* page;
+    if (page.length < pageSize) return;
+  }
 }
