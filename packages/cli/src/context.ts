@@ -1,5 +1,6 @@
 import { createSkyferry, type Skyferry } from "@skyferry/client/node";
 import type { Readable, Writable } from "node:stream";
+import type { Static, TSchema } from "@sinclair/typebox";
 import pc from "picocolors";
 import { configPath, readConfig, resolveSettings, type Settings } from "./config.ts";
 import { CliError, EXIT } from "./errors.ts";
@@ -35,8 +36,8 @@ export interface Ctx {
   /** The SDK for the resolved server and key; CLI_NO_SERVER / CLI_NO_API_KEY (exit 3) when missing. */
   sky(opts?: { anonymous?: boolean }): Skyferry;
   print(line?: string): void;
-  /** Prints `data` as one JSON document with --json, else runs `human`. */
-  emit(data: unknown, human: () => void): void;
+  /** Prints `data` (of `schema`, src/json-output.ts) as one JSON document with --json, else runs `human`. */
+  emit<S extends TSchema>(schema: S, data: Static<S>, human: () => void): void;
   /** A note on stderr (never with --json, which keeps stderr for errors). */
   note(line: string): void;
 }
@@ -61,7 +62,7 @@ export function createContext(io: Io, flags: GlobalFlags): Ctx {
       return createSkyferry({ baseUrl: s.server, ...(s.apiKey && !opts.anonymous ? { apiKey: s.apiKey } : {}), headers: { "user-agent": "skyferry-cli/0.1.0" } });
     },
     print: (line = "") => void io.stdout.write(`${line}\n`),
-    emit(data, human) {
+    emit(_schema, data, human) {
       if (ctx.json) io.stdout.write(`${JSON.stringify(data)}\n`);
       else human();
     },

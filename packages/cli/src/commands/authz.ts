@@ -2,6 +2,7 @@ import { ok } from "@skyferry/client/node";
 import type { Command } from "commander";
 import { EXIT } from "../errors.ts";
 import { table } from "../format.ts";
+import * as O from "../json-output.ts";
 import type { Wrap } from "../main.ts";
 import type { Ctx } from "../context.ts";
 import { resolveAuthz } from "../resolve.ts";
@@ -9,7 +10,7 @@ import { readSecret } from "../secrets.ts";
 
 async function create(ctx: Ctx, provider: "s3" | "aws" | "azure", config: Record<string, unknown>, extra: { description?: string; authn_id?: string }) {
   const a = ok(await ctx.sky().api.POST("/api/cloud/authz", { body: { provider, config, ...(extra.description ? { description: extra.description } : {}), ...(extra.authn_id ? { authn_id: extra.authn_id } : {}) } }));
-  ctx.emit(a, () => ctx.print(`${ctx.out.green("✔")} created ${provider} authorization ${a.id}${a.description ? ` "${a.description}"` : ""}`));
+  ctx.emit(O.AuthzOutput, a, () => ctx.print(`${ctx.out.green("✔")} created ${provider} authorization ${a.id}${a.description ? ` "${a.description}"` : ""}`));
 }
 
 export function registerAuthz(program: Command, wrap: Wrap): void {
@@ -20,7 +21,7 @@ export function registerAuthz(program: Command, wrap: Wrap): void {
     .action(
       wrap(async (ctx) => {
         const all = ok(await ctx.sky().api.GET("/api/cloud/authz", {}));
-        ctx.emit(all, () => ctx.print(table(ctx.out, ["ID", "PROVIDER", "DESCRIPTION", "WHERE", "CREATED"], all.map((a) => [a.id, a.provider, a.description ?? "", where(a.config), a.create_time ?? ""]))));
+        ctx.emit(O.AuthzListOutput, all, () => ctx.print(table(ctx.out, ["ID", "PROVIDER", "DESCRIPTION", "WHERE", "CREATED"], all.map((a) => [a.id, a.provider, a.description ?? "", where(a.config), a.create_time ?? ""]))));
       }),
     );
   const add = authz.command("add").description("Define a cloud authorization");
@@ -81,7 +82,7 @@ export function registerAuthz(program: Command, wrap: Wrap): void {
         const sky = ctx.sky();
         const a = await resolveAuthz(sky, given);
         const r = ok(await sky.api.POST("/api/cloud/authz/{id}/test", { params: { path: { id: a.id } }, body: o.bucket ? { bucket: o.bucket } : {} }));
-        ctx.emit(r, () => ctx.print(r.ok ? `${ctx.out.green("✔")} ${a.id}: ${r.checked} ok${r.bucket ? ` (${r.bucket})` : ""}` : `${ctx.out.red("✖")} ${a.id}: ${r.code ?? ""} ${r.reason ?? ""}`));
+        ctx.emit(O.AuthzTestOutput, r, () => ctx.print(r.ok ? `${ctx.out.green("✔")} ${a.id}: ${r.checked} ok${r.bucket ? ` (${r.bucket})` : ""}` : `${ctx.out.red("✖")} ${a.id}: ${r.code ?? ""} ${r.reason ?? ""}`));
         return r.ok ? EXIT.ok : EXIT.failed;
       }),
     );
@@ -93,7 +94,7 @@ export function registerAuthz(program: Command, wrap: Wrap): void {
         const sky = ctx.sky();
         const a = await resolveAuthz(sky, given);
         const gone = ok(await sky.api.DELETE("/api/cloud/authz/{id}", { params: { path: { id: a.id } } }));
-        ctx.emit(gone, () => ctx.print(`${ctx.out.green("✔")} deleted ${a.id}`));
+        ctx.emit(O.AuthzOutput, gone, () => ctx.print(`${ctx.out.green("✔")} deleted ${a.id}`));
       }),
     );
 }

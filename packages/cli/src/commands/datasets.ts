@@ -8,6 +8,7 @@ import { errorFromText, ok } from "@skyferry/client/node";
 import type { Command } from "commander";
 import { EXIT, usage } from "../errors.ts";
 import { bytes, stateColor, table } from "../format.ts";
+import * as O from "../json-output.ts";
 import type { Wrap } from "../main.ts";
 import { TransferBars } from "../progress.ts";
 import { historyDatasets, resolveHistory } from "../resolve.ts";
@@ -23,7 +24,7 @@ export function registerDatasets(program: Command, wrap: Wrap): void {
         const sky = ctx.sky();
         const h = await resolveHistory(sky, opts.history);
         const all = await historyDatasets(sky, h.id);
-        ctx.emit(all, () => ctx.print(table(ctx.out, ["HID", "ID", "NAME", "TYPE", "SIZE", "STATE"], all.map((d) => [d.hid ?? "", d.id ?? "", d.name ?? "", d.extension ?? "", bytes(d.file_size ?? 0), stateColor(ctx.out, d.state ?? "")]))));
+        ctx.emit(O.DatasetListOutput, all, () => ctx.print(table(ctx.out, ["HID", "ID", "NAME", "TYPE", "SIZE", "STATE"], all.map((d) => [d.hid ?? "", d.id ?? "", d.name ?? "", d.extension ?? "", bytes(d.file_size ?? 0), stateColor(ctx.out, d.state ?? "")]))));
       }),
     );
   datasets
@@ -62,7 +63,7 @@ export function registerDatasets(program: Command, wrap: Wrap): void {
         } finally {
           bars.stop();
         }
-        ctx.emit(results, () => ctx.print(table(ctx.out, ["ID", "FILE", "SIZE"], results.map((r) => [r.id, r.path, bytes(r.bytes)]))));
+        ctx.emit(O.DownloadOutput, results, () => ctx.print(table(ctx.out, ["ID", "FILE", "SIZE"], results.map((r) => [r.id, r.path, bytes(r.bytes)]))));
         return EXIT.ok;
       }),
     );

@@ -1,6 +1,7 @@
 import { ok } from "@skyferry/client/node";
 import type { Command } from "commander";
 import { bytes, stateColor, table } from "../format.ts";
+import * as O from "../json-output.ts";
 import type { Wrap } from "../main.ts";
 import { historyDatasets, resolveHistory } from "../resolve.ts";
 
@@ -12,7 +13,7 @@ export function registerHistories(program: Command, wrap: Wrap): void {
     .action(
       wrap(async (ctx) => {
         const all = ok(await ctx.sky().api.GET("/api/histories", { params: { query: { keys: "id,name,count,size,update_time,deleted" } } }));
-        ctx.emit(all, () => ctx.print(table(ctx.out, ["ID", "NAME", "DATASETS", "SIZE", "UPDATED"], all.map((h) => [h.id ?? "", h.name ?? "", h.count ?? 0, bytes(h.size ?? 0), h.update_time ?? ""]))));
+        ctx.emit(O.HistoryListOutput, all, () => ctx.print(table(ctx.out, ["ID", "NAME", "DATASETS", "SIZE", "UPDATED"], all.map((h) => [h.id ?? "", h.name ?? "", h.count ?? 0, bytes(h.size ?? 0), h.update_time ?? ""]))));
       }),
     );
   histories
@@ -21,7 +22,7 @@ export function registerHistories(program: Command, wrap: Wrap): void {
     .action(
       wrap(async (ctx, name: string) => {
         const h = ok(await ctx.sky().api.POST("/api/histories", { body: { name } }));
-        ctx.emit(h, () => ctx.print(`${ctx.out.green("✔")} created history ${h.id} ${JSON.stringify(h.name)}`));
+        ctx.emit(O.HistoryOutput, h, () => ctx.print(`${ctx.out.green("✔")} created history ${h.id} ${JSON.stringify(h.name)}`));
       }),
     );
   histories
@@ -32,7 +33,7 @@ export function registerHistories(program: Command, wrap: Wrap): void {
         const sky = ctx.sky();
         const h = await resolveHistory(sky, given);
         const datasets = await historyDatasets(sky, h.id);
-        ctx.emit({ history: h, datasets }, () => {
+        ctx.emit(O.HistoryShowOutput, { history: h, datasets }, () => {
           ctx.print(`${ctx.out.bold(h.name ?? "")}  ${h.id}  ${datasets.length} datasets, ${bytes(h.size ?? 0)}`);
           ctx.print(table(ctx.out, ["HID", "ID", "NAME", "TYPE", "SIZE", "STATE"], datasets.map((d) => [d.hid ?? "", d.id ?? "", d.name ?? "", d.extension ?? "", bytes(d.file_size ?? 0), stateColor(ctx.out, d.state ?? "")])));
         });
@@ -47,7 +48,7 @@ export function registerHistories(program: Command, wrap: Wrap): void {
         const sky = ctx.sky();
         const h = await resolveHistory(sky, given);
         const gone = ok(await sky.api.DELETE("/api/histories/{id}", { params: { path: { id: h.id }, query: { purge: !!opts.purge } } }));
-        ctx.emit(gone, () => ctx.print(`${ctx.out.green("✔")} deleted history ${h.id}${opts.purge ? " (purged)" : ""}`));
+        ctx.emit(O.HistoryOutput, gone, () => ctx.print(`${ctx.out.green("✔")} deleted history ${h.id}${opts.purge ? " (purged)" : ""}`));
       }),
     );
 }

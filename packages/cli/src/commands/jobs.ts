@@ -3,6 +3,7 @@ import { type Command, Option } from "commander";
 import { EXIT, usage } from "../errors.ts";
 import { bytes, stateColor, table } from "../format.ts";
 import { followWithBars, summarize } from "../follow.ts";
+import * as O from "../json-output.ts";
 import type { Wrap } from "../main.ts";
 import { resolveHistory } from "../resolve.ts";
 
@@ -29,7 +30,7 @@ export function registerJobs(program: Command, wrap: Wrap): void {
           out.push(j);
           if (out.length >= o.limit) break;
         }
-        ctx.emit(out, () => ctx.print(table(ctx.out, HEAD, rows(ctx.out, out))));
+        ctx.emit(O.JobListOutput, out, () => ctx.print(table(ctx.out, HEAD, rows(ctx.out, out))));
       }),
     );
   jobs
@@ -38,7 +39,7 @@ export function registerJobs(program: Command, wrap: Wrap): void {
     .action(
       wrap(async (ctx, id: string) => {
         const j = await getJob(ctx.sky(), id);
-        ctx.emit(j, () => {
+        ctx.emit(O.JobOutput, j, () => {
           ctx.print(table(ctx.out, HEAD, rows(ctx.out, [j])));
           if (j.error) ctx.print(ctx.out.red(`${j.error.code}: ${j.error.message}${j.error.provider_reason ? ` (${j.error.provider_reason})` : ""}`));
           if (j.checksum.sha256) ctx.print(`sha256 ${j.checksum.sha256}  md5 ${j.checksum.md5}  attempts ${j.attempts}`);
@@ -73,7 +74,7 @@ export function registerJobs(program: Command, wrap: Wrap): void {
         const sky = ctx.sky();
         const out: Job[] = [];
         for (const id of ids) out.push(ok(await sky.api.DELETE("/api/jobs/{id}", { params: { path: { id } } })) as Job);
-        ctx.emit(out, () => ctx.print(table(ctx.out, HEAD, rows(ctx.out, out))));
+        ctx.emit(O.JobListOutput, out, () => ctx.print(table(ctx.out, HEAD, rows(ctx.out, out))));
       }),
     );
   jobs
@@ -87,12 +88,12 @@ export function registerJobs(program: Command, wrap: Wrap): void {
         const out: Job[] = [];
         for (const id of ids) out.push(ok(await sky.api.POST("/api/jobs/{id}/retry", { params: { path: { id } } })) as Job);
         if (!o.watch || out.every((j) => isFinal(j.state))) {
-          ctx.emit(out, () => ctx.print(table(ctx.out, HEAD, rows(ctx.out, out))));
+          ctx.emit(O.JobListOutput, out, () => ctx.print(table(ctx.out, HEAD, rows(ctx.out, out))));
           return EXIT.ok;
         }
         const final = await followWithBars(ctx, out.map((j) => ({ job_id: j.id, label: j.object_key, total: j.bytes_total })), "retry");
         const code = summarize(ctx, final, started);
-        ctx.emit(final, () => undefined);
+        ctx.emit(O.JobListOutput, final, () => undefined);
         return code;
       }),
     );

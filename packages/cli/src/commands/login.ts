@@ -2,6 +2,7 @@ import { ok } from "@skyferry/client/node";
 import type { Command } from "commander";
 import { saveProfile, tooOpen } from "../config.ts";
 import { CliError, EXIT } from "../errors.ts";
+import * as O from "../json-output.ts";
 import type { Wrap } from "../main.ts";
 import { readSecret } from "../secrets.ts";
 
@@ -27,7 +28,7 @@ export function registerLogin(program: Command, wrap: Wrap): void {
         const user = ok(await sky.api.GET("/api/users/current", { headers: { "x-api-key": key } }));
         if (!user || typeof user !== "object" || !("id" in user) || !user.id) throw new CliError("CLI_NO_API_KEY", "the server did not accept the key", EXIT.auth);
         saveProfile(ctx.configPath, s.profile, { server: s.server, api_key: key });
-        ctx.emit({ profile: s.profile, server: s.server, user: { id: user.id, email: user.email ?? null, username: user.username ?? null }, config: ctx.configPath }, () => {
+        ctx.emit(O.LoginOutput, { profile: s.profile, server: s.server, user: { id: user.id, email: user.email ?? null, username: user.username ?? null }, config: ctx.configPath }, () => {
           ctx.print(`${ctx.out.green("✔")} signed in to ${s.server} as ${user.email ?? user.username ?? user.id} (profile ${s.profile}, ${ctx.configPath})`);
           if (tooOpen(ctx.configPath)) ctx.note(ctx.err.yellow(`warning: ${ctx.configPath} is readable by others; chmod 600 it`));
         });
@@ -40,7 +41,7 @@ export function registerLogin(program: Command, wrap: Wrap): void {
       wrap(async (ctx) => {
         const s = ctx.settings();
         const user = ok(await ctx.sky().api.GET("/api/users/current", {}));
-        ctx.emit({ profile: s.profile, server: s.server, user }, () => ctx.print(`${user.email ?? user.username ?? user.id} on ${s.server} (profile ${s.profile})`));
+        ctx.emit(O.WhoamiOutput, { profile: s.profile, server: s.server ?? "", user }, () => ctx.print(`${user.email ?? user.username ?? user.id} on ${s.server} (profile ${s.profile})`));
       }),
     );
 }

@@ -1,8 +1,10 @@
+import type { Static } from "@sinclair/typebox";
 import { allObjects, type GetItem, ok } from "@skyferry/client/node";
 import type { Command } from "commander";
 import { EXIT, usage } from "../errors.ts";
 import { bytes, table } from "../format.ts";
 import { followWithBars, summarize } from "../follow.ts";
+import * as O from "../json-output.ts";
 import type { Wrap } from "../main.ts";
 import { resolveAuthz, resolveHistory } from "../resolve.ts";
 
@@ -20,9 +22,9 @@ export function registerObjects(program: Command, wrap: Wrap): void {
         if (!bucket) throw usage("give BUCKET or BUCKET/PREFIX");
         const sky = ctx.sky();
         const authz = await resolveAuthz(sky, o.authz);
-        const entries: Array<{ key: string; size: number; last_modified: string | null } | { prefix: string }> = [];
+        const entries: Static<typeof O.ObjectListOutput>["entries"] = [];
         for await (const e of allObjects(sky, { authz_id: authz.id, bucket, ...(prefix ? { prefix } : {}), ...(o.recursive ? {} : { delimiter: "/" }) })) entries.push(e);
-        ctx.emit({ bucket, prefix: prefix ?? "", entries }, () => {
+        ctx.emit(O.ObjectListOutput, { bucket, prefix: prefix ?? "", entries }, () => {
           ctx.print(table(ctx.out, ["SIZE", "MODIFIED", "KEY"], entries.map((e) => ("prefix" in e ? ["", "", ctx.out.blue(e.prefix)] : [bytes(e.size), e.last_modified ?? "", e.key]))));
         });
       }),
@@ -46,14 +48,14 @@ export function registerObjects(program: Command, wrap: Wrap): void {
         const refused = items.filter((i) => !("job_id" in i) || typeof i.job_id !== "string");
         for (const r of refused) ctx.note(`${ctx.err.red("✖")} ${r.object}: ${"misc_info" in r ? r.misc_info : ""}`);
         if (o.detach) {
-          ctx.emit({ history_id: history.id, job_ids: queued.map((q) => q.job_id), items }, () => {
+          ctx.emit(O.GetDetachedOutput, { history_id: history.id, job_ids: queued.map((q) => q.job_id), items }, () => {
             for (const q of queued) ctx.print(`${q.job_id}  ${q.object}`);
           });
           return refused.length ? EXIT.failed : EXIT.ok;
         }
         const jobs = await followWithBars(ctx, queued.map((q) => ({ job_id: q.job_id, label: q.object, total: 0 })), "get");
         const code = summarize(ctx, jobs, started, refused.length);
-        ctx.emit({ history_id: history.id, jobs, failed: refused.map((r) => ({ object: r.object, error: "misc_info" in r ? r.misc_info : "" })), ok: code === EXIT.ok }, () => undefined);
+        ctx.emit(O.GetOutput, { history_id: history.id, jobs, failed: refused.map((r) => ({ object: r.object, error: ("misc_info" in r ? r.misc_info : null) ?? "" })), ok: code === EXIT.ok }, () => undefined);
         return code;
       }),
     );

@@ -3,6 +3,7 @@ import { type Command, Option } from "commander";
 import { EXIT, usage } from "../errors.ts";
 import { bytes, table } from "../format.ts";
 import { followWithBars, summarize } from "../follow.ts";
+import * as O from "../json-output.ts";
 import type { Wrap } from "../main.ts";
 import { historyDatasets, pickDatasets, resolveAuthz, resolveHistory } from "../resolve.ts";
 
@@ -57,7 +58,7 @@ export function registerSend(program: Command, wrap: Wrap): void {
         };
         if (o.dryRun) {
           const datasets = chosen.map((d) => ({ id: d.id, hid: d.hid, name: d.name, state: d.state, file_size: d.file_size ?? 0 }));
-          ctx.emit({ dry_run: true, request: body, datasets, bytes: datasets.reduce((n, d) => n + d.file_size, 0) }, () => {
+          ctx.emit(O.SendDryRunOutput, { dry_run: true, request: body, datasets, bytes: datasets.reduce((n, d) => n + d.file_size, 0) }, () => {
             ctx.print(table(ctx.out, ["HID", "DATASET", "NAME", "SIZE", "STATE"], datasets.map((d) => [d.hid ?? "", d.id ?? "", d.name ?? "", bytes(d.file_size), d.state ?? ""])));
             ctx.print(`would send ${datasets.length} datasets (${bytes(datasets.reduce((n, d) => n + d.file_size, 0))}) to ${authz.provider}:${o.bucket}${o.prefix ? ` under ${o.prefix}` : ""}${o.keyTemplate ? ` as ${o.keyTemplate}` : ""}; nothing was sent`);
           });
@@ -69,14 +70,14 @@ export function registerSend(program: Command, wrap: Wrap): void {
         const sizeOf = new Map(chosen.map((d) => [d.id, d.file_size ?? 0]));
         for (const f of result.failed) ctx.note(`${ctx.err.red("✖")} ${f.object}: ${f.error}`);
         if (o.detach) {
-          ctx.emit({ bucket: result.bucket_name, job_ids: result.sent.map((s) => s.job_id), sent: result.sent, failed: result.failed }, () => {
+          ctx.emit(O.SendDetachedOutput, { bucket: result.bucket_name, job_ids: result.sent.map((s) => s.job_id), sent: result.sent, failed: result.failed }, () => {
             for (const s of result.sent) ctx.print(`${s.job_id}  ${s.object}`);
           });
           return result.failed.length ? EXIT.failed : EXIT.ok;
         }
         const jobs = await followWithBars(ctx, result.sent.map((s) => ({ job_id: s.job_id, label: s.object, total: sizeOf.get(s.dataset_id) ?? 0 })), "send");
         const code = summarize(ctx, jobs, started, result.failed.length);
-        ctx.emit({ bucket: result.bucket_name, jobs, failed: result.failed, ok: code === EXIT.ok }, () => undefined);
+        ctx.emit(O.SendOutput, { bucket: result.bucket_name, jobs, failed: result.failed, ok: code === EXIT.ok }, () => undefined);
         return code;
       }),
     );

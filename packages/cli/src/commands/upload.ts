@@ -4,6 +4,7 @@ import { type Dataset, SkyferryApiError, uploadFile } from "@skyferry/client/nod
 import type { Command } from "commander";
 import { errorLine, EXIT, usage } from "../errors.ts";
 import { bytes, stateColor, table } from "../format.ts";
+import * as O from "../json-output.ts";
 import type { Wrap } from "../main.ts";
 import { TransferBars } from "../progress.ts";
 import { resolveHistory } from "../resolve.ts";
@@ -61,7 +62,7 @@ export function registerUpload(program: Command, wrap: Wrap): void {
           bars.stop();
         }
         const failed = outcomes.filter((o) => !o.ok).length;
-        ctx.emit({ history_id: history.id, uploads: outcomes }, () => {
+        ctx.emit(O.UploadOutput, { history_id: history.id, uploads: outcomes }, () => {
           ctx.print(table(ctx.out, ["FILE", "SIZE", "DATASET", "HID", "STATE"], outcomes.map((o) => [o.file, bytes(o.bytes), o.datasets[0]?.id ?? "-", o.datasets[0]?.hid ?? "-", o.ok ? stateColor(ctx.out, "ok") : `${stateColor(ctx.out, "error")} ${o.error?.err_code}: ${o.error?.err_msg}`])));
           ctx.print(`${files.length - failed} of ${files.length} uploaded into ${history.id}`);
         });
