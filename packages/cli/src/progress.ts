@@ -91,6 +91,8 @@ export class TransferBars {
 
   stop(): void {
     this.refreshOverall();
+    // stop() draws the bars but not the lines logged since the last frame: draw one more frame first.
+    this.multi?.update();
     this.multi?.stop();
   }
 
@@ -116,8 +118,10 @@ export class TransferBars {
     const full = Math.round(ratio * BAR);
     const bar = (overall ? c.cyan : c.green)("█".repeat(full)) + c.dim("░".repeat(BAR - full));
     const eta = rate > 0 ? seconds((total - value) / rate) : "-";
-    const name = overall ? c.bold(`${this.title} ${this.finished}/${this.items.size}`) : (it?.label ?? "");
-    const label = name.length > LABEL && !overall ? `…${name.slice(-(LABEL - 1))}` : name;
-    return `${label.padEnd(LABEL)} ${bar} ${String(Math.floor(ratio * 100)).padStart(3)}% ${bytes(value)}/${bytes(total)} ${bytes(rate)}/s ETA ${eta}`;
+    const name = overall ? `${this.title} ${this.finished}/${this.items.size}` : (it?.label ?? "");
+    // Padded before colouring: escape sequences have no width.
+    const label = (name.length > LABEL ? `…${name.slice(-(LABEL - 1))}` : name).padEnd(LABEL);
+    const speed = rate > 0 ? `${bytes(rate)}/s` : "-/s";
+    return `${overall ? c.bold(label) : label} ${bar} ${String(Math.floor(ratio * 100)).padStart(3)}% ${bytes(value)}/${bytes(total)} ${speed} ETA ${eta}`;
   }
 }
