@@ -2,11 +2,11 @@
 // (the document the gateway serves) or, for Server-Sent Events payloads the document does not
 // describe, from the contracts' schemas.
 import type { EventData, TransferJobProgress } from "@skyferry/contracts";
+import type { Readable, SuccessResponseJSON } from "openapi-typescript-helpers";
 import type { paths } from "./generated/openapi.ts";
 
-type Json<R> = R extends { content: { "application/json": infer T } } ? T : never;
-/** The 200 body of `method path`. */
-export type Ok<P extends keyof paths, M extends keyof paths[P]> = paths[P][M] extends { responses: { 200: infer R } } ? Json<R> : never;
+/** The success body of `method path`, exactly as openapi-fetch types `data`. */
+export type Ok<P extends keyof paths, M extends keyof paths[P]> = paths[P][M] extends Record<string | number, unknown> ? Readable<SuccessResponseJSON<paths[P][M]>> : never;
 /** The JSON request body of `method path`. */
 export type Body<P extends keyof paths, M extends keyof paths[P]> = paths[P][M] extends { requestBody?: { content: { "application/json": infer B } } } ? B : never;
 
