@@ -97,6 +97,9 @@ describe("skyferry send in a terminal", () => {
     const columns = running.flatMap((s) => s.split("\n").filter((l) => /[█░]{24}/.test(l)).map((l) => l.search(/[█░]/)));
     assert.equal(new Set(columns).size, 1, `bars aligned: columns ${[...new Set(columns)].join(", ")}`);
 
+    // No residue of a removed bar next to a line logged above the bars.
+    for (const s of [...running, final]) assert.ok(!/✔.*[█░]/.test(s), `a finished line with bar residue:\n${s}`);
+
     // At the end: the bars' final state, the summary table, exit 0.
     assert.match(final, /\[exit 0\]/);
     assert.match(final, /OBJECT\s+STATE\s+SIZE\s+OUTCOME\s+JOB/);

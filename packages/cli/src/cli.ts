@@ -14,6 +14,14 @@ function openUrl(url: string): Promise<boolean> {
   });
 }
 
+// `skyferry jobs ls | head`: a reader that goes away is not an error worth a stack trace.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on("error", (err: NodeJS.ErrnoException) => {
+    if (err.code === "EPIPE") process.exit(process.exitCode ?? 0);
+    throw err;
+  });
+}
+
 const code = await runCli(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, env: process.env, openUrl });
 // Let stdout drain (a pipe may be slower than us) before exiting with the status.
 process.exitCode = code;

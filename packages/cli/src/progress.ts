@@ -85,7 +85,9 @@ export class TransferBars {
     if (it.bar) this.multi?.remove(it.bar);
     it.bar = undefined;
     const mark = state === "ok" ? this.c.green("✔") : this.c.red("✖");
-    this.multi?.log(`${mark} ${it.label} ${this.c.dim(`${bytes(it.total)}${detail ? `  ${detail}` : ""}`)}\n`);
+    // Erase the line first: cli-progress clears only the first of several lines logged in one frame,
+    // and a removed bar's text would show through the end of a shorter line.
+    this.multi?.log(`\u001b[2K${mark} ${it.label} ${this.c.dim(`${bytes(it.total)}${detail ? `  ${detail}` : ""}`)}\n`);
     this.refreshOverall();
   }
 

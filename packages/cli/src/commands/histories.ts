@@ -34,7 +34,8 @@ export function registerHistories(program: Command, wrap: Wrap): void {
         const h = await resolveHistory(sky, given);
         const datasets = await historyDatasets(sky, h.id);
         ctx.emit(O.HistoryShowOutput, { history: h, datasets }, () => {
-          ctx.print(`${ctx.out.bold(h.name ?? "")}  ${h.id}  ${datasets.length} datasets, ${bytes(h.size ?? 0)}`);
+          // The datasets' own sizes: a history's `size` is Galaxy's disk usage, which may lag.
+          ctx.print(`${ctx.out.bold(h.name ?? "")}  ${h.id}  ${datasets.length} datasets, ${bytes(datasets.reduce((n, d) => n + (d.file_size ?? 0), 0))}`);
           ctx.print(table(ctx.out, ["HID", "ID", "NAME", "TYPE", "SIZE", "STATE"], datasets.map((d) => [d.hid ?? "", d.id ?? "", d.name ?? "", d.extension ?? "", bytes(d.file_size ?? 0), stateColor(ctx.out, d.state ?? "")])));
         });
       }),
