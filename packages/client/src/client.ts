@@ -2,13 +2,16 @@ import createClient, { type Client, type Middleware } from "openapi-fetch";
 import { clientError, errorFromBody, type ApiErrorBody, SkyferryApiError } from "./errors.ts";
 import type { paths } from "./generated/openapi.ts";
 
+/** `fetch`'s credentials mode (RequestCredentials in the DOM library; spelled so for Node-only projects too). */
+type Credentials = NonNullable<RequestInit["credentials"]>;
+
 export interface SkyferryOptions {
   /** The gateway's origin, e.g. `https://skyferry.example.org`; `""` for same-origin (the console). */
   baseUrl: string;
   /** Sent as `x-api-key` (never in the URL, where it would be logged). */
   apiKey?: string;
   /** `same-origin` for the console's session cookie. */
-  credentials?: RequestCredentials;
+  credentials?: Credentials;
   fetch?: typeof fetch;
   /** Extra middleware (the console's CSRF header, 401 handling). */
   middleware?: Middleware[];
@@ -24,7 +27,7 @@ export interface Skyferry {
   /** Headers that authenticate a raw request (SSE, uploads) the same way `api` does. */
   authHeaders(): Record<string, string>;
   fetch: typeof fetch;
-  credentials: RequestCredentials | undefined;
+  credentials: Credentials | undefined;
 }
 
 export function createSkyferry(opts: SkyferryOptions): Skyferry {
