@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -22,7 +22,7 @@ const out = join(repoRoot, ".test-results/cli-terminal");
 const tmux = (socket: string, ...args: string[]) => execFileSync("tmux", ["-L", socket, "-f", "/dev/null", ...args], { encoding: "utf8" });
 const shellQuote = (s: string) => `'${s.replace(/'/g, "'\\''")}'`;
 
-describe("skyferry send in a terminal", () => {
+describe("skyferry in a terminal (tmux)", () => {
   const bucket = `cli-tty-${randomBytes(4).toString("hex")}`;
   const socket = `skyferry-test-${randomBytes(4).toString("hex")}`;
   let world: SendWorld;
@@ -30,6 +30,7 @@ describe("skyferry send in a terminal", () => {
   let home: CliHome;
   let historyId: string;
   let authzId: string;
+  let apiKey: string;
   before(async () => {
     buildCli();
     rmSync(out, { recursive: true, force: true });
@@ -37,6 +38,7 @@ describe("skyferry send in a terminal", () => {
     world = await startSendWorld({ label: "cli-tty" });
     slow = await startSlowLink(stackEnv().s3.endpoint, 5 * MiB);
     const user = await world.user();
+    apiKey = user.apiKey;
     authzId = await world.authz(user, "s3", { ...stackAuthzConfig("s3"), endpoint: slow.url });
     const history = await world.history(user, "terminal");
     await history.add(...["a.bin", "b.bin", "c.bin"].map((name) => ({ name, content: randomBytes(18 * MiB) })));
@@ -109,5 +111,34 @@ describe("skyferry send in a terminal", () => {
     assert.match(final, /send 3\/3 .*100%/);
     // Colours on a terminal (NO_COLOR and pipes: packages/cli/test/exit-codes.test.ts).
     assert.ok(colour.includes("\u001b["), "SGR escape sequences in the colour capture");
+  });
+  test("login without a key on a terminal: prints the console's API key page, asks for the key without echoing it, stores it 0600", async (t) => {
+    const fresh = cliHome();
+    t.after(() => fresh.close());
+    const env = `env -i HOME=${shellQuote(fresh.dir)} PATH=${shellQuote(process.env.PATH ?? "")} TERM=xterm-256color LANG=C.UTF-8`;
+    const cmd = [process.execPath, cliBin, "--server", world.sys.url, "login", "--no-browser"].map(shellQuote).join(" ");
+    tmux(socket, "new-session", "-d", "-x", "120", "-y", "20", "-s", "login", `${env} ${cmd}; echo "[exit $?]"; sleep 600`);
+    const waitFor = async (re: RegExp) => {
+      for (const deadline = Date.now() + 20_000; Date.now() < deadline; await sleep(200)) {
+        const screen = tmux(socket, "capture-pane", "-p", "-t", "login");
+        if (re.test(screen)) return screen;
+      }
+      throw new Error(`never shown: ${re}\n${tmux(socket, "capture-pane", "-p", "-t", "login")}`);
+    };
+    const asking = await waitFor(/API key/);
+    writeFileSync(join(out, "login-prompt.txt"), asking);
+    assert.ok(asking.includes(`${world.sys.url}/#/key`), "the console's API key page is printed");
+    tmux(socket, "send-keys", "-t", "login", "-l", apiKey);
+    tmux(socket, "send-keys", "-t", "login", "Enter");
+    const done = await waitFor(/\[exit \d+\]/);
+    writeFileSync(join(out, "login-done.txt"), done);
+    assert.match(done, /\[exit 0\]/);
+    assert.match(done, /signed in to http:\/\/127\.0\.0\.1:\d+ as /);
+    assert.ok(!done.includes(apiKey), "the key is never echoed");
+    const config = join(fresh.dir, ".config/skyferry/config.toml");
+    assert.equal(statSync(config).mode & 0o777, 0o600);
+    assert.match(readFileSync(config, "utf8"), new RegExp(`api_key = "${apiKey}"`));
+    const who = await fresh.run(["whoami", "--json"]);
+    assert.equal(who.code, 0, who.stderr);
   });
 });
