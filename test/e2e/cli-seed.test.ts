@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { statSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import type { Static } from "@sinclair/typebox";
@@ -47,7 +47,7 @@ describe("the seed through the skyferry command line", () => {
     home?.close();
   });
 
-  test("login, authz add s3 and azure, histories create, upload, send (detached + watch, and followed), ls; objects read back byte-identical", async () => {
+  test("login, authz add s3 and azure, histories create, upload, send (detached + watch, and followed), ls, get, download; objects read back byte-identical", async () => {
     // Without credentials: exit 3, a coded error on stderr.
     const anon = await sky(["--server", world.sys.url, "histories", "ls"]);
     assert.equal(anon.code, 3, anon.stderr);
@@ -136,8 +136,35 @@ describe("the seed through the skyferry command line", () => {
     const inside = parseAs<Static<typeof O.ObjectListOutput>>(O.ObjectListOutput, (await sky(["ls", "--authz", "stack-s3", `${bucket}/run1/`, "--json"])).stdout, "ls --json");
     assert.deepEqual(inside.entries.map((e) => ("key" in e ? [e.key, e.size] : e.prefix)), files.map((f) => [`run1/${f.name.replace(/ /g, "_")}`, f.body.length]).sort());
 
+    // 6b. The rest of the command line, each --json document against its schema: history and
+    // jobs listings, a dry run, get back from S3 into the history, and downloads, byte for byte.
+    const shown = parseAs<Static<typeof O.HistoryShowOutput>>(O.HistoryShowOutput, (await sky(["histories", "show", "cli seed", "--json"])).stdout, "histories show --json");
+    assert.equal(shown.datasets.length, files.length);
+    const jobList = parseAs<Static<typeof O.JobListOutput>>(O.JobListOutput, (await sky(["jobs", "ls", "--history", history.id!, "--limit", "4", "--json"])).stdout, "jobs ls --json");
+    assert.equal(jobList.length, 4, "--limit across pages");
+    const oneJob = parseAs<Static<typeof O.JobOutput>>(O.JobOutput, (await sky(["jobs", "show", queued.job_ids[0]!, "--json"])).stdout, "jobs show --json");
+    assert.equal(oneJob.id, queued.job_ids[0]);
+    const dry = await sky(["send", "--history", history.id!, "--authz", "stack-s3", "--bucket", bucket, "--dataset", "1", "--dry-run", "--json"]);
+    assert.equal(dry.code, 0, dry.stderr);
+    assert.equal(parseAs<Static<typeof O.SendDryRunOutput>>(O.SendDryRunOutput, dry.stdout, "send --dry-run --json").datasets.length, 1);
+    const got = await sky(["get", "--authz", "stack-s3", "--bucket", bucket, "--prefix", "run1/", "--history", history.id!, "--json"]);
+    assert.equal(got.code, 0, got.stderr);
+    const gotBack = parseAs<Static<typeof O.GetOutput>>(O.GetOutput, got.stdout, "get --json");
+    assert.deepEqual(gotBack.jobs.map((j) => [j.state, j.direction]), files.map(() => ["ok", "get"]));
+    const downloads = join(home.dir, "downloads");
+    mkdirSync(downloads);
+    const ids = uploads.uploads.map((u) => u.datasets[0]!.id!);
+    const down = await sky(["datasets", "download", ...ids, "-o", downloads, "--json"]);
+    assert.equal(down.code, 0, down.stderr);
+    const fetched = parseAs<Static<typeof O.DownloadOutput>>(O.DownloadOutput, down.stdout, "datasets download --json");
+    for (const [i, f] of files.entries()) {
+      assert.equal(fetched[i]!.path, join(downloads, f.name));
+      assert.equal(sha256(readFileSync(fetched[i]!.path)), sha256(f.body), `${f.name} downloaded`);
+    }
+
     // 7. A refused send: "fail" on keys that exist -> every job ends in error, exit 1, the summary says so.
-    const again = await sky(["send", "--history", history.id!, "--authz", "stack-s3", "--bucket", bucket, "--prefix", "run1/", "--overwrite-policy", "fail", "--json"]);
+    // (The history now also holds what get brought back: name the uploads, by id.)
+    const again = await sky(["send", "--history", history.id!, "--authz", "stack-s3", "--bucket", bucket, "--prefix", "run1/", "--overwrite-policy", "fail", "--dataset", ...ids, "--json"]);
     assert.equal(again.code, 1, again.stdout + again.stderr);
     const refused = parseAs<Static<typeof O.SendOutput>>(O.SendOutput, again.stdout, "send --json (refused)");
     assert.equal(refused.ok, false);

@@ -22,7 +22,7 @@ export function registerUpload(program: Command, wrap: Wrap): void {
     .command("upload <files...>")
     .description("Upload files into a history, several at once, with progress")
     .requiredOption("--history <history>", "the history (id or name)")
-    .option("--parallel <n>", "files at once", (v) => Number.parseInt(v, 10), 3)
+    .option("--parallel <n>", "files at once (hids follow arrival order; 1 keeps the order given)", (v) => Number.parseInt(v, 10), 3)
     .action(
       wrap(async (ctx, files: string[], opts: { history: string; parallel: number }) => {
         if (!Number.isInteger(opts.parallel) || opts.parallel < 1 || opts.parallel > 16) throw usage("--parallel must be 1..16");
