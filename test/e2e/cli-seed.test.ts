@@ -170,6 +170,14 @@ describe("the seed through the skyferry command line", () => {
     assert.equal(refused.ok, false);
     assert.deepEqual(refused.jobs.map((j) => j.state), ["error", "error", "error"]);
 
+    // 7b. Retrying them fails the same way (the keys still exist): exit 1, a second attempt each.
+    const failedIds = refused.jobs.map((j) => j.id);
+    const retried = await sky(["jobs", "retry", ...failedIds, "--watch", "--json"]);
+    assert.equal(retried.code, 1, retried.stdout + retried.stderr);
+    const afterRetry = parseAs<Static<typeof O.JobListOutput>>(O.JobListOutput, retried.stdout, "jobs retry --watch --json");
+    assert.deepEqual(afterRetry.map((j) => [j.id, j.state, j.error?.code]), failedIds.map((id) => [id, "error", "XFER_OBJECT_EXISTS"]));
+    assert.ok(afterRetry.every((j, i) => j.attempts > refused.jobs[i]!.attempts), "each job ran again");
+
     // 8. Usage errors: exit 2, coded.
     const both = await sky(["send", "--history", history.id!, "--authz", "stack-s3", "--bucket", bucket, "--prefix", "a/", "--key-template", "{name}"]);
     assert.equal(both.code, 2);
