@@ -21,9 +21,10 @@ exec 8>"$TOOLS/.install.lock"
 flock -w 1800 8 || die "timed out waiting for $TOOLS/.install.lock"
 
 # ---------------------------------------------------------------- apt packages
-APT_PKGS=(nats-server ceph-mon ceph-osd radosgw ceph-common openssl chromium fonts-dejavu-core)
-# commands we rely on, from those packages (ceph-base comes in as a dependency of ceph-mon/osd)
-NEED_CMDS=(nats-server ceph-mon ceph-osd radosgw radosgw-admin ceph ceph-authtool monmaptool openssl chromium)
+APT_PKGS=(nats-server ceph-mon ceph-osd radosgw ceph-common openssl chromium fonts-dejavu-core tmux zsh)
+# commands we rely on, from those packages (ceph-base comes in as a dependency of ceph-mon/osd;
+# tmux and zsh: the CLI's terminal test and its zsh completion check)
+NEED_CMDS=(nats-server ceph-mon ceph-osd radosgw radosgw-admin ceph ceph-authtool monmaptool openssl chromium tmux zsh)
 missing=()
 for c in "${NEED_CMDS[@]}"; do command -v "$c" >/dev/null 2>&1 || missing+=("$c"); done
 command -v curl >/dev/null 2>&1 || { missing+=(curl); APT_PKGS+=(curl); }

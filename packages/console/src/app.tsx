@@ -1,6 +1,7 @@
 import type { UserView } from "@skyferry/contracts";
 import { useEffect, useRef } from "preact/hooks";
-import { ApiError, errorOf, forgetCsrf, UNAUTHORIZED_EVENT } from "./api/client.ts";
+import { ok } from "@skyferry/client/browser";
+import { forgetCsrf, sky, UNAUTHORIZED_EVENT } from "./api/client.ts";
 import { ApiKeyPage } from "./pages/api-key/api-key-page.tsx";
 import { CloudAuthzPage } from "./pages/cloud-authz/cloud-authz-page.tsx";
 import { GetPage } from "./pages/get/get-page.tsx";
@@ -24,13 +25,10 @@ const PAGES = [
 
 /** The signed-in user, or null when the session is missing or expired. */
 async function currentUser(): Promise<UserView | null> {
-  // Not through api(): its 401 event would ask for this very check again.
-  const res = await fetch("/api/users/current", { credentials: "same-origin", headers: { accept: "application/json" } }).catch(() => {
-    throw new ApiError("Could not reach the server; check your connection and try again.", 0);
-  });
-  if (res.status === 401 || res.status === 403) return null;
-  if (!res.ok) throw await errorOf(res);
-  return (await res.json()) as UserView;
+  // Not through call(): its 401 event would ask for this very check again.
+  const result = await sky.api.GET("/api/users/current");
+  if (result.response.status === 401 || result.response.status === 403) return null;
+  return ok(result);
 }
 
 export function App() {

@@ -1,12 +1,12 @@
 import type { CloudAuthzView } from "@skyferry/contracts";
-import { get } from "../api/client.ts";
+import { call, sky } from "../api/client.ts";
 import { href } from "../route.ts";
 import { ErrorBox } from "./messages.tsx";
 import { type Loaded, useLoad } from "./use-load.ts";
 
 /** The caller's cloud authorizations, for a page that uses one (send, get). */
 export function useAuthzs(): Loaded<CloudAuthzView[]> {
-  return useLoad(() => get<CloudAuthzView[]>("/api/cloud/authz"));
+  return useLoad(() => call(() => sky.api.GET("/api/cloud/authz")));
 }
 
 /** Why no authorization can be picked: the list failed, or there is none yet (with a link to create one). */

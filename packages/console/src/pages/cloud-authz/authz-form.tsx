@@ -1,6 +1,6 @@
 import type { CloudAuthzView, IdentitySummary } from "@skyferry/contracts";
 import { useState } from "preact/hooks";
-import { post, put } from "../../api/client.ts";
+import { call, sky } from "../../api/client.ts";
 import { ErrorBox } from "../../ui/messages.tsx";
 import { useAction } from "../../ui/use-load.ts";
 import {
@@ -59,7 +59,9 @@ export function AuthzForm({ editing, identities, onSaved, onCancel }: Props) {
       ...(provider === "aws" ? { authn_id: authnId } : {}),
     };
     void save.run(async () => {
-      const saved = editing ? await put<CloudAuthzView>(`/api/cloud/authz/${editing.id}`, body) : await post<CloudAuthzView>("/api/cloud/authz", body);
+      const saved = editing
+        ? await call(() => sky.api.PUT("/api/cloud/authz/{id}", { params: { path: { id: editing.id } }, body }))
+        : await call(() => sky.api.POST("/api/cloud/authz", { body }));
       onSaved(saved);
     });
   };

@@ -1,6 +1,6 @@
-import type { CloudAuthzTestResult, CloudAuthzView, IdentitySummary } from "@skyferry/contracts";
+import type { CloudAuthzTestResult, CloudAuthzView } from "@skyferry/contracts";
 import { useState } from "preact/hooks";
-import { del, get, post } from "../../api/client.ts";
+import { call, sky } from "../../api/client.ts";
 import { formatTime } from "../../ui/format.ts";
 import { ErrorBox, Loading, Notice } from "../../ui/messages.tsx";
 import { useAction, useLoad } from "../../ui/use-load.ts";
@@ -10,8 +10,8 @@ const STATUS_WORDS: Record<string, string> = { untested: "not used yet", ok: "wo
 
 /** The caller's cloud authorizations: list, create, edit, delete, test access. */
 export function CloudAuthzPage() {
-  const list = useLoad(() => get<CloudAuthzView[]>("/api/cloud/authz"));
-  const identities = useLoad(() => get<IdentitySummary[]>("/authnz/"));
+  const list = useLoad(() => call(() => sky.api.GET("/api/cloud/authz")));
+  const identities = useLoad(() => call(() => sky.api.GET("/authnz/")));
   const [form, setForm] = useState<{ editing?: CloudAuthzView } | undefined>(undefined);
   const [notice, setNotice] = useState<string | undefined>(undefined);
   const remove = useAction();
@@ -19,7 +19,7 @@ export function CloudAuthzPage() {
   const onDelete = (a: CloudAuthzView) =>
     remove.run(async () => {
       if (!confirm(`Delete the ${a.provider} authorization "${a.description || a.id}"? Sends using it will fail.`)) return;
-      await del(`/api/cloud/authz/${a.id}`);
+      await call(() => sky.api.DELETE("/api/cloud/authz/{id}", { params: { path: { id: a.id } } }));
       setNotice(`Deleted authorization ${a.id}.`);
       list.reload();
     });
@@ -96,7 +96,7 @@ function TestAccess({ authz, onTested }: { authz: CloudAuthzView; onTested: () =
     e.preventDefault();
     setResult(undefined);
     void test.run(async () => {
-      setResult(await post<CloudAuthzTestResult>(`/api/cloud/authz/${authz.id}/test`, bucket.trim() ? { bucket: bucket.trim() } : {}));
+      setResult(await call(() => sky.api.POST("/api/cloud/authz/{id}/test", { params: { path: { id: authz.id } }, body: bucket.trim() ? { bucket: bucket.trim() } : {} })));
       onTested();
     });
   };

@@ -1,12 +1,10 @@
-import type { RpcResponse, TransferObjectsList } from "@skyferry/contracts";
 import { useState } from "preact/hooks";
-import { get, query } from "../../api/client.ts";
+import { call, sky } from "../../api/client.ts";
 import { formatBytes, formatTime } from "../../ui/format.ts";
 import { ErrorBox, Loading } from "../../ui/messages.tsx";
 import { useLoad } from "../../ui/use-load.ts";
 import { crumbs, DELIMITER, nameIn, type Selection, toggleFolder, toggleObject, toggleObjects } from "./selection.ts";
 
-type ListPage = RpcResponse<typeof TransferObjectsList>;
 
 export const PAGE_SIZES = [10, 25, 50, 100, 250, 1000] as const;
 
@@ -34,7 +32,7 @@ export function BucketBrowser({ authzId, bucket, prefix, selection, onSelect, fo
   const [cursors, setCursors] = useState<Array<string | undefined>>([undefined]);
   const cursor = cursors[cursors.length - 1];
   const page = useLoad(
-    () => get<ListPage>(`/api/cloud/storage/objects${query({ authz_id: authzId, bucket, prefix, delimiter: DELIMITER, limit: pageSize, cursor })}`),
+    () => call(() => sky.api.GET("/api/cloud/storage/objects", { params: { query: { authz_id: authzId, bucket, ...(prefix ? { prefix } : {}), delimiter: DELIMITER, limit: pageSize, ...(cursor ? { cursor } : {}) } } })),
     [authzId, bucket, prefix, pageSize, cursor],
   );
   const listing = page.data;

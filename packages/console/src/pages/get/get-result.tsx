@@ -1,6 +1,5 @@
-import type { DatasetObject } from "@skyferry/contracts";
 import { useEffect, useRef } from "preact/hooks";
-import { get } from "../../api/client.ts";
+import { call, sky } from "../../api/client.ts";
 import { href } from "../../route.ts";
 import { formatBytes } from "../../ui/format.ts";
 import { ErrorBox } from "../../ui/messages.tsx";
@@ -16,7 +15,7 @@ const COLUMNS = ["#", "Name", "Datatype", "Size", "State", "Job"] as const;
 /** The new history items of a get, followed until each is ok or failed, with their jobs. */
 export function GetSummary({ result, historyId }: { result: GetResult; historyId: string }) {
   const ids = new Set(result.items.map((i) => i.id));
-  const contents = useLoad(() => get<DatasetObject[]>(`/api/histories/${encodeURIComponent(historyId)}/contents?keys=${KEYS}`), [historyId, result]);
+  const contents = useLoad(() => call(() => sky.api.GET("/api/histories/{id}/contents", { params: { path: { id: historyId }, query: { keys: KEYS } } })), [historyId, result]);
   const now = new Map((contents.data ?? []).filter((d) => ids.has(d.id)).map((d) => [d.id, d]));
   const items = result.items.map((i) => ({ ...i, ...now.get(i.id) }));
   const busy = items.some((i) => !FINAL.has(i.state ?? ""));

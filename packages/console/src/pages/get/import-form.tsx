@@ -1,7 +1,6 @@
-import type { HistoryObject } from "@skyferry/contracts";
-import { fromGetAnswer, type GetAnswerItem, type GetResult } from "./get-answer.ts";
+import { fromGetAnswer, type GetResult } from "./get-answer.ts";
 import { useState } from "preact/hooks";
-import { get, post } from "../../api/client.ts";
+import { call, sky } from "../../api/client.ts";
 import { href } from "../../route.ts";
 import { formatBytes } from "../../ui/format.ts";
 import { ErrorBox } from "../../ui/messages.tsx";
@@ -25,7 +24,7 @@ export interface ImportFormProps {
 
 /** What is selected, where it goes (a history, the datatype and the line options), and the get itself. */
 export function ImportForm({ authzId, bucket, selection, onSelect, initialHistoryId, onQueued }: ImportFormProps) {
-  const histories = useLoad(() => get<HistoryObject[]>("/api/histories?keys=id,name,count"));
+  const histories = useLoad(() => call(() => sky.api.GET("/api/histories", { params: { query: { keys: "id,name,count" } } })));
   const [historyId, setHistoryId] = useState(initialHistoryId ?? "");
   const [newName, setNewName] = useState("");
   const [options, setOptions] = useState<ImportOptions>(DEFAULT_OPTIONS);
@@ -40,12 +39,12 @@ export function ImportForm({ authzId, bucket, selection, onSelect, initialHistor
     void action.run(async () => {
       let target = chosen;
       if (target === NEW_HISTORY) {
-        const h = await post<HistoryObject>("/api/histories", newName.trim() ? { name: newName.trim() } : {});
+        const h = await call(() => sky.api.POST("/api/histories", { body: newName.trim() ? { name: newName.trim() } : {} }));
         target = h.id!;
         // Kept chosen: trying again after a refusal reuses this history instead of making another.
         setHistoryId(target);
       }
-      const answer = await post<GetAnswerItem[]>("/api/cloud/storage/get", getBody({ historyId: target, authzId, bucket }, selection, options));
+      const answer = await call(() => sky.api.POST("/api/cloud/storage/get", { body: getBody({ historyId: target, authzId, bucket }, selection, options) }));
       const result = fromGetAnswer(answer, bucket);
       histories.reload(); // the item counts changed
       onQueued(result, target);

@@ -1,6 +1,6 @@
 import type { HistoryObject } from "@skyferry/contracts";
 import { useState } from "preact/hooks";
-import { del, get, post, put } from "../../api/client.ts";
+import { call, sky } from "../../api/client.ts";
 import { href } from "../../route.ts";
 import { formatBytes, formatTime } from "../../ui/format.ts";
 import { ErrorBox, Loading } from "../../ui/messages.tsx";
@@ -12,7 +12,7 @@ const COLUMNS = ["Name", "Items", "Size", "Updated", "Actions"] as const;
 
 /** The caller's histories: list, create, rename, delete. */
 export function HistoriesPage() {
-  const list = useLoad(() => get<HistoryObject[]>(`/api/histories?keys=${KEYS}`));
+  const list = useLoad(() => call(() => sky.api.GET("/api/histories", { params: { query: { keys: KEYS } } })));
   const [name, setName] = useState("");
   const [renaming, setRenaming] = useState<string | undefined>(undefined);
   const action = useAction();
@@ -20,7 +20,7 @@ export function HistoriesPage() {
   const create = (e: Event) => {
     e.preventDefault();
     void action.run(async () => {
-      const h = await post<HistoryObject>("/api/histories", name.trim() ? { name: name.trim() } : {});
+      const h = await call(() => sky.api.POST("/api/histories", { body: name.trim() ? { name: name.trim() } : {} }));
       setName("");
       location.hash = href("histories", h.id!);
     });
@@ -28,7 +28,7 @@ export function HistoriesPage() {
   const remove = (h: HistoryObject) =>
     action.run(async () => {
       if (!confirm(`Delete the history "${h.name}"?`)) return;
-      await del(`/api/histories/${h.id}`);
+      await call(() => sky.api.DELETE("/api/histories/{id}", { params: { path: { id: h.id! } } }));
       list.reload();
     });
 
@@ -86,7 +86,7 @@ function RenameForm({ history, onDone }: { history: HistoryObject; onDone: () =>
   const submit = (e: Event) => {
     e.preventDefault();
     void save.run(async () => {
-      await put(`/api/histories/${history.id}`, { name: name.trim() });
+      await call(() => sky.api.PUT("/api/histories/{id}", { params: { path: { id: history.id! } }, body: { name: name.trim() } }));
       onDone();
     });
   };

@@ -1,5 +1,4 @@
-import type { DatasetObject, HistoryObject } from "@skyferry/contracts";
-import { get } from "../../api/client.ts";
+import { call, sky } from "../../api/client.ts";
 import { href } from "../../route.ts";
 import { formatBytes } from "../../ui/format.ts";
 import { ErrorBox, Loading } from "../../ui/messages.tsx";
@@ -14,8 +13,8 @@ const COLUMNS = ["#", "Name", "Datatype", "Size", "State", "Download"] as const;
 
 /** One history's datasets (name, hid, datatype, size, state), uploads, downloads. */
 export function HistoryContentsPage({ historyId }: { historyId: string }) {
-  const history = useLoad(() => get<HistoryObject>(`/api/histories/${encodeURIComponent(historyId)}`), [historyId]);
-  const contents = useLoad(() => get<DatasetObject[]>(`/api/histories/${encodeURIComponent(historyId)}/contents?keys=${CONTENT_KEYS}`), [historyId]);
+  const history = useLoad(() => call(() => sky.api.GET("/api/histories/{id}", { params: { path: { id: historyId } } })), [historyId]);
+  const contents = useLoad(() => call(() => sky.api.GET("/api/histories/{id}/contents", { params: { path: { id: historyId }, query: { keys: CONTENT_KEYS } } })), [historyId]);
   const datasets = (contents.data ?? []).filter((d) => !d.deleted);
 
   // Datasets still being ingested change state on their own: look again shortly.

@@ -1,6 +1,6 @@
 import type { TransferJob } from "@skyferry/contracts";
 import { useState } from "preact/hooks";
-import { del, post } from "../../api/client.ts";
+import { call, sky } from "../../api/client.ts";
 import { href } from "../../route.ts";
 import { formatBytes, formatRate, formatTime } from "../../ui/format.ts";
 import { ErrorBox } from "../../ui/messages.tsx";
@@ -32,11 +32,11 @@ export function JobCard({ initial }: { initial: TransferJob }) {
 
   const cancel = () =>
     action.run(async () => {
-      setBase(await del<TransferJob>(`/api/jobs/${job.id}`));
+      setBase(await call(() => sky.api.DELETE("/api/jobs/{id}", { params: { path: { id: job.id } } })));
     });
   const retry = () =>
     action.run(async () => {
-      setBase(await post<TransferJob>(`/api/jobs/${job.id}/retry`));
+      setBase(await call(() => sky.api.POST("/api/jobs/{id}/retry", { params: { path: { id: job.id } } })));
       setGeneration((g) => g + 1);
     });
 

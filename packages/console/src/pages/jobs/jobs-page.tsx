@@ -1,6 +1,6 @@
-import type { TransferJob } from "@skyferry/contracts";
 import { useState } from "preact/hooks";
-import { get } from "../../api/client.ts";
+import { getJob } from "@skyferry/client/browser";
+import { call, sky } from "../../api/client.ts";
 import { href } from "../../route.ts";
 import { ErrorBox, Loading } from "../../ui/messages.tsx";
 import { useLoad } from "../../ui/use-load.ts";
@@ -9,7 +9,7 @@ import { JobCard } from "./job-card.tsx";
 /** Transfer jobs: the ones just sent (`?ids=`) or the most recent, followed live. */
 export function JobsPage({ ids }: { ids?: string[] }) {
   const key = ids?.join(",") ?? "";
-  const jobs = useLoad(async () => (ids && ids.length > 0 ? Promise.all(ids.map((id) => get<TransferJob>(`/api/jobs/${encodeURIComponent(id)}`))) : get<TransferJob[]>("/api/jobs?limit=50")), [key]);
+  const jobs = useLoad(async () => (ids && ids.length > 0 ? Promise.all(ids.map((id) => getJob(sky, id))) : call(() => sky.api.GET("/api/jobs", { params: { query: { limit: 50 } } }))), [key]);
   const [, setTick] = useState(0);
   const allGets = !!jobs.data && jobs.data.length > 0 && jobs.data.every((j) => j.direction === "get");
   return (

@@ -1,5 +1,7 @@
+import { followJob, SkyferryApiError } from "@skyferry/client/browser";
 import type { TransferJob } from "@skyferry/contracts";
 import { useEffect, useRef, useState } from "preact/hooks";
+import { sky } from "../../api/client.ts";
 
 const FINAL = new Set(["ok", "error", "deleted"]);
 export const isFinal = (state: string) => FINAL.has(state);
@@ -12,16 +14,9 @@ export interface LiveJob {
   streamError: string | undefined;
 }
 
-interface ProgressEvent {
-  job_id: string;
-  state: TransferJob["state"];
-  bytes_done: number;
-  bytes_total: number;
-}
-
 /**
- * Follows a job over Server-Sent Events (`GET /api/jobs/{id}/events`, the session cookie goes
- * along): the job now, progress, then the final job. `generation` restarts the stream (after a retry).
+ * Follows a job over Server-Sent Events (`GET /api/jobs/{id}/events` through the SDK, the session
+ * cookie goes along): the job now, progress, then the final job. `generation` restarts the stream (after a retry).
  */
 export function useJobStream(initial: TransferJob, generation: number): LiveJob {
   const [live, setLive] = useState<LiveJob>({ job: initial, rate: undefined, streamError: undefined });
@@ -31,40 +26,47 @@ export function useJobStream(initial: TransferJob, generation: number): LiveJob 
 
   useEffect(() => {
     if (isFinal(initial.state) && generation === 0) return;
-    const source = new EventSource(`/api/jobs/${encodeURIComponent(initial.id)}/events`, { withCredentials: true });
-    let done = false;
-    const settle = (job: TransferJob) => {
-      done = true;
-      source.close();
-      setLive({ job, rate: undefined, streamError: undefined });
+    // The SDK's followJob (fetch + the session cookie): the job now, progress, then the final job;
+    // a stream that breaks is opened again after a pause, saying so while the job may still run.
+    const controller = new AbortController();
+    const follow = async () => {
+      for (;;) {
+        try {
+          for await (const e of followJob(sky, initial.id, { signal: controller.signal })) {
+            if (e.event === "progress") {
+              const p = e.progress;
+              const now = performance.now();
+              const prev = last.current;
+              last.current = { at: now, bytes: p.bytes_done };
+              setLive((l) => {
+                const dt = prev ? (now - prev.at) / 1000 : 0;
+                const rate = prev && dt > 0 && p.bytes_done >= prev.bytes ? (p.bytes_done - prev.bytes) / dt : l.rate;
+                return { job: { ...l.job, state: p.state, bytes_done: p.bytes_done, bytes_total: p.bytes_total }, rate, streamError: undefined };
+              });
+            } else if (isFinal(e.job.state)) {
+              setLive({ job: e.job, rate: undefined, streamError: undefined });
+            } else {
+              // The baseline for the rate: the first progress event already gives one.
+              last.current = { at: performance.now(), bytes: e.job.bytes_done };
+              setLive((l) => ({ ...l, job: e.job, streamError: undefined }));
+            }
+          }
+          return;
+        } catch (err) {
+          if (controller.signal.aborted) return;
+          // Refused (signed out, not found): trying again would not help.
+          if (err instanceof SkyferryApiError && err.status >= 400 && err.status < 500) {
+            setLive((l) => ({ ...l, streamError: `Live updates stopped: ${err.message}` }));
+            return;
+          }
+          setLive((l) => ({ ...l, streamError: "Live updates interrupted; reconnecting…" }));
+          await new Promise((r) => setTimeout(r, 2000));
+          if (controller.signal.aborted) return;
+        }
+      }
     };
-    source.addEventListener("state", (e) => {
-      const job = JSON.parse((e as MessageEvent<string>).data) as TransferJob;
-      // The baseline for the rate: the first progress event already gives one.
-      last.current = { at: performance.now(), bytes: job.bytes_done };
-      if (isFinal(job.state)) settle(job);
-      else setLive((l) => ({ ...l, job, streamError: undefined }));
-    });
-    source.addEventListener("progress", (e) => {
-      const p = JSON.parse((e as MessageEvent<string>).data) as ProgressEvent;
-      const now = performance.now();
-      const prev = last.current;
-      last.current = { at: now, bytes: p.bytes_done };
-      setLive((l) => {
-        const dt = prev ? (now - prev.at) / 1000 : 0;
-        const rate = prev && dt > 0 && p.bytes_done >= prev.bytes ? (p.bytes_done - prev.bytes) / dt : l.rate;
-        return { job: { ...l.job, state: p.state, bytes_done: p.bytes_done, bytes_total: p.bytes_total }, rate, streamError: undefined };
-      });
-    });
-    for (const name of ["completed", "failed"]) source.addEventListener(name, (e) => settle(JSON.parse((e as MessageEvent<string>).data) as TransferJob));
-    source.onerror = () => {
-      // EventSource reconnects by itself; say so only while the job is not known to be finished.
-      if (!done) setLive((l) => ({ ...l, streamError: "Live updates interrupted; reconnecting…" }));
-    };
-    return () => {
-      done = true;
-      source.close();
-    };
+    void follow();
+    return () => controller.abort();
   }, [initial.id, generation]);
 
   return live;

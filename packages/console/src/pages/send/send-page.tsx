@@ -1,6 +1,6 @@
-import type { DatasetObject, HistoryObject, SendResult } from "@skyferry/contracts";
+import type { SendResult } from "@skyferry/contracts";
 import { useState } from "preact/hooks";
-import { get, post } from "../../api/client.ts";
+import { call, sky } from "../../api/client.ts";
 import { href } from "../../route.ts";
 import { AuthzField, AuthzProblems, useAuthzs } from "../../ui/authz-picker.tsx";
 import { BucketField, bucketProblem } from "../../ui/bucket-field.tsx";
@@ -18,12 +18,12 @@ const TEMPLATE_HELP = "placeholders {history_name} {history_id} {hid} {name} {da
 
 /** Send datasets (or a whole history) to a bucket; then follow the jobs. */
 export function SendPage({ initialHistoryId }: { initialHistoryId?: string }) {
-  const histories = useLoad(() => get<HistoryObject[]>("/api/histories?keys=id,name,count"));
+  const histories = useLoad(() => call(() => sky.api.GET("/api/histories", { params: { query: { keys: "id,name,count" } } })));
   const authzs = useAuthzs();
   const [historyId, setHistoryId] = useState(initialHistoryId ?? "");
   const chosenHistory = historyId || histories.data?.[0]?.id || "";
   const contents = useLoad(
-    () => (chosenHistory ? get<DatasetObject[]>(`/api/histories/${chosenHistory}/contents?keys=id,hid,name,extension,file_size,state,deleted`) : Promise.resolve([])),
+    () => (chosenHistory ? call(() => sky.api.GET("/api/histories/{id}/contents", { params: { path: { id: chosenHistory }, query: { keys: "id,hid,name,extension,file_size,state,deleted" } } })) : Promise.resolve([])),
     [chosenHistory],
   );
   const [scope, setScope] = useState<"all" | "some">("all");
@@ -32,7 +32,7 @@ export function SendPage({ initialHistoryId }: { initialHistoryId?: string }) {
   const [bucket, setBucket] = useState("");
   const [prefix, setPrefix] = useState("");
   const [template, setTemplate] = useState("");
-  const [policy, setPolicy] = useState("rename");
+  const [policy, setPolicy] = useState<(typeof POLICIES)[number]["value"]>("rename");
   const [result, setResult] = useState<SendResult | undefined>(undefined);
   const send = useAction();
 
@@ -59,7 +59,7 @@ export function SendPage({ initialHistoryId }: { initialHistoryId?: string }) {
         ...(template.trim() ? { key_template: template.trim() } : {}),
         overwrite_policy: policy,
       };
-      const res = await post<SendResult>("/api/cloud/storage/send", body);
+      const res = await call(() => sky.api.POST("/api/cloud/storage/send", { body }));
       setResult(res);
       if (res.sent.length > 0 && res.failed.length === 0) location.hash = `${href("jobs")}?ids=${res.sent.map((s) => s.job_id).join(",")}`;
     });
@@ -121,7 +121,7 @@ export function SendPage({ initialHistoryId }: { initialHistoryId?: string }) {
         </div>
         <div class="field">
           <label for="send-policy">When the object already exists</label>
-          <select id="send-policy" value={policy} onChange={(e) => setPolicy(e.currentTarget.value)}>
+          <select id="send-policy" value={policy} onChange={(e) => setPolicy(POLICIES.find((p) => p.value === e.currentTarget.value)?.value ?? "rename")}>
             {POLICIES.map((p) => (
               <option key={p.value} value={p.value}>
                 {p.label}

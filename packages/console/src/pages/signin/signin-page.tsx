@@ -1,17 +1,12 @@
-import { get } from "../../api/client.ts";
+import { call, sky } from "../../api/client.ts";
 import { ErrorBox, Loading } from "../../ui/messages.tsx";
 import { useLoad } from "../../ui/use-load.ts";
-
-interface SignInProvider {
-  name: string;
-  login_url: string;
-}
 
 const label = (name: string) => (name === "google" ? "Google" : name.charAt(0).toUpperCase() + name.slice(1));
 
 /** One button per configured OpenID Connect provider (`GET /authnz/providers`). */
 export function SignInPage() {
-  const providers = useLoad(() => get<SignInProvider[]>("/authnz/providers"));
+  const providers = useLoad(() => call(() => sky.api.GET("/authnz/providers")));
   return (
     <section class="narrow" aria-labelledby="signin-title">
       <h1 id="signin-title">Sign in</h1>

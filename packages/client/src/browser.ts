@@ -1,0 +1,2 @@
+export * from "./index.ts";
+export { type BrowserUploadOptions, uploadBrowserFile } from "./upload-browser.ts";
