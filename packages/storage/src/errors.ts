@@ -11,6 +11,8 @@ export const StorageErrorCode = [
   "ABORTED",
   /** The body stream given to `put` failed (a read error of the source, not of the provider). */
   "SOURCE",
+  /** The destination's address is refused by the outbound policy (@skyferry/outbound-policy); no connection was made. */
+  "OUTBOUND_REFUSED",
   "UNKNOWN",
 ] as const;
 export type StorageErrorCode = (typeof StorageErrorCode)[number];
@@ -25,6 +27,7 @@ const STATUS: Record<StorageErrorCode, number> = {
   TRANSIENT: 503,
   ABORTED: 499,
   SOURCE: 500,
+  OUTBOUND_REFUSED: 400,
   UNKNOWN: 502,
 };
 

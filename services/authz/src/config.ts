@@ -2,6 +2,7 @@ import { type Static, Type } from "@sinclair/typebox";
 import { ConfigError, loadConfig } from "@skyferry/config";
 import { ActorVerifyConfig } from "@skyferry/actor";
 import { BaseConfig } from "@skyferry/service-kit";
+import { OutboundConfig } from "@skyferry/outbound-policy";
 
 /** One OpenID Connect provider users can sign in with. */
 export const OidcProviderConfig = Type.Object(
@@ -33,6 +34,7 @@ export type OidcProviderConfig = Static<typeof OidcProviderConfig>;
 export const AuthzConfig = Type.Object({
   ...BaseConfig,
   ...ActorVerifyConfig,
+  ...OutboundConfig,
   /** HTTP port for /healthz and /readyz. */
   PORT: Type.Integer({ default: 8081, minimum: 0, maximum: 65535 }),
   /** JSON array of OpenID Connect providers (see `OidcProviderConfig`). */

@@ -61,7 +61,7 @@ export async function historyApp(app: FastifyInstance, deps: ServiceDeps<History
       fetchUrl,
       maxBytes: config.HISTORY_MAX_UPLOAD_BYTES,
       maxFiles: config.HISTORY_MAX_FILES_PER_UPLOAD,
-      url: { allowPrivate: config.HISTORY_ALLOW_PRIVATE_URLS, timeoutMs: config.HISTORY_URL_TIMEOUT_MS, maxRedirects: config.HISTORY_URL_MAX_REDIRECTS },
+      url: { allowPrivate: config.HISTORY_ALLOW_PRIVATE_URLS, allowlist: config.SKYFERRY_OUTBOUND_ALLOW, timeoutMs: config.HISTORY_URL_TIMEOUT_MS, maxRedirects: config.HISTORY_URL_MAX_REDIRECTS },
     });
     await internal.register(displayRoute, { datasets, store });
   });

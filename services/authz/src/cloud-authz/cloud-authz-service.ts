@@ -1,7 +1,8 @@
 import { isDeepStrictEqual } from "node:util";
 import { randomBytes } from "node:crypto";
 import type { CloudAuthzChanges, CloudAuthzInput, CloudAuthzTestResult, CloudAuthzView, ProviderCredentials } from "@skyferry/contracts";
-import { isSkyferryError, malformedId, missingField } from "@skyferry/errors";
+import { invalidField, isSkyferryError, malformedId, missingField } from "@skyferry/errors";
+import { resolveDestination } from "@skyferry/outbound-policy";
 import type { SecretBox } from "../crypto/secret-box.ts";
 import type { Identities } from "../identities/identities-repo.ts";
 import type { IdentityTokenSource } from "../oidc/identity-tokens.ts";
@@ -13,6 +14,16 @@ import type { ProviderRegistry } from "./providers/index.ts";
 import { mask, openSecret, splitConfig } from "./secrets.ts";
 
 const ID = /^[0-9a-f]{16}$/;
+/** Config fields that say where secrets are sent: a change to any needs the secrets again. */
+const DESTINATION_FIELDS = ["endpoint", "authority_host", "storage_account", "tenant_id"] as const;
+
+const ownerOf = (doc: CloudAuthzDoc) => ({ userId: doc.user_id, authzId: doc._id });
+
+/** Whether `raw` (an update's config) sends secrets somewhere other than the stored record did. */
+function destinationChanged(doc: CloudAuthzDoc, provider: string, raw: Record<string, unknown>): boolean {
+  if (provider !== doc.provider) return true;
+  return DESTINATION_FIELDS.some((f) => !isDeepStrictEqual(raw[f], doc.config[f]));
+}
 /** Authorizations whose expiring credentials are kept for reuse (per process). */
 const MAX_REUSABLE = 1000;
 /** Provider codes that mean the credentials themselves are wrong (not the bucket, not a permission). */
@@ -57,7 +68,7 @@ export function createCloudAuthz(deps: CloudAuthzDeps) {
   /** The full config, secrets opened. */
   const openConfig = (doc: CloudAuthzDoc): Record<string, unknown> => ({
     ...doc.config,
-    ...Object.fromEntries(Object.entries(doc.secrets).map(([k, s]) => [k, openSecret(box, doc._id, k, s)])),
+    ...Object.fromEntries(Object.entries(doc.secrets).map(([k, s]) => [k, openSecret(box, ownerOf(doc), k, s)])),
   });
 
   const owned = async (userId: string, id: string) => {
@@ -80,9 +91,11 @@ export function createCloudAuthz(deps: CloudAuthzDeps) {
     return authnId;
   }
 
-  function checkedConfig(module: ProviderModule, raw: Record<string, unknown>): Record<string, unknown> {
+  /** The config checked by its schema and rules, and every destination it names by the outbound policy (400 naming the field). */
+  async function checkedConfig(module: ProviderModule, raw: Record<string, unknown>): Promise<Record<string, unknown>> {
     const config = checkConfig(module.name, module.schema, raw) as Record<string, unknown>;
     module.refine?.(config);
+    for (const d of module.destinations?.(config) ?? []) await resolveDestination(d.url, settings.outbound, d.field);
     return config;
   }
 
@@ -127,10 +140,10 @@ export function createCloudAuthz(deps: CloudAuthzDeps) {
     async create(userId: string, input: CloudAuthzInput): Promise<CloudAuthzView> {
       const module = providers.get(input.provider);
       const authnId = await checkAuthn(userId, module, input.authn_id);
-      const config = checkedConfig(module, input.config);
+      const config = await checkedConfig(module, input.config);
       await rejectDuplicate(userId, module.name, authnId, config);
       const id = randomBytes(8).toString("hex");
-      const { plain, secrets } = splitConfig(box, id, config, module.secretFields);
+      const { plain, secrets } = splitConfig(box, { userId, authzId: id }, config, module.secretFields);
       const time = now();
       const doc: CloudAuthzDoc = {
         _id: id,
@@ -161,14 +174,20 @@ export function createCloudAuthz(deps: CloudAuthzDeps) {
       let raw = openConfig(doc);
       if (changes.config !== undefined) {
         raw = { ...changes.config };
-        // A secret sent back as its mask keeps the stored secret (clients echo what GET showed).
-        if (module.name === doc.provider) {
-          for (const [k, s] of Object.entries(doc.secrets)) if (raw[k] === mask(s)) raw[k] = openSecret(box, doc._id, k, s);
+        // A secret sent back as its mask keeps the stored secret (clients echo what GET showed),
+        // but only while the secret still goes where it went: a new destination (provider,
+        // endpoint, authority host, account, tenant) needs every secret entered again, or a
+        // changed endpoint would carry the stored secret to a host of the caller's choosing.
+        const moved = destinationChanged(doc, module.name, raw);
+        for (const [k, s] of Object.entries(doc.secrets)) {
+          if (raw[k] !== mask(s)) continue;
+          if (moved) throw invalidField(`config.${k}`, `Invalid config.${k}: the secret must be entered again when the endpoint changes (provider, endpoint, authority_host, storage_account or tenant_id).`);
+          raw[k] = openSecret(box, ownerOf(doc), k, s);
         }
       }
-      const config = checkedConfig(module, raw);
+      const config = await checkedConfig(module, raw);
       await rejectDuplicate(userId, module.name, authnId, config, doc._id);
-      const { plain, secrets } = splitConfig(box, doc._id, config, module.secretFields);
+      const { plain, secrets } = splitConfig(box, ownerOf(doc), config, module.secretFields);
       const updated = await repo.update(doc._id, userId, {
         provider: module.name,
         config: plain,

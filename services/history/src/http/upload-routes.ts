@@ -20,7 +20,7 @@ export interface UploadRouteOptions {
   fetchUrl: typeof fetchUrl;
   maxBytes: number;
   maxFiles: number;
-  url: { allowPrivate: boolean; timeoutMs: number; maxRedirects: number };
+  url: { allowPrivate: boolean; allowlist: readonly string[]; timeoutMs: number; maxRedirects: number };
 }
 
 const UrlUpload = Type.Object(
