@@ -1,7 +1,8 @@
 import { isDeepStrictEqual } from "node:util";
 import { randomBytes } from "node:crypto";
-import type { CloudAuthzChanges, CloudAuthzInput, CloudAuthzTestResult, CloudAuthzView, ProviderCredentials } from "@skyferry/contracts";
-import { invalidField, isSkyferryError, malformedId, missingField } from "@skyferry/errors";
+import type { CloudAuthzChanges, CloudAuthzInput, CloudAuthzTestResult, CloudAuthzView, ProviderCredentials, ProviderFailure } from "@skyferry/contracts";
+import { invalidField, isSkyferryError, malformedId, missingField, type SkyferryError } from "@skyferry/errors";
+import { type ClassifiedFailure, failureText } from "@skyferry/storage";
 import { resolveDestination } from "@skyferry/outbound-policy";
 import type { SecretBox } from "../crypto/secret-box.ts";
 import type { Identities } from "../identities/identities-repo.ts";
@@ -242,7 +243,7 @@ export function createCloudAuthz(deps: CloudAuthzDeps) {
       } catch (err) {
         // Refusals (4xx) and an unreachable provider (503) are answers; anything else is a fault.
         if (!isSkyferryError(err) || (err.status >= 500 && err.status !== 503)) throw err;
-        return { ...base, ok: false, checked: "credentials", code: err.code, reason: err.message };
+        return { ...base, ok: false, checked: "credentials", ...answerOf(credentialFailure(err)) };
       }
       const expires_at = got.issued.expiresAt?.toISOString() ?? null;
       const check = await got.module.checkAccess(got.issued, bucket, settings);
@@ -250,26 +251,32 @@ export function createCloudAuthz(deps: CloudAuthzDeps) {
         if (!got.issued.verified) await repo.recordUse(doc._id, { status: "ok", status_reason: null });
         return { ...base, ok: true, checked: check.checked, expires_at };
       }
-      const secrets = Object.values(openConfig(doc)).filter((v): v is string => typeof v === "string" && v.length >= 8);
-      const reason = scrub(check.reason, [...secrets, ...credentialSecrets(got.issued.credentials)]);
+      const f = check.failure;
       // Static keys are only proven by using them: a refusal at account level, or of the keys
       // themselves, marks the record (a bucket's own refusal does not).
-      if ((check.checked === "account" && check.code !== "UNREACHABLE") || KEY_REFUSALS.has(check.code)) await repo.recordUse(doc._id, { status: "refused", status_reason: reason });
-      return { ...base, ok: false, checked: check.checked, expires_at, code: check.code, reason };
+      const keysRefused = f.failure === "invalid_credentials" || f.failure === "expired" || (f.provider_code !== undefined && KEY_REFUSALS.has(f.provider_code));
+      if ((check.checked === "account" && f.provider_status !== undefined) || keysRefused) await repo.recordUse(doc._id, { status: "refused", status_reason: f.reason });
+      return { ...base, ok: false, checked: check.checked, expires_at, ...answerOf(f) };
     },
   };
 }
 
 export type CloudAuthz = ReturnType<typeof createCloudAuthz>;
 
-function credentialSecrets(c: ProviderCredentials): string[] {
-  if (c.kind === "s3") return [c.secret_access_key, ...(c.session_token ? [c.session_token] : [])];
-  return [c.auth.type === "shared_key" ? c.auth.account_key : c.auth.type === "sas" ? c.auth.sas : c.auth.token];
+/** A `/test` answer's failure fields: the fixed vocabulary, its text, the provider's status and code. */
+function answerOf(f: ClassifiedFailure): Pick<CloudAuthzTestResult, "code" | "reason" | "provider_status" | "provider_code"> {
+  return { code: f.failure, reason: f.reason, ...(f.provider_status !== undefined ? { provider_status: f.provider_status } : {}), ...(f.provider_code ? { provider_code: f.provider_code } : {}) };
 }
 
-/** A provider's message must not carry a secret back (e.g. a URL with a SAS signature). */
-function scrub(text: string, secrets: string[]): string {
-  let out = text.replace(/([?&](?:sig|X-Amz-Signature|X-Amz-Credential|X-Amz-Security-Token)=)[^&\s"']*/gi, "$1[redacted]");
-  for (const s of secrets) if (s) out = out.split(s).join("[redacted]");
-  return out;
+/** Issuing's refusals in the vocabulary; the provider's code is kept when the refusal names one (STS `<Code>`, Entra ID's AADSTS number, an OAuth error). */
+function credentialFailure(err: SkyferryError): ClassifiedFailure {
+  const providerCode = /^STS refused the web identity token: ([A-Za-z][A-Za-z0-9]{0,63})\b/.exec(err.message)?.[1] ?? /\b(AADSTS\d{1,10}|invalid_client|unauthorized_client|invalid_grant|invalid_scope|invalid_request)\b/.exec(err.message)?.[1];
+  const failure: ProviderFailure =
+    err.code === "OUTBOUND_REFUSED" ? "refused_address"
+    : err.code === "AUTHZ_SAS_EXPIRED" ? "expired"
+    : err.code === "AUTHZ_NEEDS_REAUTH" ? "needs_reauth"
+    : err.status === 503 ? "unreachable"
+    : err.status === 401 ? "credentials_refused"
+    : "invalid_request";
+  return { failure, reason: failureText(failure), ...(providerCode ? { provider_code: providerCode } : {}) };
 }

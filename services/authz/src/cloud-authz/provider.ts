@@ -1,6 +1,7 @@
 import type { Static, TObject } from "@sinclair/typebox";
 import type { CloudProvider, ProviderCredentials } from "@skyferry/contracts";
 import type { OutboundPolicy } from "@skyferry/outbound-policy";
+import type { ClassifiedFailure } from "@skyferry/storage";
 import type { IdentityTokenSource } from "../oidc/identity-tokens.ts";
 
 /** Service-wide settings the provider modules read (services/authz/src/config.ts). */
@@ -34,10 +35,10 @@ export interface Issued {
   verified: boolean;
 }
 
-/** An access check's outcome: `ok: false` carries the provider's code and reason. */
+/** An access check's outcome: `ok: false` carries the failure in the fixed vocabulary, with the provider's status and code. */
 export type AccessCheck =
   | { ok: true; checked: "credentials" | "account" | "bucket" }
-  | { ok: false; checked: "credentials" | "account" | "bucket"; code: string; reason: string };
+  | { ok: false; checked: "credentials" | "account" | "bucket"; failure: ClassifiedFailure };
 
 /**
  * One cloud provider: its config schema, which fields are secret, and how an authorization

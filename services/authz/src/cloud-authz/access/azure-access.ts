@@ -1,4 +1,5 @@
 import { AnonymousCredential, BlobServiceClient, StorageSharedKeyCredential, type StoragePipelineOptions } from "@azure/storage-blob";
+import { classifyFailure } from "@skyferry/storage";
 import { guardedPipeline } from "@skyferry/storage-azure";
 import type { AzureCredentials } from "@skyferry/contracts";
 import type { AccessCheck, ProviderSettings } from "../provider.ts";
@@ -25,17 +26,6 @@ export async function checkAzureAccess(c: AzureCredentials, bucket: string | und
     else await svc.getContainerClient(bucket).listBlobsFlat().byPage({ maxPageSize: 1 }).next();
     return { ok: true, checked };
   } catch (err) {
-    return { ok: false, checked, ...azureReason(err) };
+    return { ok: false, checked, failure: classifyFailure(err) };
   }
-}
-
-/** The service's error code and first message line (later lines are request ids and times). */
-export function azureReason(err: unknown): { code: string; reason: string } {
-  const e = err as { code?: string; statusCode?: number; message?: string; details?: { errorCode?: string } };
-  const line = (e.message ?? "").split("\n")[0]?.trim() ?? "";
-  if (e.statusCode) {
-    const code = e.details?.errorCode ?? e.code ?? `HTTP ${e.statusCode}`;
-    return { code, reason: `${code}: ${line || `HTTP ${e.statusCode}`}` };
-  }
-  return { code: "UNREACHABLE", reason: `The storage endpoint could not be reached: ${e.code ?? "error"}${line ? ` (${line})` : ""}` };
 }

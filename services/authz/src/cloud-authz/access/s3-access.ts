@@ -1,6 +1,7 @@
 import { ListBucketsCommand, ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
 import type { S3Credentials } from "@skyferry/contracts";
 import { guardedAgents } from "@skyferry/outbound-policy";
+import { classifyFailure } from "@skyferry/storage";
 import type { AccessCheck, ProviderSettings } from "../provider.ts";
 
 /**
@@ -26,20 +27,8 @@ export async function checkS3Access(c: S3Credentials, bucket: string | undefined
     else await client.send(new ListObjectsV2Command({ Bucket: bucket, MaxKeys: 1 }));
     return { ok: true, checked };
   } catch (err) {
-    return { ok: false, checked, ...s3Reason(err) };
+    return { ok: false, checked, failure: classifyFailure(err) };
   } finally {
     client.destroy();
   }
-}
-
-/** The provider's code and message from an SDK error (or the network failure). */
-export function s3Reason(err: unknown): { code: string; reason: string } {
-  const e = err as { name?: string; Code?: string; message?: string; code?: string; $metadata?: { httpStatusCode?: number } };
-  if (e.$metadata?.httpStatusCode) {
-    const code = e.Code ?? e.name ?? "Unknown";
-    // Some stores (radosgw) send no message; the SDK then says "UnknownError".
-    const message = e.message && e.message !== "UnknownError" && e.message !== code ? e.message : `refused with HTTP ${e.$metadata.httpStatusCode}`;
-    return { code, reason: `${code}: ${message}` };
-  }
-  return { code: "UNREACHABLE", reason: `The storage endpoint could not be reached: ${e.code ?? e.name ?? "error"}${e.message ? ` (${e.message})` : ""}` };
 }
