@@ -23,6 +23,11 @@ export const AuthzResolveActor = defineRpc(
     {
       api_key_sha256: Type.Optional(Sha256Hex),
       session_id_sha256: Type.Optional(Sha256Hex),
+      /**
+       * The client's address as the gateway determined it (X-Forwarded-For believed from trusted
+       * proxies only): failed attempts are counted per client address and per credential.
+       */
+      client: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
     },
     { additionalProperties: false },
   ),

@@ -73,6 +73,14 @@ export const AuthzConfig = Type.Object({
    * credentials expire during a transfer).
    */
   SKYFERRY_AWS_MAX_SESSION_SECONDS: Type.Optional(Type.Integer({ minimum: 1, maximum: 43200 })),
+  /**
+   * Failed authentications (API key or session) per client address, and per credential, in a
+   * window, before further failures answer 429. Counted in MongoDB, so every gateway replica and
+   * authz instance agrees. Valid credentials are never refused by it.
+   */
+  SKYFERRY_AUTH_FAILURE_LIMIT: Type.Integer({ default: 20, minimum: 1 }),
+  /** The window for SKYFERRY_AUTH_FAILURE_LIMIT, in ms. */
+  SKYFERRY_AUTH_FAILURE_WINDOW_MS: Type.Integer({ default: 60_000, minimum: 1000 }),
   /** Bound on each call to a cloud provider (token endpoint, STS, storage check), in ms. */
   SKYFERRY_CLOUD_TIMEOUT_MS: Type.Integer({ default: 15_000, minimum: 1000, maximum: 120_000 }),
 });

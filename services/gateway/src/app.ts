@@ -46,8 +46,6 @@ export async function gatewayApp(app: FastifyInstance, deps: ServiceDeps<Gateway
     signer,
     timeoutMs,
     keyCacheMs: config.SKYFERRY_API_KEY_CACHE_MS,
-    failureLimit: config.SKYFERRY_AUTH_FAILURE_LIMIT,
-    failureWindowMs: config.SKYFERRY_AUTH_FAILURE_WINDOW_MS,
   });
   registerCsrf(app, { publicUrl: config.SKYFERRY_PUBLIC_URL });
   registerTolerantQuery(app);
