@@ -21,7 +21,11 @@ export interface ConnectGuard {
 
 const isLoopback = (address: string): boolean => ipaddr.isValid(address) && ipaddr.process(address).range() === "loopback";
 
-export function installConnectGuard(): ConnectGuard {
+/**
+ * @param guardOptions.offline every name but `localhost` and `*.skyferry.test` fails to resolve
+ *   (ENOTFOUND) without a DNS query: for fuzzing, where generated hosts must not reach a resolver.
+ */
+export function installConnectGuard(guardOptions: { offline?: boolean } = {}): ConnectGuard {
   const attempts: ConnectGuard["attempts"] = [];
   const violations: string[] = [];
   const table = new Map<string, string>();
@@ -34,6 +38,9 @@ export function installConnectGuard(): ConnectGuard {
     const cb = (typeof options === "function" ? options : callback) as Cb;
     const opts = (typeof options === "object" && options !== null ? options : {}) as { all?: boolean };
     const mapped = hostname.endsWith(".skyferry.test") ? table.get(hostname) : undefined;
+    if (guardOptions.offline && !net.isIP(hostname) && hostname !== "localhost" && !hostname.endsWith(".skyferry.test")) {
+      return process.nextTick(cb, Object.assign(new Error(`getaddrinfo ENOTFOUND ${hostname} (offline test)`), { code: "ENOTFOUND" }), []);
+    }
     if (hostname.endsWith(".skyferry.test")) {
       if (!mapped) return process.nextTick(cb, Object.assign(new Error(`getaddrinfo ENOTFOUND ${hostname}`), { code: "ENOTFOUND" }), []);
       const family = mapped.includes(":") ? 6 : 4;

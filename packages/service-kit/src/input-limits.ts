@@ -47,6 +47,8 @@ export function registerInputLimits(app: FastifyInstance, { maxDepth = MAX_JSON_
   app.addHook("onRequest", async (req) => {
     const type = req.headers["content-type"];
     if (type !== undefined && !MEDIA_TYPE.test(type)) throw unsupportedType();
+    // A multipart body cannot be read without its boundary (busboy would throw mid-handler).
+    if (type !== undefined && /^multipart\//i.test(type) && !/;\s*boundary=/i.test(type)) throw unsupportedType();
   });
   app.removeContentTypeParser("application/json");
   app.addContentTypeParser("application/json", { parseAs: "string" }, (_req, body, done) => {
