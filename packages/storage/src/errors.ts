@@ -1,4 +1,4 @@
-import { SkyferryError } from "@skyferry/errors";
+import { GalaxyCode, SkyferryError } from "@skyferry/errors";
 
 export const StorageErrorCode = [
   "ALREADY_EXISTS",
@@ -38,7 +38,8 @@ export class StorageError extends SkyferryError {
   /** The provider's error code/message, e.g. `AccessDenied` / `AuthorizationPermissionMismatch`. */
   readonly providerReason: string | undefined;
   constructor(code: StorageErrorCode, message: string, options: { providerReason?: string; cause?: unknown } = {}) {
-    super(`STORAGE_${code}`, message, { status: STATUS[code], retryable: code === "TRANSIENT", cause: options.cause });
+    // A refused destination is the user's input, answered like any invalid field (Galaxy's 400008).
+    super(`STORAGE_${code}`, message, { status: STATUS[code], retryable: code === "TRANSIENT", cause: options.cause, ...(code === "OUTBOUND_REFUSED" ? { errCode: GalaxyCode.invalid } : {}) });
     this.storageCode = code;
     this.providerReason = options.providerReason;
   }
