@@ -71,7 +71,11 @@ hostport() { local u=${1#*://}; u=${u%%/*}; [[ $u == *:* ]] && echo "$u" || { [[
 if [[ -z ${SKYFERRY_OUTBOUND_ALLOW:-} ]]; then
   allow=()
   for u in "${S3_ENDPOINT:-}" "${S3_STS_ENDPOINT:-}" "${AZURE_BLOB_ENDPOINT:-}" "${AZURE_OAUTH_BLOB_ENDPOINT:-}" "${OIDC_ISSUER:-}"; do
-    [[ -n $u ]] && allow+=("$(hostport "$u")")
+    if [[ -z $u ]]; then continue; fi
+    hp=$(hostport "$u")
+    allow+=("$hp")
+    # The same server by the name people type for it (localhost may also resolve to ::1).
+    if [[ $hp == 127.0.0.1:* ]]; then allow+=("localhost:${hp#*:}"); fi
   done
   SKYFERRY_OUTBOUND_ALLOW=$(IFS=,; echo "${allow[*]}")
   export SKYFERRY_OUTBOUND_ALLOW
