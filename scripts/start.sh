@@ -65,6 +65,21 @@ export SKYFERRY_HISTORY_URL=${SKYFERRY_HISTORY_URL:-http://127.0.0.1:8082}
 if [[ -n ${S3_STS_ENDPOINT:-} ]]; then
   export SKYFERRY_AWS_STS_ENDPOINT=${SKYFERRY_AWS_STS_ENDPOINT:-$S3_STS_ENDPOINT} SKYFERRY_AWS_S3_ENDPOINT=${SKYFERRY_AWS_S3_ENDPOINT:-$S3_ENDPOINT}
 fi
+# The outbound policy refuses loopback for user-supplied endpoints: allow the stack's own radosgw
+# (S3 and STS), Azurite and OpenID Connect provider, as host:port, and nothing else on loopback.
+hostport() { local u=${1#*://}; u=${u%%/*}; [[ $u == *:* ]] && echo "$u" || { [[ $1 == https:* ]] && echo "$u:443" || echo "$u:80"; }; }
+if [[ -z ${SKYFERRY_OUTBOUND_ALLOW:-} ]]; then
+  allow=()
+  for u in "${S3_ENDPOINT:-}" "${S3_STS_ENDPOINT:-}" "${AZURE_BLOB_ENDPOINT:-}" "${AZURE_OAUTH_BLOB_ENDPOINT:-}" "${OIDC_ISSUER:-}"; do
+    if [[ -z $u ]]; then continue; fi
+    hp=$(hostport "$u")
+    allow+=("$hp")
+    # The same server by the name people type for it (localhost may also resolve to ::1).
+    if [[ $hp == 127.0.0.1:* ]]; then allow+=("localhost:${hp#*:}"); fi
+  done
+  SKYFERRY_OUTBOUND_ALLOW=$(IFS=,; echo "${allow[*]}")
+  export SKYFERRY_OUTBOUND_ALLOW
+fi
 mkdir -p "$DATASET_STORE_DIR" "$stack_dir/logs"
 
 # A port that already answers belongs to another program (another npm start?): our service would

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { type MockOidc, oidcEnv, signIn, startOidcProvider } from "../support/auth.ts";
+import { csrfToken, type MockOidc, oidcEnv, signIn, startOidcProvider } from "../support/auth.ts";
 import { startSystem, type System } from "../support/system.ts";
 
 describe("API keys through the gateway", () => {
@@ -37,6 +37,26 @@ describe("API keys through the gateway", () => {
     assert.equal(old.status, 401);
     assert.equal(((await old.json()) as { err_code: number }).err_code, 401001);
     assert.equal((await current({ "x-api-key": fresh })).status, 200);
+  });
+
+  test("GET never mutates: with a session and no key it answers 204 and creates none; with a key it shows the key masked; POST creates (issue 19)", async () => {
+    const u = await signIn(sys, { email: "getkey@example.org" });
+    const token = await csrfToken(sys, u.cookie);
+    const revoked = await fetch(`${sys.url}/api/users/current/api_key`, { method: "DELETE", headers: { cookie: u.cookie, "x-csrf-token": token } });
+    assert.equal(revoked.status, 204);
+    for (let i = 0; i < 2; i++) {
+      const got = await fetch(`${sys.url}/api/users/current/api_key`, { headers: { cookie: u.cookie } });
+      assert.equal(got.status, 204, "no key, and GET made none");
+    }
+    assert.equal((await fetch(`${sys.url}/api/users/current/api_key/detailed`, { headers: { cookie: u.cookie } })).status, 204, "still no key after two GETs");
+    const created = await fetch(`${sys.url}/api/users/current/api_key`, { method: "POST", headers: { cookie: u.cookie, "x-csrf-token": token } });
+    assert.equal(created.status, 200);
+    const key = (await created.json()) as string;
+    const shown = await fetch(`${sys.url}/api/users/current/api_key`, { headers: { "x-api-key": key } });
+    assert.equal(shown.status, 200);
+    const body = (await shown.json()) as { key: string; create_time: string };
+    assert.ok(!body.key.includes(key) && body.key.startsWith(key.slice(0, 4)) && body.key.includes("****"), `masked: ${body.key}`);
+    assert.equal((await current({ "x-api-key": key })).status, 200, "GET left the key working");
   });
 
   test("no credentials, an unknown key, another user's id and a malformed id are refused with Galaxy's codes", async () => {

@@ -16,7 +16,7 @@ import { createBus } from "@skyferry/bus";
 import { AuthzIssueCredentials } from "@skyferry/contracts";
 import { createLogger } from "@skyferry/logger";
 import { oidcEnv, signIn, startOidcProvider } from "../support/auth.ts";
-import { stackEnv, testBusOptions } from "../support/stack-env.ts";
+import { stackEnv, stackOutboundAllow, testBusOptions } from "../support/stack-env.ts";
 import { startSystem } from "../support/system.ts";
 import { signedActor } from "@skyferry/actor/testing";
 
@@ -73,7 +73,8 @@ await new Promise<void>((resolve) => entra.listen(0, "127.0.0.1", resolve));
 const authorityHost = `https://127.0.0.1:${(entra.address() as AddressInfo).port}`;
 
 const oidc = await startOidcProvider();
-const sys = await startSystem({ label: "cloudauthz-sp", services: ["authz", "gateway"], env: { authz: oidcEnv(oidc) } });
+// The Entra ID stand-in is a loopback server: the operator allowlist names it beside the stack's own.
+const sys = await startSystem({ label: "cloudauthz-sp", services: ["authz", "gateway"], env: { authz: { ...oidcEnv(oidc), SKYFERRY_OUTBOUND_ALLOW: stackOutboundAllow(new URL(authorityHost).host) } } });
 const bus = await createBus({ ...testBusOptions(), namespace: sys.namespace, service: "probe", logger: createLogger({ name: "probe", level: "silent" }) });
 const admin = new BlobServiceClient(endpoint, new StorageSharedKeyCredential(stack.azure.account, stack.azure.key));
 const container = `sf-sp-${randomBytes(4).toString("hex")}`;

@@ -189,7 +189,7 @@ describe("cloud authorizations (/api/cloud/authz) and credential vending", () =>
     assert.equal(badPut.json.field, "config.token_ttl");
   });
 
-  test("s3 /test: ok against radosgw with and without a bucket; a wrong secret is refused with the provider's reason", async () => {
+  test("s3 /test: ok against radosgw with and without a bucket; a wrong secret is refused in the fixed vocabulary with the provider's status and code", async () => {
     const good = await create(a, { provider: "s3", config: { ...s3Config(), region: "test-1" } });
     const withBucket = await api(a, "POST", `/api/cloud/authz/${good.id}/test`, { bucket });
     assert.equal(withBucket.status, 200);
@@ -200,7 +200,7 @@ describe("cloud authorizations (/api/cloud/authz) and credential vending", () =>
     assert.equal(noBucket.json.checked, "account");
     const missing = await api(a, "POST", `/api/cloud/authz/${good.id}/test`, { bucket: `${bucket}-missing` });
     assert.equal(missing.json.ok, false);
-    assert.equal(missing.json.code, "NoSuchBucket");
+    assert.deepEqual([missing.json.code, missing.json.provider_code, missing.json.provider_status], ["no_such_bucket", "NoSuchBucket", 404]);
 
     const wrongSecret = randomBytes(30).toString("base64");
     secrets.add(wrongSecret);
@@ -209,8 +209,10 @@ describe("cloud authorizations (/api/cloud/authz) and credential vending", () =>
     assert.equal(refused.status, 200);
     assert.equal(refused.json.ok, false);
     // AWS says SignatureDoesNotMatch; radosgw says AccessDenied.
-    assert.ok(["SignatureDoesNotMatch", "AccessDenied"].includes(String(refused.json.code)), JSON.stringify(refused.json));
-    assert.match(String(refused.json.reason), new RegExp(`^${String(refused.json.code)}: .+`));
+    assert.ok(["SignatureDoesNotMatch", "AccessDenied"].includes(String(refused.json.provider_code)), JSON.stringify(refused.json));
+    assert.ok(["invalid_credentials", "access_denied"].includes(String(refused.json.code)), JSON.stringify(refused.json));
+    assert.equal(refused.json.provider_status, 403);
+    assert.match(String(refused.json.reason), /^The storage service (denied access|did not accept the credentials)/, "our words, not the provider's body");
     const account = await api(a, "POST", `/api/cloud/authz/${bad.id}/test`);
     assert.equal(account.json.ok, false);
     assert.equal(account.json.checked, "account");
@@ -267,8 +269,11 @@ describe("cloud authorizations (/api/cloud/authz) and credential vending", () =>
     const refused = await api(a, "POST", `/api/cloud/authz/${bad.id}/test`, { bucket: container });
     assert.equal(refused.json.ok, false);
     assert.equal(refused.json.checked, "bucket");
-    assert.ok(typeof refused.json.code === "string" && refused.json.code.length > 0, "the provider's code is given");
-    assert.match(String(refused.json.reason), /authenticate|Authoriz/i);
+    // Azure says AuthenticationFailed; Azurite says AuthorizationFailure.
+    assert.ok(["invalid_credentials", "access_denied"].includes(String(refused.json.code)), JSON.stringify(refused.json));
+    assert.ok(["AuthenticationFailed", "AuthorizationFailure"].includes(String(refused.json.provider_code)), JSON.stringify(refused.json));
+    assert.equal(refused.json.provider_status, 403);
+    assert.match(String(refused.json.reason), /^The storage service (denied access|did not accept the credentials)/);
   });
 
   test("azure with a SAS: /test ok, expires_at from the SAS, vended SAS works; an expired SAS is refused", async () => {
@@ -301,7 +306,7 @@ describe("cloud authorizations (/api/cloud/authz) and credential vending", () =>
     const old = await create(a, { provider: "azure", config: { storage_account: stack.azure.account, endpoint: stack.azure.endpoint, sas: expired } });
     const refused = await api(a, "POST", `/api/cloud/authz/${old.id}/test`, { bucket: container });
     assert.equal(refused.json.ok, false);
-    assert.equal(refused.json.code, "AUTHZ_SAS_EXPIRED");
+    assert.equal(refused.json.code, "expired");
   });
 
   test("aws: an identity whose sign-in cannot be renewed marks the authorization needs_reauth", async () => {
@@ -320,7 +325,7 @@ describe("cloud authorizations (/api/cloud/authz) and credential vending", () =>
     const res = await api(user, "POST", `/api/cloud/authz/${authz.id}/test`, { bucket });
     assert.equal(res.status, 200);
     assert.equal(res.json.ok, false);
-    assert.equal(res.json.code, "AUTHZ_NEEDS_REAUTH");
+    assert.equal(res.json.code, "needs_reauth");
     assert.match(String(res.json.reason), /sign in again/);
     const seen = await api(user, "GET", `/api/cloud/authz/${authz.id}`);
     assert.equal(seen.json.status, "needs_reauth");
@@ -336,8 +341,9 @@ describe("cloud authorizations (/api/cloud/authz) and credential vending", () =>
     const res = await api(a, "POST", `/api/cloud/authz/${authz.id}/test`, {});
     assert.equal(res.status, 200);
     assert.equal(res.json.ok, false, JSON.stringify(res.json));
-    assert.equal(res.json.code, "AUTHZ_STS_REFUSED");
-    assert.match(String(res.json.reason), /^STS refused the web identity token: .+/);
+    assert.equal(res.json.code, "credentials_refused");
+    assert.match(String(res.json.provider_code), /^[A-Za-z]+$/, "STS's own code");
+    assert.equal(res.json.reason, "The identity service refused to issue credentials.");
     const seen = await api(a, "GET", `/api/cloud/authz/${authz.id}`);
     assert.equal(seen.json.status, "refused");
   });

@@ -39,7 +39,6 @@ const SUCCESS_BODY_UNDESCRIBED = new Set([
   "get /authnz/{provider}/callback", // 302 to the console
   "get /authnz/{provider}/disconnect/{email}", // 302 to the console
   "get /authnz/logout",
-  "get /api/users/{id}/api_key", // the key as a JSON string
   "post /api/users/{id}/api_key",
   "delete /api/users/{id}/api_key", // answers 204, but declares no response
   "get /api/datasets/{id}/display", // the dataset's bytes

@@ -12,7 +12,7 @@ import {
 } from "../support/send.ts";
 import { type SlowLink, startSlowLink } from "../support/slow-link.ts";
 import { roleSession, type SendWorld, startSendWorld, type UploadedDataset } from "../support/send-system.ts";
-import { natsCredentials, stackEnv, testBusOptions } from "../support/stack-env.ts";
+import { natsCredentials, stackEnv, stackOutboundAllow, testBusOptions } from "../support/stack-env.ts";
 import { signedActor } from "@skyferry/actor/testing";
 
 // Jobs after the send, on the real services: a missing bucket (checked before queueing: 404 and no
@@ -42,9 +42,10 @@ describe("transfer jobs", () => {
       label: "send-jobs",
       aws: true,
       // `aws` credentials name the slow link as their S3 endpoint; s3 and azure authorizations go direct.
-      authzEnv: { SKYFERRY_AWS_MAX_SESSION_SECONDS: String(SESSION_SECONDS), SKYFERRY_AWS_S3_ENDPOINT: link.url },
+      // The slow link is a loopback server the operator allowlists (SKYFERRY_OUTBOUND_ALLOW), like the stack's own.
+      authzEnv: { SKYFERRY_AWS_MAX_SESSION_SECONDS: String(SESSION_SECONDS), SKYFERRY_AWS_S3_ENDPOINT: link.url, SKYFERRY_OUTBOUND_ALLOW: stackOutboundAllow(new URL(link.url).host) },
       // One 5 MiB part in flight per job (budget 10 MiB); renew credentials 1 s before they expire.
-      transferEnv: { TRANSFER_PART_SIZE_MB: "5", TRANSFER_MEMORY_BUDGET_MB: "10", TRANSFER_CREDENTIAL_RENEW_SECONDS: "1" },
+      transferEnv: { TRANSFER_PART_SIZE_MB: "5", TRANSFER_MEMORY_BUDGET_MB: "10", TRANSFER_CREDENTIAL_RENEW_SECONDS: "1", SKYFERRY_OUTBOUND_ALLOW: stackOutboundAllow(new URL(link.url).host) },
     });
     bus = await createBus({ ...testBusOptions(), namespace: w.sys.namespace, service: "send-jobs-test", logger: w.sys.logs.logger("test") });
     nc = await connectNats({ url: stackEnv().natsUrl, name: "send-jobs-test", identity: "operator", credentials: natsCredentials("operator") });

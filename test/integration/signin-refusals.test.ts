@@ -136,7 +136,7 @@ describe("failed API-key attempts from one client are rate-limited", () => {
     sys = await startSystem({
       label: "key-rate-limit",
       services: ["authz", "gateway"],
-      env: { authz: oidcEnv(oidc), gateway: { SKYFERRY_AUTH_FAILURE_LIMIT: String(LIMIT) } },
+      env: { authz: { ...oidcEnv(oidc), SKYFERRY_AUTH_FAILURE_LIMIT: String(LIMIT) } },
     });
   });
   after(async () => {

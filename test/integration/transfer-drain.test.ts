@@ -8,7 +8,7 @@ import { Pattern } from "../support/history.ts";
 import { type SendWorld, stackAuthzConfig, startSendWorld } from "../support/send-system.ts";
 import { api, createS3Bucket, independentS3, readS3, removeS3Buckets, s3MultipartUploads, sha256, spawnWorker, waitForJobs, type WorkerProcess, workerEnv } from "../support/send.ts";
 import { type SlowLink, startSlowLink } from "../support/slow-link.ts";
-import { stackEnv } from "../support/stack-env.ts";
+import { stackEnv, stackOutboundAllow } from "../support/stack-env.ts";
 
 // TRANSFER_DRAIN_SECONDS on real worker processes (`node --import tsx services/transfer/src/server.ts`)
 // sharing the durable consumer, the gateway, authz and history real in this process. Uploads go
@@ -50,7 +50,7 @@ describe("a stopping worker drains, then hands its running jobs back to another 
   const workers: WorkerProcess[] = [];
   const buckets: string[] = [];
   const spawn = async (drainSeconds: number) => {
-    const worker = await spawnWorker({ ...workerEnv(w.sys), ...WORKER, DATASET_STORE_DIR: w.sys.datasetDir, TRANSFER_DRAIN_SECONDS: String(drainSeconds) });
+    const worker = await spawnWorker({ ...workerEnv(w.sys), ...WORKER, DATASET_STORE_DIR: w.sys.datasetDir, TRANSFER_DRAIN_SECONDS: String(drainSeconds), SKYFERRY_OUTBOUND_ALLOW: stackOutboundAllow(new URL(link.url).host) });
     workers.push(worker);
     return worker;
   };
@@ -85,8 +85,10 @@ describe("a stopping worker drains, then hands its running jobs back to another 
 
   before(async () => {
     // The in-process transfer service answers send and job requests; only the spawned processes work.
-    w = await startSendWorld({ label: "transfer-drain", transferEnv: { TRANSFER_WORKER_ENABLED: "false" } });
     link = await startSlowLink(stackEnv().s3.endpoint, LINK_BYTES_PER_SECOND);
+    // The slow link is a loopback server the operator allowlists (SKYFERRY_OUTBOUND_ALLOW), like the stack's own.
+    const allow = stackOutboundAllow(new URL(link.url).host);
+    w = await startSendWorld({ label: "transfer-drain", transferEnv: { TRANSFER_WORKER_ENABLED: "false", SKYFERRY_OUTBOUND_ALLOW: allow }, authzEnv: { SKYFERRY_OUTBOUND_ALLOW: allow } });
     mongo = await new MongoClient(stackEnv().mongoUrl).connect();
     user = await w.user();
     authzId = await w.authz(user, "s3", { ...stackAuthzConfig("s3"), endpoint: link.url });

@@ -87,6 +87,7 @@ function kubeconform(tools: Record<string, string>, file: string): { resources: 
 function configSources(service: Ours): string {
   const files = ["packages/service-kit/src/base-config.ts", "packages/actor/src/config.ts", `services/${service}/src/config.ts`];
   if (service === "history" || service === "transfer") files.push("packages/dataset-store/src/config.ts");
+  if (service === "authz" || service === "history" || service === "transfer") files.push("packages/outbound-policy/src/config.ts");
   if (service === "transfer") files.push("services/transfer/src/get/config.ts");
   return files.map((f) => readFileSync(join(repo, f), "utf8")).join("\n");
 }

@@ -7,7 +7,7 @@ import { resolve } from "node:path";
 import type { Readable } from "node:stream";
 import { CreateBucketCommand, GetObjectCommand, HeadObjectCommand, ListMultipartUploadsCommand, S3Client } from "@aws-sdk/client-s3";
 import { BlobServiceClient, StorageSharedKeyCredential } from "@azure/storage-blob";
-import { natsEnv, stackEnv } from "./stack-env.ts";
+import { natsEnv, stackEnv, stackOutboundAllow } from "./stack-env.ts";
 
 export const repoRoot = resolve(import.meta.dirname, "../..");
 
@@ -169,7 +169,8 @@ export async function createAzureContainer(client: BlobServiceClient, name: stri
 /** The environment a spawned transfer worker needs to join a test system. */
 export function workerEnv(sys: { namespace: string; db: string }): Record<string, string> {
   const stack = stackEnv();
-  return { ...natsEnv("transfer"), MONGO_URL: stack.mongoUrl, MONGO_DB: sys.db, SKYFERRY_NAMESPACE: sys.namespace };
+  // The outbound policy refuses loopback: the stack's own servers are allowlisted, as startSystem does.
+  return { ...natsEnv("transfer"), MONGO_URL: stack.mongoUrl, MONGO_DB: sys.db, SKYFERRY_NAMESPACE: sys.namespace, SKYFERRY_OUTBOUND_ALLOW: stackOutboundAllow() };
 }
 
 /**

@@ -110,3 +110,18 @@ export function natsCredentials(identity: StackIdentity = "operator"): NatsCrede
 export function testBusOptions(): { url: string; identity: string; credentials: NatsCredentials } {
   return { url: stackEnv().natsUrl, identity: "operator", credentials: natsCredentials("operator") };
 }
+
+/**
+ * SKYFERRY_OUTBOUND_ALLOW for services started against the stack: its own radosgw (S3 and STS),
+ * Azurite (both ports) and OIDC provider, each as IP:port, so loopback stays refused everywhere else.
+ * `extra` adds a test's own loopback servers (e.g. a slow-link proxy or a token endpoint).
+ */
+export function stackOutboundAllow(...extra: string[]): string {
+  const s = stackEnv();
+  const urls = [s.s3.endpoint, s.sts.endpoint, s.azure.endpoint, s.azure.oauthEndpoint, s.oidcIssuer].filter((u): u is string => Boolean(u));
+  const entries = urls.map((u) => {
+    const url = new URL(u);
+    return `${url.hostname}:${url.port || (url.protocol === "https:" ? "443" : "80")}`;
+  });
+  return [...new Set([...entries, ...extra])].join(",");
+}

@@ -16,7 +16,7 @@ import { type BuiltService, buildService } from "@skyferry/service-kit";
 import { transferApp } from "@skyferry/transfer/app";
 import { TransferConfig } from "@skyferry/transfer/config";
 import { provisionStreams, type TransferStreamSettings, transferStreams } from "@skyferry/transfer/streams";
-import { natsCredentials, natsEnv, stackEnv } from "./stack-env.ts";
+import { natsCredentials, natsEnv, stackEnv, stackOutboundAllow } from "./stack-env.ts";
 
 /** A fresh namespace and database per test file, so files run in parallel on one stack. */
 export function isolation(label: string): { namespace: string; db: string } {
@@ -105,6 +105,8 @@ export async function startSystem(options: SystemOptions): Promise<System> {
         ...(name === "history" || name === "transfer" ? { DATASET_STORE_DIR: datasetDir } : {}),
         ...(name === "history" || name === "gateway" ? { SKYFERRY_INTERNAL_TOKEN: internalToken } : {}),
         ...(name === "gateway" ? { SKYFERRY_HISTORY_URL: historyUrl } : {}),
+        // The outbound policy refuses loopback: only the stack's own servers are allowlisted.
+        ...(name === "authz" || name === "transfer" || name === "history" ? { SKYFERRY_OUTBOUND_ALLOW: stackOutboundAllow() } : {}),
         ...options.env?.all,
         ...options.env?.[name],
       };

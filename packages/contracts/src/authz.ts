@@ -23,6 +23,11 @@ export const AuthzResolveActor = defineRpc(
     {
       api_key_sha256: Type.Optional(Sha256Hex),
       session_id_sha256: Type.Optional(Sha256Hex),
+      /**
+       * The client's address as the gateway determined it (X-Forwarded-For believed from trusted
+       * proxies only): failed attempts are counted per client address and per credential.
+       */
+      client: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
     },
     { additionalProperties: false },
   ),
@@ -291,6 +296,32 @@ export const CloudAuthzChanges = Type.Partial(CloudAuthzInput, { additionalPrope
 export type CloudAuthzChanges = Static<typeof CloudAuthzChanges>;
 
 /** `POST /api/cloud/authz/{id}/test`: 200 either way; `ok: false` carries the provider's reason. */
+/**
+ * The fixed vocabulary of provider failures, for `/test` answers and job errors (issue 19): what
+ * went wrong in our words, beside the provider's HTTP status and error code, never the provider's
+ * body or our own exception text.
+ */
+export const ProviderFailure = [
+  "access_denied",
+  "invalid_credentials",
+  "credentials_refused",
+  "expired",
+  "needs_reauth",
+  "no_such_bucket",
+  "not_found",
+  "already_exists",
+  "invalid_request",
+  "integrity",
+  "throttled",
+  "unreachable",
+  "timeout",
+  "tls_error",
+  "refused_address",
+  "provider_error",
+] as const;
+export type ProviderFailure = (typeof ProviderFailure)[number];
+export const ProviderFailureSchema = Type.Union(ProviderFailure.map((k) => Type.Literal(k)));
+
 export const CloudAuthzTestResult = Type.Object({
   ok: Type.Boolean(),
   provider: CloudProvider,
@@ -299,10 +330,14 @@ export const CloudAuthzTestResult = Type.Object({
   bucket: Type.Optional(Type.String()),
   /** When the credentials obtained expire; null for long-lived keys. */
   expires_at: Type.Optional(Type.Union([Timestamp, Type.Null()])),
-  /** The provider's reason when `ok` is false. */
+  /** What failed, in our words (fixed text per `code`), when `ok` is false. */
   reason: Type.Optional(Type.String()),
-  /** The provider's (or skyferry's) error code when `ok` is false. */
-  code: Type.Optional(Type.String()),
+  /** What failed, from the fixed vocabulary (`ProviderFailure`), when `ok` is false. */
+  code: Type.Optional(ProviderFailureSchema),
+  /** The provider's HTTP status, when it answered. */
+  provider_status: Type.Optional(Type.Integer()),
+  /** The provider's error code (e.g. `NoSuchBucket`, `AuthorizationFailure`, `AADSTS7000215`), when it gave one. */
+  provider_code: Type.Optional(Type.String()),
 });
 export type CloudAuthzTestResult = Static<typeof CloudAuthzTestResult>;
 

@@ -1,7 +1,7 @@
 import { type Static, Type } from "@sinclair/typebox";
 import { type ConsumerSpec, defineEvent, defineRpc, type StreamSpec, streamToken } from "./define.ts";
 import { Actor, Id, Timestamp } from "./envelope.ts";
-import { CloudProvider } from "./authz.ts";
+import { CloudProvider, ProviderFailureSchema } from "./authz.ts";
 import { DatasetObject } from "./history.ts";
 
 // Contracts of the transfer service: the send request, the job work item, job RPCs and job events.
@@ -129,7 +129,15 @@ export async function joinSendResultPages(pages: AsyncIterable<SendResult>): Pro
   return out;
 }
 
-const JobError = Type.Object({ code: Type.String(), message: Type.String(), provider_reason: Type.Optional(Type.String()) });
+const JobError = Type.Object({
+  code: Type.String(),
+  message: Type.String(),
+  provider_reason: Type.Optional(Type.String()),
+  /** A storage failure in the fixed vocabulary (`ProviderFailure`), with the provider's status and code. */
+  failure: Type.Optional(ProviderFailureSchema),
+  provider_status: Type.Optional(Type.Integer()),
+  provider_code: Type.Optional(Type.String()),
+});
 
 /** A job as `GET /api/jobs/{id}` shows it (Galaxy's fields first). */
 export const TransferJob = Type.Object({

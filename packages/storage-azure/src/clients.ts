@@ -1,13 +1,13 @@
 import {
   AnonymousCredential,
   BlobServiceClient,
-  newPipeline,
   StorageSharedKeyCredential,
   type ContainerClient,
   type StoragePipelineOptions,
 } from "@azure/storage-blob";
 import type { TokenCredential } from "@azure/identity";
 import { createRenewer } from "@skyferry/storage";
+import { guardedPipeline } from "./outbound.ts";
 import type { AzureStoreOptions, ExpiringToken } from "./options.ts";
 
 const FIVE_MINUTES = 5 * 60_000;
@@ -29,13 +29,13 @@ export function createAzureClients(options: AzureStoreOptions): AzureClients {
   const fixed = (svc: BlobServiceClient): AzureClients => ({ container: async (name) => svc.getContainerClient(name) });
   const auth = options.auth;
   if (auth.kind === "shared_key") {
-    return fixed(new BlobServiceClient(url, new StorageSharedKeyCredential(auth.accountName, auth.accountKey), pipelineOptions));
+    return fixed(new BlobServiceClient(url, guardedPipeline(new StorageSharedKeyCredential(auth.accountName, auth.accountKey), pipelineOptions, options.outbound)));
   }
   if (auth.kind === "bearer") {
     const credential = typeof auth.token === "function" ? renewingTokenCredential(auth.token, margin) : auth.token;
-    return fixed(new BlobServiceClient(url, credential, pipelineOptions));
+    return fixed(new BlobServiceClient(url, guardedPipeline(credential, pipelineOptions, options.outbound)));
   }
-  const pipeline = newPipeline(new AnonymousCredential(), pipelineOptions);
+  const pipeline = guardedPipeline(new AnonymousCredential(), pipelineOptions, options.outbound);
   const source = auth.sas;
   if (typeof source === "string") return fixed(new BlobServiceClient(`${url}?${stripSas(source)}`, pipeline));
   const current = createRenewer(async () => {

@@ -56,6 +56,8 @@ interface RestErrorShape {
 export function toStorageError(err: unknown, what: string): StorageError {
   if (err instanceof StorageError) return err;
   const e = (err ?? {}) as RestErrorShape;
+  // The outbound policy refused the address before any connection: its message is the reason.
+  if (e.code === "OUTBOUND_REFUSED") return new StorageError("OUTBOUND_REFUSED", e.message ?? "The destination is not allowed.", { providerReason: "OUTBOUND_REFUSED", cause: err });
   const status = e.statusCode;
   const names = [e.details?.errorCode, e.code, e.name].filter((n): n is string => typeof n === "string" && n !== "Error" && n !== "RestError");
   let code: StorageErrorCode | undefined;

@@ -9,6 +9,7 @@ export type { AzureAuth, AzureStoreOptions, ExpiringSas, ExpiringToken } from ".
 export { AZURE_LIMITS, AZURE_DEFAULT_CONCURRENCY, AZURE_DEFAULT_PART_SIZE, blockId } from "./blocks.ts";
 export { toStorageError } from "./errors.ts";
 export { renewingTokenCredential } from "./clients.ts";
+export { guardedPipeline } from "./outbound.ts";
 
 /**
  * An `ObjectStore` on Azure Blob Storage (or Azurite) through @azure/storage-blob: blocks staged in

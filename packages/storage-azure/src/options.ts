@@ -1,4 +1,5 @@
 import type { TokenCredential } from "@azure/identity";
+import type { OutboundPolicy } from "@skyferry/outbound-policy";
 
 /** A SAS (the query string, with or without a leading `?`) and the moment it expires. */
 export interface ExpiringSas {
@@ -20,6 +21,11 @@ export type AzureAuth =
 
 /** Options of `createAzureStore`. */
 export interface AzureStoreOptions {
+  /**
+   * Checks every connection's address (the one actually connected to, after DNS) before it is
+   * made: a user-supplied endpoint must pass it. Omitted: no check.
+   */
+  outbound?: OutboundPolicy;
   /** The account's blob endpoint, e.g. `https://acct.blob.core.windows.net` or Azurite's `http://127.0.0.1:10000/acct`. */
   accountUrl: string;
   auth: AzureAuth;

@@ -1,4 +1,7 @@
+import type { Agent as HttpAgent } from "node:http";
+import type { Agent as HttpsAgent } from "node:https";
 import { S3Client } from "@aws-sdk/client-s3";
+import { guardedAgents, type OutboundPolicy } from "@skyferry/outbound-policy";
 import type { BuildMiddleware, MetadataBearer } from "@smithy/types";
 import { renewingCredentials, toIdentity } from "./credentials.ts";
 import { S3_REQUEST_TIMEOUT_MS } from "./limits.ts";
@@ -24,7 +27,11 @@ export function createS3Client(options: S3StoreOptions): S3Client {
     // integrity comes from Content-MD5 on every part instead.
     requestChecksumCalculation: "WHEN_REQUIRED",
     responseChecksumValidation: "WHEN_REQUIRED",
-    requestHandler: { requestTimeout: options.requestTimeoutMs ?? S3_REQUEST_TIMEOUT_MS, connectionTimeout: 10_000 },
+    requestHandler: {
+      requestTimeout: options.requestTimeoutMs ?? S3_REQUEST_TIMEOUT_MS,
+      connectionTimeout: 10_000,
+      ...(options.outbound ? guardedHandlerAgents(options.outbound) : {}),
+    },
     // Without a logger the SDK prints to the console, e.g. for every streamed PUT refused by its
     // create-only condition (412, an expected answer); errors reach the caller as StorageErrors.
     logger: SILENT,
@@ -44,3 +51,9 @@ const unsignedPayloadWithMd5: BuildMiddleware<object, MetadataBearer> = (next) =
   if (headers?.["content-md5"] && !headers["x-amz-content-sha256"]) headers["x-amz-content-sha256"] = "UNSIGNED-PAYLOAD";
   return next(args);
 };
+
+/** The SDK's NodeHttpHandler with agents that check each connection's address first (keep-alive as the SDK's own). */
+export function guardedHandlerAgents(policy: OutboundPolicy): { httpAgent: HttpAgent; httpsAgent: HttpsAgent } {
+  const agents = guardedAgents(policy, { keepAlive: true, maxSockets: 50 });
+  return { httpAgent: agents.http, httpsAgent: agents.https };
+}

@@ -1,7 +1,8 @@
 import type { S3Client } from "@aws-sdk/client-s3";
 import type { BodyReader } from "@skyferry/storage";
 import { SignatureV4 } from "@smithy/signature-v4";
-import { Agent } from "undici";
+import { guardConnection, type OutboundPolicy } from "@skyferry/outbound-policy";
+import { Agent, buildConnector } from "undici";
 import { header, readLimited, s3ErrorOf } from "./error-answer.ts";
 import { toStorageError } from "./errors.ts";
 import { createReaderPut } from "./reader-put.ts";
@@ -70,14 +71,14 @@ export interface DirectPut {
  * is configured to do): the server checks every byte against the MD5. Nothing is retried here; a
  * transient failure reaches the caller as a StorageError TRANSIENT.
  */
-export function createDirectPut(client: S3Client, options: { region: string; endpoint?: string; forcePathStyle: boolean; requestTimeoutMs: number }): DirectPut {
+export function createDirectPut(client: S3Client, options: { region: string; endpoint?: string; forcePathStyle: boolean; requestTimeoutMs: number; outbound?: OutboundPolicy }): DirectPut {
   const config = client.config as unknown as {
     endpointProvider: (params: Record<string, unknown>) => { url: URL; properties?: { authSchemes?: Array<{ name?: string; signingName?: string; signingRegion?: string }> } };
     credentials: ConstructorParameters<typeof SignatureV4>[0]["credentials"];
     sha256: ConstructorParameters<typeof SignatureV4>[0]["sha256"];
     systemClockOffset?: number;
   };
-  const agent = new Agent({ connect: { timeout: 10_000 }, headersTimeout: options.requestTimeoutMs, bodyTimeout: options.requestTimeoutMs });
+  const agent = new Agent({ connect: guardedConnector(options.outbound), headersTimeout: options.requestTimeoutMs, bodyTimeout: options.requestTimeoutMs });
   const routes = new Map<string, Route | null>();
   const signers = new Map<string, SignatureV4>();
 
@@ -192,4 +193,20 @@ export function encodeKey(key: string): string {
     .split("/")
     .map((s) => encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`))
     .join("/");
+}
+
+/** undici's connector, with each connection's address checked by the outbound policy first (when there is one). */
+function guardedConnector(policy: OutboundPolicy | undefined): buildConnector.connector {
+  const base = buildConnector({ timeout: 10_000 });
+  if (!policy) return base;
+  return (opts, callback) => {
+    const port = Number(opts.port) || (opts.protocol === "https:" ? 443 : 80);
+    const g = guardConnection(policy, { hostname: opts.hostname, port }, port);
+    if ("refused" in g) {
+      process.nextTick(callback, g.refused, null);
+      return;
+    }
+    const connect = g.options.lookup ? buildConnector({ timeout: 10_000, lookup: g.options.lookup } as buildConnector.BuildOptions) : base;
+    connect(opts, callback);
+  };
 }

@@ -45,6 +45,7 @@ const BY_NAME: Record<string, StorageErrorCode> = {
   // AWS answers 409 when two conditional writes race; retrying then meets the 412.
   ConditionalRequestConflict: "TRANSIENT",
   OperationAborted: "TRANSIENT",
+  OUTBOUND_REFUSED: "OUTBOUND_REFUSED",
   ECONNRESET: "TRANSIENT",
   ECONNREFUSED: "TRANSIENT",
   ETIMEDOUT: "TRANSIENT",
@@ -79,6 +80,8 @@ interface SdkErrorShape {
 export function toStorageError(err: unknown, what: string): StorageError {
   if (err instanceof StorageError) return err;
   const e = (err ?? {}) as SdkErrorShape;
+  // The outbound policy refused the address before any connection: its message is the reason.
+  if (e.code === "OUTBOUND_REFUSED") return new StorageError("OUTBOUND_REFUSED", e.message ?? "The destination is not allowed.", { providerReason: "OUTBOUND_REFUSED", cause: err });
   const status = e.$metadata?.httpStatusCode;
   const names = [e.Code, e.name, e.code].filter((n): n is string => typeof n === "string" && n !== "Error");
   let code: StorageErrorCode | undefined;

@@ -28,7 +28,7 @@ export function createS3Store(options: S3StoreOptions): ObjectStore {
   const client = createS3Client(options);
   const direct = options.directPut === false
     ? undefined
-    : createDirectPut(client, { region: options.region, forcePathStyle: options.forcePathStyle ?? false, requestTimeoutMs: options.requestTimeoutMs ?? S3_REQUEST_TIMEOUT_MS, ...(options.endpoint ? { endpoint: options.endpoint } : {}) });
+    : createDirectPut(client, { region: options.region, forcePathStyle: options.forcePathStyle ?? false, requestTimeoutMs: options.requestTimeoutMs ?? S3_REQUEST_TIMEOUT_MS, ...(options.endpoint ? { endpoint: options.endpoint } : {}), ...(options.outbound ? { outbound: options.outbound } : {}) });
   const ctx: S3Context = {
     client,
     ...(direct ? { direct } : {}),

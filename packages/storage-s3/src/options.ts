@@ -1,3 +1,5 @@
+import type { OutboundPolicy } from "@skyferry/outbound-policy";
+
 /** Static S3 credentials (an access key pair, with a session token for temporary credentials). */
 export interface S3Credentials {
   accessKeyId: string;
@@ -16,6 +18,11 @@ export type S3CredentialsSource = () => Promise<ExpiringS3Credentials>;
 
 /** Options of `createS3Store`. */
 export interface S3StoreOptions {
+  /**
+   * Checks every connection's address (the one actually connected to, after DNS) before it is
+   * made: a user-supplied endpoint must pass it. Omitted: no check (an operator-configured store).
+   */
+  outbound?: OutboundPolicy;
   region: string;
   /** Custom endpoint for S3-compatible stores (e.g. `http://127.0.0.1:7480` for radosgw). */
   endpoint?: string;

@@ -1,4 +1,4 @@
-import { SkyferryError } from "@skyferry/errors";
+import { GalaxyCode, SkyferryError } from "@skyferry/errors";
 
 export const StorageErrorCode = [
   "ALREADY_EXISTS",
@@ -11,6 +11,8 @@ export const StorageErrorCode = [
   "ABORTED",
   /** The body stream given to `put` failed (a read error of the source, not of the provider). */
   "SOURCE",
+  /** The destination's address is refused by the outbound policy (@skyferry/outbound-policy); no connection was made. */
+  "OUTBOUND_REFUSED",
   "UNKNOWN",
 ] as const;
 export type StorageErrorCode = (typeof StorageErrorCode)[number];
@@ -25,6 +27,7 @@ const STATUS: Record<StorageErrorCode, number> = {
   TRANSIENT: 503,
   ABORTED: 499,
   SOURCE: 500,
+  OUTBOUND_REFUSED: 400,
   UNKNOWN: 502,
 };
 
@@ -35,7 +38,8 @@ export class StorageError extends SkyferryError {
   /** The provider's error code/message, e.g. `AccessDenied` / `AuthorizationPermissionMismatch`. */
   readonly providerReason: string | undefined;
   constructor(code: StorageErrorCode, message: string, options: { providerReason?: string; cause?: unknown } = {}) {
-    super(`STORAGE_${code}`, message, { status: STATUS[code], retryable: code === "TRANSIENT", cause: options.cause });
+    // A refused destination is the user's input, answered like any invalid field (Galaxy's 400008).
+    super(`STORAGE_${code}`, message, { status: STATUS[code], retryable: code === "TRANSIENT", cause: options.cause, ...(code === "OUTBOUND_REFUSED" ? { errCode: GalaxyCode.invalid } : {}) });
     this.storageCode = code;
     this.providerReason = options.providerReason;
   }

@@ -1,41 +1,26 @@
 import { isIP } from "node:net";
-import ipaddr from "ipaddr.js";
+import { createOutboundPolicy, type OutboundPolicy } from "@skyferry/outbound-policy";
 import { forbidden } from "./errors.ts";
 
+/** URL uploads' settings; the rules themselves are @skyferry/outbound-policy's, shared with every outbound destination. */
 export interface AddressPolicy {
   /** Allow every address (development, tests). */
   allowPrivate: boolean;
-  /** CIDRs allowed even though they are not public (e.g. an institution's data server), like Galaxy's `fetch_url_allowlist`. */
+  /** SKYFERRY_OUTBOUND_ALLOW entries (CIDR, IP[:port], host[:port]) allowed although not public. */
   allowlist?: readonly string[];
 }
 
-/**
- * Why an address may not be fetched, or null when it may. Only globally routable unicast is
- * allowed: loopback, private, link-local, unique-local, multicast, unspecified, CGNAT, reserved
- * and documentation ranges are refused, and IPv4-mapped IPv6 (`::ffff:127.0.0.1`) is judged as
- * the IPv4 address it carries. Ranges come from ipaddr.js.
- */
-export function refusal(address: string, policy: AddressPolicy): string | null {
-  if (policy.allowPrivate) return null;
-  if (!ipaddr.isValid(address)) return `'${address}' is not an IP address`;
-  const ip = ipaddr.process(address);
-  for (const cidr of policy.allowlist ?? []) {
-    const [net, bits] = ipaddr.parseCIDR(cidr);
-    if (net.kind() === ip.kind() && ip.match(net, bits)) return null;
-  }
-  const range = ip.range();
-  return range === "unicast" ? null : `the address ${ip.toString()} is ${range}`;
-}
+export const outboundPolicyOf = (policy: AddressPolicy): OutboundPolicy => createOutboundPolicy({ allow: policy.allowlist ?? [], allowPrivate: policy.allowPrivate });
 
-/** Validates allowlist entries once, so a bad config fails at startup rather than per request. */
-export function checkAllowlist(allowlist: readonly string[]): void {
-  for (const cidr of allowlist) if (!ipaddr.isValidCIDR(cidr)) throw new Error(`Invalid CIDR in the URL allowlist: '${cidr}'.`);
+/** Why an address may not be fetched (on any port), or null when it may. */
+export function refusal(address: string, policy: AddressPolicy): string | null {
+  return outboundPolicyOf(policy).addressRefusal(address, 0);
 }
 
 /** Throws URL_FORBIDDEN when `host` is an IP literal the policy refuses (names are checked at connect time). */
-export function checkLiteralHost(host: string, policy: AddressPolicy): void {
+export function checkLiteralHost(host: string, port: number, policy: OutboundPolicy): void {
   const bare = host.startsWith("[") ? host.slice(1, -1) : host;
   if (isIP(bare) === 0) return;
-  const why = refusal(bare, policy);
+  const why = policy.addressRefusal(bare, port);
   if (why) throw forbidden(why);
 }

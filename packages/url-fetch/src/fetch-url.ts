@@ -1,10 +1,10 @@
 import http, { type IncomingMessage } from "node:http";
 import https from "node:https";
 import { type Readable, Transform, type TransformCallback } from "node:stream";
-import { type AddressPolicy, checkAllowlist, checkLiteralHost } from "./address-policy.ts";
+import { endpointOf, guardConnection, isOutboundRefused, type OutboundPolicy } from "@skyferry/outbound-policy";
+import { type AddressPolicy, checkLiteralHost, outboundPolicyOf } from "./address-policy.ts";
 import { forbidden, isUrlFetchError, timedOut, tooLarge, tooManyRedirects, unreachable } from "./errors.ts";
 import { filenameOf } from "./filename.ts";
-import { guardedLookup } from "./lookup.ts";
 
 export interface FetchUrlOptions extends AddressPolicy {
   /** Most bytes accepted; more fails with URL_TOO_LARGE (before the body when Content-Length says so). */
@@ -38,7 +38,7 @@ const REDIRECTS = new Set([301, 302, 303, 307, 308]);
  *   (or the signal's reason when it fires).
  */
 export async function fetchUrl(input: string, options: FetchUrlOptions): Promise<FetchedUrl> {
-  checkAllowlist(options.allowlist ?? []);
+  const policy = outboundPolicyOf(options);
   const deadline = new AbortController();
   const timer = setTimeout(() => deadline.abort(timedOut(options.timeoutMs)), options.timeoutMs);
   const onCallerAbort = () => deadline.abort(options.signal?.reason);
@@ -51,8 +51,8 @@ export async function fetchUrl(input: string, options: FetchUrlOptions): Promise
   try {
     let url = parseUrl(input);
     for (let hop = 0; ; hop++) {
-      checkUrl(url, options);
-      const res = await get(url, options, deadline.signal);
+      checkUrl(url, policy);
+      const res = await get(url, policy, deadline.signal);
       const status = res.statusCode ?? 0;
       if (REDIRECTS.has(status) && res.headers.location) {
         res.destroy();
@@ -88,20 +88,23 @@ function parseUrl(value: string, base?: URL): URL {
   }
 }
 
-function checkUrl(url: URL, policy: AddressPolicy): void {
+function checkUrl(url: URL, policy: OutboundPolicy): void {
   if (url.protocol !== "http:" && url.protocol !== "https:") throw forbidden(`only http and https are supported, not ${url.protocol.slice(0, -1)}`);
   if (url.username || url.password) throw forbidden("credentials in the URL are not supported");
-  checkLiteralHost(url.hostname, policy);
+  checkLiteralHost(url.hostname, endpointOf(url).port, policy);
 }
 
-function get(url: URL, policy: AddressPolicy, signal: AbortSignal): Promise<IncomingMessage> {
+function get(url: URL, policy: OutboundPolicy, signal: AbortSignal): Promise<IncomingMessage> {
   return new Promise((resolve, reject) => {
     const client = url.protocol === "https:" ? https : http;
+    const { host, port } = endpointOf(url);
+    const guard = guardConnection(policy, { host, port }, port);
+    if ("refused" in guard) return reject(forbidden(guard.refused.message));
     const req = client.request(url, {
       method: "GET",
       // A fresh agent per request: a pooled socket would skip the lookup (and its address check).
       agent: false,
-      lookup: guardedLookup(policy),
+      ...(guard.options.lookup ? { lookup: guard.options.lookup } : {}),
       headers: { "user-agent": "skyferry-url-fetch", accept: "*/*", "accept-encoding": "identity" },
       signal,
     });
@@ -114,6 +117,7 @@ function get(url: URL, policy: AddressPolicy, signal: AbortSignal): Promise<Inco
 function requestFailure(err: unknown, signal: AbortSignal): unknown {
   if (signal.aborted) return signal.reason;
   if (isUrlFetchError(err)) return err;
+  if (isOutboundRefused(err)) return forbidden((err as Error).message.replace(/^The destination /, "").replace(/\.$/, ""));
   const code = (err as { code?: string }).code;
   if (code === "ENOTFOUND" || code === "EAI_AGAIN" || code === "EAI_NODATA") return unreachable("the host name does not resolve", err);
   if (code === "ECONNREFUSED") return unreachable("the connection was refused", err);

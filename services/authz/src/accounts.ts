@@ -6,6 +6,7 @@ import { createApiKeys, apiKeyIndexes } from "./api-keys/api-keys-repo.ts";
 import type { AuthzConfig } from "./config.ts";
 import type { SecretBox } from "./crypto/secret-box.ts";
 import { serveAccounts } from "./handlers/accounts.ts";
+import { createFailureLimiter } from "./auth-failures/failure-limiter.ts";
 import { createIdentities, identityIndexes } from "./identities/identities-repo.ts";
 import { createIdentityTokens, type IdentityTokenSource } from "./oidc/identity-tokens.ts";
 import { createLoginStates, loginStateIndexes } from "./oidc/login-states-repo.ts";
@@ -30,11 +31,12 @@ export async function createAccounts(deps: { config: AuthzConfig; bus: Bus; db: 
   const sessions = createSessions({ db, now, ttlSeconds: config.SKYFERRY_SESSION_TTL_SECONDS });
   const apiKeys = createApiKeys({ db, now });
   const loginStates = createLoginStates({ db, box, now, ttlSeconds: config.SKYFERRY_LOGIN_STATE_TTL_SECONDS });
+  const failures = createFailureLimiter({ db, limit: config.SKYFERRY_AUTH_FAILURE_LIMIT, windowMs: config.SKYFERRY_AUTH_FAILURE_WINDOW_MS, now });
   const login = createLogin({ providers: oidc, loginStates, identities, users, sessions });
   return {
     identityTokens: createIdentityTokens({ identities, oidc, now }),
     subscriptions: [
-      ...serveAccounts({ bus, login, users, identities, sessions, apiKeys, now }),
+      ...serveAccounts({ bus, login, users, identities, sessions, apiKeys, failures, now }),
       bus.serve(AuthzProvidersList, async () => ({ providers: oidc.names().map((name) => ({ name })) })),
     ],
   };

@@ -8,6 +8,7 @@ import { createCloudAuthzModule } from "./cloud-authz/index.ts";
 import type { AuthzConfig } from "./config.ts";
 import { createGrants } from "./crypto/grants.ts";
 import { createSecretBox } from "./crypto/secret-box.ts";
+import { createOutboundPolicy } from "@skyferry/outbound-policy";
 
 /** The authz service as a Fastify plugin: health routes and its NATS handlers. */
 export async function authzApp(app: FastifyInstance, deps: ServiceDeps<AuthzConfig>): Promise<void> {
@@ -27,7 +28,7 @@ export async function authzApp(app: FastifyInstance, deps: ServiceDeps<AuthzConf
     box,
     idTokens: accounts.identityTokens,
     grants: createGrants({ keys: config.SKYFERRY_ENCRYPTION_KEYS, current: config.SKYFERRY_ENCRYPTION_KEY_ID, now }),
-    settings: { awsStsEndpoint: config.SKYFERRY_AWS_STS_ENDPOINT, awsS3Endpoint: config.SKYFERRY_AWS_S3_ENDPOINT, awsMaxSessionSeconds: config.SKYFERRY_AWS_MAX_SESSION_SECONDS, timeoutMs: config.SKYFERRY_CLOUD_TIMEOUT_MS },
+    settings: { awsStsEndpoint: config.SKYFERRY_AWS_STS_ENDPOINT, awsS3Endpoint: config.SKYFERRY_AWS_S3_ENDPOINT, awsMaxSessionSeconds: config.SKYFERRY_AWS_MAX_SESSION_SECONDS, timeoutMs: config.SKYFERRY_CLOUD_TIMEOUT_MS, outbound: createOutboundPolicy({ allow: config.SKYFERRY_OUTBOUND_ALLOW }) },
     now,
   });
   await registerHealth(app, {

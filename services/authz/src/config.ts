@@ -2,6 +2,7 @@ import { type Static, Type } from "@sinclair/typebox";
 import { ConfigError, loadConfig } from "@skyferry/config";
 import { ActorVerifyConfig } from "@skyferry/actor";
 import { BaseConfig } from "@skyferry/service-kit";
+import { OutboundConfig } from "@skyferry/outbound-policy";
 
 /** One OpenID Connect provider users can sign in with. */
 export const OidcProviderConfig = Type.Object(
@@ -33,6 +34,7 @@ export type OidcProviderConfig = Static<typeof OidcProviderConfig>;
 export const AuthzConfig = Type.Object({
   ...BaseConfig,
   ...ActorVerifyConfig,
+  ...OutboundConfig,
   /** HTTP port for /healthz and /readyz. */
   PORT: Type.Integer({ default: 8081, minimum: 0, maximum: 65535 }),
   /** JSON array of OpenID Connect providers (see `OidcProviderConfig`). */
@@ -71,6 +73,14 @@ export const AuthzConfig = Type.Object({
    * credentials expire during a transfer).
    */
   SKYFERRY_AWS_MAX_SESSION_SECONDS: Type.Optional(Type.Integer({ minimum: 1, maximum: 43200 })),
+  /**
+   * Failed authentications (API key or session) per client address, and per credential, in a
+   * window, before further failures answer 429. Counted in MongoDB, so every gateway replica and
+   * authz instance agrees. Valid credentials are never refused by it.
+   */
+  SKYFERRY_AUTH_FAILURE_LIMIT: Type.Integer({ default: 20, minimum: 1 }),
+  /** The window for SKYFERRY_AUTH_FAILURE_LIMIT, in ms. */
+  SKYFERRY_AUTH_FAILURE_WINDOW_MS: Type.Integer({ default: 60_000, minimum: 1000 }),
   /** Bound on each call to a cloud provider (token endpoint, STS, storage check), in ms. */
   SKYFERRY_CLOUD_TIMEOUT_MS: Type.Integer({ default: 15_000, minimum: 1000, maximum: 120_000 }),
 });

@@ -130,23 +130,32 @@ describe("provider registry", () => {
 
 describe("secrets at rest", () => {
   const box = createSecretBox({ k1: randomBytes(32).toString("base64") }, "k1");
+  const owner = { userId: "u1", authzId: "0123456789abcdef" };
 
   test("a long secret is masked as **** and its last 4 characters; a short one shows nothing", () => {
-    assert.equal(mask(sealSecret(box, "0123456789abcdef", "sas", "sv=2024&sig=abcdefghWXYZ")), "****WXYZ");
-    assert.equal(mask(sealSecret(box, "0123456789abcdef", "client_secret", "short")), "********");
+    assert.equal(mask(sealSecret(box, owner, "sas", "sv=2024&sig=abcdefghWXYZ")), "****WXYZ");
+    assert.equal(mask(sealSecret(box, owner, "client_secret", "short")), "********");
   });
 
-  test("sealed values carry their key id, open only for their own record and field, and never hold the plaintext", () => {
-    const s = sealSecret(box, "0123456789abcdef", "client_secret", "the-client-secret-value");
+  test("sealed values carry their key id, open only for their own user, record and field, and never hold the plaintext", () => {
+    const s = sealSecret(box, owner, "client_secret", "the-client-secret-value");
     assert.equal(s.kid, "k1");
+    assert.equal(s.aad, 2);
     assert.ok(!JSON.stringify(s).includes("the-client-secret-value"));
-    assert.equal(openSecret(box, "0123456789abcdef", "client_secret", s), "the-client-secret-value");
-    assert.throws(() => openSecret(box, "fedcba9876543210", "client_secret", s), "another record");
-    assert.throws(() => openSecret(box, "0123456789abcdef", "account_key", s), "another field");
+    assert.equal(openSecret(box, owner, "client_secret", s), "the-client-secret-value");
+    assert.throws(() => openSecret(box, { ...owner, authzId: "fedcba9876543210" }, "client_secret", s), "another record");
+    assert.throws(() => openSecret(box, { ...owner, userId: "u2" }, "client_secret", s), "another user");
+    assert.throws(() => openSecret(box, owner, "account_key", s), "another field");
+  });
+
+  test("a secret sealed before user binding (no aad marker) still opens for its record and field", () => {
+    const legacy = { ...box.seal("old-secret", "cloudauthz:0123456789abcdef:sas"), hint: "" };
+    assert.equal(openSecret(box, owner, "sas", legacy), "old-secret");
+    assert.throws(() => openSecret(box, { ...owner, authzId: "fedcba9876543210" }, "sas", legacy), "another record");
   });
 
   test("splitConfig seals only the provider's secret fields", () => {
-    const { plain, secrets } = splitConfig(box, "0123456789abcdef", { storage_account: "a", account_key: "k".repeat(20) }, ["client_secret", "account_key", "sas"]);
+    const { plain, secrets } = splitConfig(box, owner, { storage_account: "a", account_key: "k".repeat(20) }, ["client_secret", "account_key", "sas"]);
     assert.deepEqual(plain, { storage_account: "a" });
     assert.deepEqual(Object.keys(secrets), ["account_key"]);
   });

@@ -1,7 +1,7 @@
 import cookie from "@fastify/cookie";
 import { loadActorSigner, loadActorVerifier } from "@skyferry/actor";
 import { withActorCheck } from "@skyferry/bus";
-import { registerHealth, type ServiceDeps } from "@skyferry/service-kit";
+import { registerHealth, registerInputLimits, type ServiceDeps } from "@skyferry/service-kit";
 import type { FastifyInstance } from "fastify";
 import type { GatewayConfig } from "./config.ts";
 import { registerAuth } from "./plugins/auth.ts";
@@ -38,6 +38,8 @@ export async function gatewayApp(app: FastifyInstance, deps: ServiceDeps<Gateway
   const signer = await loadActorSigner(config.SKYFERRY_ACTOR_SIGNING_KEY_FILE, config.SKYFERRY_NAMESPACE);
   const bus = withActorCheck(deps.bus, await loadActorVerifier(config.SKYFERRY_ACTOR_PUBLIC_KEY_FILE, config.SKYFERRY_NAMESPACE));
   registerErrorHandling(app);
+  // Before any route: JSON depth and prototype keys, Content-Type syntax (issue 19).
+  registerInputLimits(app);
   await registerSecurityHeaders(app, { publicUrl: config.SKYFERRY_PUBLIC_URL });
   await registerOpenApi(app);
   await app.register(cookie);
@@ -46,8 +48,6 @@ export async function gatewayApp(app: FastifyInstance, deps: ServiceDeps<Gateway
     signer,
     timeoutMs,
     keyCacheMs: config.SKYFERRY_API_KEY_CACHE_MS,
-    failureLimit: config.SKYFERRY_AUTH_FAILURE_LIMIT,
-    failureWindowMs: config.SKYFERRY_AUTH_FAILURE_WINDOW_MS,
   });
   registerCsrf(app, { publicUrl: config.SKYFERRY_PUBLIC_URL });
   registerTolerantQuery(app);

@@ -27,10 +27,6 @@ export const GatewayConfig = Type.Object({
   SKYFERRY_TRUSTED_PROXIES: Type.String({ default: "", maxLength: 4096 }),
   /** How long a resolved API key is cached (ms); a revocation event drops it sooner. 0 disables. */
   SKYFERRY_API_KEY_CACHE_MS: Type.Integer({ default: 30_000, minimum: 0 }),
-  /** Failed key or session attempts one client IP may make per window before it gets 429. */
-  SKYFERRY_AUTH_FAILURE_LIMIT: Type.Integer({ default: 20, minimum: 1 }),
-  /** The window for SKYFERRY_AUTH_FAILURE_LIMIT, in ms. */
-  SKYFERRY_AUTH_FAILURE_WINDOW_MS: Type.Integer({ default: 60_000, minimum: 1000 }),
   /** Base URL of the history service's HTTP port; uploads and dataset downloads are streamed through it. */
   SKYFERRY_HISTORY_URL: Type.String({ default: "http://127.0.0.1:8082", pattern: "^https?://[^/?#]+$" }),
   /**

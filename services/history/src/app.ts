@@ -7,7 +7,7 @@ import {
 import { createDatasetStore } from "@skyferry/dataset-store";
 import { sniffDatatype } from "@skyferry/datatypes";
 import { ensureIndexes } from "@skyferry/db";
-import { registerHealth, type ServiceDeps } from "@skyferry/service-kit";
+import { registerHealth, registerInputLimits, type ServiceDeps } from "@skyferry/service-kit";
 import { fetchUrl } from "@skyferry/url-fetch";
 import type { FastifyInstance } from "fastify";
 import type { HistoryConfig } from "./config.ts";
@@ -44,6 +44,8 @@ export async function historyApp(app: FastifyInstance, deps: ServiceDeps<History
   const ingest = createIngest({ datasets: datasetRepo, store, sniff: sniffDatatype, logger, now, maxBytes: config.HISTORY_MAX_UPLOAD_BYTES });
 
   registerHttpErrors(app);
+  // The same input limits as the gateway's (deep JSON, bad Content-Type), for its internal routes.
+  registerInputLimits(app);
   await registerHealth(app, {
     service: "history",
     instance,
@@ -61,7 +63,7 @@ export async function historyApp(app: FastifyInstance, deps: ServiceDeps<History
       fetchUrl,
       maxBytes: config.HISTORY_MAX_UPLOAD_BYTES,
       maxFiles: config.HISTORY_MAX_FILES_PER_UPLOAD,
-      url: { allowPrivate: config.HISTORY_ALLOW_PRIVATE_URLS, timeoutMs: config.HISTORY_URL_TIMEOUT_MS, maxRedirects: config.HISTORY_URL_MAX_REDIRECTS },
+      url: { allowPrivate: config.HISTORY_ALLOW_PRIVATE_URLS, allowlist: config.SKYFERRY_OUTBOUND_ALLOW, timeoutMs: config.HISTORY_URL_TIMEOUT_MS, maxRedirects: config.HISTORY_URL_MAX_REDIRECTS },
     });
     await internal.register(displayRoute, { datasets, store });
   });

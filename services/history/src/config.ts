@@ -1,5 +1,6 @@
 import { type Static, Type } from "@sinclair/typebox";
 import { DatasetStoreConfig } from "@skyferry/dataset-store";
+import { OutboundConfig } from "@skyferry/outbound-policy";
 import { ActorVerifyConfig } from "@skyferry/actor";
 import { BaseConfig } from "@skyferry/service-kit";
 
@@ -21,6 +22,7 @@ export const HistoryConfig = Type.Object({
   HISTORY_MAX_FILES_PER_UPLOAD: Type.Integer({ default: 100, minimum: 1, maximum: 10_000 }),
   /** Allow URL uploads from loopback, link-local and private addresses (off: SSRF guard). */
   HISTORY_ALLOW_PRIVATE_URLS: Type.Boolean({ default: false }),
+  ...OutboundConfig,
   /** Time limit of one URL upload, in ms. */
   HISTORY_URL_TIMEOUT_MS: Type.Integer({ default: 600_000, minimum: 100 }),
   /** Redirects a URL upload may follow (each target is checked again). */

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { contentDisposition, parseRange } from "../src/uploads/range.ts";
+import { contentDisposition, parseRange, safeFileName } from "../src/uploads/range.ts";
 
 describe("parseRange", () => {
   test("closed, open and suffix ranges resolve against the size", () => {
@@ -25,10 +25,20 @@ describe("contentDisposition", () => {
   test("keeps plain names, replaces anything else in the fallback and encodes the exact name", () => {
     assert.equal(contentDisposition("inline", "peaks.bed"), `inline; filename="peaks.bed"; filename*=UTF-8''peaks.bed`);
     const v = contentDisposition("attachment", "a\"b;c\r\nd\u00e9.txt");
-    assert.match(v, /^attachment; filename="a_b_c__d_.txt"; filename\*=UTF-8''a%22b%3Bc%0D%0Ad%C3%A9.txt$/);
+    // Control characters (CR LF) are dropped from the name itself (issue 19), not only from the fallback.
+    assert.match(v, /^attachment; filename="a_b_cd_.txt"; filename\*=UTF-8''a%22b%3Bcd%C3%A9.txt$/);
     assert.doesNotMatch(v, /[\r\n]/);
   });
   test("a name of only dots or spaces falls back to 'dataset'", () => {
     assert.match(contentDisposition("attachment", ".."), /filename="dataset"/);
   });
+});
+
+test("download names lose control and bidirectional characters, path separators and leading dots (issue 19)", () => {
+  assert.equal(safeFileName("report\u202Efdp.exe"), "reportfdp.exe");
+  assert.equal(safeFileName("../../etc/passwd"), "_.._etc_passwd");
+  assert.equal(safeFileName("a\u0000b\nc"), "abc");
+  assert.equal(safeFileName("..."), "dataset");
+  const header = contentDisposition("attachment", "x\u202Egpj.exe");
+  assert.ok(!header.includes("%E2%80%AE"), header);
 });

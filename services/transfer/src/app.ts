@@ -22,6 +22,7 @@ import { WHOLE_READ_MAX } from "./worker/upload.ts";
 import { createMemoryBudget } from "./worker/memory-budget.ts";
 import { createJobRunner } from "./worker/run-job.ts";
 import { createStoreOpener, defaultStoreFactory, type StoreFactory } from "./worker/stores.ts";
+import { createOutboundPolicy } from "@skyferry/outbound-policy";
 import { wireGet } from "./get/wire.ts";
 import { checkSendBucket } from "./send/check-bucket.ts";
 import { awaitStreams, missingStreams, transferStreams } from "./streams/index.ts";
@@ -48,7 +49,8 @@ export async function transferApp(
   // Against a job's grant (workers) or a request's signed actor (planners, listings).
   const issue = (proof: { grant: string } | { actor: Actor }, authz_id: string) => bus.request(AuthzIssueCredentials, { ...proof, authz_id }, { timeoutMs });
   const openStore = createStoreOpener({
-    factory: deps.storeFactory ?? defaultStoreFactory(),
+    // Every store connects only where the outbound policy allows (the endpoint is the user's input).
+    factory: deps.storeFactory ?? defaultStoreFactory(createOutboundPolicy({ allow: config.SKYFERRY_OUTBOUND_ALLOW })),
     issue,
     renewBeforeMs: config.TRANSFER_CREDENTIAL_RENEW_SECONDS * 1000,
     cacheMs: config.TRANSFER_STORE_CACHE_SECONDS * 1000,

@@ -1,6 +1,7 @@
 import { type Static, Type } from "@sinclair/typebox";
 import { DatasetStoreConfig } from "@skyferry/dataset-store";
 import { ActorVerifyConfig } from "@skyferry/actor";
+import { OutboundConfig } from "@skyferry/outbound-policy";
 import { BaseConfig } from "@skyferry/service-kit";
 import { GetConfig } from "./get/config.ts";
 
@@ -8,6 +9,7 @@ import { GetConfig } from "./get/config.ts";
 export const TransferConfig = Type.Object({
   ...BaseConfig,
   ...ActorVerifyConfig,
+  ...OutboundConfig,
   /** HTTP port for /healthz and /readyz. */
   PORT: Type.Integer({ default: 8083, minimum: 0, maximum: 65535 }),
   /** Run transfer workers in this process (false: only answer send and job requests). */

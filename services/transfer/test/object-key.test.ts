@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { bucketNameProblem } from "../src/send/bucket-name.ts";
-import { checkKeyTemplate, galaxyLabel, keyProblem, objectKey, suffixedKey } from "../src/send/object-key.ts";
+import { checkKeyTemplate, checkPrefix, galaxyLabel, keyProblem, objectKey, suffixedKey } from "../src/send/object-key.ts";
 
 const fields = { history_name: "My RNA seq", history_id: "03501d7626bd192f", hid: 7, name: "rep 1.bed", dataset_id: "0123456789abcdef", ext: "bed" };
 
@@ -43,4 +43,30 @@ test("bucket names are checked by the provider's rules", () => {
   }
   assert.equal(bucketNameProblem("azure", "my-container1"), null);
   for (const bad of ["my.container", "a--b", "Up", "ab"]) assert.notEqual(bucketNameProblem("azure", bad), null, bad);
+});
+
+test("prefixes and key templates that could escape are refused with 400 naming the field (issue 19)", () => {
+  const field = (fn: () => void) => {
+    try {
+      fn();
+    } catch (err) {
+      return [(err as { status: number }).status, (err as { field: string }).field];
+    }
+    return null;
+  };
+  for (const prefix of ["../other-container/", "a/../../b/", "./x/", "a/./b/", "..\\x\\", "/etc/", "a\u202Eb/", "a\u0000b/", "a\nb/"]) {
+    assert.deepEqual(field(() => checkPrefix(prefix)), [400, "prefix"], JSON.stringify(prefix));
+  }
+  for (const ok of ["", "runs/2026/", "x-", "a.b/c..d/", "...x/"]) assert.equal(field(() => checkPrefix(ok)), null, JSON.stringify(ok));
+  for (const t of ["../{name}", "{history_name}/../{name}", "/{name}", "{name}\u202E"]) {
+    assert.deepEqual(field(() => checkKeyTemplate(t)), [400, "key_template"], JSON.stringify(t));
+  }
+  assert.equal(field(() => checkKeyTemplate("{history_name}/{hid}_{name}")), null);
+});
+
+test("a dataset name that would make an escaping or disguised key is a failed label, not a key", () => {
+  for (const name of ["../../../../etc/passwd", "..", "a/./b", "report\u202Efdp.exe", "/abs"]) {
+    assert.notEqual(keyProblem(objectKey({ ...fields, name })), null, JSON.stringify(name));
+  }
+  assert.equal(keyProblem(objectKey({ ...fields, name: "rep 1.bed" })), null);
 });

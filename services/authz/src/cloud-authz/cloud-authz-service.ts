@@ -1,7 +1,9 @@
 import { isDeepStrictEqual } from "node:util";
 import { randomBytes } from "node:crypto";
-import type { CloudAuthzChanges, CloudAuthzInput, CloudAuthzTestResult, CloudAuthzView, ProviderCredentials } from "@skyferry/contracts";
-import { isSkyferryError, malformedId, missingField } from "@skyferry/errors";
+import type { CloudAuthzChanges, CloudAuthzInput, CloudAuthzTestResult, CloudAuthzView, ProviderCredentials, ProviderFailure } from "@skyferry/contracts";
+import { invalidField, isSkyferryError, malformedId, missingField, type SkyferryError } from "@skyferry/errors";
+import { type ClassifiedFailure, failureText } from "@skyferry/storage";
+import { resolveDestination } from "@skyferry/outbound-policy";
 import type { SecretBox } from "../crypto/secret-box.ts";
 import type { Identities } from "../identities/identities-repo.ts";
 import type { IdentityTokenSource } from "../oidc/identity-tokens.ts";
@@ -13,6 +15,16 @@ import type { ProviderRegistry } from "./providers/index.ts";
 import { mask, openSecret, splitConfig } from "./secrets.ts";
 
 const ID = /^[0-9a-f]{16}$/;
+/** Config fields that say where secrets are sent: a change to any needs the secrets again. */
+const DESTINATION_FIELDS = ["endpoint", "authority_host", "storage_account", "tenant_id"] as const;
+
+const ownerOf = (doc: CloudAuthzDoc) => ({ userId: doc.user_id, authzId: doc._id });
+
+/** Whether `raw` (an update's config) sends secrets somewhere other than the stored record did. */
+function destinationChanged(doc: CloudAuthzDoc, provider: string, raw: Record<string, unknown>): boolean {
+  if (provider !== doc.provider) return true;
+  return DESTINATION_FIELDS.some((f) => !isDeepStrictEqual(raw[f], doc.config[f]));
+}
 /** Authorizations whose expiring credentials are kept for reuse (per process). */
 const MAX_REUSABLE = 1000;
 /** Provider codes that mean the credentials themselves are wrong (not the bucket, not a permission). */
@@ -57,7 +69,7 @@ export function createCloudAuthz(deps: CloudAuthzDeps) {
   /** The full config, secrets opened. */
   const openConfig = (doc: CloudAuthzDoc): Record<string, unknown> => ({
     ...doc.config,
-    ...Object.fromEntries(Object.entries(doc.secrets).map(([k, s]) => [k, openSecret(box, doc._id, k, s)])),
+    ...Object.fromEntries(Object.entries(doc.secrets).map(([k, s]) => [k, openSecret(box, ownerOf(doc), k, s)])),
   });
 
   const owned = async (userId: string, id: string) => {
@@ -80,9 +92,11 @@ export function createCloudAuthz(deps: CloudAuthzDeps) {
     return authnId;
   }
 
-  function checkedConfig(module: ProviderModule, raw: Record<string, unknown>): Record<string, unknown> {
+  /** The config checked by its schema and rules, and every destination it names by the outbound policy (400 naming the field). */
+  async function checkedConfig(module: ProviderModule, raw: Record<string, unknown>): Promise<Record<string, unknown>> {
     const config = checkConfig(module.name, module.schema, raw) as Record<string, unknown>;
     module.refine?.(config);
+    for (const d of module.destinations?.(config) ?? []) await resolveDestination(d.url, settings.outbound, d.field);
     return config;
   }
 
@@ -127,10 +141,10 @@ export function createCloudAuthz(deps: CloudAuthzDeps) {
     async create(userId: string, input: CloudAuthzInput): Promise<CloudAuthzView> {
       const module = providers.get(input.provider);
       const authnId = await checkAuthn(userId, module, input.authn_id);
-      const config = checkedConfig(module, input.config);
+      const config = await checkedConfig(module, input.config);
       await rejectDuplicate(userId, module.name, authnId, config);
       const id = randomBytes(8).toString("hex");
-      const { plain, secrets } = splitConfig(box, id, config, module.secretFields);
+      const { plain, secrets } = splitConfig(box, { userId, authzId: id }, config, module.secretFields);
       const time = now();
       const doc: CloudAuthzDoc = {
         _id: id,
@@ -161,14 +175,20 @@ export function createCloudAuthz(deps: CloudAuthzDeps) {
       let raw = openConfig(doc);
       if (changes.config !== undefined) {
         raw = { ...changes.config };
-        // A secret sent back as its mask keeps the stored secret (clients echo what GET showed).
-        if (module.name === doc.provider) {
-          for (const [k, s] of Object.entries(doc.secrets)) if (raw[k] === mask(s)) raw[k] = openSecret(box, doc._id, k, s);
+        // A secret sent back as its mask keeps the stored secret (clients echo what GET showed),
+        // but only while the secret still goes where it went: a new destination (provider,
+        // endpoint, authority host, account, tenant) needs every secret entered again, or a
+        // changed endpoint would carry the stored secret to a host of the caller's choosing.
+        const moved = destinationChanged(doc, module.name, raw);
+        for (const [k, s] of Object.entries(doc.secrets)) {
+          if (raw[k] !== mask(s)) continue;
+          if (moved) throw invalidField(`config.${k}`, `Invalid config.${k}: the secret must be entered again when the endpoint changes (provider, endpoint, authority_host, storage_account or tenant_id).`);
+          raw[k] = openSecret(box, ownerOf(doc), k, s);
         }
       }
-      const config = checkedConfig(module, raw);
+      const config = await checkedConfig(module, raw);
       await rejectDuplicate(userId, module.name, authnId, config, doc._id);
-      const { plain, secrets } = splitConfig(box, doc._id, config, module.secretFields);
+      const { plain, secrets } = splitConfig(box, ownerOf(doc), config, module.secretFields);
       const updated = await repo.update(doc._id, userId, {
         provider: module.name,
         config: plain,
@@ -223,7 +243,7 @@ export function createCloudAuthz(deps: CloudAuthzDeps) {
       } catch (err) {
         // Refusals (4xx) and an unreachable provider (503) are answers; anything else is a fault.
         if (!isSkyferryError(err) || (err.status >= 500 && err.status !== 503)) throw err;
-        return { ...base, ok: false, checked: "credentials", code: err.code, reason: err.message };
+        return { ...base, ok: false, checked: "credentials", ...answerOf(credentialFailure(err)) };
       }
       const expires_at = got.issued.expiresAt?.toISOString() ?? null;
       const check = await got.module.checkAccess(got.issued, bucket, settings);
@@ -231,26 +251,32 @@ export function createCloudAuthz(deps: CloudAuthzDeps) {
         if (!got.issued.verified) await repo.recordUse(doc._id, { status: "ok", status_reason: null });
         return { ...base, ok: true, checked: check.checked, expires_at };
       }
-      const secrets = Object.values(openConfig(doc)).filter((v): v is string => typeof v === "string" && v.length >= 8);
-      const reason = scrub(check.reason, [...secrets, ...credentialSecrets(got.issued.credentials)]);
+      const f = check.failure;
       // Static keys are only proven by using them: a refusal at account level, or of the keys
       // themselves, marks the record (a bucket's own refusal does not).
-      if ((check.checked === "account" && check.code !== "UNREACHABLE") || KEY_REFUSALS.has(check.code)) await repo.recordUse(doc._id, { status: "refused", status_reason: reason });
-      return { ...base, ok: false, checked: check.checked, expires_at, code: check.code, reason };
+      const keysRefused = f.failure === "invalid_credentials" || f.failure === "expired" || (f.provider_code !== undefined && KEY_REFUSALS.has(f.provider_code));
+      if ((check.checked === "account" && f.provider_status !== undefined) || keysRefused) await repo.recordUse(doc._id, { status: "refused", status_reason: f.reason });
+      return { ...base, ok: false, checked: check.checked, expires_at, ...answerOf(f) };
     },
   };
 }
 
 export type CloudAuthz = ReturnType<typeof createCloudAuthz>;
 
-function credentialSecrets(c: ProviderCredentials): string[] {
-  if (c.kind === "s3") return [c.secret_access_key, ...(c.session_token ? [c.session_token] : [])];
-  return [c.auth.type === "shared_key" ? c.auth.account_key : c.auth.type === "sas" ? c.auth.sas : c.auth.token];
+/** A `/test` answer's failure fields: the fixed vocabulary, its text, the provider's status and code. */
+function answerOf(f: ClassifiedFailure): Pick<CloudAuthzTestResult, "code" | "reason" | "provider_status" | "provider_code"> {
+  return { code: f.failure, reason: f.reason, ...(f.provider_status !== undefined ? { provider_status: f.provider_status } : {}), ...(f.provider_code ? { provider_code: f.provider_code } : {}) };
 }
 
-/** A provider's message must not carry a secret back (e.g. a URL with a SAS signature). */
-function scrub(text: string, secrets: string[]): string {
-  let out = text.replace(/([?&](?:sig|X-Amz-Signature|X-Amz-Credential|X-Amz-Security-Token)=)[^&\s"']*/gi, "$1[redacted]");
-  for (const s of secrets) if (s) out = out.split(s).join("[redacted]");
-  return out;
+/** Issuing's refusals in the vocabulary; the provider's code is kept when the refusal names one (STS `<Code>`, Entra ID's AADSTS number, an OAuth error). */
+function credentialFailure(err: SkyferryError): ClassifiedFailure {
+  const providerCode = /^STS refused the web identity token: ([A-Za-z][A-Za-z0-9]{0,63})\b/.exec(err.message)?.[1] ?? /\b(AADSTS\d{1,10}|invalid_client|unauthorized_client|invalid_grant|invalid_scope|invalid_request)\b/.exec(err.message)?.[1];
+  const failure: ProviderFailure =
+    err.code === "OUTBOUND_REFUSED" ? "refused_address"
+    : err.code === "AUTHZ_SAS_EXPIRED" ? "expired"
+    : err.code === "AUTHZ_NEEDS_REAUTH" ? "needs_reauth"
+    : err.status === 503 ? "unreachable"
+    : err.status === 401 ? "credentials_refused"
+    : "invalid_request";
+  return { failure, reason: failureText(failure), ...(providerCode ? { provider_code: providerCode } : {}) };
 }

@@ -1,5 +1,7 @@
 import type { Static, TObject } from "@sinclair/typebox";
 import type { CloudProvider, ProviderCredentials } from "@skyferry/contracts";
+import type { OutboundPolicy } from "@skyferry/outbound-policy";
+import type { ClassifiedFailure } from "@skyferry/storage";
 import type { IdentityTokenSource } from "../oidc/identity-tokens.ts";
 
 /** Service-wide settings the provider modules read (services/authz/src/config.ts). */
@@ -12,6 +14,8 @@ export interface ProviderSettings {
   awsMaxSessionSeconds?: number;
   /** Bound on each call to a provider (token endpoint, STS, storage). */
   timeoutMs: number;
+  /** Where user-supplied destinations (endpoints, authority hosts) may connect (SKYFERRY_OUTBOUND_ALLOW). */
+  outbound: OutboundPolicy;
 }
 
 /** What issuing credentials needs besides the authorization's own config. */
@@ -31,10 +35,10 @@ export interface Issued {
   verified: boolean;
 }
 
-/** An access check's outcome: `ok: false` carries the provider's code and reason. */
+/** An access check's outcome: `ok: false` carries the failure in the fixed vocabulary, with the provider's status and code. */
 export type AccessCheck =
   | { ok: true; checked: "credentials" | "account" | "bucket" }
-  | { ok: false; checked: "credentials" | "account" | "bucket"; code: string; reason: string };
+  | { ok: false; checked: "credentials" | "account" | "bucket"; failure: ClassifiedFailure };
 
 /**
  * One cloud provider: its config schema, which fields are secret, and how an authorization
@@ -49,6 +53,8 @@ export interface ProviderModule<S extends TObject = TObject> {
   readonly secretFields: readonly string[];
   /** Whether `authn_id` (one of the user's identities) is required. */
   readonly authn: "required" | "optional";
+  /** The user-supplied URLs this config connects to, by config field: each must pass the outbound policy. */
+  destinations?(config: Static<S>): Array<{ field: string; url: string }>;
   /** Rules the schema cannot express (e.g. exactly one of several forms); throws 400 naming the field. */
   refine?(config: Static<S>): void;
   /**

@@ -13,6 +13,7 @@ import {
   AuthzUserGet,
 } from "@skyferry/contracts";
 import type { ApiKeys } from "../api-keys/api-keys-repo.ts";
+import type { FailureLimiter } from "../auth-failures/failure-limiter.ts";
 import { maskedKey } from "../api-keys/api-keys-repo.ts";
 import { identityNotFound, keyInvalid, sessionInvalid, userNotFound } from "../errors.ts";
 import type { Identities } from "../identities/identities-repo.ts";
@@ -27,11 +28,12 @@ export interface AccountDeps {
   identities: Identities;
   sessions: Sessions;
   apiKeys: ApiKeys;
+  failures: FailureLimiter;
   now: () => Date;
 }
 
 /** The NATS handlers for sign-in, sessions, identities, the current user and API keys. */
-export function serveAccounts({ bus, login, users, identities, sessions, apiKeys, now }: AccountDeps): Array<ReturnType<Bus["serve"]>> {
+export function serveAccounts({ bus, login, users, identities, sessions, apiKeys, failures, now }: AccountDeps): Array<ReturnType<Bus["serve"]>> {
   const liveUser = async (userId: string) => {
     const user = await users.get(userId);
     if (!user) throw userNotFound();
@@ -41,16 +43,18 @@ export function serveAccounts({ bus, login, users, identities, sessions, apiKeys
 
   return [
     // By hash only: the gateway never sends a key or a session id in clear.
-    bus.serve(AuthzResolveActor, async ({ api_key_sha256, session_id_sha256 }) => {
+    // Credentials are resolved first: a valid key or session is never throttled; only a failure
+    // is counted (per client address and per credential) and, over the limit, answered 429.
+    bus.serve(AuthzResolveActor, async ({ api_key_sha256, session_id_sha256, client }) => {
       if (api_key_sha256 !== undefined) {
         const owner = await apiKeys.resolveHash(api_key_sha256);
         const user = owner && (await users.get(owner.userId));
-        if (!user) throw keyInvalid();
+        if (!user) throw await failures.refuse({ client, credentialSha256: api_key_sha256 }, keyInvalid());
         return { user_id: user._id, email: user.email, via: "api_key" as const };
       }
       const session = session_id_sha256 === undefined ? null : await sessions.resolveHash(session_id_sha256);
       const user = session && (await users.get(session.userId));
-      if (!user) throw sessionInvalid();
+      if (!user) throw await failures.refuse({ client, credentialSha256: session_id_sha256 ?? "none" }, sessionInvalid());
       return { user_id: user._id, email: user.email, via: "session" as const };
     }),
 

@@ -2,9 +2,8 @@ import { createHash } from "node:crypto";
 import type { ActorSigner } from "@skyferry/actor";
 import type { Bus } from "@skyferry/bus";
 import { type Actor, AuthzApiKeysRevoked, AuthzResolveActor } from "@skyferry/contracts";
-import { GalaxyCode, SkyferryError, isSkyferryError, unauthorized } from "@skyferry/errors";
+import { isSkyferryError, unauthorized } from "@skyferry/errors";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import { createFailureLimiter } from "../auth/failure-limiter.ts";
 import { createKeyCache } from "../auth/key-cache.ts";
 
 /** The session cookie set at sign-in; it authenticates the console and API calls alike. */
@@ -52,9 +51,6 @@ export interface AuthOptions {
   timeoutMs: number;
   /** How long a resolved API key is cached, in ms (0: no cache). */
   keyCacheMs?: number;
-  /** Failed attempts per client IP and window before 429. */
-  failureLimit?: number;
-  failureWindowMs?: number;
 }
 
 /** Reads the caller's credentials: API key (query or header) first, then the session cookie. */
@@ -70,15 +66,9 @@ export function credentialsOf(req: FastifyRequest): { api_key?: string; session_
   return session ? { session_id: session } : {};
 }
 
-const tooManyFailures = (retryAfterMs: number) =>
-  new SkyferryError("AUTH_RATE_LIMITED", `Too many failed authentication attempts; try again in ${Math.ceil(retryAfterMs / 1000)} s.`, {
-    status: 429,
-    errCode: GalaxyCode.rateLimited,
-  });
 
 export function registerAuth(app: FastifyInstance, options: AuthOptions): void {
   const cache = createKeyCache({ ttlMs: options.keyCacheMs ?? 30_000 });
-  const limiter = createFailureLimiter({ limit: options.failureLimit ?? 20, windowMs: options.failureWindowMs ?? 60_000 });
   const revocations = options.bus.on(AuthzApiKeysRevoked, AuthzApiKeysRevoked.pattern(options.bus.namespace), (data) => cache.dropUser(data.user_id));
   app.addHook("onClose", async () => revocations.unsubscribe());
 
@@ -89,11 +79,6 @@ export function registerAuth(app: FastifyInstance, options: AuthOptions): void {
     if (!creds.api_key && !creds.session_id) {
       throw unauthorized("AUTH_REQUIRED", "API authentication required for this request.");
     }
-    const blockedMs = limiter.blockedFor(req.ip);
-    if (blockedMs > 0) {
-      void reply.header("retry-after", String(Math.ceil(blockedMs / 1000)));
-      throw tooManyFailures(blockedMs);
-    }
     const cached = creds.api_key ? cache.get(creds.api_key) : undefined;
     if (cached) {
       const assertion = await options.signer.sign({ user_id: cached.user_id, request_id: req.id });
@@ -102,13 +87,17 @@ export function registerAuth(app: FastifyInstance, options: AuthOptions): void {
     }
     let resolved;
     try {
-      // Longer than any key or session we issue: refused here, counted like any other failure.
-      if ((creds.api_key?.length ?? 0) > 256 || (creds.session_id?.length ?? 0) > 256) {
-        throw unauthorized("AUTHZ_KEY_INVALID", "Provided API key is not valid.");
-      }
-      resolved = await options.bus.request(AuthzResolveActor, hashedCredentials(creds), { timeoutMs: options.timeoutMs });
+      // Credentials are resolved first, always: authz counts failures (per client address, as
+      // Fastify's trustProxy determined it, and per credential, in MongoDB so replicas agree) and
+      // answers 429 only for credentials that do not resolve. A longer credential than any we issue
+      // is still sent (hashed), so it is counted like any other failure.
+      resolved = await options.bus.request(AuthzResolveActor, { ...hashedCredentials(creds), client: req.ip.slice(0, 64) }, { timeoutMs: options.timeoutMs });
     } catch (err) {
-      if (isSkyferryError(err) && err.status === 401) limiter.fail(req.ip);
+      if (isSkyferryError(err) && err.code === "AUTH_RATE_LIMITED") {
+        // authz's message carries the seconds left in the window ("try again in N s").
+        const seconds = Number(/in (\d+) s\b/.exec(err.message)?.[1] ?? 60);
+        void reply.header("retry-after", String(seconds));
+      }
       throw err;
     }
     if (creds.api_key) cache.set(creds.api_key, { user_id: resolved.user_id, email: resolved.email });

@@ -3,7 +3,7 @@ import { Readable } from "node:stream";
 import multipart from "@fastify/multipart";
 import type { Bus } from "@skyferry/bus";
 import { type DatasetObject, DatasetUpdate } from "@skyferry/contracts";
-import { invalidField, malformedId, missingField, notFound } from "@skyferry/errors";
+import { GalaxyCode, invalidField, malformedId, missingField, notFound, SkyferryError } from "@skyferry/errors";
 import { actorOf } from "../plugins/auth.ts";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { HistoryUploader, UploadSource } from "../galaxy/history-upload.ts";
@@ -15,6 +15,15 @@ import {
 } from "../galaxy/upload-requests.ts";
 
 const ID = /^[0-9a-f]{16}$/;
+
+/** The request's JSON object body; other content types (text/plain, none) never reach the schema, so they are refused here (415). */
+function jsonObjectBody(req: FastifyRequest): Record<string, unknown> {
+  const body = req.body;
+  if (typeof body !== "object" || body === null || Array.isArray(body)) {
+    throw new SkyferryError("REQUEST_CONTENT_TYPE_UNSUPPORTED", "Send a JSON object (application/json) or a multipart/form-data upload.", { status: 415, errCode: GalaxyCode.invalid });
+  }
+  return body as Record<string, unknown>;
+}
 export const FETCH_TOOL = "__DATA_FETCH__";
 export const UPLOAD_TOOL = "upload1";
 
@@ -185,7 +194,7 @@ export async function galaxyUploadRoutes(app: FastifyInstance, opts: GalaxyUploa
           const fetch = body as FetchBody;
           return toolAnswer(await run(req, fetch.history_id, fetchElements(fetch), fileOf), FETCH_TOOL);
         }
-        const body = req.body as FetchBody;
+        const body = jsonObjectBody(req) as FetchBody;
         const fileOf = async (slot: number) => {
           const ref = body[`files_${slot}|file_data`] as { session_id: string; name?: string } | undefined;
           return ref ? tusFile(req, ref) : undefined;
@@ -202,7 +211,7 @@ export async function galaxyUploadRoutes(app: FastifyInstance, opts: GalaxyUploa
       async (req) => {
         const multipartReq = req.isMultipart();
         const form = multipartReq ? await fromMultipart(req, "tools") : undefined;
-        const body = (form?.body ?? req.body) as ToolsBody;
+        const body = (form?.body ?? jsonObjectBody(req)) as ToolsBody;
         if (body.tool_id !== UPLOAD_TOOL) throw notFound("TOOL_NOT_FOUND", `Tool '${body.tool_id.slice(0, 60)}' is not available here; only '${UPLOAD_TOOL}' is.`);
         const elements = elementsOfTool(body, form?.hasFile ?? false);
         const fileOf = form?.fileOf ?? (async () => undefined);

@@ -1,7 +1,7 @@
 import { Type } from "@sinclair/typebox";
 import type { Bus } from "@skyferry/bus";
 import { type Actor, AuthzApiKeyCreate, AuthzApiKeyDelete, AuthzApiKeyDescribe, AuthzUserGet, UserView } from "@skyferry/contracts";
-import { malformedId, notFound, SkyferryError, GalaxyCode } from "@skyferry/errors";
+import { malformedId, notFound } from "@skyferry/errors";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { actorOf } from "../plugins/auth.ts";
 
@@ -23,19 +23,14 @@ export async function userRoutes(app: FastifyInstance, opts: UserRouteOptions): 
     bus.request(AuthzUserGet, { actor: actorFor(req) }, { timeoutMs }),
   );
 
+  // GET never mutates (issue 19): it shows whether a key exists (masked, as /detailed); POST makes one.
   app.get(
     "/api/users/:id/api_key",
-    { ...base, schema: { summary: "Get-or-create: a new key when the user has none (keys are shown once)", params: UserParams, querystring: KeyQuery } },
+    { ...base, schema: { summary: "Whether the user has an API key: the key masked and its creation time; 204 when none (POST creates one)", params: UserParams, querystring: KeyQuery, response: { 200: ApiKeyDetailed, 204: Type.Null() } } },
     async (req, reply) => {
-      const res = await bus.request(AuthzApiKeyCreate, { actor: actorFor(req), only_if_none: true }, { timeoutMs });
-      if (!res.created || res.key === null) {
-        throw new SkyferryError(
-          "AUTHZ_KEY_EXISTS",
-          "An API key exists; it was shown once, when it was created. POST to this URL creates a new one (the old one stops working).",
-          { status: 409, errCode: GalaxyCode.conflict },
-        );
-      }
-      return reply.header("cache-control", "no-store").type("application/json").send(JSON.stringify(res.key));
+      const res = await bus.request(AuthzApiKeyDescribe, { actor: actorFor(req) }, { timeoutMs });
+      if (!res) return reply.code(204).send();
+      return res;
     },
   );
 

@@ -1,7 +1,7 @@
 import multipart from "@fastify/multipart";
 import { Type } from "@sinclair/typebox";
 import type { DatasetObject } from "@skyferry/contracts";
-import { invalidField, missingField } from "@skyferry/errors";
+import { GalaxyCode, invalidField, missingField, SkyferryError } from "@skyferry/errors";
 import type { fetchUrl } from "@skyferry/url-fetch";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { EXTENSION } from "../datasets/datatype-info.ts";
@@ -20,7 +20,7 @@ export interface UploadRouteOptions {
   fetchUrl: typeof fetchUrl;
   maxBytes: number;
   maxFiles: number;
-  url: { allowPrivate: boolean; timeoutMs: number; maxRedirects: number };
+  url: { allowPrivate: boolean; allowlist: readonly string[]; timeoutMs: number; maxRedirects: number };
 }
 
 const UrlUpload = Type.Object(
@@ -74,6 +74,10 @@ export async function uploadRoutes(app: FastifyInstance, opts: UploadRouteOption
     const signal = abortSignalOf(req);
 
     if (!req.isMultipart()) {
+      // Only JSON reaches the schema: no body, or another content type, is refused here (was a 500).
+      if (typeof req.body !== "object" || req.body === null || Array.isArray(req.body)) {
+        throw new SkyferryError("REQUEST_CONTENT_TYPE_UNSUPPORTED", "Send files as multipart/form-data, or a URL as JSON {\"src\": \"url\", \"url\": …}.", { status: 415, errCode: GalaxyCode.invalid });
+      }
       const body = req.body as typeof UrlUpload.static;
       const fileType = forcedType(body.file_type !== undefined ? "file_type" : "ext", body.file_type ?? body.ext);
       const fetched = await opts.fetchUrl(body.url, { ...opts.url, maxBytes: opts.maxBytes, signal });

@@ -21,9 +21,25 @@ export function parseRange(header: string | undefined, size: number): RangeResul
   return { start, end };
 }
 
-/** `attachment`/`inline` with an ASCII fallback name and the exact name in RFC 5987 form. */
+/**
+ * A download's file name as a browser or client may save it (issue 19): control and bidirectional
+ * characters (U+202E would show `txt.exe` as `exe.txt`) removed, path separators made `_`, no
+ * leading dots, at most 255 characters; "dataset" when nothing is left.
+ */
+export function safeFileName(name: string): string {
+  const cleaned = name
+    // eslint-disable-next-line no-control-regex
+    .replace(/[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, "")
+    .replace(/[/\\]/g, "_")
+    .replace(/^[.\s]+/, "")
+    .trim();
+  return [...cleaned].slice(0, 255).join("") || "dataset";
+}
+
+/** `attachment`/`inline` with an ASCII fallback name and the (sanitized) name in RFC 5987 form. */
 export function contentDisposition(kind: "inline" | "attachment", name: string): string {
-  const ascii = name.replace(/[^A-Za-z0-9._ -]/g, "_").replace(/^[.\s]+/, "").slice(0, 200) || "dataset";
-  const exact = encodeURIComponent(name).replace(/['()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+  const safe = safeFileName(name);
+  const ascii = safe.replace(/[^A-Za-z0-9._ -]/g, "_").replace(/^[.\s]+/, "").slice(0, 200) || "dataset";
+  const exact = encodeURIComponent(safe).replace(/['()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
   return `${kind}; filename="${ascii}"; filename*=UTF-8''${exact}`;
 }

@@ -1,6 +1,6 @@
 import { isRetryable, isSkyferryError } from "@skyferry/errors";
 import type { Logger } from "@skyferry/logger";
-import type { ObjectStore } from "@skyferry/storage";
+import { classifyFailure, isStorageError, type ObjectStore } from "@skyferry/storage";
 import { jobFailedPermanently, providerReasonOf } from "../errors.ts";
 import type { JobDoc } from "./job-doc.ts";
 import type { JobRepository } from "./repository.ts";
@@ -28,10 +28,29 @@ export interface AttemptScope {
   log: Logger;
 }
 
-/** The error stored on the job: a coded error keeps its code, anything else is XFER_INTERNAL; a storage failure adds the provider's reason. */
+/**
+ * The error stored on the job. A storage failure is told in the fixed vocabulary (`failure`, its
+ * fixed text as `message`) with the provider's status and code, never the provider's body; a
+ * coded error of ours keeps its code and message; anything else is XFER_INTERNAL with no text of
+ * the exception (it is logged).
+ */
 export function jobError(err: unknown): JobError {
-  const reason = providerReasonOf(err);
-  return { code: isSkyferryError(err) ? err.code : "XFER_INTERNAL", message: err instanceof Error ? err.message : String(err), ...(reason ? { provider_reason: reason } : {}) };
+  // SOURCE: reading our own dataset failed, not the provider: our message says which.
+  if (isStorageError(err) && (err as { storageCode: string }).storageCode !== "SOURCE") {
+    const f = classifyFailure(err);
+    const reason = providerReasonOf(err);
+    const text = f.failure === "refused_address" ? (err as Error).message : f.reason;
+    return {
+      code: (err as { code: string }).code,
+      message: text,
+      failure: f.failure,
+      ...(reason && /^[A-Za-z][A-Za-z0-9_. -]{0,63}$/.test(reason) ? { provider_reason: reason } : {}),
+      ...(f.provider_status !== undefined ? { provider_status: f.provider_status } : {}),
+      ...(f.provider_code ? { provider_code: f.provider_code } : {}),
+    };
+  }
+  if (isSkyferryError(err)) return { code: err.code, message: err.message };
+  return { code: "XFER_INTERNAL", message: "The transfer failed on our side (an internal error); it is logged." };
 }
 
 /**

@@ -5,7 +5,7 @@ import { dedupeKey, type JobDoc } from "../jobs/job-doc.ts";
 import type { JobRepository } from "../jobs/repository.ts";
 import { bucketNameProblem } from "./bucket-name.ts";
 import { failedLabel, sentLabel } from "./labels.ts";
-import { checkKeyTemplate, galaxyLabel, keyProblem, objectKey } from "./object-key.ts";
+import { checkKeyTemplate, checkPrefix, galaxyLabel, keyProblem, objectKey } from "./object-key.ts";
 
 export type SendRequest = RpcRequest<typeof TransferSend>;
 type HistoryPage = RpcResponse<typeof HistoryDatasetsForSend>;
@@ -45,6 +45,7 @@ export function createSendPlanner(deps: SendPlannerDeps) {
     const { actor } = req;
     if (!ID.test(req.history_id)) throw malformedId("history_id", req.history_id);
     if (!ID.test(req.authz_id)) throw malformedId("authz_id", req.authz_id);
+    if (req.prefix !== undefined) checkPrefix(req.prefix);
     if (req.key_template !== undefined) checkKeyTemplate(req.key_template);
     const datasetIds = req.dataset_ids ?? undefined;
     const pages = deps.histories(actor, req.history_id, datasetIds)[Symbol.asyncIterator]();

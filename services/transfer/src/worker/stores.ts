@@ -1,5 +1,6 @@
 import type { Actor, CloudProvider } from "@skyferry/contracts";
 import { SkyferryError } from "@skyferry/errors";
+import type { OutboundPolicy } from "@skyferry/outbound-policy";
 import type { ObjectStore } from "@skyferry/storage";
 import type { IssuedCredentials } from "./credentials.ts";
 
@@ -8,10 +9,11 @@ import type { IssuedCredentials } from "./credentials.ts";
  * (called by the adapter again before each expiry, so a transfer outlives any one credential).
  */
 export type StoreFactory = (first: IssuedCredentials, renew: () => Promise<IssuedCredentials>, renewBeforeMs: number) => ObjectStore | Promise<ObjectStore>;
+type AdapterFactory = (first: IssuedCredentials, renew: () => Promise<IssuedCredentials>, renewBeforeMs: number, outbound: OutboundPolicy) => Promise<ObjectStore>;
 
 const FAR_FUTURE_MS = 365 * 24 * 3600 * 1000;
 
-async function s3Store(first: IssuedCredentials, renew: () => Promise<IssuedCredentials>, renewBeforeMs: number): Promise<ObjectStore> {
+async function s3Store(first: IssuedCredentials, renew: () => Promise<IssuedCredentials>, renewBeforeMs: number, outbound: OutboundPolicy): Promise<ObjectStore> {
   const c = first.credentials;
   if (c.kind !== "s3") throw new SkyferryError("XFER_CREDENTIALS_KIND", `Expected S3 credentials for provider '${first.provider}'.`, { status: 500 });
   const { createS3Store } = await import("@skyferry/storage-s3");
@@ -21,6 +23,7 @@ async function s3Store(first: IssuedCredentials, renew: () => Promise<IssuedCred
     ...(c.endpoint ? { endpoint: c.endpoint } : {}),
     forcePathStyle: c.force_path_style,
     refreshMarginMs: renewBeforeMs,
+    outbound,
     credentials: async () => {
       const issued = next ?? (await renew());
       next = undefined;
@@ -34,7 +37,7 @@ async function s3Store(first: IssuedCredentials, renew: () => Promise<IssuedCred
   });
 }
 
-async function azureStore(first: IssuedCredentials, renew: () => Promise<IssuedCredentials>, renewBeforeMs: number): Promise<ObjectStore> {
+async function azureStore(first: IssuedCredentials, renew: () => Promise<IssuedCredentials>, renewBeforeMs: number, outbound: OutboundPolicy): Promise<ObjectStore> {
   const c = first.credentials;
   if (c.kind !== "azure") throw new SkyferryError("XFER_CREDENTIALS_KIND", "Expected Azure credentials.", { status: 500 });
   const { createAzureStore } = await import("@skyferry/storage-azure");
@@ -52,24 +55,25 @@ async function azureStore(first: IssuedCredentials, renew: () => Promise<IssuedC
     : c.auth.type === "sas"
       ? { kind: "sas" as const, sas: async () => { const f = await fresh(); return { sas: f.auth.type === "sas" ? f.auth.sas : "", expiresAt: f.expiresAt }; } }
       : { kind: "bearer" as const, token: async () => { const f = await fresh(); return { token: f.auth.type === "bearer" ? f.auth.token : "", expiresAt: f.expiresAt }; } };
-  return createAzureStore({ accountUrl: c.account_url, auth, refreshMarginMs: renewBeforeMs });
+  return createAzureStore({ accountUrl: c.account_url, auth, refreshMarginMs: renewBeforeMs, outbound });
 }
 
 /**
  * The registered adapters, by provider; adding a provider is one line here. Each adapter module is
  * loaded on first use: a worker that only ever talks to S3 does not carry the Azure SDK (~25 MiB).
  */
-const FACTORIES: Partial<Record<CloudProvider, StoreFactory>> = {
+const FACTORIES: Partial<Record<CloudProvider, AdapterFactory>> = {
   aws: s3Store,
   s3: s3Store,
   azure: azureStore,
 };
 
-export function defaultStoreFactory(): StoreFactory {
+/** The adapters, each connecting only to addresses `outbound` allows (checked per connection, after DNS). */
+export function defaultStoreFactory(outbound: OutboundPolicy): StoreFactory {
   return (first, renew, renewBeforeMs) => {
     const factory = FACTORIES[first.provider];
     if (!factory) throw new SkyferryError("XFER_PROVIDER_UNAVAILABLE", `No storage adapter for provider '${first.provider}'.`, { status: 501 });
-    return factory(first, renew, renewBeforeMs);
+    return factory(first, renew, renewBeforeMs, outbound);
   };
 }
 

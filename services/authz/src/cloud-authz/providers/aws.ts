@@ -71,6 +71,6 @@ export const awsProvider = defineProvider({
     // denied ListBuckets.
     if (bucket === undefined) return { ok: true, checked: "credentials" };
     if (issued.credentials.kind !== "s3") throw new Error("aws provider issued non-S3 credentials");
-    return checkS3Access(issued.credentials, bucket, settings.timeoutMs);
+    return checkS3Access(issued.credentials, bucket, settings);
   },
 });

@@ -1,8 +1,11 @@
-import { ClientSecretCredential } from "@azure/identity";
+import { ClientSecretCredential, type ClientSecretCredentialOptions } from "@azure/identity";
+
+type PipelinePolicy = NonNullable<ClientSecretCredentialOptions["additionalPolicies"]>[number]["policy"];
 import { Type, type Static } from "@sinclair/typebox";
 import { invalidField, missingField, SkyferryError, unavailable } from "@skyferry/errors";
 import { checkAzureAccess } from "../access/azure-access.ts";
 import { defineProvider, type ProviderSettings } from "../provider.ts";
+import { guardedAgents, type OutboundPolicy } from "@skyferry/outbound-policy";
 
 /**
  * Azure Blob Storage, with exactly one of: a service principal (`tenant_id`, `client_id`,
@@ -48,6 +51,18 @@ function refine(c: AzureConfig): void {
   }
 }
 
+/** A core-rest-pipeline step giving each request an agent whose connections pass the outbound policy. */
+function outboundAgentPolicy(policy: OutboundPolicy): PipelinePolicy {
+  const agents = guardedAgents(policy);
+  return {
+    name: "skyferryOutboundPolicy",
+    sendRequest: (request, next) => {
+      request.agent = request.url.startsWith("https:") ? agents.https : agents.http;
+      return next(request);
+    },
+  };
+}
+
 const accountUrl = (c: AzureConfig) => (c.endpoint ?? `https://${c.storage_account}.blob.core.windows.net`).replace(/\/+$/, "");
 
 /** When a SAS stops working (its `se`), or null when it names none. */
@@ -64,6 +79,8 @@ async function servicePrincipalToken(c: AzureConfig, settings: ProviderSettings)
     // Instance discovery asks login.microsoftonline.com about the authority: only for Microsoft's hosts.
     disableInstanceDiscovery: custom,
     retryOptions: { maxRetries: 1 },
+    // Every connection to the authority (a user-supplied URL) passes the outbound policy first.
+    additionalPolicies: [{ policy: outboundAgentPolicy(settings.outbound), position: "perCall" }],
   });
   try {
     const t = await credential.getToken(STORAGE_SCOPE, { abortSignal: AbortSignal.timeout(settings.timeoutMs) });
@@ -89,6 +106,10 @@ export const azureProvider = defineProvider({
   secretFields: ["client_secret", "account_key", "sas"],
   authn: "optional",
   refine,
+  destinations: (c) => [
+    { field: "config.endpoint", url: accountUrl(c) },
+    ...(c.authority_host !== undefined ? [{ field: "config.authority_host", url: c.authority_host }] : []),
+  ],
   async issue(c, ctx) {
     const base = { kind: "azure" as const, account_url: accountUrl(c), account: c.storage_account };
     if (c.account_key !== undefined) return { credentials: { ...base, auth: { type: "shared_key", account_key: c.account_key } }, expiresAt: null, verified: false };
@@ -108,6 +129,6 @@ export const azureProvider = defineProvider({
     // A token from Entra ID, or a SAS scoped to a container, proves nothing more at account level.
     const accountLevel = c.auth.type === "shared_key" || (c.auth.type === "sas" && new URLSearchParams(c.auth.sas).has("ss"));
     if (bucket === undefined && !accountLevel) return { ok: true, checked: "credentials" };
-    return checkAzureAccess(c, bucket, settings.timeoutMs);
+    return checkAzureAccess(c, bucket, settings);
   },
 });

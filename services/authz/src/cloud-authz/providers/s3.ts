@@ -19,6 +19,7 @@ export const s3Provider = defineProvider({
   schema: S3Config,
   secretFields: ["secret_access_key"],
   authn: "optional",
+  destinations: (c) => [{ field: "config.endpoint", url: c.endpoint }],
   async issue(config) {
     // Static keys: nothing to exchange; they last until the owner revokes them.
     return {
@@ -36,6 +37,6 @@ export const s3Provider = defineProvider({
   },
   async checkAccess(issued, bucket, settings) {
     if (issued.credentials.kind !== "s3") throw new Error("s3 provider issued non-S3 credentials");
-    return checkS3Access(issued.credentials, bucket, settings.timeoutMs);
+    return checkS3Access(issued.credentials, bucket, settings);
   },
 });

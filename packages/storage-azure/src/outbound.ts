@@ -1,0 +1,32 @@
+import {
+  type AnonymousCredential,
+  newPipeline,
+  type Pipeline,
+  type RequestPolicy,
+  type StoragePipelineOptions,
+  type StorageSharedKeyCredential,
+  type WebResource,
+} from "@azure/storage-blob";
+import type { TokenCredential } from "@azure/identity";
+import { guardedAgents, type OutboundPolicy } from "@skyferry/outbound-policy";
+
+/**
+ * The SDK's default pipeline, plus (with a policy) a last step that hands each request an agent
+ * whose connections pass the outbound policy first: the address actually connected to is checked,
+ * after DNS, so a name that rebinds to a refused address fails before any byte is sent.
+ */
+export function guardedPipeline(credential: StorageSharedKeyCredential | AnonymousCredential | TokenCredential, options: StoragePipelineOptions, policy: OutboundPolicy | undefined): Pipeline {
+  const pipeline = newPipeline(credential, options);
+  if (!policy) return pipeline;
+  const agents = guardedAgents(policy);
+  pipeline.factories.push({
+    create: (next: RequestPolicy): RequestPolicy => ({
+      sendRequest: (request: WebResource) => {
+        // The compat layer passes `agent` through to core-rest-pipeline's Node client.
+        request.agent = request.url.startsWith("https:") ? agents.https : agents.http;
+        return next.sendRequest(request);
+      },
+    }),
+  });
+  return pipeline;
+}
