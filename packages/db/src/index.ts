@@ -1,6 +1,9 @@
 import { type Db, type IndexDescription, MongoClient } from "mongodb";
 
+import { withConflictRetry } from "./write-conflicts.ts";
+
 export type { Collection, Db, MongoClient } from "mongodb";
+export { isWriteConflict, REVISION_FIELD, retryWriteConflicts, WRITE_METHODS, withConflictRetry, withRevision } from "./write-conflicts.ts";
 
 export interface MongoLogger {
   info(obj: object, msg?: string): void;
@@ -27,7 +30,7 @@ export interface Mongo {
 /**
  * Connects with retry and checks the server answers. Works against MongoDB and FerretDB:
  * callers use single-document atomic operations and unique indexes only (no transactions,
- * no change streams).
+ * no change streams). The `db` retries writes that lost a race (`withConflictRetry`).
  */
 export async function connectMongo(options: ConnectMongoOptions): Promise<Mongo> {
   const attempts = options.attempts ?? 10;
@@ -37,7 +40,7 @@ export async function connectMongo(options: ConnectMongoOptions): Promise<Mongo>
     const client = new MongoClient(options.url, { serverSelectionTimeoutMS: 3000, appName: options.dbName });
     try {
       await client.connect();
-      const db = client.db(options.dbName);
+      const db = withConflictRetry(client.db(options.dbName));
       await db.command({ ping: 1 });
       options.logger.info({ db: options.dbName, attempt }, "mongodb connected");
       return {

@@ -22,3 +22,22 @@ test("ensureIndexes can run at every start-up, and the unique index it creates h
     await first.close();
   }
 });
+
+test("single-document updates are atomic: concurrent $inc are all counted, and of concurrent conditional transitions exactly one wins", async () => {
+  const logger = createLogger({ name: "db-test", level: "silent" });
+  const m = await connectMongo({ url, dbName: `t_db_${randomBytes(4).toString("hex")}`, logger });
+  try {
+    const c = m.db.collection<{ _id: string; n: number; state: string; by?: number }>("races");
+    await c.insertOne({ _id: "h", n: 0, state: "queued" });
+    const incs = await Promise.all(Array.from({ length: 40 }, () => c.findOneAndUpdate({ _id: "h" }, { $inc: { n: 1 } }, { returnDocument: "after" })));
+    assert.equal((await c.findOne({ _id: "h" }))?.n, 40, "every $inc counted");
+    assert.deepEqual(incs.map((d) => d?.n).sort((a, b) => (a ?? 0) - (b ?? 0)), Array.from({ length: 40 }, (_, i) => i + 1), "each caller saw its own count");
+    const claims = await Promise.all(Array.from({ length: 20 }, (_, i) => c.updateOne({ _id: "h", state: "queued" }, { $set: { state: "running", by: i } })));
+    assert.equal(claims.filter((r) => r.modifiedCount === 1).length, 1, "exactly one claim of a queued document wins");
+    const winner = claims.findIndex((r) => r.modifiedCount === 1);
+    assert.equal((await c.findOne({ _id: "h" }))?.by, winner, "the stored document is the winner's");
+  } finally {
+    await m.db.dropDatabase();
+    await m.close();
+  }
+});
