@@ -333,7 +333,7 @@ start_postgres() {
   ((${#as[@]} == 0)) || chown postgres: "$D/socket"
   launch postgres "$D/data" "${as[@]}" "$PG_BIN/postgres" -D "$D/data" -p "$POSTGRES_PORT" -k "$D/socket" \
     -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off \
-    -c shared_buffers=256MB -c log_min_messages=warning
+    -c shared_buffers=256MB -c max_connections=300 -c log_min_messages=warning -c log_min_error_statement=fatal
   wait_ready postgres "$READY_TIMEOUT" probe postgres || return 1
   "$PG_BIN/createdb" -h 127.0.0.1 -p "$POSTGRES_PORT" -U postgres ferretdb >>"$LOGS/postgres.log" 2>&1 &&
     "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$POSTGRES_PORT" -U postgres -d ferretdb \

@@ -41,8 +41,11 @@ export interface DatasetDoc {
 const SENDABLE_FIELDS = ["_id", "dataset_id", "hid", "name", "extension", "state", "deleted", "purged", "file_size", "sha256", "md5", "store_key"] as const;
 export type SendableDoc = Pick<DatasetDoc, (typeof SENDABLE_FIELDS)[number]>;
 
+/** One document per history: the last hid given out (`allocateHids`). */
+export const HID_COUNTERS = "history_hids";
+
 export const DATASET_INDEXES: IndexDescription[] = [
-  // The guard that makes hid allocation safe on FerretDB, which loses concurrent $inc updates.
+  // A history's contents in hid order; unique: no two items of a history ever share a hid.
   { key: { history_id: 1, hid: 1 }, name: "history_hid", unique: true },
   { key: { user_id: 1 }, name: "user" },
 ];
@@ -50,27 +53,37 @@ export const DATASET_INDEXES: IndexDescription[] = [
 /** Datasets in MongoDB; reads are scoped to the owner. */
 export function createDatasetRepository(db: Db) {
   const col: Collection<DatasetDoc> = db.collection<DatasetDoc>("datasets");
+  const hids = db.collection<{ _id: string; last: number }>(HID_COUNTERS);
+  /**
+   * `count` new consecutive hids of the history: one atomic `$inc` of its counter (collection
+   * `history_hids`), so concurrent uploads never take the same one. A history older than its
+   * counter has it set past its highest hid first (one sorted read, once per history).
+   */
+  const allocateHids = async (historyId: string, count: number): Promise<number> => {
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const seeded = await hids.findOne({ _id: historyId });
+      if (!seeded) {
+        const last = await col.find({ history_id: historyId }, { projection: { hid: 1 } }).sort({ hid: -1 }).limit(1).next();
+        try {
+          await hids.insertOne({ _id: historyId, last: last?.hid ?? 0 });
+        } catch (err) {
+          if (!isDuplicateKeyError(err)) throw err; // seeded by a concurrent upload meanwhile
+        }
+      }
+      const after = await hids.findOneAndUpdate({ _id: historyId }, { $inc: { last: count } }, { returnDocument: "after" });
+      if (after) return after.last - count + 1;
+    }
+    throw hidContention();
+  };
 
   return {
     collection: col,
-    /**
-     * Inserts `doc` with the next hid of its history: max(hid) + 1, retried on the unique
-     * (history_id, hid) index when a concurrent upload took it. hids are never reused because
-     * dataset documents are never removed (a purge keeps the record).
-     */
+    allocateHids,
+    /** Inserts `doc` with the next hid of its history. */
     async insertWithNextHid(doc: Omit<DatasetDoc, "hid">): Promise<DatasetDoc> {
-      for (let attempt = 0; attempt < 60; attempt++) {
-        const last = await col.find({ history_id: doc.history_id }, { projection: { hid: 1 } }).sort({ hid: -1 }).limit(1).next();
-        const full: DatasetDoc = { ...doc, hid: (last?.hid ?? 0) + 1 };
-        try {
-          await col.insertOne(full);
-          return full;
-        } catch (err) {
-          if (!isDuplicateKeyError(err)) throw err;
-          await new Promise((r) => setTimeout(r, Math.random() * Math.min(5 * (attempt + 1), 100)));
-        }
-      }
-      throw hidContention();
+      const full: DatasetDoc = { ...doc, hid: await allocateHids(doc.history_id, 1) };
+      await col.insertOne(full);
+      return full;
     },
     findOwned: (userId: string, id: string) => col.findOne({ _id: id, user_id: userId }),
     listOfHistory: (historyId: string, filter: Filter<DatasetDoc> = {}, page?: { limit: number; offset: number }) => {

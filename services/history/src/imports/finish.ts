@@ -6,7 +6,6 @@ import { EXTENSION } from "../datasets/datatype-info.ts";
 import type { DatasetDoc, DatasetRepository } from "../datasets/repository.ts";
 import { datasetNotFound } from "../errors.ts";
 import { humanSize } from "../uploads/head-tap.ts";
-import { retryBusy } from "./busy.ts";
 
 /** States a finish may end in ok: a retried job's item is in error; a finish told twice (a redelivered job) meets ok. */
 const FINISHABLE: DatasetState[] = ["queued", "running", "error", "ok"];
@@ -51,7 +50,7 @@ export function createFinisher(deps: FinishDeps) {
     /** One finish; the item as it is afterwards. */
     async finish(req: ImportFinish): Promise<DatasetDoc> {
       const doc = check(req, await datasets.findOwned(req.actor.user_id, req.item_id));
-      const ok = await retryBusy(() => datasets.transition(doc._id, FINISHABLE, okFields(req, doc), now()));
+      const ok = await datasets.transition(doc._id, FINISHABLE, okFields(req, doc), now());
       if (ok) return ok;
       await purgedMeanwhile(doc);
       return (await datasets.findOwned(req.actor.user_id, doc._id)) ?? doc;
@@ -67,7 +66,7 @@ export function createFinisher(deps: FinishDeps) {
         try {
           const doc = check(req, found.get(req.item_id));
           const fields = { ...okFields(req, doc), update_time: now() };
-          const r = await retryBusy(() => datasets.collection.updateOne({ _id: doc._id, state: { $in: FINISHABLE }, purged: false }, { $set: fields }));
+          const r = await datasets.collection.updateOne({ _id: doc._id, state: { $in: FINISHABLE }, purged: false }, { $set: fields });
           if (r.matchedCount === 1) out.push({ item_id: req.item_id, state: "ok" });
           else {
             await purgedMeanwhile(doc);
