@@ -169,7 +169,8 @@ export async function createAzureContainer(client: BlobServiceClient, name: stri
 /** The environment a spawned transfer worker needs to join a test system. */
 export function workerEnv(sys: { namespace: string; db: string }): Record<string, string> {
   const stack = stackEnv();
-  return { ...natsEnv("transfer"), MONGO_URL: stack.mongoUrl, MONGO_DB: sys.db, SKYFERRY_NAMESPACE: sys.namespace };
+  const shapes = process.env.SKYFERRY_DB_QUERY_SHAPES;
+  return { ...natsEnv("transfer"), MONGO_URL: stack.mongoUrl, MONGO_DB: sys.db, SKYFERRY_NAMESPACE: sys.namespace, ...(shapes ? { SKYFERRY_DB_QUERY_SHAPES: shapes } : {}) };
 }
 
 /**

@@ -1,4 +1,6 @@
 import type { Collection, Db, Document, FindCursor } from "mongodb";
+import { FERRETDB } from "./find-in.ts";
+import { type QueryShape, shapeOf } from "./query-shapes.ts";
 
 /**
  * A write that lost a race with another writer of the same document and changed nothing, so it
@@ -19,6 +21,10 @@ export function isWriteConflict(err: unknown): boolean {
 }
 
 export interface ConflictRetryOptions {
+  /** The server is FerretDB 1.x: `findIn` splits `$in` into equality lookups there. */
+  ferretdb?: boolean;
+  /** Told the shape of every query (`SKYFERRY_DB_QUERY_SHAPES`: the index check of the tests). */
+  onQuery?: (shape: QueryShape) => void;
   /** Tries in all (default 50: forty writers of one document in one instant all get through). */
   attempts?: number;
   sleep?: (ms: number) => Promise<void>;
@@ -65,6 +71,35 @@ const WRITES: ReadonlySet<PropertyKey> = new Set(WRITE_METHODS);
 const UPDATES: ReadonlySet<PropertyKey> = new Set(["updateOne", "updateMany", "findOneAndUpdate"]);
 const REPLACES: ReadonlySet<PropertyKey> = new Set(["replaceOne", "findOneAndReplace"]);
 const DOC_RESULTS: ReadonlySet<PropertyKey> = new Set(["findOne", "findOneAndUpdate", "findOneAndReplace", "findOneAndDelete"]);
+/** Methods whose first argument is a filter (and whose options may sort): their shapes are recorded. */
+const FILTERED: ReadonlySet<PropertyKey> = new Set([
+  "findOne", "updateOne", "updateMany", "replaceOne", "deleteOne", "deleteMany", "countDocuments",
+  "findOneAndUpdate", "findOneAndReplace", "findOneAndDelete",
+]);
+const CURSOR_RUNS = ["toArray", "next", "hasNext", "tryNext", "forEach", Symbol.asyncIterator] as const;
+
+/** Records the cursor's shape, with the sort given to it meanwhile, when it first runs. */
+function recordCursor(cursor: FindCursor, record: (sort: unknown) => void, sort: unknown): FindCursor {
+  let sortGiven = sort;
+  let recorded = false;
+  const c = cursor as unknown as Record<PropertyKey, (...a: unknown[]) => unknown>;
+  const sortFn = c.sort!.bind(cursor);
+  c.sort = (...a: unknown[]) => {
+    sortGiven = a[0];
+    return sortFn(...a);
+  };
+  for (const m of CURSOR_RUNS) {
+    const fn = c[m]!.bind(cursor);
+    c[m] = (...a: unknown[]) => {
+      if (!recorded) {
+        recorded = true;
+        record(sortGiven);
+      }
+      return fn(...a);
+    };
+  }
+  return cursor;
+}
 
 type Doc = Record<string, unknown>;
 const isDoc = (v: unknown): v is Doc => typeof v === "object" && v !== null && !Array.isArray(v);
@@ -105,13 +140,37 @@ export function withConflictRetry(db: Db, options: ConflictRetryOptions = {}): D
   const wrap = <T extends Document>(col: Collection<T>): Collection<T> =>
     new Proxy(col, {
       get(target, prop, receiver) {
+        if (prop === FERRETDB) return options.ferretdb === true;
         const value: unknown = Reflect.get(target, prop, receiver);
         if (typeof value !== "function") return value;
         const fn = value as (...a: unknown[]) => unknown;
-        if (prop === "find") return (...args: unknown[]) => (fn.apply(target, args) as FindCursor).map(withoutRevision);
-        if (prop === "findOne") return async (...args: unknown[]) => withoutRevision(await fn.apply(target, args));
+        const onQuery = options.onQuery;
+        const note = (args: unknown[], sort?: unknown) => onQuery?.(shapeOf(target.collectionName, String(prop), args[0], sort));
+        const sortOption = (o: unknown) => (typeof o === "object" && o !== null ? (o as { sort?: unknown }).sort : undefined);
+        if (prop === "find") {
+          return (...args: unknown[]) => {
+            const cursor = (fn.apply(target, args) as FindCursor).map(withoutRevision);
+            return onQuery ? recordCursor(cursor, (sort) => note(args, sort), sortOption(args[1])) : cursor;
+          };
+        }
+        const noteCall = (args: unknown[]) => {
+          if (onQuery && FILTERED.has(prop)) note(args, sortOption(prop === "findOne" || prop === "countDocuments" ? args[1] : args[2]));
+        };
+        if (prop === "findOne") {
+          return async (...args: unknown[]) => {
+            noteCall(args);
+            return withoutRevision(await fn.apply(target, args));
+          };
+        }
+        if (prop === "countDocuments") {
+          return (...args: unknown[]) => {
+            noteCall(args);
+            return fn.apply(target, args);
+          };
+        }
         if (!WRITES.has(prop)) return value;
         return async (...args: unknown[]) => {
+          noteCall(args);
           const a = [...args];
           if (UPDATES.has(prop)) a[1] = withRevision(a[1]);
           else if (REPLACES.has(prop)) a[1] = withoutRevision(a[1]);

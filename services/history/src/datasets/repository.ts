@@ -1,5 +1,5 @@
 import type { DatasetState } from "@skyferry/contracts";
-import { type Collection, type Db, isDuplicateKeyError } from "@skyferry/db";
+import { type Collection, type Db, findIn, isDuplicateKeyError } from "@skyferry/db";
 import type { Filter, IndexDescription } from "mongodb";
 import { hidContention } from "../errors.ts";
 
@@ -98,9 +98,7 @@ export function createDatasetRepository(db: Db) {
       col.find({ ...filter, history_id: historyId }, { projection: Object.fromEntries(SENDABLE_FIELDS.map((f) => [f, 1])), batchSize: batch }) as unknown as AsyncIterable<SendableDoc>,
     /** id, state, size per history (for history counts and states), one query. */
     statsOf: (historyIds: string[]) =>
-      col
-        .find({ history_id: { $in: historyIds } }, { projection: { _id: 1, history_id: 1, state: 1, deleted: 1, purged: 1, file_size: 1, hid: 1 } })
-        .toArray(),
+      findIn(col, "history_id", historyIds, {}, { projection: { _id: 1, history_id: 1, state: 1, deleted: 1, purged: 1, file_size: 1, hid: 1 } }),
     async set(id: string, fields: Partial<DatasetDoc>, now: Date): Promise<DatasetDoc | null> {
       return col.findOneAndUpdate({ _id: id }, { $set: { ...fields, update_time: now } }, { returnDocument: "after" });
     },

@@ -1,3 +1,4 @@
+import { findIn } from "@skyferry/db";
 import { randomUUID } from "node:crypto";
 import type { Bus } from "@skyferry/bus";
 import {
@@ -81,7 +82,7 @@ export function createImports(deps: ImportDeps) {
     async owned(req: RpcRequest<typeof HistoryDatasetsOwned>): Promise<RpcResponse<typeof HistoryDatasetsOwned>> {
       const ids = [...new Set(req.items.map((it) => it.dataset_id))];
       const found = new Map(
-        (await datasets.collection.find({ _id: { $in: ids } }, { projection: { _id: 1, user_id: 1, history_id: 1, store_key: 1, purged: 1 } }).toArray()).map((d) => [d._id, d]),
+        (await findIn(datasets.collection, "_id", ids, {}, { projection: { _id: 1, user_id: 1, history_id: 1, store_key: 1, purged: 1 } })).map((d) => [d._id, d]),
       );
       return {
         owned: req.items.map((it) => {
