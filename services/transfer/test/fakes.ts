@@ -57,9 +57,9 @@ export function fakeJobs(): JobRepository & { docs: Map<string, JobDoc> } {
       set(id, (d) => d.state === "running", { bytes_done });
     },
     complete: async (id, f) => set(id, (d) => active(d) && !d.cancel_requested, { state: "ok", ...f, error: null, upload: null }),
-    fail: async (id, error) => set(id, active, { state: "error", error, upload: null }),
-    async requeue(id, error) {
-      set(id, active, { state: "queued", error });
+    fail: async (id, error, attempts) => set(id, active, { state: "error", error, upload: null, ...(attempts ? { attempts } : {}) }),
+    async requeue(id, error, attempts) {
+      set(id, active, { state: "queued", error, ...(attempts ? { attempts } : {}) });
     },
     async handBack(id) {
       set(id, (d) => d.state === "running", { state: "queued", worker: null });

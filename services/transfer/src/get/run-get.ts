@@ -3,7 +3,7 @@ import type { ImportFinish, JobUser } from "@skyferry/contracts";
 import type { DatasetStore } from "@skyferry/dataset-store";
 import type { Logger } from "@skyferry/logger";
 import type { ObjectStore } from "@skyferry/storage";
-import type { JobDoc } from "../jobs/job-doc.ts";
+import { isActive, type JobDoc } from "../jobs/job-doc.ts";
 import { type AttemptScope, createPendingWrites, endFailedAttempt, endRun, jobControl, markCancelled, type RunningJobs } from "../jobs/lifecycle.ts";
 import type { JobRepository } from "../jobs/repository.ts";
 import type { createMemoryBudget } from "../worker/memory-budget.ts";
@@ -47,10 +47,10 @@ export interface GetRunnerDeps {
  * ok and completes the job. A redelivered job (crash, nak) downloads again from the start; the
  * store's write is atomic and durable, so no partial bytes are ever seen as a dataset.
  *
- * The job is claimed in MongoDB (`running`, attempt counted) first and run only as stored there
- * (docs/trust.md). A large object's history item is marked running before its first byte; a small
- * one's only when its download lasts longer than HISTORY_START_AFTER progress intervals (a request
- * to the history service per item that nobody would see otherwise).
+ * The job is run only as stored in MongoDB (docs/trust.md). A large object's job is claimed and its
+ * history item marked running before its first byte; a small one's item only when its download
+ * lasts longer than HISTORY_START_AFTER progress intervals (a request to the history service per
+ * item that nobody would see otherwise), and its job's end is its one write.
  */
 export function createGetRunner(deps: GetRunnerDeps) {
   return async function runGet(data: { job_id: string }, ctx: WorkContext): Promise<void | Retry> {
@@ -65,10 +65,15 @@ export function createGetRunner(deps: GetRunnerDeps) {
     const ms = (since: number) => Math.round(performance.now() - since);
     try {
       // Only what MongoDB says: a work message names the job, never what it does (docs/trust.md).
-      const claimed = await deps.jobs.claim(id, deps.instance, "get");
+      const found = await deps.jobs.get(id);
+      if (!found?.get || !isActive(found.state) || found.cancel_requested === true || found.direction !== "get") return;
+      // A large object is claimed (`running`, attempt counted) before its first byte, so a crash
+      // mid-download is visible; a small one's end (with the attempt it was) is its one write.
+      const large = found.bytes_total > deps.largeBytes;
+      const claimed = large ? await deps.jobs.claim(id, deps.instance, "get") : { ...found, attempts: found.attempts + 1 };
       if (!claimed?.get) return;
       const job: JobDoc = claimed;
-      const large = job.bytes_total > deps.largeBytes;
+      const attempts = large ? undefined : job.attempts;
       const ranges = large ? deps.ranges : undefined;
       const actor = { user_id: job.user_id };
       const log = deps.logger.child({ job_id: id, user_id: job.user_id, attempt: job.attempts });
@@ -126,7 +131,7 @@ export function createGetRunner(deps: GetRunnerDeps) {
         await writes.settled();
         // bytes_done counts the object's bytes, as bytes_total does; the dataset may differ in size
         // (to_posix_lines, space_to_tab), and its checksum is the stored dataset's.
-        const done = await deps.jobs.complete(id, { object_key: job.object_key, outcome: "downloaded", bytes_done: out.objectBytes, checksum: { sha256: out.dataset.sha256, md5: out.dataset.md5 } });
+        const done = await deps.jobs.complete(id, { object_key: job.object_key, outcome: "downloaded", bytes_done: out.objectBytes, checksum: { sha256: out.dataset.sha256, md5: out.dataset.md5 }, ...(attempts ? { attempts } : {}) });
         if (done) deps.events.completed(done);
         const timing = { wait: waitMs, open: openMs, read: readMs, item: itemMs, finish: ms(tFinish), total: ms(t0) };
         log.info({ object_key: job.object_key, bytes: out.objectBytes, ext: out.dataset.ext, ranges: ranges?.concurrency ?? 1, ms: timing }, "get ok");
@@ -139,7 +144,7 @@ export function createGetRunner(deps: GetRunnerDeps) {
           await deps.jobs.handBack(id).catch((e: unknown) => deps.logger.warn({ err: e, job_id: id }, "could not record the hand-back"));
           throw err;
         }
-        return await endFailedAttempt(scope, { err, lastAttempt: ctx.lastAttempt, message: "get failed" });
+        return await endFailedAttempt(scope, { err, lastAttempt: ctx.lastAttempt, attempts, message: "get failed" });
       }
     } finally {
       clearTimeout(promote);

@@ -45,16 +45,16 @@ export function jobError(err: unknown): JobError {
  */
 export async function endFailedAttempt(
   scope: AttemptScope,
-  a: { err: unknown; lastAttempt: boolean; message: string; beforeFail?: (() => Promise<void>) | undefined },
+  a: { err: unknown; lastAttempt: boolean; attempts?: number | undefined; message: string; beforeFail?: (() => Promise<void>) | undefined },
 ): Promise<never> {
   const { id, jobs, log } = scope;
   const error = jobError(a.err);
   if (isRetryable(a.err) && !a.lastAttempt) {
-    await jobs.requeue(id, error);
+    await jobs.requeue(id, error, a.attempts);
     throw a.err;
   }
   if (a.beforeFail) await a.beforeFail();
-  const failed = await jobs.fail(id, error);
+  const failed = await jobs.fail(id, error, a.attempts);
   if (failed) scope.events.failed(failed);
   log.warn({ err: a.err, code: error.code, provider_reason: error.provider_reason }, a.message);
   throw jobFailedPermanently(id, a.err);

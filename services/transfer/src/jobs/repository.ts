@@ -63,12 +63,15 @@ export interface JobRepository {
   setDeleted(id: string): Promise<JobDoc | null>;
   clearUpload(id: string): Promise<void>;
   progress(id: string, bytesDone: number): Promise<void>;
-  /** Unfinished and not cancelled → ok; null when the job was cancelled or finished meanwhile. */
-  complete(id: string, fields: { object_key: string; outcome: "uploaded" | "skipped" | "downloaded"; bytes_done: number; checksum?: JobDoc["checksum"] }): Promise<JobDoc | null>;
-  /** Unfinished → error. */
-  fail(id: string, error: NonNullable<JobDoc["error"]>): Promise<JobDoc | null>;
+  /**
+   * Unfinished and not cancelled → ok; null when the job was cancelled or finished meanwhile.
+   * `attempts` is given for a job run without a claim (a one-PUT upload): the attempt it was.
+   */
+  complete(id: string, fields: { object_key: string; outcome: "uploaded" | "skipped" | "downloaded"; bytes_done: number; checksum?: JobDoc["checksum"]; attempts?: number }): Promise<JobDoc | null>;
+  /** Unfinished → error (with the attempt count, for a job run without a claim). */
+  fail(id: string, error: NonNullable<JobDoc["error"]>, attempts?: number): Promise<JobDoc | null>;
   /** Unfinished → queued (a transient failure; it will be redelivered). */
-  requeue(id: string, error: NonNullable<JobDoc["error"]>): Promise<void>;
+  requeue(id: string, error: NonNullable<JobDoc["error"]>, attempts?: number): Promise<void>;
   /** Running → queued, the attempt given back unfinished (the worker is stopping; another takes it). */
   handBack(id: string): Promise<void>;
   /** Error → queued, with the upload state and error cleared. */
@@ -160,10 +163,11 @@ export function createJobRepository(db: Db, now: () => Date = () => new Date()):
     async progress(id, bytesDone) {
       await jobs.updateOne({ _id: id, state: "running" }, { $set: { bytes_done: bytesDone, update_time: now() } });
     },
-    complete: (id, f) => transition({ _id: id, state: active, cancel_requested: { $ne: true } }, { state: "ok", ...f, error: null, upload: null, worker: null }),
-    fail: (id, error) => transition({ _id: id, state: active }, { state: "error", error, upload: null, worker: null }),
-    async requeue(id, error) {
-      await jobs.updateOne({ _id: id, state: active }, { $set: { state: "queued", error, worker: null, update_time: now() } });
+    complete: (id, { attempts, ...f }) =>
+      transition({ _id: id, state: active, cancel_requested: { $ne: true } }, { state: "ok", ...f, ...(attempts ? { attempts } : {}), error: null, upload: null, worker: null }),
+    fail: (id, error, attempts) => transition({ _id: id, state: active }, { state: "error", error, upload: null, worker: null, ...(attempts ? { attempts } : {}) }),
+    async requeue(id, error, attempts) {
+      await jobs.updateOne({ _id: id, state: active }, { $set: { state: "queued", error, worker: null, ...(attempts ? { attempts } : {}), update_time: now() } });
     },
     async handBack(id) {
       await jobs.updateOne({ _id: id, state: "running" }, { $set: { state: "queued", worker: null, update_time: now() } });

@@ -3,7 +3,7 @@ import type { Retry, WorkContext } from "@skyferry/bus";
 import type { DatasetStore } from "@skyferry/dataset-store";
 import type { ObjectStore } from "@skyferry/storage";
 import { datasetNotOwned } from "../errors.ts";
-import type { JobDoc } from "../jobs/job-doc.ts";
+import { isActive, type JobDoc } from "../jobs/job-doc.ts";
 import { type AttemptScope, createPendingWrites, endFailedAttempt, endRun, jobControl, markCancelled, type RunningJobs } from "../jobs/lifecycle.ts";
 import type { JobRepository } from "../jobs/repository.ts";
 import { throttle } from "./throttle.ts";
@@ -43,10 +43,13 @@ export interface JobRunnerDeps {
  * throw = nak with backoff (the recorded upload is kept and resumed); any other throw = term, after
  * the job is marked `error` with the provider's reason and its multipart upload is aborted.
  *
- * The job is claimed in MongoDB (`running`, attempt counted) before anything else, and run only as
- * stored there (a forged message names at most a job id); its dataset is checked to be its user's
- * before a byte is read (docs/trust.md). Every write of the job is one conditional update of its
- * document, so a late write (progress after a cancel) can never undo a final state.
+ * The job is run only as stored in MongoDB (a forged message names at most a job id); its dataset
+ * is checked to be its user's before a byte is read (docs/trust.md). A multipart job is claimed
+ * (`running`, attempt counted) before its first byte, so a crash mid-upload is visible and
+ * resumable. A one-PUT job is one request to the provider, nothing to resume: it is read, sent, and
+ * its end (ok or error, with the attempt it was) is its one write -- a small dataset costs the
+ * database one read and one update. Every write is one conditional update of the job's document,
+ * so a late one (progress after a cancel) can never undo a final state.
  */
 export function createJobRunner(deps: JobRunnerDeps) {
   return async function runJob(data: { job_id: string }, ctx: WorkContext): Promise<void | Retry> {
@@ -59,13 +62,17 @@ export function createJobRunner(deps: JobRunnerDeps) {
     const t0 = performance.now();
     const ms = (since: number) => Math.round(performance.now() - since);
     try {
+      const found = await deps.jobs.get(id);
       // Finished, cancelled, unknown, or a get job named by a send's message: nothing to do.
-      const claimed = await deps.jobs.claim(id, deps.instance, "send");
+      if (!found || !isActive(found.state) || found.cancel_requested === true || found.direction === "get") return;
+      // Asked at once, answered by the time the bytes are needed (history batches the question).
+      const owned = deps.datasetOwned(found);
+      owned.catch(() => undefined); // awaited below; its failure must not go unhandled meanwhile
+      const single = isSinglePut(found.bytes_total, deps.upload);
+      const claimed: JobDoc | null = single ? { ...found, attempts: found.attempts + 1 } : await deps.jobs.claim(id, deps.instance, "send");
       if (!claimed) return;
       const job = claimed;
-      const owned = deps.datasetOwned(job);
-      owned.catch(() => undefined); // awaited below; its failure must not go unhandled meanwhile
-      const single = isSinglePut(job.bytes_total, deps.upload);
+      const attempts = single ? job.attempts : undefined; // recorded with the end of an unclaimed job
       // The job's child logger is made on first use: a job that goes well logs one line, with the
       // same fields, and the bindings are not serialised and redacted a second time.
       const bindings = { job_id: id, user_id: job.user_id, attempt: job.attempts };
@@ -118,7 +125,7 @@ export function createJobRunner(deps: JobRunnerDeps) {
         if (control.cancelled) return await cancelled(s, out.outcome === "uploaded" ? out.key : undefined);
         await writes.settled(); // a progress write still under way lands before the final state
         const bytes = out.outcome === "uploaded" ? job.bytes_total : 0;
-        const done = await deps.jobs.complete(id, { object_key: out.key, outcome: out.outcome, bytes_done: bytes });
+        const done = await deps.jobs.complete(id, { object_key: out.key, outcome: out.outcome, bytes_done: bytes, ...(attempts ? { attempts } : {}) });
         // Not completed: cancelled (or finished elsewhere) meanwhile; a cancel gets no object.
         if (!done && (await deps.jobs.isCancelled(id))) return await cancelled(s, out.outcome === "uploaded" ? out.key : undefined);
         if (done) deps.events.completed(done);
@@ -135,7 +142,7 @@ export function createJobRunner(deps: JobRunnerDeps) {
         const opened = store;
         // The multipart upload is aborted only on a permanent failure: a retry resumes it.
         const beforeFail = opened ? () => abortQuietly(opened, job.bucket, tracker) : undefined;
-        return await endFailedAttempt(scope, { err, lastAttempt: ctx.lastAttempt, message: "job failed", beforeFail });
+        return await endFailedAttempt(scope, { err, lastAttempt: ctx.lastAttempt, attempts, message: "job failed", beforeFail });
       }
     } finally {
       await endRun({ id, running: deps.running, control, writes, release, store: openedStore });
