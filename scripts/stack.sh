@@ -51,7 +51,7 @@ NATS_PORT="${SKYFERRY_NATS_PORT:-4222}"
 NATS_MONITOR_PORT="${SKYFERRY_NATS_MONITOR_PORT:-8222}"
 MONGO_PORT="${SKYFERRY_MONGO_PORT:-27017}"
 FERRETDB_DEBUG_ADDR="${SKYFERRY_FERRETDB_DEBUG_ADDR:--}" # "-" disables FerretDB's debug/metrics HTTP listener
-FERRETDB_LOG_LEVEL="${SKYFERRY_FERRETDB_LOG_LEVEL:-warn}"
+FERRETDB_LOG_LEVEL="${SKYFERRY_FERRETDB_LOG_LEVEL:-error}" # warn dumps every error answer, such as each write conflict
 # FerretDB's storage: PostgreSQL (default; Debian's package, a cluster of the stack's own) or SQLite
 # (embedded in FerretDB, ~10-40x slower per operation and scanning on every find: `npm run bench:db`).
 FERRETDB_BACKEND="${SKYFERRY_FERRETDB_BACKEND:-postgresql}"

@@ -1,5 +1,6 @@
 import { spawnSync } from "node:child_process";
-import { readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 
 // CPU seconds spent by the processes of a benchmark window, read from /proc (Linux), so a bench
 // can say where the machine's cores went: the transfer workers, this process, each stack server,
@@ -43,8 +44,21 @@ function postgresCpu(postmaster: number): Map<number, number> {
   return out;
 }
 
-/** The stack's servers by name (radosgw, ceph-osd, ferretdb or mongod, nats-server, postgres). */
+/**
+ * The stack's servers by name (radosgw, ceph-osd, ferretdb or mongod, nats-server, postgres): from
+ * the stack's own PID files when SKYFERRY_STACK_DIR names it (another checkout's stack may run
+ * beside it), else the first process of each kind.
+ */
 export function stackProcesses(): Record<string, number> {
+  const dir = process.env.SKYFERRY_STACK_DIR;
+  if (dir && existsSync(join(dir, "pids"))) {
+    const found: Record<string, number> = {};
+    for (const [name, file] of [["radosgw", "radosgw"], ["ceph-osd", "ceph-osd"], ["ferretdb", "mongo"], ["nats", "nats"], ["postgres", "postgres"]] as const) {
+      const pidFile = join(dir, "pids", `${file}.pid`);
+      if (existsSync(pidFile)) found[name] = Number(readFileSync(pidFile, "utf8").trim());
+    }
+    return found;
+  }
   const wanted: Array<[string, RegExp]> = [
     ["radosgw", /^radosgw\b/], ["ceph-osd", /^ceph-osd\b/], ["ferretdb", /^ferretdb\b/], ["mongod", /^mongod\b/], ["nats", /^nats-server\b/],
     ["postgres", /^postgres -D /],

@@ -3,7 +3,8 @@ import type { Collection, Document, Filter, FindOptions } from "mongodb";
 /** Marks a collection served by FerretDB 1.x (set by `withConflictRetry` from the server's buildInfo). */
 export const FERRETDB = Symbol("skyferry.ferretdb");
 
-const isFerret = (col: Collection<Document>): boolean => (col as unknown as Record<symbol, unknown>)[FERRETDB] === true;
+/** True when `col` is served by FerretDB 1.x (known from the server's buildInfo at connection). */
+export const isFerretDB = <T extends Document>(col: Collection<T>): boolean => (col as unknown as Record<symbol, unknown>)[FERRETDB] === true;
 
 /** How many equality lookups `findIn` runs at once on FerretDB. */
 const LOOKUPS_IN_FLIGHT = 16;
@@ -24,7 +25,7 @@ export async function findIn<T extends Document, K extends keyof T & string>(
 ): Promise<T[]> {
   const distinct = [...new Set(values)];
   if (distinct.length === 0) return [];
-  if (!isFerret(col as unknown as Collection<Document>)) {
+  if (!isFerretDB(col)) {
     return (await col.find({ ...filter, [field]: { $in: distinct } } as Filter<T>, options).toArray()) as T[];
   }
   const out: T[] = [];

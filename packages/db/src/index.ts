@@ -4,7 +4,7 @@ import { shapeRecorder } from "./query-shapes.ts";
 import { withConflictRetry } from "./write-conflicts.ts";
 
 export type { Collection, Db, MongoClient } from "mongodb";
-export { FERRETDB, findIn } from "./find-in.ts";
+export { FERRETDB, findIn, isFerretDB } from "./find-in.ts";
 export { type QueryShape, servedBy, shapeOf, shapeRecorder } from "./query-shapes.ts";
 export { isWriteConflict, REVISION_FIELD, retryWriteConflicts, WRITE_METHODS, withConflictRetry, withRevision } from "./write-conflicts.ts";
 

@@ -1,8 +1,9 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import type { IndexDescription } from "mongodb";
 import { servedBy, shapeOf } from "../src/query-shapes.ts";
 
-const jobs = [
+const jobs: IndexDescription[] = [
   { key: { user_id: 1, create_time: -1 }, name: "user_created" },
   { key: { user_id: 1, state: 1, create_time: -1 }, name: "user_state_created" },
   { key: { expires_at: 1 }, name: "expiry" },

@@ -9,7 +9,7 @@ import { type DatasetStore, shardedKey } from "@skyferry/dataset-store";
 import { invalidField } from "@skyferry/errors";
 import type { Logger } from "@skyferry/logger";
 import { EXTENSION } from "../datasets/datatype-info.ts";
-import type { DatasetDoc, DatasetRepository } from "../datasets/repository.ts";
+import { type DatasetDoc, type DatasetRepository, hidBlock } from "../datasets/repository.ts";
 import { DATASET_DETAILED_KEYS, DATASET_SUMMARY_KEYS, serializeDataset } from "../datasets/serialize.ts";
 import { datasetNotFound } from "../errors.ts";
 import type { HistoryDoc } from "../histories/repository.ts";
@@ -122,7 +122,7 @@ export function serveImports(bus: Bus, deps: ImportDeps) {
 /** Inserts the items with consecutive hids in request order: one allocation and one write for the batch. */
 async function insertInOrder(datasets: DatasetRepository, docs: Array<Omit<DatasetDoc, "hid">>): Promise<DatasetDoc[]> {
   const first = await datasets.allocateHids(docs[0]!.history_id, docs.length);
-  const full = docs.map((d, i): DatasetDoc => ({ ...d, hid: first + i }));
+  const full = docs.map((d, i): DatasetDoc => ({ ...d, hid: first + i, hid_block: hidBlock(first + i) }));
   await datasets.collection.insertMany(full, { ordered: true });
   return full;
 }
