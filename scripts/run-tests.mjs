@@ -39,5 +39,8 @@ const args = [
   "--test-reporter=tap", `--test-reporter-destination=${join(results, `${name}.tap`)}`,
   ...files,
 ];
-const child = spawn(process.execPath, args, { stdio: "inherit", env: process.env });
+// Every service a test starts records the shape of each MongoDB query here; test/indexes checks
+// after all the others that each one is served by an index its service declares.
+const env = { ...process.env, SKYFERRY_DB_QUERY_SHAPES: process.env.SKYFERRY_DB_QUERY_SHAPES ?? join(results, "query-shapes.jsonl") };
+const child = spawn(process.execPath, args, { stdio: "inherit", env });
 child.on("exit", (code, signal) => process.exit(code ?? (signal ? 1 : 0)));

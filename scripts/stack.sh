@@ -24,11 +24,11 @@
 # NATS authenticates every connection (NKeys), speaks TLS only, and grants each identity the
 # subjects packages/contracts/src/permissions.ts gives it (in every namespace: tests use one each).
 # SKYFERRY_NATS_DEBUG=1 starts nats-server with -DV (every protocol line in logs/nats.log).
-# Ports: SKYFERRY_{NATS,NATS_MONITOR,MONGO,CEPH_MON,RGW,AZURITE,AZURITE_OAUTH,OIDC}_PORT;
+# Ports: SKYFERRY_{NATS,NATS_MONITOR,MONGO,POSTGRES,CEPH_MON,RGW,AZURITE,AZURITE_OAUTH,OIDC}_PORT;
 # SKYFERRY_CEPH_MEMSTORE_BYTES (default 4 GiB).
 #
-# Servers: NATS+JetStream, MongoDB wire protocol (FerretDB/SQLite, or mongod if on PATH, or none if
-# MONGO_URL is set), Ceph radosgw (mon + memstore OSD + RGW, S3/STS/IAM), Azurite blob (shared key),
+# Servers: NATS+JetStream, MongoDB wire protocol (FerretDB on PostgreSQL -- or on SQLite with
+# SKYFERRY_FERRETDB_BACKEND=sqlite --, or mongod if on PATH, or none if MONGO_URL is set), Ceph radosgw (mon + memstore OSD + RGW, S3/STS/IAM), Azurite blob (shared key),
 # Azurite blob over HTTPS with OAuth, oauth2-mock-server (OpenID Connect).
 # Every secret (S3 keys, Azure key, RGW STS key, TLS key) is generated at run time into the state dir.
 set -euo pipefail
@@ -51,7 +51,11 @@ NATS_PORT="${SKYFERRY_NATS_PORT:-4222}"
 NATS_MONITOR_PORT="${SKYFERRY_NATS_MONITOR_PORT:-8222}"
 MONGO_PORT="${SKYFERRY_MONGO_PORT:-27017}"
 FERRETDB_DEBUG_ADDR="${SKYFERRY_FERRETDB_DEBUG_ADDR:--}" # "-" disables FerretDB's debug/metrics HTTP listener
-FERRETDB_LOG_LEVEL="${SKYFERRY_FERRETDB_LOG_LEVEL:-warn}"
+FERRETDB_LOG_LEVEL="${SKYFERRY_FERRETDB_LOG_LEVEL:-error}" # warn dumps every error answer, such as each write conflict
+# FerretDB's storage: PostgreSQL (default; Debian's package, a cluster of the stack's own) or SQLite
+# (embedded in FerretDB, ~10-40x slower per operation and scanning on every find: `npm run bench:db`).
+FERRETDB_BACKEND="${SKYFERRY_FERRETDB_BACKEND:-postgresql}"
+POSTGRES_PORT="${SKYFERRY_POSTGRES_PORT:-27432}"
 CEPH_MON_PORT="${SKYFERRY_CEPH_MON_PORT:-3300}"
 RGW_PORT="${SKYFERRY_RGW_PORT:-7480}"
 MEMSTORE_BYTES="${SKYFERRY_CEPH_MEMSTORE_BYTES:-4294967296}" # 4 GiB, held in RAM by the OSD
@@ -68,6 +72,8 @@ CEPH_TIMEOUT="${SKYFERRY_STACK_CEPH_TIMEOUT:-120}"   # seconds, per ceph daemon
 LOCK_TIMEOUT="${SKYFERRY_STACK_LOCK_TIMEOUT:-900}"   # seconds to wait for a concurrent up/down
 
 LOCAL_MONGO_URL="mongodb://127.0.0.1:$MONGO_PORT"
+pg_bin_dir() { find /usr/lib/postgresql -mindepth 2 -maxdepth 2 -name bin -type d 2>/dev/null | sort -V | tail -1; }
+PG_BIN="$(pg_bin_dir)"
 # Which MongoDB: MONGO_URL from the environment wins (no server started) -- unless it is just our own
 # URL coming from a sourced stack env file; else mongod if on PATH; else FerretDB.
 if [[ -n ${MONGO_URL:-} && ! (${SKYFERRY_STACK_READY:-} == 1 && $MONGO_URL == "$LOCAL_MONGO_URL") ]]; then
@@ -80,9 +86,14 @@ else
 fi
 # the servers of this stack, in start order (ceph-* and radosgw together form "S3")
 SERVERS=(nats mongo ceph-mon ceph-osd radosgw azurite azurite-oauth oidc)
+case "$FERRETDB_BACKEND" in
+  postgresql) [[ $MONGO_MODE == ferretdb ]] && SERVERS=(nats postgres "${SERVERS[@]:1}") ;;
+  sqlite) ;;
+  *) printf '[stack] ERROR: SKYFERRY_FERRETDB_BACKEND must be postgresql or sqlite, not %s\n' "$FERRETDB_BACKEND" >&2; exit 2 ;;
+esac
 STACK_LAYOUT=4 # bump when a change to these scripts needs a running stack to be restarted
 NATS_DEBUG="${SKYFERRY_NATS_DEBUG:-0}"
-CONFIG="layout=$STACK_LAYOUT nats=$NATS_PORT/$NATS_MONITOR_PORT/debug=$NATS_DEBUG mongo=$MONGO_MODE:${EXTERNAL_MONGO_URL:-$MONGO_PORT} ferretdb-debug=$FERRETDB_DEBUG_ADDR \
+CONFIG="layout=$STACK_LAYOUT nats=$NATS_PORT/$NATS_MONITOR_PORT/debug=$NATS_DEBUG mongo=$MONGO_MODE:${EXTERNAL_MONGO_URL:-$MONGO_PORT}/$FERRETDB_BACKEND/$POSTGRES_PORT ferretdb-debug=$FERRETDB_DEBUG_ADDR \
 ceph=$CEPH_MON_PORT/$RGW_PORT/$MEMSTORE_BYTES azurite=$AZURITE_PORT/$AZURITE_OAUTH_PORT oidc=$OIDC_PORT"
 
 # ------------------------------------------------------------------ helpers
@@ -183,6 +194,7 @@ probe() { # <name>: real request against the running server, using the env file'
   case "$1" in
     nats) curl_ok "http://127.0.0.1:$NATS_MONITOR_PORT/healthz?js-enabled-only=true" ;;
     mongo) "${PROBE[@]}" mongo "$(env_get MONGO_URL || echo "${EXTERNAL_MONGO_URL:-$LOCAL_MONGO_URL}")" ;;
+    postgres) "$PG_BIN/pg_isready" -q -h 127.0.0.1 -p "$POSTGRES_PORT" -d ferretdb -U postgres ;;
     ceph-mon | ceph-osd) alive "$1" ;; # proven by radosgw answering signed requests
     radosgw)
       [[ $("${PROBE[@]}" s3 "http://127.0.0.1:$RGW_PORT" "$S3_REGION" "$(env_get S3_ACCESS_KEY_ID)" \
@@ -213,7 +225,9 @@ endpoint_of() {
   case "$1" in
     nats) echo "tls://127.0.0.1:$NATS_PORT  (NKeys + TLS; monitor http://127.0.0.1:$NATS_MONITOR_PORT)" ;;
     mongo) if [[ $MONGO_MODE == external ]]; then echo "${EXTERNAL_MONGO_URL//\/\/*@//***@}  (external MONGO_URL)"
+           elif [[ $MONGO_MODE == ferretdb ]]; then echo "$LOCAL_MONGO_URL  (FerretDB on $FERRETDB_BACKEND)"
            else echo "$LOCAL_MONGO_URL  ($MONGO_MODE)"; fi ;;
+    postgres) echo "127.0.0.1:$POSTGRES_PORT  (PostgreSQL $("$PG_BIN/postgres" --version | awk '{print $3}'), FerretDB's storage)" ;;
     ceph-mon) echo "v2:127.0.0.1:$CEPH_MON_PORT" ;;
     ceph-osd) echo "memstore $((MEMSTORE_BYTES / 1048576)) MiB" ;;
     radosgw) echo "http://127.0.0.1:$RGW_PORT  (S3, STS, IAM)" ;;
@@ -281,17 +295,52 @@ stop_all() {
   # Ceph in dependency order: radosgw hangs on SIGTERM (until its 120 s alarm) when the OSD is already
   # gone, and an OSD reports its shutdown to the mon (waiting 5 s if the mon is gone).
   stop_group nats mongo radosgw azurite azurite-oauth oidc
+  stop_group postgres # after FerretDB, its only client: TERM is PostgreSQL's "smart" shutdown
   stop_group ceph-osd
   stop_group ceph-mon
   rm -rf "$PIDS"
 }
 
 clean_runtime() { # everything but logs and the lock file
-  rm -rf "$ENV_FILE" "$STATE/config" "$RUN" "$PIDS" "$STATE/nats" "$STATE/ferretdb" "$STATE/mongo" \
+  # a PostgreSQL cluster kept under /tmp (see start_postgres) goes with its link
+  if [[ -L $STATE/postgres ]]; then rm -rf "$(readlink "$STATE/postgres")"; fi
+  rm -rf "$ENV_FILE" "$STATE/config" "$RUN" "$PIDS" "$STATE/nats" "$STATE/ferretdb" "$STATE/mongo" "$STATE/postgres" \
     "$STATE/ceph" "$STATE/azurite" "$STATE/azurite-oauth" "$STATE/tls" "$STATE/trust" "$STATE"/env.tmp.*
 }
 
 # ------------------------------------------------------------------ start
+# PostgreSQL for FerretDB: a cluster of the stack's own under $STATE/postgres (trust authentication,
+# loopback only), owned by the `postgres` user when we are root (PostgreSQL refuses to run as root).
+# Then scripts/stack/ferretdb-postgresql.sql: GIN indexes for FerretDB's pushed-down filters.
+start_postgres() {
+  local D="$STATE/postgres" as=()
+  mkdir -p "$D"
+  if [[ $(id -u) -eq 0 ]]; then
+    id postgres >/dev/null 2>&1 || die "PostgreSQL is installed but there is no 'postgres' user to run it as"
+    as=(setpriv --reuid=postgres --regid=postgres --init-groups --reset-env)
+    # The cluster must be reachable by `postgres`: if some parent of $STATE is closed to it, keep
+    # the cluster in a private folder under /tmp (removed by `down` with the link).
+    if ! "${as[@]}" test -x "$D"; then
+      rm -rf "$D"
+      D="$(mktemp -d /tmp/skyferry-postgres.XXXXXX)"
+      ln -s "$D" "$STATE/postgres"
+    fi
+    chown postgres: "$D"
+  fi
+  "${as[@]}" "$PG_BIN/initdb" -D "$D/data" -U postgres -A trust -E UTF8 --locale=C.UTF-8 >>"$LOGS/postgres.log" 2>&1 ||
+    die "initdb failed (see $LOGS/postgres.log)"
+  mkdir -p "$D/socket"
+  ((${#as[@]} == 0)) || chown postgres: "$D/socket"
+  launch postgres "$D/data" "${as[@]}" "$PG_BIN/postgres" -D "$D/data" -p "$POSTGRES_PORT" -k "$D/socket" \
+    -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off \
+    -c shared_buffers=256MB -c max_connections=300 -c log_min_messages=warning -c log_min_error_statement=fatal
+  wait_ready postgres "$READY_TIMEOUT" probe postgres || return 1
+  "$PG_BIN/createdb" -h 127.0.0.1 -p "$POSTGRES_PORT" -U postgres ferretdb >>"$LOGS/postgres.log" 2>&1 &&
+    "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$POSTGRES_PORT" -U postgres -d ferretdb \
+      -f "$HERE/ferretdb-postgresql.sql" >>"$LOGS/postgres.log" 2>&1 ||
+    { fail_server postgres "could not create FerretDB's database (see $LOGS/postgres.log)"; return 1; }
+}
+
 start_ceph() { # mon -> osd -> radosgw -> S3 user -> warm-up; runs in a background subshell
   local D="$STATE/ceph" fsid sts id
   local C=(-c "$D/ceph.conf")
@@ -423,13 +472,15 @@ cmd_up() {
   fi
   clean_runtime
 
-  SKYFERRY_MONGO_MODE="$MONGO_MODE" bash "$HERE/install.sh"
+  SKYFERRY_MONGO_MODE="$MONGO_MODE" SKYFERRY_FERRETDB_BACKEND="$FERRETDB_BACKEND" bash "$HERE/install.sh"
+  PG_BIN="$(pg_bin_dir)"
 
   # refuse to start over somebody else's server
   local p busy=()
   local ports=("nats:$NATS_PORT" "nats-monitor:$NATS_MONITOR_PORT" "ceph-mon:$CEPH_MON_PORT" "radosgw:$RGW_PORT"
     "azurite:$AZURITE_PORT" "azurite-oauth:$AZURITE_OAUTH_PORT" "oidc:$OIDC_PORT")
   [[ $MONGO_MODE != external ]] && ports+=("mongo:$MONGO_PORT")
+  [[ " ${SERVERS[*]} " == *" postgres "* ]] && ports+=("postgres:$POSTGRES_PORT")
   [[ $MONGO_MODE == ferretdb && $FERRETDB_DEBUG_ADDR != - ]] && ports+=("ferretdb-debug:${FERRETDB_DEBUG_ADDR##*:}")
   for p in "${ports[@]}"; do port_busy "${p#*:}" && busy+=("$p"); done
   ((${#busy[@]} == 0)) || die "port(s) already in use by another process: ${busy[*]} (stop it, or override e.g. SKYFERRY_NATS_PORT)"
@@ -463,7 +514,12 @@ cmd_up() {
   case "$MONGO_MODE" in
     ferretdb)
       mkdir -p "$STATE/ferretdb/data"
-      launch mongo "$STATE/ferretdb" ferretdb --handler=sqlite --sqlite-url="file:$STATE/ferretdb/data/" \
+      local storage=(--handler=sqlite --sqlite-url="file:$STATE/ferretdb/data/")
+      if [[ $FERRETDB_BACKEND == postgresql ]]; then
+        start_postgres || die "stack did not come up (see errors above)"
+        storage=(--handler=postgresql --postgresql-url="postgres://postgres@127.0.0.1:$POSTGRES_PORT/ferretdb")
+      fi
+      launch mongo "$STATE/ferretdb" ferretdb "${storage[@]}" \
         --listen-addr="127.0.0.1:$MONGO_PORT" --state-dir="$STATE/ferretdb" --debug-addr="$FERRETDB_DEBUG_ADDR" \
         --telemetry=disable --log-level="$FERRETDB_LOG_LEVEL" ;;
     mongod)
@@ -545,7 +601,7 @@ cmd_env() {
 }
 
 case "${1:-}" in
-  install) SKYFERRY_MONGO_MODE="$MONGO_MODE" exec bash "$HERE/install.sh" ;;
+  install) SKYFERRY_MONGO_MODE="$MONGO_MODE" SKYFERRY_FERRETDB_BACKEND="$FERRETDB_BACKEND" exec bash "$HERE/install.sh" ;;
   up) cmd_up ;;
   down) cmd_down ;;
   status) cmd_status ;;

@@ -3,6 +3,7 @@
 # Called by `scripts/stack.sh install` (and by `up`). Safe to run concurrently (flock).
 #   apt (Debian):   nats-server ceph-mon ceph-osd radosgw ceph-common openssl chromium (+ curl if missing)
 #                   (chromium + a font: the console's browser tests, test/browser)
+#   apt (Debian):   postgresql (FerretDB's storage; not with SKYFERRY_FERRETDB_BACKEND=sqlite)
 #   Go module:      FerretDB v1.24.2 -> $SKYFERRY_TOOLS_DIR (default ~/.cache/skyferry/bin),
 #                   unless `mongod` is on PATH or MONGO_URL points at an external MongoDB.
 #   npm:            azurite + oauth2-mock-server are devDependencies of the repo root (npm install).
@@ -42,6 +43,30 @@ if ((${#missing[@]})); then
   for c in "${NEED_CMDS[@]}"; do command -v "$c" >/dev/null 2>&1 || die "$c still missing after apt-get install"; done
 else
   log "apt servers present (nats-server $(nats-server --version 2>/dev/null | awk '{print $NF}'), $(ceph --version 2>/dev/null | awk '{print "ceph " $3}'))"
+fi
+
+# ---------------------------------------------------------------- PostgreSQL (FerretDB's storage)
+# Only the server binaries: scripts/stack.sh makes and starts a cluster of its own. Debian's package
+# would also create and start a system-wide cluster on port 5432 unless told not to.
+if [[ ${SKYFERRY_MONGO_MODE:-ferretdb} == ferretdb && ${SKYFERRY_FERRETDB_BACKEND:-postgresql} == postgresql ]]; then
+  if compgen -G '/usr/lib/postgresql/*/bin/postgres' >/dev/null; then
+    log "postgresql present ($(ls -d /usr/lib/postgresql/*/bin/postgres | sort -V | tail -1))"
+  else
+    SUDO=()
+    if [[ $(id -u) -ne 0 ]]; then
+      command -v sudo >/dev/null 2>&1 || die "need root (or sudo) to apt-get install postgresql"
+      SUDO=(sudo)
+    fi
+    if [[ ! -e /etc/postgresql-common/createcluster.conf ]]; then
+      "${SUDO[@]}" mkdir -p /etc/postgresql-common
+      echo "create_main_cluster = false" | "${SUDO[@]}" tee /etc/postgresql-common/createcluster.conf >/dev/null
+    fi
+    log "postgresql missing -> apt-get install postgresql"
+    export DEBIAN_FRONTEND=noninteractive
+    "${SUDO[@]}" apt-get update -qq
+    "${SUDO[@]}" apt-get install -y -qq --no-install-recommends postgresql >/dev/null
+    compgen -G '/usr/lib/postgresql/*/bin/postgres' >/dev/null || die "postgres still missing after apt-get install postgresql"
+  fi
 fi
 
 # ---------------------------------------------------------------- MongoDB wire protocol

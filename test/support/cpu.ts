@@ -1,5 +1,6 @@
 import { spawnSync } from "node:child_process";
-import { readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 
 // CPU seconds spent by the processes of a benchmark window, read from /proc (Linux), so a bench
 // can say where the machine's cores went: the transfer workers, this process, each stack server,
@@ -18,10 +19,49 @@ function cpuOf(pid: number): number {
   }
 }
 
-/** The stack's servers by name (radosgw, ceph-osd, ferretdb or mongod, nats-server, azurite). */
+/** utime + stime of a process, plus those of its children it has waited for (a PostgreSQL server: its finished backends). */
+function cpuWithChildren(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) / TICKS_PER_SECOND;
+  } catch {
+    return 0;
+  }
+}
+
+/** PostgreSQL's CPU: the server and every backend process (one per connection), by pid. */
+function postgresCpu(postmaster: number): Map<number, number> {
+  const out = new Map<number, number>([[postmaster, cpuWithChildren(postmaster)]]);
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/cmdline`, "utf8").startsWith("postgres: ")) out.set(Number(entry), cpuOf(Number(entry)));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
+}
+
+/**
+ * The stack's servers by name (radosgw, ceph-osd, ferretdb or mongod, nats-server, postgres): from
+ * the stack's own PID files when SKYFERRY_STACK_DIR names it (another checkout's stack may run
+ * beside it), else the first process of each kind.
+ */
 export function stackProcesses(): Record<string, number> {
+  const dir = process.env.SKYFERRY_STACK_DIR;
+  if (dir && existsSync(join(dir, "pids"))) {
+    const found: Record<string, number> = {};
+    for (const [name, file] of [["radosgw", "radosgw"], ["ceph-osd", "ceph-osd"], ["ferretdb", "mongo"], ["nats", "nats"], ["postgres", "postgres"]] as const) {
+      const pidFile = join(dir, "pids", `${file}.pid`);
+      if (existsSync(pidFile)) found[name] = Number(readFileSync(pidFile, "utf8").trim());
+    }
+    return found;
+  }
   const wanted: Array<[string, RegExp]> = [
-    ["radosgw", /^radosgw\b/], ["ceph-osd", /^ceph-osd\b/], ["ferretdb", /\bferretdb\b/], ["mongod", /^mongod\b/], ["nats", /^nats-server\b/],
+    ["radosgw", /^radosgw\b/], ["ceph-osd", /^ceph-osd\b/], ["ferretdb", /^ferretdb\b/], ["mongod", /^mongod\b/], ["nats", /^nats-server\b/],
+    ["postgres", /^postgres -D /],
   ];
   const found: Record<string, number> = {};
   for (const entry of readdirSync("/proc")) {
@@ -46,11 +86,18 @@ export interface CpuWindow {
 /** Starts counting the CPU of `pids` (name -> pid) and of this process. */
 export function cpuWindow(pids: Record<string, number>): CpuWindow {
   const start = Object.fromEntries(Object.entries(pids).map(([name, pid]) => [name, cpuOf(pid)]));
+  // `postgres` counts the server with all its backends (backends come and go with connections).
+  const pgStart = pids.postgres ? postgresCpu(pids.postgres) : undefined;
   const self = process.cpuUsage();
   return {
     stop(extra = {}) {
       const out: Record<string, number> = {};
       for (const [name, pid] of Object.entries(pids)) out[name] = cpuOf(pid) - start[name]!;
+      if (pids.postgres && pgStart) {
+        let total = 0;
+        for (const [pid, now] of postgresCpu(pids.postgres)) total += now - (pgStart.get(pid) ?? 0);
+        out.postgres = total;
+      }
       const used = process.cpuUsage(self);
       out["this process"] = (used.user + used.system) / 1e6;
       return { ...out, ...extra };

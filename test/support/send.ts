@@ -169,8 +169,12 @@ export async function createAzureContainer(client: BlobServiceClient, name: stri
 /** The environment a spawned transfer worker needs to join a test system. */
 export function workerEnv(sys: { namespace: string; db: string }): Record<string, string> {
   const stack = stackEnv();
+  const shapes = process.env.SKYFERRY_DB_QUERY_SHAPES;
   // The outbound policy refuses loopback: the stack's own servers are allowlisted, as startSystem does.
-  return { ...natsEnv("transfer"), MONGO_URL: stack.mongoUrl, MONGO_DB: sys.db, SKYFERRY_NAMESPACE: sys.namespace, SKYFERRY_OUTBOUND_ALLOW: stackOutboundAllow() };
+  return {
+    ...natsEnv("transfer"), MONGO_URL: stack.mongoUrl, MONGO_DB: sys.db, SKYFERRY_NAMESPACE: sys.namespace, SKYFERRY_OUTBOUND_ALLOW: stackOutboundAllow(),
+    ...(shapes ? { SKYFERRY_DB_QUERY_SHAPES: shapes } : {}),
+  };
 }
 
 /**

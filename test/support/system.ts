@@ -100,6 +100,8 @@ export async function startSystem(options: SystemOptions): Promise<System> {
         MONGO_DB: db,
         SKYFERRY_NAMESPACE: namespace,
         PORT: "0",
+        // Every query's shape, for the index check that runs after the tests (test/indexes).
+        ...(process.env.SKYFERRY_DB_QUERY_SHAPES ? { SKYFERRY_DB_QUERY_SHAPES: process.env.SKYFERRY_DB_QUERY_SHAPES } : {}),
         // A fresh encryption key per system: no secret is committed (services/authz/src/config.ts).
         ...(name === "authz" ? encryptionEnv : {}),
         ...(name === "history" || name === "transfer" ? { DATASET_STORE_DIR: datasetDir } : {}),

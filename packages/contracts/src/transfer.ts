@@ -231,6 +231,8 @@ export const TransferJobRecord = Type.Object({
   /** The multipart upload in progress: enough to resume it after a crash, or to abort it. */
   upload: Type.Union([Type.Object({ key: Type.String(), upload_id: Type.String() }), Type.Null()]),
   worker: Type.Union([Type.String(), Type.Null()]),
+  /** The owner asked to cancel the job: no worker claims or completes it any more. */
+  cancel_requested: Type.Optional(Type.Boolean()),
   create_time: Timestamp,
   update_time: Timestamp,
   /** `get`: the job copies the object `object_key` into the history item `dataset_id` (issue 6). */

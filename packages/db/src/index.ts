@@ -1,6 +1,12 @@
 import { type Db, type IndexDescription, MongoClient } from "mongodb";
 
+import { shapeRecorder } from "./query-shapes.ts";
+import { withConflictRetry } from "./write-conflicts.ts";
+
 export type { Collection, Db, MongoClient } from "mongodb";
+export { FERRETDB, findIn, isFerretDB } from "./find-in.ts";
+export { type QueryShape, servedBy, shapeOf, shapeRecorder } from "./query-shapes.ts";
+export { isWriteConflict, REVISION_FIELD, retryWriteConflicts, WRITE_METHODS, withConflictRetry, withRevision } from "./write-conflicts.ts";
 
 export interface MongoLogger {
   info(obj: object, msg?: string): void;
@@ -15,6 +21,8 @@ export interface ConnectMongoOptions {
   attempts?: number;
   /** Delay between attempts in ms, doubled each time up to 5 s. */
   delayMs?: number;
+  /** Append the shape of every query to this file (`SKYFERRY_DB_QUERY_SHAPES`; the tests' index check). */
+  queryShapesFile?: string | undefined;
 }
 
 export interface Mongo {
@@ -27,7 +35,7 @@ export interface Mongo {
 /**
  * Connects with retry and checks the server answers. Works against MongoDB and FerretDB:
  * callers use single-document atomic operations and unique indexes only (no transactions,
- * no change streams).
+ * no change streams). The `db` retries writes that lost a race (`withConflictRetry`).
  */
 export async function connectMongo(options: ConnectMongoOptions): Promise<Mongo> {
   const attempts = options.attempts ?? 10;
@@ -37,9 +45,13 @@ export async function connectMongo(options: ConnectMongoOptions): Promise<Mongo>
     const client = new MongoClient(options.url, { serverSelectionTimeoutMS: 3000, appName: options.dbName });
     try {
       await client.connect();
-      const db = client.db(options.dbName);
-      await db.command({ ping: 1 });
-      options.logger.info({ db: options.dbName, attempt }, "mongodb connected");
+      const raw = client.db(options.dbName);
+      await raw.command({ ping: 1 });
+      const info = await raw.admin().command({ buildInfo: 1 });
+      const ferretdb = typeof info.ferretdbVersion === "string";
+      const onQuery = options.queryShapesFile ? shapeRecorder(options.queryShapesFile, options.dbName) : undefined;
+      const db = withConflictRetry(raw, { ferretdb, ...(onQuery ? { onQuery } : {}) });
+      options.logger.info({ db: options.dbName, attempt, server: ferretdb ? `FerretDB ${String(info.ferretdbVersion)}` : `MongoDB ${String(info.version)}` }, "mongodb connected");
       return {
         client,
         db,

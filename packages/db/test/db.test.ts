@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { test } from "node:test";
 import { createLogger } from "@skyferry/logger";
-import { connectMongo, ensureIndexes, isDuplicateKeyError } from "../src/index.ts";
+import { connectMongo, ensureIndexes, FERRETDB, findIn, isDuplicateKeyError } from "../src/index.ts";
 
 const url = process.env.MONGO_URL ?? "mongodb://127.0.0.1:27017";
 
@@ -20,5 +20,48 @@ test("ensureIndexes can run at every start-up, and the unique index it creates h
   } finally {
     await first.db.dropDatabase();
     await first.close();
+  }
+});
+
+test("single-document updates are atomic: concurrent $inc are all counted, and of concurrent conditional transitions exactly one wins", async () => {
+  const logger = createLogger({ name: "db-test", level: "silent" });
+  const m = await connectMongo({ url, dbName: `t_db_${randomBytes(4).toString("hex")}`, logger });
+  try {
+    const c = m.db.collection<{ _id: string; n: number; state: string; by?: number }>("races");
+    await c.insertOne({ _id: "h", n: 0, state: "queued" });
+    const incs = await Promise.all(Array.from({ length: 40 }, () => c.findOneAndUpdate({ _id: "h" }, { $inc: { n: 1 } }, { returnDocument: "after" })));
+    assert.equal((await c.findOne({ _id: "h" }))?.n, 40, "every $inc counted");
+    assert.deepEqual(incs.map((d) => d?.n).sort((a, b) => (a ?? 0) - (b ?? 0)), Array.from({ length: 40 }, (_, i) => i + 1), "each caller saw its own count");
+    const claims = await Promise.all(Array.from({ length: 20 }, (_, i) => c.updateOne({ _id: "h", state: "queued" }, { $set: { state: "running", by: i } })));
+    assert.equal(claims.filter((r) => r.modifiedCount === 1).length, 1, "exactly one claim of a queued document wins");
+    const winner = claims.findIndex((r) => r.modifiedCount === 1);
+    assert.equal((await c.findOne({ _id: "h" }))?.by, winner, "the stored document is the winner's");
+  } finally {
+    await m.db.dropDatabase();
+    await m.close();
+  }
+});
+
+test("findIn answers what `$in` answers, on FerretDB by equality lookups its indexes serve", async () => {
+  const logger = createLogger({ name: "db-test", level: "silent" });
+  const m = await connectMongo({ url, dbName: `t_db_${randomBytes(4).toString("hex")}`, logger });
+  try {
+    const c = m.db.collection<{ _id: string; group: string; n: number }>("things");
+    await c.insertMany(Array.from({ length: 60 }, (_, i) => ({ _id: `t${i}`, group: `g${i % 6}`, n: i })));
+    const ids = ["t1", "t7", "t7", "t59", "nope"];
+    const byIn = await c.find({ _id: { $in: ids } }).toArray();
+    const found = await findIn(c, "_id", ids);
+    assert.deepEqual(found.map((d) => d._id).sort(), byIn.map((d) => d._id).sort());
+    assert.deepEqual(found.map((d) => d._id).sort(), ["t1", "t59", "t7"]);
+    const grouped = await findIn(c, "group", ["g1", "g2"], { n: { $lt: 20 } }, { projection: { _id: 1 } });
+    assert.deepEqual(grouped.map((d) => d._id).sort(), ["t1", "t13", "t14", "t19", "t2", "t7", "t8"]);
+    assert.deepEqual(Object.keys(grouped[0]!), ["_id"], "the projection holds");
+    assert.deepEqual(await findIn(c, "_id", []), []);
+    const ferret = (c as unknown as Record<symbol, unknown>)[FERRETDB];
+    const info = await m.db.admin().command({ buildInfo: 1 });
+    assert.equal(ferret, typeof info.ferretdbVersion === "string", "the collection knows which server it is on");
+  } finally {
+    await m.db.dropDatabase();
+    await m.close();
   }
 });

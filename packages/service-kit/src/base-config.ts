@@ -28,6 +28,8 @@ export const BaseConfig = {
   MONGO_URL: Type.String({ default: "mongodb://127.0.0.1:27017" }),
   /** Database name; each service uses its own collections inside it. */
   MONGO_DB: Type.String({ default: "skyferry", pattern: "^[A-Za-z0-9_-]{1,63}$" }),
+  /** Append the shape (fields, no values) of every MongoDB query to this file: the tests check each is indexed. */
+  SKYFERRY_DB_QUERY_SHAPES: Type.Optional(Type.String({ minLength: 1 })),
   LOG_LEVEL: Type.Union(
     [Type.Literal("fatal"), Type.Literal("error"), Type.Literal("warn"), Type.Literal("info"), Type.Literal("debug"), Type.Literal("trace"), Type.Literal("silent")],
     { default: "info" },

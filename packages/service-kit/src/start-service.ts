@@ -51,6 +51,7 @@ export interface ServiceConfigBase {
   SKYFERRY_NAMESPACE: string;
   MONGO_URL: string;
   MONGO_DB: string;
+  SKYFERRY_DB_QUERY_SHAPES?: string | undefined;
   LOG_LEVEL: string;
 }
 
@@ -79,7 +80,7 @@ export async function buildService<C extends ServiceConfigBase>(
   const instance = instanceId(name);
   const fastifyOptions = { ...options.plugin.fastifyOptions?.(config), ...options.fastify };
   const mongo = options.useMongo
-    ? await connectMongo({ url: config.MONGO_URL, dbName: config.MONGO_DB, logger })
+    ? await connectMongo({ url: config.MONGO_URL, dbName: config.MONGO_DB, logger, queryShapesFile: config.SKYFERRY_DB_QUERY_SHAPES })
     : undefined;
   let bus: Bus;
   try {

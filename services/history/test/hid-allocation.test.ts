@@ -5,8 +5,8 @@ import { connectMongo, ensureIndexes, type Mongo } from "@skyferry/db";
 import { createDatasetRepository, DATASET_INDEXES, type DatasetDoc } from "../src/datasets/repository.ts";
 import { newId } from "../src/ids.ts";
 
-// Against the stack's real MongoDB/FerretDB: FerretDB 1.x loses concurrent $inc updates to one
-// document, so hids come from max(hid)+1 under a unique (history_id, hid) index.
+// Against the stack's real MongoDB/FerretDB: hids come from one atomic `$inc` of a per-history
+// counter (on FerretDB made atomic by @skyferry/db), under a unique (history_id, hid) index.
 
 const quiet = { info: () => undefined, warn: () => undefined };
 
@@ -48,5 +48,32 @@ describe("hid allocation on the real database", () => {
     const first = await repo.insertWithNextHid(doc(b));
     assert.equal(second.hid, 2);
     assert.equal(first.hid, 1);
+  });
+
+  test("a history older than its counter continues after its highest hid", async () => {
+    const repo = createDatasetRepository(mongo.db);
+    const historyId = newId();
+    await repo.collection.insertMany([3, 7].map((hid) => ({ ...doc(historyId), hid })));
+    assert.equal((await repo.insertWithNextHid(doc(historyId))).hid, 8);
+    assert.equal(await repo.allocateHids(historyId, 5), 9, "a block of five: 9..13");
+    assert.equal((await repo.insertWithNextHid(doc(historyId))).hid, 14);
+  });
+
+  test("pages of a 250-item history in hid order, with and without a filter, equal the sorted read", async () => {
+    const repo = createDatasetRepository(mongo.db);
+    const historyId = newId();
+    const docs = await Promise.all(Array.from({ length: 250 }, () => repo.insertWithNextHid(doc(historyId))));
+    assert.ok(docs.every((d) => d.hid_block === Math.floor((d.hid - 1) / 100)), "each item stored with its hid block");
+    // Every third item deleted.
+    for (const d of docs.filter((d) => d.hid % 3 === 0)) await repo.set(d._id, { deleted: true }, new Date());
+    const all = await repo.listOfHistory(historyId);
+    assert.deepEqual(all.map((d) => d.hid), Array.from({ length: 250 }, (_, i) => i + 1));
+    const live = all.filter((d) => !d.deleted).map((d) => d.hid);
+    for (const [offset, limit] of [[0, 100], [100, 100], [200, 100], [150, 20], [95, 10], [249, 5], [300, 10]] as const) {
+      const page = await repo.listOfHistory(historyId, {}, { offset, limit });
+      assert.deepEqual(page.map((d) => d.hid), all.slice(offset, offset + limit).map((d) => d.hid), `page ${offset}+${limit}`);
+      const filtered = await repo.listOfHistory(historyId, { deleted: false }, { offset, limit });
+      assert.deepEqual(filtered.map((d) => d.hid), live.slice(offset, offset + limit), `live page ${offset}+${limit}`);
+    }
   });
 });

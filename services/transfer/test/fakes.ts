@@ -11,7 +11,7 @@ import type { CompletedPartRecord } from "../src/jobs/types.ts";
 export function fakeJobs(): JobRepository & { docs: Map<string, JobDoc> } {
   const docs = new Map<string, JobDoc>();
   const parts = new Map<string, CompletedPartRecord>();
-  const cancels = new Set<string>();
+
   const set = (id: string, f: (d: JobDoc) => boolean, patch: Partial<JobDoc>) => {
     const d = docs.get(id);
     if (!d || !f(d)) return null;
@@ -36,34 +36,35 @@ export function fakeJobs(): JobRepository & { docs: Map<string, JobDoc> } {
     get: async (id) => (docs.has(id) ? structuredClone(docs.get(id)!) : null),
     getOwned: async (id, u) => (docs.get(id)?.user_id === u ? structuredClone(docs.get(id)!) : null),
     list: async (u) => [...docs.values()].filter((d) => d.user_id === u),
-    claim: async (id, worker) => set(id, active, { state: "running", worker, attempts: (docs.get(id)?.attempts ?? 0) + 1 }),
-    async markRunning(id, worker, attempts) {
-      set(id, () => true, { state: "running", worker, attempts });
-    },
+    claim: async (id, worker, direction = "send") =>
+      set(id, (d) => active(d) && !d.cancel_requested && (d.direction ?? "send") === direction, { state: "running", worker, attempts: (docs.get(id)?.attempts ?? 0) + 1 }),
     async uploadStarted(id, key, upload_id) {
-      set(id, () => true, { upload: { key, upload_id }, object_key: key });
+      set(id, active, { upload: { key, upload_id }, object_key: key });
     },
     async partDone(id, uploadId, part) {
       parts.set(`${id}:${uploadId}:${part.number}`, part);
     },
     parts: async (id, uploadId) => [...parts.entries()].filter(([k]) => k.startsWith(`${id}:${uploadId}:`)).map(([, p]) => p).sort((a, b) => a.number - b.number),
     async markCancelled(id) {
-      cancels.add(id);
+      set(id, active, { cancel_requested: true });
     },
-    isCancelled: async (id) => cancels.has(id),
+    isCancelled: async (id) => docs.get(id)?.cancel_requested === true,
     setDeleted: async (id) => set(id, active, { state: "deleted", upload: null }),
     async clearUpload(id) {
-      set(id, () => true, { upload: null, bytes_done: 0 });
+      set(id, active, { upload: null, bytes_done: 0 });
     },
     async progress(id, bytes_done) {
       set(id, (d) => d.state === "running", { bytes_done });
     },
-    complete: async (id, { attempts, ...f }) => set(id, active, { state: "ok", ...f, ...(attempts ? { attempts } : {}), error: null, upload: null }),
-    fail: async (id, error, attempts) => set(id, active, { state: "error", error, ...(attempts ? { attempts } : {}), upload: null }),
+    complete: async (id, f) => set(id, (d) => active(d) && !d.cancel_requested, { state: "ok", ...f, error: null, upload: null }),
+    fail: async (id, error, attempts) => set(id, active, { state: "error", error, upload: null, ...(attempts ? { attempts } : {}) }),
     async requeue(id, error, attempts) {
       set(id, active, { state: "queued", error, ...(attempts ? { attempts } : {}) });
     },
-    retry: async (id, u) => set(id, (d) => d.user_id === u && d.state === "error", { state: "queued", error: null, upload: null, retries: (docs.get(id)?.retries ?? 0) + 1 }),
+    async handBack(id) {
+      set(id, (d) => d.state === "running", { state: "queued", worker: null });
+    },
+    retry: async (id, u) => set(id, (d) => d.user_id === u && d.state === "error", { state: "queued", error: null, upload: null, retries: (docs.get(id)?.retries ?? 0) + 1, cancel_requested: false }),
   };
 }
 

@@ -75,39 +75,50 @@ test("claim, recorded parts, complete: the upload state needed for resume lives 
   assert.equal(await repo.claim(j._id, "w3"), null, "a finished job is not claimed again");
 });
 
-test("a first attempt's running mark is an insert merged over the queued job; later writes supersede it", async () => {
+test("every change of a job is one conditional update of its document: requeue, a second claim, progress; nothing lands after the final state", async () => {
   const history_id = randomBytes(8).toString("hex");
   const { doc: j } = await repo.insertOrFind(doc({ idempotency_key: "start", history_id }));
-  await repo.markRunning(j._id, "w1", 1);
-  await repo.markRunning(j._id, "w1", 1); // tried again: still one mark
-  const got = await repo.get(j._id);
-  assert.deepEqual([got?.state, got?.worker, got?.attempts], ["running", "w1", 1]);
+  const first = await repo.claim(j._id, "w1");
+  assert.deepEqual([first?.state, first?.worker, first?.attempts], ["running", "w1", 1]);
   const listed = await repo.list(j.user_id, { history_id, state: "running" });
   assert.deepEqual(listed.map((d) => [d._id, d.state]), [[j._id, "running"]], "listed under running, not queued");
   assert.deepEqual(await repo.list(j.user_id, { history_id, state: "queued" }), []);
-  // A requeue (the attempt failed, to be tried again) writes the job document: queued again, attempt counted.
-  await repo.requeue(j._id, { code: "XFER_TRANSIENT", message: "reset" }, 1);
+  await repo.requeue(j._id, { code: "XFER_TRANSIENT", message: "reset" });
   const requeued = await repo.get(j._id);
-  assert.deepEqual([requeued?.state, requeued?.attempts], ["queued", 1]);
-  // The next attempt's mark is a write of the job document.
-  await repo.markRunning(j._id, "w2", 2);
-  const second = await repo.get(j._id);
+  assert.deepEqual([requeued?.state, requeued?.attempts, requeued?.error?.code], ["queued", 1, "XFER_TRANSIENT"]);
+  const second = await repo.claim(j._id, "w2");
   assert.deepEqual([second?.state, second?.worker, second?.attempts], ["running", "w2", 2]);
-  const done = await repo.complete(j._id, { object_key: "k", outcome: "uploaded", bytes_done: 10, attempts: 2 });
-  assert.equal(done?.state, "ok");
-  assert.equal((await repo.get(j._id))?.state, "ok");
-  // A mark followed at once by the outcome: the outcome wins.
-  const { doc: k } = await repo.insertOrFind(doc({ idempotency_key: "start-ok", history_id }));
-  await repo.markRunning(k._id, "w1", 1);
-  await repo.complete(k._id, { object_key: "k", outcome: "uploaded", bytes_done: 10, attempts: 1 });
-  assert.deepEqual((await repo.list(k.user_id, { history_id })).map((d) => [d._id, d.state]).sort(), [[j._id, "ok"], [k._id, "ok"]].sort());
+  await repo.progress(j._id, 5);
+  assert.equal((await repo.get(j._id))?.bytes_done, 5);
+  const done = await repo.complete(j._id, { object_key: "k", outcome: "uploaded", bytes_done: 10 });
+  assert.deepEqual([done?.state, done?.attempts, done?.error], ["ok", 2, null]);
+  // Late writers change nothing.
+  await repo.progress(j._id, 7);
+  await repo.requeue(j._id, { code: "XFER_TRANSIENT", message: "late" });
+  assert.equal(await repo.fail(j._id, { code: "X", message: "late" }), null);
+  assert.equal(await repo.complete(j._id, { object_key: "k2", outcome: "uploaded", bytes_done: 10 }), null);
+  const after = await repo.get(j._id);
+  assert.deepEqual([after?.state, after?.bytes_done, after?.object_key], ["ok", 10, "k"]);
 });
 
-test("cancel marks are idempotent inserts; only unfinished jobs become deleted; retry only failed ones", async () => {
+test("many claims of one job at once are each counted, none lost; a get job is not claimed as a send, nor a send as a get", async () => {
+  const { doc: j } = await repo.insertOrFind(doc({ idempotency_key: "race" }));
+  const claims = await Promise.all(Array.from({ length: 12 }, (_, i) => repo.claim(j._id, `w${i}`).then((c) => (c ? c : null))));
+  // A redelivered job is claimed again by design (attempts counted); at once, each claim counts one attempt.
+  assert.deepEqual(claims.map((c) => c?.attempts).sort((a, b) => (a ?? 0) - (b ?? 0)), Array.from({ length: 12 }, (_, i) => i + 1), "every claim counted: none lost");
+  const { doc: g } = await repo.insertOrFind(doc({ idempotency_key: "get", direction: "get" }));
+  assert.equal(await repo.claim(g._id, "w", "send"), null);
+  assert.equal((await repo.claim(g._id, "w", "get"))?.state, "running");
+  assert.equal(await repo.claim(j._id, "w", "get"), null);
+});
+
+test("a cancel is idempotent and stops claims and completions; only unfinished jobs become deleted; retry only failed ones", async () => {
   const { doc: j } = await repo.insertOrFind(doc({ idempotency_key: "cancel" }));
   assert.equal(await repo.isCancelled(j._id), false);
   await Promise.all([repo.markCancelled(j._id), repo.markCancelled(j._id)]);
   assert.equal(await repo.isCancelled(j._id), true);
+  assert.equal(await repo.claim(j._id, "w"), null, "a cancelled job is not claimed");
+  assert.equal(await repo.complete(j._id, { object_key: "k", outcome: "uploaded", bytes_done: 1 }), null, "nor completed");
   assert.equal((await repo.setDeleted(j._id))?.state, "deleted");
   assert.equal(await repo.setDeleted(j._id), null);
   assert.equal(await repo.retry(j._id, j.user_id), null);

@@ -20,7 +20,11 @@ export interface CloudAuthzDoc {
 }
 
 export const cloudAuthzIndexes: Record<string, IndexDescription[]> = {
-  cloud_authz: [{ key: { user_id: 1, provider: 1 }, name: "user_provider" }],
+  cloud_authz: [
+    { key: { user_id: 1, provider: 1 }, name: "user_provider" },
+    // A user's authorizations, oldest first (the list).
+    { key: { user_id: 1, create_time: 1 }, name: "user_created" },
+  ],
 };
 
 export type CloudAuthzFields = Pick<CloudAuthzDoc, "provider" | "config" | "secrets" | "authn_id" | "description" | "last_update">;

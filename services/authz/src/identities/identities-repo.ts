@@ -30,6 +30,8 @@ export const identityIndexes: Record<string, IndexDescription[]> = {
   identities: [
     { key: { provider: 1, subject: 1 }, name: "provider_subject", unique: true },
     { key: { user_id: 1 }, name: "user_id" },
+    // A user's identities, oldest first.
+    { key: { user_id: 1, create_time: 1 }, name: "user_created" },
   ],
 };
 

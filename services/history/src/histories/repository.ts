@@ -21,6 +21,8 @@ export interface HistoryDoc {
 
 export const HISTORY_INDEXES: IndexDescription[] = [
   { key: { user_id: 1, deleted: 1, update_time: -1 }, name: "user_deleted_update" },
+  // The list sorted by name (Galaxy's `order=name-asc|name-dsc`).
+  { key: { user_id: 1, deleted: 1, name: 1 }, name: "user_deleted_name" },
 ];
 
 export interface HistoryQuery {

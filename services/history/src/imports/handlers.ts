@@ -1,3 +1,4 @@
+import { findIn } from "@skyferry/db";
 import { randomUUID } from "node:crypto";
 import type { Bus } from "@skyferry/bus";
 import {
@@ -5,17 +6,15 @@ import {
   type RpcResponse,
 } from "@skyferry/contracts";
 import { type DatasetStore, shardedKey } from "@skyferry/dataset-store";
-import { isDuplicateKeyError } from "@skyferry/db";
 import { invalidField } from "@skyferry/errors";
 import type { Logger } from "@skyferry/logger";
 import { EXTENSION } from "../datasets/datatype-info.ts";
-import type { DatasetDoc, DatasetRepository } from "../datasets/repository.ts";
+import { type DatasetDoc, type DatasetRepository, hidBlock } from "../datasets/repository.ts";
 import { DATASET_DETAILED_KEYS, DATASET_SUMMARY_KEYS, serializeDataset } from "../datasets/serialize.ts";
 import { datasetNotFound } from "../errors.ts";
 import type { HistoryDoc } from "../histories/repository.ts";
 import { newId } from "../ids.ts";
 import { pick } from "../views.ts";
-import { retryBusy } from "./busy.ts";
 import { createFinisher } from "./finish.ts";
 
 export interface ImportDeps {
@@ -67,7 +66,7 @@ export function createImports(deps: ImportDeps) {
 
     async start(req: RpcRequest<typeof HistoryImportStart>): Promise<DatasetObject> {
       const doc = await importing(req.actor.user_id, req.item_id);
-      const moved = await retryBusy(() => datasets.transition(doc._id, ["queued", "error"], { state: "running", misc_blurb: "downloading", misc_info: null }, now()));
+      const moved = await datasets.transition(doc._id, ["queued", "error"], { state: "running", misc_blurb: "downloading", misc_info: null }, now());
       return detailed(moved ?? doc);
     },
 
@@ -83,7 +82,7 @@ export function createImports(deps: ImportDeps) {
     async owned(req: RpcRequest<typeof HistoryDatasetsOwned>): Promise<RpcResponse<typeof HistoryDatasetsOwned>> {
       const ids = [...new Set(req.items.map((it) => it.dataset_id))];
       const found = new Map(
-        (await datasets.collection.find({ _id: { $in: ids } }, { projection: { _id: 1, user_id: 1, history_id: 1, store_key: 1, purged: 1 } }).toArray()).map((d) => [d._id, d]),
+        (await findIn(datasets.collection, "_id", ids, {}, { projection: { _id: 1, user_id: 1, history_id: 1, store_key: 1, purged: 1 } })).map((d) => [d._id, d]),
       );
       return {
         owned: req.items.map((it) => {
@@ -95,13 +94,11 @@ export function createImports(deps: ImportDeps) {
 
     async fail(req: RpcRequest<typeof HistoryImportFail>): Promise<DatasetObject> {
       const doc = await importing(req.actor.user_id, req.item_id);
-      const failed = await retryBusy(() =>
-        datasets.transition(
-          doc._id,
-          ["queued", "running"],
-          { state: "error", misc_info: req.reason, misc_blurb: req.deleted ? "cancelled" : "error", ...(req.deleted ? { deleted: true } : {}) },
-          now(),
-        ),
+      const failed = await datasets.transition(
+        doc._id,
+        ["queued", "running"],
+        { state: "error", misc_info: req.reason, misc_blurb: req.deleted ? "cancelled" : "error", ...(req.deleted ? { deleted: true } : {}) },
+        now(),
       );
       if (failed) await dropBytes(doc.store_key, doc._id);
       return detailed(failed ?? doc);
@@ -122,31 +119,10 @@ export function serveImports(bus: Bus, deps: ImportDeps) {
   ];
 }
 
-/**
- * Inserts the items with consecutive hids in request order: one batch after the history's
- * highest hid (one write instead of one per item). When a concurrent upload takes one of those
- * hids (the unique index refuses it), the items not stored yet go one by one through the
- * repository's retrying allocation.
- */
+/** Inserts the items with consecutive hids in request order: one allocation and one write for the batch. */
 async function insertInOrder(datasets: DatasetRepository, docs: Array<Omit<DatasetDoc, "hid">>): Promise<DatasetDoc[]> {
-  const historyId = docs[0]!.history_id;
-  const last = await datasets.collection.find({ history_id: historyId }, { projection: { hid: 1 } }).sort({ hid: -1 }).limit(1).next();
-  const full = docs.map((d, i): DatasetDoc => ({ ...d, hid: (last?.hid ?? 0) + 1 + i }));
-  try {
-    await datasets.collection.insertMany(full, { ordered: true });
-    return full;
-  } catch (err) {
-    if (!isDuplicateKeyError(err)) throw err;
-    const ids = full.map((d) => d._id);
-    const inserted = new Set((await datasets.collection.find({ _id: { $in: ids } }, { projection: { _id: 1 } }).toArray()).map((d) => d._id));
-    const out: DatasetDoc[] = [];
-    for (const d of full) {
-      if (inserted.has(d._id)) out.push(d);
-      else {
-        const { hid: _hid, ...rest } = d;
-        out.push(await datasets.insertWithNextHid(rest));
-      }
-    }
-    return out;
-  }
+  const first = await datasets.allocateHids(docs[0]!.history_id, docs.length);
+  const full = docs.map((d, i): DatasetDoc => ({ ...d, hid: first + i, hid_block: hidBlock(first + i) }));
+  await datasets.collection.insertMany(full, { ordered: true });
+  return full;
 }

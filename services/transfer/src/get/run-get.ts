@@ -3,9 +3,8 @@ import type { ImportFinish, JobUser } from "@skyferry/contracts";
 import type { DatasetStore } from "@skyferry/dataset-store";
 import type { Logger } from "@skyferry/logger";
 import type { ObjectStore } from "@skyferry/storage";
-import { createWriteChain } from "../jobs/write-chain.ts";
 import { isActive, type JobDoc } from "../jobs/job-doc.ts";
-import { type AttemptScope, endFailedAttempt, endRun, jobControl, markCancelled, RECORD_EVERY, type RunningJobs } from "../jobs/lifecycle.ts";
+import { type AttemptScope, createPendingWrites, endFailedAttempt, endRun, jobControl, markCancelled, type RunningJobs } from "../jobs/lifecycle.ts";
 import type { JobRepository } from "../jobs/repository.ts";
 import type { createMemoryBudget } from "../worker/memory-budget.ts";
 import { throttle } from "../worker/throttle.ts";
@@ -48,12 +47,10 @@ export interface GetRunnerDeps {
  * ok and completes the job. A redelivered job (crash, nak) downloads again from the start; the
  * store's write is atomic and durable, so no partial bytes are ever seen as a dataset.
  *
- * MongoDB writes are what a small object costs most (FerretDB serialises them), so a job on its
- * first delivery starts from the copy its message carries (no read), and the job and its history
- * item are marked `running` only when the download lasts longer than a few progress intervals: a small
- * object costs the item's one `ok` update (sent with other jobs' in one request) and the job's
- * outcome insert (batched by the repository), besides the batched check for a cancel mark. A large
- * object is claimed and its item marked running before its first byte.
+ * The job is run only as stored in MongoDB (docs/trust.md). A large object's job is claimed and its
+ * history item marked running before its first byte; a small one's item only when its download
+ * lasts longer than HISTORY_START_AFTER progress intervals (a request to the history service per
+ * item that nobody would see otherwise), and its job's end is its one write.
  */
 export function createGetRunner(deps: GetRunnerDeps) {
   return async function runGet(data: { job_id: string }, ctx: WorkContext): Promise<void | Retry> {
@@ -63,29 +60,29 @@ export function createGetRunner(deps: GetRunnerDeps) {
     let store: ObjectStore | undefined;
     let promote: NodeJS.Timeout | undefined;
     let release: (() => void) | undefined;
-    const writes = createWriteChain(); // every write of the job document, one after another
-    const write = writes.write;
+    const writes = createPendingWrites();
     const t0 = performance.now();
     const ms = (since: number) => Math.round(performance.now() - since);
     try {
       // Only what MongoDB says: a work message names the job, never what it does (docs/trust.md).
       const found = await deps.jobs.get(id);
-      if (!found || !isActive(found.state) || found.direction !== "get" || !found.get) return;
+      if (!found?.get || !isActive(found.state) || found.cancel_requested === true || found.direction !== "get") return;
+      // A large object is claimed (`running`, attempt counted) before its first byte, so a crash
+      // mid-download is visible; a small one's end (with the attempt it was) is its one write.
       const large = found.bytes_total > deps.largeBytes;
-      const ranges = large ? deps.ranges : undefined;
-      // A large object is claimed (`running`, attempt counted) before its first byte, so a crash mid-download is visible.
-      const claimed = large ? await write(() => deps.jobs.claim(id, deps.instance)) : { ...found, state: "running" as const, worker: deps.instance, attempts: found.attempts + 1 };
-      if (!claimed) return;
+      const claimed = large ? await deps.jobs.claim(id, deps.instance, "get") : { ...found, attempts: found.attempts + 1 };
+      if (!claimed?.get) return;
       const job: JobDoc = claimed;
+      const attempts = large ? undefined : job.attempts;
+      const ranges = large ? deps.ranges : undefined;
       const actor = { user_id: job.user_id };
       const log = deps.logger.child({ job_id: id, user_id: job.user_id, attempt: job.attempts });
-      const scope: AttemptScope = { id, jobs: deps.jobs, write, events: deps.events, log };
+      const scope: AttemptScope = { id, jobs: deps.jobs, events: deps.events, log };
       // No progress at once: a job done within the interval reports only its completion. Events
-      // every interval; the job document (a FerretDB write) only every RECORD_EVERY intervals.
-      const recordEveryMs = RECORD_EVERY * deps.progressIntervalMs;
-      const recorded = throttle<number>(recordEveryMs, (bytes) => {
+      // every interval; the job document every RECORD_PROGRESS_EVERY intervals.
+      const recorded = throttle<number>(RECORD_PROGRESS_EVERY * deps.progressIntervalMs, (bytes) => {
         if (bytes >= job.bytes_total) return; // the completion (or the failure) is the next write
-        write(() => deps.jobs.progress(id, bytes)).catch((err: unknown) => log.warn({ err }, "progress not recorded"));
+        writes.add(deps.jobs.progress(id, bytes).catch((err: unknown) => log.warn({ err }, "progress not recorded")));
       }, { leading: false });
       const progress = throttle<number>(deps.progressIntervalMs, (bytes) => {
         deps.events.progress(job, bytes);
@@ -102,16 +99,11 @@ export function createGetRunner(deps: GetRunnerDeps) {
         await started; // a late `running` must not land after the item's end
         await markCancelled(scope, "get cancelled");
       };
-      // A small object skips this early check: the one after the download (before `ok`) finds the mark.
-      if (large && (await deps.jobs.isCancelled(id))) return await cancelled();
       const signal = control.signal;
       if (!large) {
         promote = setTimeout(() => {
-          started = Promise.all([write(() => deps.jobs.markRunning(id, deps.instance, job.attempts)), deps.history.start(actor, job.dataset_id)]).then(
-            () => undefined,
-            (err: unknown) => log.warn({ err }, "running state not recorded"),
-          );
-        }, recordEveryMs);
+          started = deps.history.start(actor, job.dataset_id).catch((err: unknown) => log.warn({ err }, "history item not marked running"));
+        }, HISTORY_START_AFTER * deps.progressIntervalMs);
       }
       try {
         if (large) await deps.history.start(actor, job.dataset_id);
@@ -136,11 +128,10 @@ export function createGetRunner(deps: GetRunnerDeps) {
         const tItem = performance.now();
         await deps.history.finish({ actor, item_id: job.dataset_id, store_key: job.store_key, ...out.dataset });
         const itemMs = ms(tItem);
-        const done = await write(() =>
-          // bytes_done counts the object's bytes, as bytes_total does; the dataset may differ in size
-          // (to_posix_lines, space_to_tab), and its checksum is the stored dataset's.
-          deps.jobs.complete(id, { object_key: job.object_key, outcome: "downloaded", bytes_done: out.objectBytes, attempts: job.attempts, checksum: { sha256: out.dataset.sha256, md5: out.dataset.md5 } }, job),
-        );
+        await writes.settled();
+        // bytes_done counts the object's bytes, as bytes_total does; the dataset may differ in size
+        // (to_posix_lines, space_to_tab), and its checksum is the stored dataset's.
+        const done = await deps.jobs.complete(id, { object_key: job.object_key, outcome: "downloaded", bytes_done: out.objectBytes, checksum: { sha256: out.dataset.sha256, md5: out.dataset.md5 }, ...(attempts ? { attempts } : {}) });
         if (done) deps.events.completed(done);
         const timing = { wait: waitMs, open: openMs, read: readMs, item: itemMs, finish: ms(tFinish), total: ms(t0) };
         log.info({ object_key: job.object_key, bytes: out.objectBytes, ext: out.dataset.ext, ranges: ranges?.concurrency ?? 1, ms: timing }, "get ok");
@@ -148,11 +139,21 @@ export function createGetRunner(deps: GetRunnerDeps) {
         stopTimers();
         await started; // a late `running` must not land after the item's end
         if (control.cancelled) return await cancelled();
-        if (ctx.signal.aborted) throw err; // shutting down: redelivered, downloaded again elsewhere
-        return await endFailedAttempt(scope, { err, attempts: job.attempts, lastAttempt: ctx.lastAttempt, message: "get failed" });
+        if (ctx.signal.aborted) {
+          // Shutting down: handed back (queued again), resumed or started again elsewhere.
+          await deps.jobs.handBack(id).catch((e: unknown) => deps.logger.warn({ err: e, job_id: id }, "could not record the hand-back"));
+          throw err;
+        }
+        return await endFailedAttempt(scope, { err, lastAttempt: ctx.lastAttempt, attempts, message: "get failed" });
       }
     } finally {
-      await endRun({ id, running: deps.running, control, writes, promote, release, store });
+      clearTimeout(promote);
+      await endRun({ id, running: deps.running, control, writes, release, store });
     }
   };
 }
+
+/** Progress intervals between two writes of a download's progress to its job (events go out every interval). */
+export const RECORD_PROGRESS_EVERY = 4;
+/** Progress intervals a small download lasts before its history item is marked running. */
+export const HISTORY_START_AFTER = 4;

@@ -4,26 +4,29 @@ import { classifyFailure, isStorageError, type ObjectStore } from "@skyferry/sto
 import { jobFailedPermanently, providerReasonOf } from "../errors.ts";
 import type { JobDoc } from "./job-doc.ts";
 import type { JobRepository } from "./repository.ts";
-import type { createWriteChain } from "./write-chain.ts";
-
-type WriteChain = ReturnType<typeof createWriteChain>;
 export type JobError = NonNullable<JobDoc["error"]>;
 
 /**
- * Progress intervals a short job (a download, a one-PUT upload) lasts before it is written
- * `running`, and between two writes of a download's progress to its job: each is a FerretDB write
- * (tens of ms of its CPU under load, serialised with every other write), and many concurrent jobs
- * of a few seconds would otherwise spend the database on states nobody sees. Progress events go
- * out every interval.
+ * Writes an attempt started without waiting for them (progress): the end of the attempt waits
+ * for them before its final write, so none lands after it. (They are conditional on the job being
+ * unfinished, so even a late one could not undo the final state; this keeps `bytes_done` right.)
  */
-export const RECORD_EVERY = 4;
+export function createPendingWrites() {
+  const pending = new Set<Promise<unknown>>();
+  return {
+    add(p: Promise<unknown>): void {
+      pending.add(p);
+      void p.finally(() => pending.delete(p));
+    },
+    settled: (): Promise<unknown> => Promise.allSettled([...pending]),
+  };
+}
+type PendingWrites = ReturnType<typeof createPendingWrites>;
 
 /** What ending one attempt of a job (send or get) writes through and reports to. */
 export interface AttemptScope {
   id: string;
   jobs: Pick<JobRepository, "requeue" | "fail" | "setDeleted">;
-  /** The job's write chain: the end's writes queue behind the attempt's own. */
-  write: WriteChain["write"];
   events: { failed(job: JobDoc): void };
   log: Logger;
 }
@@ -61,16 +64,16 @@ export function jobError(err: unknown): JobError {
  */
 export async function endFailedAttempt(
   scope: AttemptScope,
-  a: { err: unknown; attempts: number; lastAttempt: boolean; message: string; beforeFail?: (() => Promise<void>) | undefined },
+  a: { err: unknown; lastAttempt: boolean; attempts?: number | undefined; message: string; beforeFail?: (() => Promise<void>) | undefined },
 ): Promise<never> {
-  const { id, jobs, write, log } = scope;
+  const { id, jobs, log } = scope;
   const error = jobError(a.err);
   if (isRetryable(a.err) && !a.lastAttempt) {
-    await write(() => jobs.requeue(id, error, a.attempts));
+    await jobs.requeue(id, error, a.attempts);
     throw a.err;
   }
   if (a.beforeFail) await a.beforeFail();
-  const failed = await write(() => jobs.fail(id, error, a.attempts));
+  const failed = await jobs.fail(id, error, a.attempts);
   if (failed) scope.events.failed(failed);
   log.warn({ err: a.err, code: error.code, provider_reason: error.provider_reason }, a.message);
   throw jobFailedPermanently(id, a.err);
@@ -78,7 +81,7 @@ export async function endFailedAttempt(
 
 /** Marks a cancelled job deleted and emits its failed event; the caller has stopped its timers and removed any bytes first. */
 export async function markCancelled(scope: AttemptScope, message: string): Promise<void> {
-  const deleted = await scope.write(() => scope.jobs.setDeleted(scope.id));
+  const deleted = await scope.jobs.setDeleted(scope.id);
   if (deleted) scope.events.failed(deleted);
   scope.log.info(message);
 }
@@ -119,20 +122,17 @@ export function jobControl(outer: AbortSignal) {
 }
 
 /**
- * The end of every delivery, however it went: the pending `running` mark is dropped, the memory
- * share given back and the job no longer cancellable here; then its queued writes are awaited and
- * its object store closed.
+ * The end of every delivery, however it went: the memory share is given back and the job no
+ * longer cancellable here; then its pending writes are awaited and its object store closed.
  */
 export async function endRun(r: {
   id: string;
   running: RunningJobs;
   control: { dispose(): void };
-  writes: WriteChain;
-  promote: NodeJS.Timeout | undefined;
+  writes: PendingWrites;
   release: (() => void) | undefined;
   store: ObjectStore | undefined;
 }): Promise<void> {
-  clearTimeout(r.promote);
   r.release?.();
   r.running.delete(r.id);
   r.control.dispose();

@@ -2,10 +2,9 @@ import type { Logger } from "@skyferry/logger";
 import type { Retry, WorkContext } from "@skyferry/bus";
 import type { DatasetStore } from "@skyferry/dataset-store";
 import type { ObjectStore } from "@skyferry/storage";
-import { createWriteChain } from "../jobs/write-chain.ts";
 import { datasetNotOwned } from "../errors.ts";
 import { isActive, type JobDoc } from "../jobs/job-doc.ts";
-import { type AttemptScope, endFailedAttempt, endRun, jobControl, markCancelled, RECORD_EVERY, type RunningJobs } from "../jobs/lifecycle.ts";
+import { type AttemptScope, createPendingWrites, endFailedAttempt, endRun, jobControl, markCancelled, type RunningJobs } from "../jobs/lifecycle.ts";
 import type { JobRepository } from "../jobs/repository.ts";
 import { throttle } from "./throttle.ts";
 import type { createMemoryBudget } from "./memory-budget.ts";
@@ -43,15 +42,14 @@ export interface JobRunnerDeps {
  * The work handler for one job message. Return = ack (done, or nothing left to do); a retryable
  * throw = nak with backoff (the recorded upload is kept and resumed); any other throw = term, after
  * the job is marked `error` with the provider's reason and its multipart upload is aborted.
- * Every write of the job document goes through one chain (see the repository on FerretDB).
  *
- * The job is read from MongoDB, never taken from the message (a forged message names at most a job
- * id), and its dataset is checked to be its user's before a byte is read (docs/trust.md).
- * MongoDB operations are what a small dataset costs most (FerretDB: about 1 ms of its CPU each), so
- * a one-PUT job is read once, uploaded, and completed with one insert that the repository batches
- * with other jobs' inserts (likewise the check for a cancel mark); it is marked `running` only
- * when it lasts longer than RECORD_EVERY progress intervals. A multipart job is claimed (`running`, attempt counted) before
- * its first byte, so a crash mid-upload is visible and resumable.
+ * The job is run only as stored in MongoDB (a forged message names at most a job id); its dataset
+ * is checked to be its user's before a byte is read (docs/trust.md). A multipart job is claimed
+ * (`running`, attempt counted) before its first byte, so a crash mid-upload is visible and
+ * resumable. A one-PUT job is one request to the provider, nothing to resume: it is read, sent, and
+ * its end (ok or error, with the attempt it was) is its one write -- a small dataset costs the
+ * database one read and one update. Every write is one conditional update of the job's document,
+ * so a late one (progress after a cancel) can never undo a final state.
  */
 export function createJobRunner(deps: JobRunnerDeps) {
   return async function runJob(data: { job_id: string }, ctx: WorkContext): Promise<void | Retry> {
@@ -60,60 +58,44 @@ export function createJobRunner(deps: JobRunnerDeps) {
     deps.running.set(id, control);
     let openedStore: ObjectStore | undefined;
     let release: (() => void) | undefined;
-    let promote: NodeJS.Timeout | undefined;
-    const writes = createWriteChain(); // every write of the job document, one after another
-    const write = writes.write;
+    const writes = createPendingWrites();
     const t0 = performance.now();
     const ms = (since: number) => Math.round(performance.now() - since);
     try {
       const found = await deps.jobs.get(id);
       // Finished, cancelled, unknown, or a get job named by a send's message: nothing to do.
-      if (!found || !isActive(found.state) || found.direction === "get") return;
+      if (!found || !isActive(found.state) || found.cancel_requested === true || found.direction === "get") return;
       // Asked at once, answered by the time the bytes are needed (history batches the question).
       const owned = deps.datasetOwned(found);
       owned.catch(() => undefined); // awaited below; its failure must not go unhandled meanwhile
       const single = isSinglePut(found.bytes_total, deps.upload);
-      const claimed: JobDoc | null = single
-        ? { ...found, state: "running", worker: deps.instance, attempts: found.attempts + 1 }
-        : await write(() => deps.jobs.claim(id, deps.instance));
+      const claimed: JobDoc | null = single ? { ...found, attempts: found.attempts + 1 } : await deps.jobs.claim(id, deps.instance, "send");
       if (!claimed) return;
       const job = claimed;
+      const attempts = single ? job.attempts : undefined; // recorded with the end of an unclaimed job
       // The job's child logger is made on first use: a job that goes well logs one line, with the
       // same fields, and the bindings are not serialised and redacted a second time.
       const bindings = { job_id: id, user_id: job.user_id, attempt: job.attempts };
       let child: Logger | undefined;
       const log = () => (child ??= deps.logger.child(bindings));
-      const scope: AttemptScope = { id, jobs: deps.jobs, write, events: deps.events, get log() { return log(); } };
+      const scope: AttemptScope = { id, jobs: deps.jobs, events: deps.events, get log() { return log(); } };
       const claimMs = ms(t0);
       const signal = control.signal;
       const tracker: UploadTracker = { current: null };
       // No progress at once: a job done within the interval reports only its completion.
       const progress = throttle<number>(deps.progressIntervalMs, (bytes) => {
         deps.events.progress(job, bytes);
-        // All bytes sent: the completion (or the failure) is the next write of the job; recording
-        // the count first would be one more FerretDB update per job (measured: one per 10 MiB job).
+        // All bytes sent: the completion (or the failure) is the next write of the job.
         if (bytes >= job.bytes_total) return;
-        write(() => deps.jobs.progress(id, bytes)).catch((err: unknown) => log().warn({ err }, "progress not recorded"));
+        writes.add(deps.jobs.progress(id, bytes).catch((err: unknown) => log().warn({ err }, "progress not recorded")));
       }, { leading: false });
-      if (single) {
-        promote = setTimeout(() => {
-          write(() => deps.jobs.markRunning(id, deps.instance, job.attempts)).catch((err: unknown) => log().warn({ err }, "running state not recorded"));
-        }, RECORD_EVERY * deps.progressIntervalMs);
-      }
-      const stopTimers = () => {
-        progress.cancel();
-        clearTimeout(promote);
-      };
       const cancelled = async (store: ObjectStore | undefined, committedKey?: string) => {
-        stopTimers();
+        progress.cancel();
         if (store) await abortQuietly(store, job.bucket, tracker);
         // Cancelled after the commit: the object is removed, as a cancel promises no object.
         if (store && committedKey) await store.delete(job.bucket, committedKey).catch((err: unknown) => log().warn({ err }, "could not remove a cancelled object"));
         await markCancelled(scope, "job cancelled");
       };
-      // A one-PUT job skips this early check: the check after the upload (before `ok`) still finds
-      // a cancel mark, and then removes the object.
-      if (!single && (await deps.jobs.isCancelled(id))) return await cancelled(undefined);
       let store: ObjectStore | undefined;
       try {
         const recorded = job.upload ? { key: job.upload.key, uploadId: job.upload.upload_id, parts: await deps.jobs.parts(id, job.upload.upload_id) } : null;
@@ -130,33 +112,40 @@ export function createJobRunner(deps: JobRunnerDeps) {
         const tUpload = performance.now();
         const s = store;
         const out = await uploadDataset(job, recorded, s, deps.datasets, {
-          uploadStarted: (key, uploadId) => write(() => deps.jobs.uploadStarted(id, key, uploadId)),
+          uploadStarted: (key, uploadId) => deps.jobs.uploadStarted(id, key, uploadId),
           partDone: (uploadId, part) => deps.jobs.partDone(id, uploadId, part),
-          uploadCleared: () => write(() => deps.jobs.clearUpload(id)),
+          uploadCleared: () => deps.jobs.clearUpload(id),
           progress: (bytes) => progress.push(bytes),
         }, deps.upload, tracker, signal);
         release?.();
-        stopTimers();
+        progress.cancel();
         const uploadMs = ms(tUpload);
         const tFinish = performance.now();
         if (out.outcome === "uploaded") verifyObject(job, out.result);
-        if (control.cancelled || (await deps.jobs.isCancelled(id))) return await cancelled(s, out.outcome === "uploaded" ? out.key : undefined);
+        if (control.cancelled) return await cancelled(s, out.outcome === "uploaded" ? out.key : undefined);
+        await writes.settled(); // a progress write still under way lands before the final state
         const bytes = out.outcome === "uploaded" ? job.bytes_total : 0;
-        const done = await write(() => deps.jobs.complete(id, { object_key: out.key, outcome: out.outcome, bytes_done: bytes, attempts: job.attempts }, job));
+        const done = await deps.jobs.complete(id, { object_key: out.key, outcome: out.outcome, bytes_done: bytes, ...(attempts ? { attempts } : {}) });
+        // Not completed: cancelled (or finished elsewhere) meanwhile; a cancel gets no object.
+        if (!done && (await deps.jobs.isCancelled(id))) return await cancelled(s, out.outcome === "uploaded" ? out.key : undefined);
         if (done) deps.events.completed(done);
         const timing = { claim: claimMs, wait: waitMs, open: openMs, upload: uploadMs, finish: ms(tFinish), total: ms(t0) };
         deps.logger.info({ ...bindings, object_key: out.key, outcome: out.outcome, bytes: job.bytes_total, ms: timing }, "job ok");
       } catch (err) {
-        stopTimers();
+        progress.cancel();
         if (control.cancelled) return await cancelled(store);
-        if (ctx.signal.aborted) throw err; // shutting down: handed back, resumed elsewhere
+        if (ctx.signal.aborted) {
+          // Shutting down: handed back (queued again), resumed or started again elsewhere.
+          await deps.jobs.handBack(id).catch((e: unknown) => deps.logger.warn({ err: e, job_id: id }, "could not record the hand-back"));
+          throw err;
+        }
         const opened = store;
         // The multipart upload is aborted only on a permanent failure: a retry resumes it.
         const beforeFail = opened ? () => abortQuietly(opened, job.bucket, tracker) : undefined;
-        return await endFailedAttempt(scope, { err, attempts: job.attempts, lastAttempt: ctx.lastAttempt, message: "job failed", beforeFail });
+        return await endFailedAttempt(scope, { err, lastAttempt: ctx.lastAttempt, attempts, message: "job failed", beforeFail });
       }
     } finally {
-      await endRun({ id, running: deps.running, control, writes, promote, release, store: openedStore });
+      await endRun({ id, running: deps.running, control, writes, release, store: openedStore });
     }
   };
 }
