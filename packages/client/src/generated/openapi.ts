@@ -597,11 +597,13 @@ export interface paths {
                         "application/json": {
                             bucket?: string;
                             checked: "credentials" | "account" | "bucket";
-                            code?: string;
+                            code?: "access_denied" | "invalid_credentials" | "credentials_refused" | "expired" | "needs_reauth" | "no_such_bucket" | "not_found" | "already_exists" | "invalid_request" | "integrity" | "throttled" | "unreachable" | "timeout" | "tls_error" | "refused_address" | "provider_error";
                             /** Format: date-time */
                             expires_at?: string | null;
                             ok: boolean;
                             provider: "aws" | "azure" | "s3";
+                            provider_code?: string;
+                            provider_status?: number;
                             reason?: string;
                         };
                     };
@@ -3200,8 +3202,11 @@ export interface paths {
                             direction?: "send" | "get";
                             error: {
                                 code: string;
+                                failure?: "access_denied" | "invalid_credentials" | "credentials_refused" | "expired" | "needs_reauth" | "no_such_bucket" | "not_found" | "already_exists" | "invalid_request" | "integrity" | "throttled" | "unreachable" | "timeout" | "tls_error" | "refused_address" | "provider_error";
                                 message: string;
+                                provider_code?: string;
                                 provider_reason?: string;
+                                provider_status?: number;
                             } | null;
                             /** @description 16 lowercase hex characters */
                             history_id: string;
@@ -3327,8 +3332,11 @@ export interface paths {
                             direction?: "send" | "get";
                             error: {
                                 code: string;
+                                failure?: "access_denied" | "invalid_credentials" | "credentials_refused" | "expired" | "needs_reauth" | "no_such_bucket" | "not_found" | "already_exists" | "invalid_request" | "integrity" | "throttled" | "unreachable" | "timeout" | "tls_error" | "refused_address" | "provider_error";
                                 message: string;
+                                provider_code?: string;
                                 provider_reason?: string;
+                                provider_status?: number;
                             } | null;
                             /** @description 16 lowercase hex characters */
                             history_id: string;
@@ -3464,8 +3472,11 @@ export interface paths {
                             direction?: "send" | "get";
                             error: {
                                 code: string;
+                                failure?: "access_denied" | "invalid_credentials" | "credentials_refused" | "expired" | "needs_reauth" | "no_such_bucket" | "not_found" | "already_exists" | "invalid_request" | "integrity" | "throttled" | "unreachable" | "timeout" | "tls_error" | "refused_address" | "provider_error";
                                 message: string;
+                                provider_code?: string;
                                 provider_reason?: string;
+                                provider_status?: number;
                             } | null;
                             /** @description 16 lowercase hex characters */
                             history_id: string;
@@ -3683,8 +3694,11 @@ export interface paths {
                             direction?: "send" | "get";
                             error: {
                                 code: string;
+                                failure?: "access_denied" | "invalid_credentials" | "credentials_refused" | "expired" | "needs_reauth" | "no_such_bucket" | "not_found" | "already_exists" | "invalid_request" | "integrity" | "throttled" | "unreachable" | "timeout" | "tls_error" | "refused_address" | "provider_error";
                                 message: string;
+                                provider_code?: string;
                                 provider_reason?: string;
+                                provider_status?: number;
                             } | null;
                             /** @description 16 lowercase hex characters */
                             history_id: string;
@@ -4304,7 +4318,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Get-or-create: a new key when the user has none (keys are shown once) */
+        /** Whether the user has an API key: the key masked and its creation time; 204 when none (POST creates one) */
         get: {
             parameters: {
                 query?: never;
@@ -4319,6 +4333,18 @@ export interface paths {
             responses: {
                 /** @description Default Response */
                 200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            create_time: string;
+                            key: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                204: {
                     headers: {
                         [name: string]: unknown;
                     };
