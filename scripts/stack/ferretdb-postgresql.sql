@@ -18,15 +18,19 @@
 -- writing it back by `_id`, the read and the write in separate statements. Two concurrent updates
 -- of one document then both "succeed" and one is lost (measured: 50 concurrent `$inc` -> 9; 13 of
 -- 20 concurrent `{state: "queued"} -> running` updates won). @skyferry/db (`withConflictRetry`)
--- adds `$inc: {_rev: 1}` to every update, and this trigger refuses a write whose `_rev` is not the
--- stored one plus 1 -- a write computed from a stale read -- with SQLSTATE 40001 (serialization
--- failure), which changes nothing and which @skyferry/db sends again. So `$inc` and conditional
--- updates are atomic, as on MongoDB. Writes without `_rev` (replacements) are not checked.
+-- adds a random step to `_rev` with every update (`$inc`) and records the step in `_rev_step`;
+-- this trigger refuses a write that changes `_rev` to anything but the stored value plus that
+-- step -- a write computed from a stale read -- with SQLSTATE 40001 (serialization failure),
+-- which changes nothing and which @skyferry/db sends again. So `$inc` and conditional updates are
+-- atomic, as on MongoDB. A write that leaves `_rev` as it is (another client: mongosh, a
+-- migration, a replacement) is not checked.
 CREATE OR REPLACE FUNCTION skyferry_ferretdb_rev_check() RETURNS trigger
 LANGUAGE plpgsql AS $fn$
 BEGIN
   IF NEW._jsonb ? '_rev'
-     AND (NEW._jsonb ->> '_rev')::numeric IS DISTINCT FROM coalesce((OLD._jsonb ->> '_rev')::numeric, 0) + 1 THEN
+     AND (NEW._jsonb ->> '_rev')::numeric IS DISTINCT FROM (OLD._jsonb ->> '_rev')::numeric
+     AND (NEW._jsonb ->> '_rev')::numeric IS DISTINCT FROM
+         coalesce((OLD._jsonb ->> '_rev')::numeric, 0) + coalesce((NEW._jsonb ->> '_rev_step')::numeric, 1) THEN
     RAISE EXCEPTION 'document % was changed by another writer since it was read', OLD._jsonb -> '_id'
       USING ERRCODE = 'serialization_failure';
   END IF;

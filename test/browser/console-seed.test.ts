@@ -7,9 +7,9 @@ import { readFile } from "node:fs/promises";
 import { after, before, describe, test } from "node:test";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { type MockOidc, oidcEnv, startOidcProvider } from "../support/auth.ts";
-import { startSlowLink } from "../support/slow-link.ts";
+import { type SlowLink, startSlowLink } from "../support/slow-link.ts";
 import { createS3Bucket, independentAzure, independentS3, readAzure, readS3 } from "../support/send.ts";
-import { stackEnv } from "../support/stack-env.ts";
+import { stackEnv, stackOutboundAllow } from "../support/stack-env.ts";
 import { startSystem, type System } from "../support/system.ts";
 import { browserTestsBlocked, horizontalOverflow, launchChromium, openConsolePage, openNav, type PageProblems, screenshot, signInThroughConsole } from "./support/console.ts";
 
@@ -41,9 +41,15 @@ describe("the console: the seed flow in a browser", { skip: blocked }, () => {
   ];
   let apiKey = "";
 
+  let link: SlowLink;
   before(async () => {
     oidc = await startOidcProvider();
-    sys = await startSystem({ label: "console-seed", env: { authz: oidcEnv(oidc) } });
+    // The upload of "follows a running job live" goes through a link throttled to 16 MiB/s, so the
+    // job runs ~6 s however fast the machine is and the page sees several progress events (one
+    // every 500 ms) before the end. A loopback server the operator allowlists, like the stack's own.
+    link = await startSlowLink(stackEnv().s3.endpoint, 16 * 1024 * 1024);
+    const allow = { SKYFERRY_OUTBOUND_ALLOW: stackOutboundAllow(new URL(link.url).host) };
+    sys = await startSystem({ label: "console-seed", env: { authz: { ...oidcEnv(oidc), ...allow }, transfer: allow } });
     await createS3Bucket(independentS3(), bucket);
     await independentAzure().getContainerClient(container).create();
     browser = await launchChromium();
@@ -55,6 +61,7 @@ describe("the console: the seed flow in a browser", { skip: blocked }, () => {
     await browser?.close();
     await sys?.close();
     await oidc?.close();
+    await link?.close();
   });
 
   test("signs in with the configured provider and lands on the histories page", async () => {
@@ -257,11 +264,7 @@ describe("the console: the seed flow in a browser", { skip: blocked }, () => {
     }
   });
 
-  test("follows a running job live over Server-Sent Events: progress bar, bytes and rate", async (t) => {
-    // The upload goes through a link throttled to 16 MiB/s, so the job runs ~6 s however fast the
-    // machine is and the page sees several progress events (one every 500 ms) before the end.
-    const link = await startSlowLink(stackEnv().s3.endpoint, 16 * 1024 * 1024);
-    t.after(() => link.close());
+  test("follows a running job live over Server-Sent Events: progress bar, bytes and rate", async () => {
     const s3Env = stackEnv().s3;
     const slow = await fetch(`${sys.url}/api/cloud/authz`, {
       method: "POST",

@@ -9,7 +9,7 @@ import { buildCli, cliBin, type CliHome, cliHome } from "../support/cli.ts";
 import { createS3Bucket, independentS3, removeS3Buckets, repoRoot } from "../support/send.ts";
 import { stackAuthzConfig, startSendWorld, type SendWorld } from "../support/send-system.ts";
 import { startSlowLink, type SlowLink } from "../support/slow-link.ts";
-import { stackEnv } from "../support/stack-env.ts";
+import { stackEnv, stackOutboundAllow } from "../support/stack-env.ts";
 
 // `skyferry send` in a real terminal (tmux, 120x30): the screen is captured while the bars move
 // and once the command has ended; every capture is saved under .test-results/cli-terminal/ (plain
@@ -35,8 +35,10 @@ describe("skyferry in a terminal (tmux)", () => {
     buildCli();
     rmSync(out, { recursive: true, force: true });
     mkdirSync(out, { recursive: true });
-    world = await startSendWorld({ label: "cli-tty" });
     slow = await startSlowLink(stackEnv().s3.endpoint, 5 * MiB);
+    // The slow link is a loopback server the operator allowlists (SKYFERRY_OUTBOUND_ALLOW), like the stack's own.
+    const allow = { SKYFERRY_OUTBOUND_ALLOW: stackOutboundAllow(new URL(slow.url).host) };
+    world = await startSendWorld({ label: "cli-tty", authzEnv: allow, transferEnv: allow });
     const user = await world.user();
     apiKey = user.apiKey;
     authzId = await world.authz(user, "s3", { ...stackAuthzConfig("s3"), endpoint: slow.url });

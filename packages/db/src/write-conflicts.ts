@@ -1,4 +1,5 @@
-import type { Collection, Db, Document, FindCursor } from "mongodb";
+import { randomInt } from "node:crypto";
+import { type Collection, type Db, type Document, Double, type FindCursor } from "mongodb";
 import { FERRETDB } from "./find-in.ts";
 import { type QueryShape, shapeOf } from "./query-shapes.ts";
 
@@ -60,12 +61,16 @@ export const WRITE_METHODS = [
 ] as const satisfies ReadonlyArray<keyof Collection>;
 
 /**
- * The revision field: every update through `withConflictRetry` increments it, and FerretDB's
- * PostgreSQL storage refuses a write whose revision is not the stored one plus 1 (a write computed
- * from a stale read; scripts/stack/ferretdb-postgresql.sql). MongoDB needs none of this and just
- * counts. Reads through `withConflictRetry` never show it.
+ * The revision fields. Every update through `withConflictRetry` adds a random step to `_rev` and
+ * records the step in `_rev_step`; FerretDB's PostgreSQL storage refuses a write that changes
+ * `_rev` to anything but the stored value plus the step -- a write computed from a stale read
+ * (scripts/stack/ferretdb-postgresql.sql). A write that leaves `_rev` as it is (any other client:
+ * mongosh, a migration) is not checked. The step is random so that two writers racing from the
+ * same read never write the same `_rev` (which would look like an unchecked write). MongoDB needs
+ * none of this and just counts. Reads through `withConflictRetry` never show them.
  */
 export const REVISION_FIELD = "_rev";
+export const REVISION_STEP_FIELD = "_rev_step";
 
 const WRITES: ReadonlySet<PropertyKey> = new Set(WRITE_METHODS);
 const UPDATES: ReadonlySet<PropertyKey> = new Set(["updateOne", "updateMany", "findOneAndUpdate"]);
@@ -104,16 +109,18 @@ function recordCursor(cursor: FindCursor, record: (sort: unknown) => void, sort:
 type Doc = Record<string, unknown>;
 const isDoc = (v: unknown): v is Doc => typeof v === "object" && v !== null && !Array.isArray(v);
 
-/** The update with `$inc: {_rev: 1}` added (operator updates only; a pipeline is left alone). */
-export function withRevision(update: unknown): unknown {
+/** The update with its revision step added (operator updates only; a pipeline is left alone). */
+export function withRevision(update: unknown, step = 1 + randomInt(2 ** 30)): unknown {
   if (!isDoc(update) || !Object.keys(update).some((k) => k.startsWith("$"))) return update;
   const inc = isDoc(update.$inc) ? update.$inc : {};
-  return { ...update, $inc: { ...inc, [REVISION_FIELD]: 1 } };
+  const set = isDoc(update.$set) ? update.$set : {};
+  // Doubles: `_rev` grows by up to 2^30 a write, past int32 at once; a double counts exactly to 2^53.
+  return { ...update, $inc: { ...inc, [REVISION_FIELD]: new Double(step) }, $set: { ...set, [REVISION_STEP_FIELD]: new Double(step) } };
 }
 
 function withoutRevision<T>(doc: T): T {
-  if (!isDoc(doc) || !(REVISION_FIELD in doc)) return doc;
-  const { [REVISION_FIELD]: _rev, ...rest } = doc;
+  if (!isDoc(doc) || !(REVISION_FIELD in doc || REVISION_STEP_FIELD in doc)) return doc;
+  const { [REVISION_FIELD]: _rev, [REVISION_STEP_FIELD]: _step, ...rest } = doc;
   return rest as T;
 }
 

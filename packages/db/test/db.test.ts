@@ -36,6 +36,11 @@ test("single-document updates are atomic: concurrent $inc are all counted, and o
     assert.equal(claims.filter((r) => r.modifiedCount === 1).length, 1, "exactly one claim of a queued document wins");
     const winner = claims.findIndex((r) => r.modifiedCount === 1);
     assert.equal((await c.findOne({ _id: "h" }))?.by, winner, "the stored document is the winner's");
+    // Another client (mongosh, a migration) writes without revisions: not refused.
+    const raw = m.client.db(m.db.databaseName).collection<{ _id: string; note?: string }>("races");
+    assert.equal((await raw.updateOne({ _id: "h" }, { $set: { note: "by hand" } })).modifiedCount, 1);
+    assert.equal((await c.findOneAndUpdate({ _id: "h" }, { $inc: { n: 1 } }, { returnDocument: "after" }))?.n, 41, "and versioned writes go on after it");
+    assert.deepEqual(Object.keys((await c.findOne({ _id: "h" })) ?? {}).filter((k) => k.startsWith("_rev")), [], "reads never show the revision");
   } finally {
     await m.db.dropDatabase();
     await m.close();

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { Double } from "mongodb";
 import { isWriteConflict, retryWriteConflicts, withRevision } from "../src/write-conflicts.ts";
 
 const conflict = new Error("[collection.go:218] ERROR: could not serialize access due to concurrent update (SQLSTATE 40001)");
@@ -25,9 +26,14 @@ test("a conflicting write is tried again until it goes through; other errors and
   assert.equal(calls, 4);
 });
 
-test("every operator update counts the document's revision; a pipeline or a replacement is left alone", () => {
-  assert.deepEqual(withRevision({ $set: { a: 1 } }), { $set: { a: 1 }, $inc: { _rev: 1 } });
-  assert.deepEqual(withRevision({ $set: { a: 1 }, $inc: { n: 2 } }), { $set: { a: 1 }, $inc: { n: 2, _rev: 1 } });
+test("every operator update adds its revision step (and records it); a pipeline or a replacement is left alone", () => {
+  // Doubles, shown as { double: n } here.
+  const plain = (v: unknown): unknown =>
+    v instanceof Double ? { double: v.value } : v && typeof v === "object" ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, plain(x)])) : v;
+  assert.deepEqual(plain(withRevision({ $set: { a: 1 } }, 7)), { $set: { a: 1, _rev_step: { double: 7 } }, $inc: { _rev: { double: 7 } } });
+  assert.deepEqual(plain(withRevision({ $set: { a: 1 }, $inc: { n: 2 } }, 3)), { $set: { a: 1, _rev_step: { double: 3 } }, $inc: { n: 2, _rev: { double: 3 } } });
   assert.deepEqual(withRevision([{ $set: { a: 1 } }]), [{ $set: { a: 1 } }]);
   assert.deepEqual(withRevision({ a: 1 }), { a: 1 });
+  const steps = new Set(Array.from({ length: 50 }, () => ((withRevision({ $set: {} }) as { $inc: { _rev: Double } }).$inc._rev.value)));
+  assert.ok(steps.size > 45, "random steps: two racing writers do not pick the same one");
 });

@@ -6,7 +6,7 @@ import { createApiKeys, apiKeyIndexes } from "./api-keys/api-keys-repo.ts";
 import type { AuthzConfig } from "./config.ts";
 import type { SecretBox } from "./crypto/secret-box.ts";
 import { serveAccounts } from "./handlers/accounts.ts";
-import { createFailureLimiter } from "./auth-failures/failure-limiter.ts";
+import { authFailureIndexes, createFailureLimiter } from "./auth-failures/failure-limiter.ts";
 import { createIdentities, identityIndexes } from "./identities/identities-repo.ts";
 import { createIdentityTokens, type IdentityTokenSource } from "./oidc/identity-tokens.ts";
 import { createLoginStates, loginStateIndexes } from "./oidc/login-states-repo.ts";
@@ -24,7 +24,7 @@ export interface Accounts {
 /** Users, identities, sessions, API keys and OIDC sign-in: repositories, indexes and handlers. */
 export async function createAccounts(deps: { config: AuthzConfig; bus: Bus; db: Db; box: SecretBox; now: () => Date }): Promise<Accounts> {
   const { config, bus, db, box, now } = deps;
-  await ensureIndexes(db, { ...userIndexes, ...identityIndexes, ...sessionIndexes, ...apiKeyIndexes, ...loginStateIndexes });
+  await ensureIndexes(db, { ...userIndexes, ...identityIndexes, ...sessionIndexes, ...apiKeyIndexes, ...loginStateIndexes, ...authFailureIndexes });
   const oidc = createOidcProviders(config.SKYFERRY_OIDC_PROVIDERS, { devInsecureIssuers: config.SKYFERRY_OIDC_DEV_INSECURE_ISSUERS });
   const users = createUsers({ db, now });
   const identities = createIdentities({ db, box, now });

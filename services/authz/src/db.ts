@@ -2,6 +2,7 @@
 // index check of the tests, test/indexes).
 import type { IndexDescription } from "mongodb";
 import { apiKeyIndexes } from "./api-keys/api-keys-repo.ts";
+import { authFailureIndexes } from "./auth-failures/failure-limiter.ts";
 import { cloudAuthzIndexes } from "./cloud-authz/cloud-authz-repo.ts";
 import { identityIndexes } from "./identities/identities-repo.ts";
 import { loginStateIndexes } from "./oidc/login-states-repo.ts";
@@ -15,4 +16,5 @@ export const AUTHZ_INDEXES: Record<string, IndexDescription[]> = {
   ...apiKeyIndexes,
   ...loginStateIndexes,
   ...cloudAuthzIndexes,
+  ...authFailureIndexes,
 };

@@ -61,9 +61,6 @@ export function fakeJobs(): JobRepository & { docs: Map<string, JobDoc> } {
     async requeue(id, error, attempts) {
       set(id, active, { state: "queued", error, ...(attempts ? { attempts } : {}) });
     },
-    async handBack(id) {
-      set(id, (d) => d.state === "running", { state: "queued", worker: null });
-    },
     retry: async (id, u) => set(id, (d) => d.user_id === u && d.state === "error", { state: "queued", error: null, upload: null, retries: (docs.get(id)?.retries ?? 0) + 1, cancel_requested: false }),
   };
 }

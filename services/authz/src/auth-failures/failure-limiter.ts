@@ -1,5 +1,5 @@
 import { GalaxyCode, SkyferryError } from "@skyferry/errors";
-import type { Db } from "mongodb";
+import type { Db, IndexDescription } from "mongodb";
 
 /**
  * Failed authentications, counted where every gateway replica's requests meet: in MongoDB, one
@@ -27,6 +27,11 @@ interface CounterDoc {
 }
 
 const SWEEP_EVERY_MS = 60_000;
+
+/** The sweep deletes expired counters by `expires_at` (FerretDB has no TTL indexes; MongoDB could use one). */
+export const authFailureIndexes: Record<string, IndexDescription[]> = {
+  auth_failures: [{ key: { expires_at: 1 }, name: "expires_at" }],
+};
 
 export const tooManyFailures = (retryAfterSeconds: number) =>
   new SkyferryError("AUTH_RATE_LIMITED", `Too many failed authentication attempts; try again in ${retryAfterSeconds} s.`, {

@@ -70,7 +70,7 @@ export function createGetRunner(deps: GetRunnerDeps) {
       // A large object is claimed (`running`, attempt counted) before its first byte, so a crash
       // mid-download is visible; a small one's end (with the attempt it was) is its one write.
       const large = found.bytes_total > deps.largeBytes;
-      const claimed = large ? await deps.jobs.claim(id, deps.instance, "get") : { ...found, attempts: found.attempts + 1 };
+      const claimed = large ? await deps.jobs.claim(id, deps.instance, "get") : { ...found, state: "running" as const, worker: deps.instance, attempts: found.attempts + 1 };
       if (!claimed?.get) return;
       const job: JobDoc = claimed;
       const attempts = large ? undefined : job.attempts;
@@ -139,11 +139,7 @@ export function createGetRunner(deps: GetRunnerDeps) {
         stopTimers();
         await started; // a late `running` must not land after the item's end
         if (control.cancelled) return await cancelled();
-        if (ctx.signal.aborted) {
-          // Shutting down: handed back (queued again), resumed or started again elsewhere.
-          await deps.jobs.handBack(id).catch((e: unknown) => deps.logger.warn({ err: e, job_id: id }, "could not record the hand-back"));
-          throw err;
-        }
+        if (ctx.signal.aborted) throw err; // shutting down: handed back (nak), resumed elsewhere
         return await endFailedAttempt(scope, { err, lastAttempt: ctx.lastAttempt, attempts, message: "get failed" });
       }
     } finally {

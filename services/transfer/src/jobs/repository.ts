@@ -72,8 +72,6 @@ export interface JobRepository {
   fail(id: string, error: NonNullable<JobDoc["error"]>, attempts?: number): Promise<JobDoc | null>;
   /** Unfinished → queued (a transient failure; it will be redelivered). */
   requeue(id: string, error: NonNullable<JobDoc["error"]>, attempts?: number): Promise<void>;
-  /** Running → queued, the attempt given back unfinished (the worker is stopping; another takes it). */
-  handBack(id: string): Promise<void>;
   /** Error → queued, with the upload state and error cleared. */
   retry(id: string, userId: string): Promise<JobDoc | null>;
 }
@@ -168,9 +166,6 @@ export function createJobRepository(db: Db, now: () => Date = () => new Date()):
     fail: (id, error, attempts) => transition({ _id: id, state: active }, { state: "error", error, upload: null, worker: null, ...(attempts ? { attempts } : {}) }),
     async requeue(id, error, attempts) {
       await jobs.updateOne({ _id: id, state: active }, { $set: { state: "queued", error, worker: null, ...(attempts ? { attempts } : {}), update_time: now() } });
-    },
-    async handBack(id) {
-      await jobs.updateOne({ _id: id, state: "running" }, { $set: { state: "queued", worker: null, update_time: now() } });
     },
     retry: (id, userId) =>
       transition({ _id: id, user_id: userId, state: "error" }, { state: "queued", error: null, upload: null, bytes_done: 0, outcome: null, cancel_requested: false }, { $inc: { retries: 1 } }),

@@ -69,7 +69,8 @@ export function createJobRunner(deps: JobRunnerDeps) {
       const owned = deps.datasetOwned(found);
       owned.catch(() => undefined); // awaited below; its failure must not go unhandled meanwhile
       const single = isSinglePut(found.bytes_total, deps.upload);
-      const claimed: JobDoc | null = single ? { ...found, attempts: found.attempts + 1 } : await deps.jobs.claim(id, deps.instance, "send");
+      // An unclaimed one-PUT job runs as `running` here (its progress events say so), not in MongoDB.
+      const claimed: JobDoc | null = single ? { ...found, state: "running", worker: deps.instance, attempts: found.attempts + 1 } : await deps.jobs.claim(id, deps.instance, "send");
       if (!claimed) return;
       const job = claimed;
       const attempts = single ? job.attempts : undefined; // recorded with the end of an unclaimed job
@@ -134,11 +135,7 @@ export function createJobRunner(deps: JobRunnerDeps) {
       } catch (err) {
         progress.cancel();
         if (control.cancelled) return await cancelled(store);
-        if (ctx.signal.aborted) {
-          // Shutting down: handed back (queued again), resumed or started again elsewhere.
-          await deps.jobs.handBack(id).catch((e: unknown) => deps.logger.warn({ err: e, job_id: id }, "could not record the hand-back"));
-          throw err;
-        }
+        if (ctx.signal.aborted) throw err; // shutting down: handed back (nak), resumed elsewhere
         const opened = store;
         // The multipart upload is aborted only on a permanent failure: a retry resumes it.
         const beforeFail = opened ? () => abortQuietly(opened, job.bucket, tracker) : undefined;
