@@ -265,11 +265,14 @@ export async function work<D extends TSchema>(
  * How long work handed back by a stopping worker waits before it is delivered again. Not 0: the
  * stopping worker's pull requests stay open on the server until its connection closes (a pull
  * cannot be cancelled), and a message nak'd without delay was measured going straight back into one
- * of them, where no one ran it until the ack wait ran out. The worker closes its connection within
- * a second or two of handing back (2 s was once too short on a machine running two test suites at
- * once: a job sat out the ack wait); then the message goes to another worker.
+ * of them, where no one ran it until the ack wait ran out. The worker closes its connection after
+ * its HTTP server, its subscriptions and NATS have drained, which takes seconds under load (2 s was
+ * once too short on a machine running two test suites at once; 5 s too short in CI after the
+ * outbound policy and the data layer of issues 19 and 21: a job sat out the ack wait, twice);
+ * then the message goes to another worker. 10 s stays above the 8 s a drained worker may take to
+ * exit (test/integration/transfer-drain.test.ts).
  */
-export const HAND_BACK_DELAY_MS = 5000;
+export const HAND_BACK_DELAY_MS = 10_000;
 
 function isNotFound(err: unknown): boolean {
   return err instanceof NatsError && (err.api_error?.err_code === 10059 || err.api_error?.err_code === 10014 || /not found/i.test(err.message));
