@@ -18,7 +18,7 @@ import { join, resolve } from "node:path";
 import { Resvg } from "@resvg/resvg-js";
 import { connectMongo, ensureIndexes, type Mongo } from "@skyferry/db";
 import type { DatasetStore } from "@skyferry/dataset-store";
-import { createDatasetRepository, createFinisher, DATASET_INDEXES, type DatasetDoc, HISTORY_INDEXES } from "@skyferry/history/db";
+import { createDatasetRepository, createFinisher, DATASET_INDEXES, type DatasetDoc, HID_COUNTERS, HISTORY_INDEXES, hidBlock } from "@skyferry/history/db";
 import { createLogger } from "@skyferry/logger";
 import { createJobRepository, JOB_INDEXES, type JobDoc } from "@skyferry/transfer/db";
 import * as vega from "vega";
@@ -58,7 +58,7 @@ function itemDoc(historyId: string, userId: string, hid: number, over: Partial<D
   const t = new Date(Date.UTC(2026, 0, 1) + hid * 1000);
   const id = hex(8);
   return {
-    _id: id, dataset_id: hex(8), history_id: historyId, user_id: userId, hid, name: `rep${hid}.bed`, extension: "bed", state: "ok",
+    _id: id, dataset_id: hex(8), history_id: historyId, user_id: userId, hid, hid_block: hidBlock(hid), name: `rep${hid}.bed`, extension: "bed", state: "ok",
     deleted: false, purged: false, visible: true, tags: [], annotation: null, genome_build: null, misc_info: "uploaded file",
     misc_blurb: "100 KB", peek: "chr1\t1\t100", file_size: 102_400, sha256: "a".repeat(64), md5: "b".repeat(32), store_key: `ab/cd/${id}`,
     uuid: crypto.randomUUID(), created_from_basename: `rep${hid}.bed`, source_uri: null, create_time: t, update_time: t, ...over,
@@ -94,6 +94,8 @@ async function benchOne(backend: string, url: string, size: number): Promise<Row
     const bigHistory = `bighist${hex(4)}`;
     const owner = `user${"0".repeat(12)}`;
     await insertAll(m, "datasets", size, (i) => itemDoc(bigHistory, owner, i + 1));
+    // The history's hid counter, as uploads and imports leave it (contents pages walk its hid blocks).
+    await m.db.collection<{ _id: string; last: number }>(HID_COUNTERS).insertOne({ _id: bigHistory, last: size });
     const seedS = (performance.now() - t0) / 1000;
     console.log(`  ${backend} ${size}: seeded ${size} jobs + ${size} history items in ${seedS.toFixed(1)} s`);
     const jobs = createJobRepository(m.db);

@@ -1,6 +1,6 @@
 // The history service's MongoDB data model, for tools that measure or check it (bench:db, the
 // index test): its repositories, the indexes their queries use, and the import finisher.
-export { createDatasetRepository, DATASET_INDEXES, type DatasetDoc, type DatasetRepository, HID_COUNTERS } from "./datasets/repository.ts";
+export { createDatasetRepository, DATASET_INDEXES, type DatasetDoc, type DatasetRepository, HID_COUNTERS, hidBlock } from "./datasets/repository.ts";
 export { createHistoryRepository, HISTORY_INDEXES, type HistoryDoc } from "./histories/repository.ts";
 export { createFinisher } from "./imports/finish.ts";
 
