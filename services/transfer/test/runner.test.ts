@@ -7,6 +7,7 @@ import type { WorkContext } from "@skyferry/bus";
 import { isRetryable } from "@skyferry/errors";
 import { createLogger } from "@skyferry/logger";
 import { isBodyReader, type ObjectStore, StorageError } from "@skyferry/storage";
+import { MongoNetworkError } from "mongodb";
 import { type BufferPool, createBufferPool } from "../src/worker/buffer-pool.ts";
 import type { JobDoc } from "../src/jobs/job-doc.ts";
 import { jobControl } from "../src/jobs/lifecycle.ts";
@@ -304,4 +305,39 @@ test("jobControl: a cancel and the worker's stop both fire the signal; only a ca
   assert.equal(late.signal.aborted, true);
   for (const c of [a, b, late]) c.dispose();
   assert.equal(getEventListeners(outer.signal, "abort").length, 0);
+});
+
+for (const policy of ["rename", "fail", "skip"] as const) {
+  test(`policy ${policy}: a job whose earlier attempt committed its object but could not record its end (the database down) ends ok with that object, no second one`, async () => {
+    const store = fakeStore();
+    const t = setup(store, job({ overwrite_policy: policy }));
+    const complete = t.jobs.complete;
+    const requeue = t.jobs.requeue;
+    let down = true;
+    // The database goes away after the PUT: neither the completion nor the requeue can be written.
+    t.jobs.complete = async (...a) => (down ? Promise.reject(new MongoNetworkError("connection closed")) : complete(...a));
+    t.jobs.requeue = async (...a) => (down ? Promise.reject(new MongoNetworkError("connection closed")) : requeue(...a));
+    await assert.rejects(t.run(), (err) => err instanceof MongoNetworkError, "the write's failure reaches the work guard (a nak)");
+    assert.equal(t.doc().state, "queued", "nothing recorded");
+    assert.equal(store.objects.size, 1);
+    down = false;
+    await t.run();
+    assert.deepEqual([t.doc().state, t.doc().outcome, t.doc().object_key], ["ok", "uploaded", "rep1.bed"]);
+    assert.deepEqual([...store.objects.keys()], ["b/rep1.bed"], "no second object");
+  });
+}
+
+test("a rename walks the same suffixes in every attempt: the job's own object under a suffixed key ends the job, no third key", async () => {
+  const store = fakeStore();
+  store.objects.set("b/rep1.bed", { body: Buffer.from("someone else's"), info: { key: "rep1.bed", size: 14, etag: "o", metadata: {} } });
+  const t = setup(store, job());
+  const complete = t.jobs.complete;
+  let down = true;
+  t.jobs.complete = async (...a) => (down ? Promise.reject(new MongoNetworkError("connection closed")) : complete(...a));
+  t.jobs.requeue = async () => Promise.reject(new MongoNetworkError("connection closed"));
+  await assert.rejects(t.run());
+  down = false;
+  await t.run();
+  assert.equal(t.doc().state, "ok");
+  assert.deepEqual([...store.objects.keys()].sort(), ["b/rep1.bed", "b/rep1.bed_260304_050607"]);
 });
