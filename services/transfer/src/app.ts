@@ -121,7 +121,31 @@ export async function transferApp(
   let gets: { close(): Promise<void> } | undefined;
   let stopReconciler: (() => Promise<void>) | undefined;
   const running: RunningJobs = new Map();
+  // Any transfer instance may sweep (one at a time, by the lease), also one without workers.
+  const startReconciler = () => {
+    if (stopReconciler || config.TRANSFER_RECONCILE_SECONDS === 0) return;
+    const reconciler = createReconciler({
+      jobs,
+      lease: createLease(mongo.db, { name: "reconciler", holder: instance, ttlMs: 3 * config.TRANSFER_RECONCILE_SECONDS * 1000, now }),
+      backlog: () => bus.consumerBacklog(consumer),
+      enqueue,
+      failed: events.failed,
+      now,
+      staleMs: liveness.staleMs,
+      patienceMs: config.SKYFERRY_TRANSIENT_PATIENCE_MS,
+      graceMs: 2 * liveness.heartbeatMs,
+      maxRedrives: config.TRANSFER_MAX_REDRIVES,
+      batch: 200,
+      logger,
+    });
+    const sweeps = everyInterval(() => reconciler.sweep(), config.TRANSFER_RECONCILE_SECONDS * 1000, (err) => logger.warn({ err }, "reconciler sweep failed; the next one tries again"));
+    stopReconciler = async () => {
+      await sweeps.stop();
+      await reconciler.release().catch(() => undefined);
+    };
+  };
   const startWorkers = async () => {
+    startReconciler();
     if (!config.TRANSFER_WORKER_ENABLED) return;
     const datasets = deps.datasetStore ?? (await createDatasetStoreFromConfig(config));
     // One history request answers for the jobs that start together (like the finish batches of gets).
@@ -171,27 +195,6 @@ export async function transferApp(
     }
     subscriptions.push(aborts);
     gets = dispatch;
-    if (config.TRANSFER_RECONCILE_SECONDS > 0) {
-      const reconciler = createReconciler({
-        jobs,
-        lease: createLease(mongo.db, { name: "reconciler", holder: instance, ttlMs: 3 * config.TRANSFER_RECONCILE_SECONDS * 1000, now }),
-        backlog: () => bus.consumerBacklog(consumer),
-        enqueue,
-        failed: events.failed,
-        now,
-        staleMs: liveness.staleMs,
-        patienceMs: config.SKYFERRY_TRANSIENT_PATIENCE_MS,
-        graceMs: 2 * liveness.heartbeatMs,
-        maxRedrives: config.TRANSFER_MAX_REDRIVES,
-        batch: 200,
-        logger,
-      });
-      const sweeps = everyInterval(() => reconciler.sweep(), config.TRANSFER_RECONCILE_SECONDS * 1000, (err) => logger.warn({ err }, "reconciler sweep failed; the next one tries again"));
-      stopReconciler = async () => {
-        await sweeps.stop();
-        await reconciler.release().catch(() => undefined);
-      };
-    }
     logger.info(
       { concurrency: config.TRANSFER_CONCURRENCY, part_concurrency: partConcurrency(config), memory_budget_mb: config.TRANSFER_MEMORY_BUDGET_MB },
       "transfer workers started",
