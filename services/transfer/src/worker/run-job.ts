@@ -91,6 +91,8 @@ export function createJobRunner(deps: JobRunnerDeps) {
       if (!single) heartbeat = startHeartbeat({ beat: () => deps.jobs.heartbeat(id, ctx.messageId), intervalMs: deps.heartbeatMs, onLost: () => control.supersede(), onError: (err) => log().warn({ err }, "heartbeat not recorded") });
       const signal = control.signal;
       const tracker: UploadTracker = { current: null };
+      // The provider's upload the job's document names: only that one can be resumed by a later attempt.
+      let recordedUpload = job.upload?.upload_id;
       // No progress at once: a job done within the interval reports only its completion.
       const progress = throttle<number>(deps.progressIntervalMs, (bytes) => {
         deps.events.progress(job, bytes);
@@ -121,7 +123,10 @@ export function createJobRunner(deps: JobRunnerDeps) {
         const tUpload = performance.now();
         const s = store;
         const out = await uploadDataset(job, recorded, s, deps.datasets, {
-          uploadStarted: (key, uploadId) => deps.jobs.uploadStarted(id, key, uploadId),
+          uploadStarted: async (key, uploadId) => {
+            await deps.jobs.uploadStarted(id, key, uploadId);
+            recordedUpload = uploadId;
+          },
           partDone: (uploadId, part) => deps.jobs.partDone(id, uploadId, part),
           uploadCleared: () => deps.jobs.clearUpload(id),
           progress: (bytes) => progress.push(bytes),
@@ -147,7 +152,10 @@ export function createJobRunner(deps: JobRunnerDeps) {
         // Re-driven to another message (reconciler.ts): that one's worker goes on from the recorded parts.
         if (control.superseded) return log().warn("the job was re-driven to another work message; this run stops");
         const opened = store;
-        // The multipart upload is aborted only on a permanent failure: a retry resumes it.
+        // An upload the job has no record of (its start could not be written: the database was
+        // down) can never be resumed: aborted now, not left at the provider.
+        if (opened && tracker.current && tracker.current.uploadId !== recordedUpload) await abortQuietly(opened, job.bucket, tracker);
+        // The recorded multipart upload is aborted only on a permanent failure: a retry resumes it.
         const beforeFail = opened ? () => abortQuietly(opened, job.bucket, tracker) : undefined;
         return await endFailedAttempt(scope, { err, job, delivery: ctx.deliveryCount, patience: deps.patience, attempts, message: "job failed", beforeFail });
       }

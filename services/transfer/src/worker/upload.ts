@@ -186,7 +186,9 @@ export async function uploadDataset(
  */
 async function ownObject(store: ObjectStore, job: JobDoc, key: string): Promise<PutResult | null> {
   const info = await store.head(job.bucket, key);
-  if (!info || info.metadata.skyferry_job_id !== job._id || info.size !== job.bytes_total) return null;
+  // radosgw answers metadata names with `-` for `_` (`skyferry-job-id`); others as written.
+  const jobId = info ? (info.metadata.skyferry_job_id ?? info.metadata["skyferry-job-id"]) : undefined;
+  if (!info || jobId !== job._id || info.size !== job.bytes_total) return null;
   const sha256 = info.metadata.sha256 ?? "";
   if (sha256.toLowerCase() !== job.checksum.sha256.toLowerCase()) return null;
   return { bucket: job.bucket, key, size: info.size, etag: info.etag, sha256, ...(info.md5 ? { md5: info.md5 } : {}), partsUploaded: 0 };
