@@ -37,6 +37,10 @@ export async function startPrivateFerretDb(): Promise<PrivateFerretDb> {
   const start = async () => {
     const c = spawn("bash", [resolve(repo, "scripts/stack.sh"), "ferretdb", String(port)], { cwd: repo, stdio: ["ignore", "pipe", "pipe"] });
     child = c;
+    // Not left running when the test process ends without closing it (it is no server of the stack's).
+    const orphan = () => c.kill("SIGKILL");
+    process.once("exit", orphan);
+    c.once("exit", () => process.removeListener("exit", orphan));
     c.stdout!.on("data", (b: Buffer) => output.push(b.toString()));
     c.stderr!.on("data", (b: Buffer) => output.push(b.toString()));
     for (const deadline = Date.now() + 30_000; ; ) {
