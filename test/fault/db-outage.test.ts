@@ -4,6 +4,7 @@ import { after, before, describe, test } from "node:test";
 import { ListObjectsV2Command } from "@aws-sdk/client-s3";
 import { MongoClient } from "mongodb";
 import { type PrivateFerretDb, privateFerretDbUnavailable, startPrivateFerretDb } from "../support/private-ferretdb.ts";
+import { PutObjectCommand } from "@aws-sdk/client-s3";
 import { api, createS3Bucket, independentS3, readS3, removeS3Buckets, s3MultipartUploads, sha256, waitForJobs } from "../support/send.ts";
 import { type SendWorld, stackAuthzConfig, startSendWorld } from "../support/send-system.ts";
 import { type SlowLink, startSlowLink } from "../support/slow-link.ts";
@@ -126,4 +127,85 @@ describe("the database killed for 5 s mid-send: every job ends ok once it is bac
       assert.equal((await w.sys.services.transfer!.app.inject({ url: "/readyz" })).statusCode, 200);
     });
   }
+});
+
+describe("the database killed for 5 s mid-get: every job ends ok and every history item ok once it is back", { skip: skip ? `SKIPPED: ${skip}` : false }, () => {
+  // A world of its own (its own FerretDB, a link slow both ways: downloads take a few seconds).
+  let ferret: PrivateFerretDb;
+  let link: SlowLink;
+  let w: SendWorld;
+  let mongo: MongoClient;
+  const buckets: string[] = [];
+  before(async () => {
+    ferret = await startPrivateFerretDb();
+    link = await startSlowLink(stackEnv().s3.endpoint, LINK_BYTES_PER_SECOND, { both: true });
+    const allow = stackOutboundAllow(new URL(link.url).host);
+    w = await startSendWorld({
+      label: "fault-db-get",
+      allEnv: { MONGO_URL: ferret.url },
+      authzEnv: { SKYFERRY_OUTBOUND_ALLOW: allow },
+      transferEnv: {
+        SKYFERRY_OUTBOUND_ALLOW: allow, TRANSFER_CONCURRENCY: "2", TRANSFER_RETRY_MAX_DELAY_MS: "2000",
+        TRANSFER_HEARTBEAT_SECONDS: "1", TRANSFER_STALE_SECONDS: "20", TRANSFER_RECONCILE_SECONDS: "1",
+      },
+    });
+    mongo = await new MongoClient(ferret.url).connect();
+  });
+  after(async () => {
+    await removeS3Buckets(independentS3(), buckets);
+    await mongo?.close();
+    await w?.close();
+    await link?.close();
+    await ferret?.close();
+  });
+
+  test("12 x 8 MiB objects into a history", async () => {
+    const user = await w.user();
+    const authzId = await w.authz(user, "s3", { ...stackAuthzConfig("s3"), endpoint: link.url });
+    const bucket = `fault-get-${randomBytes(4).toString("hex")}`;
+    buckets.push(bucket);
+    await createS3Bucket(independentS3(), bucket);
+    const objects = Array.from({ length: JOBS }, (_, i) => ({ key: `o${String(i).padStart(2, "0")}.bin`, body: randomBytes(8 * MiB) }));
+    for (const o of objects) await independentS3().send(new PutObjectCommand({ Bucket: bucket, Key: o.key, Body: o.body }));
+    const digests = new Map(objects.map((o) => [o.key, sha256(o.body)]));
+    const hist = await w.history(user, "get");
+    const logFrom = w.sys.logs.lines.length;
+    const res = await api<Array<{ id: string | null; job_id: string; object: string }>>(w.sys.url, "/api/cloud/storage/get", {
+      key: user.apiKey, method: "POST", body: { history_id: hist.id, authz_id: authzId, bucket, objects: objects.map((o) => o.key) },
+    });
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    const ids = res.body.map((i) => i.job_id);
+    assert.equal(ids.length, JOBS);
+
+    // Mid-get: once the first job has ended, before the last.
+    const jobsCol = mongo.db(w.sys.db).collection("transfer_jobs");
+    let finished = 0;
+    for (const deadline = Date.now() + 60_000; finished === 0 && Date.now() < deadline; await sleep(20)) {
+      finished = await jobsCol.countDocuments({ history_id: hist.id, state: "ok" });
+    }
+    await ferret.kill();
+    assert.ok(finished >= 1 && finished < JOBS, `the database went away mid-get (${finished} of ${JOBS} jobs done)`);
+    await sleep(OUTAGE_MS);
+    await ferret.start();
+    const back = performance.now();
+    const jobs = await waitForJobs(w.sys.url, user.apiKey, ids, 240_000, 200);
+    console.log(`get: all ${JOBS} jobs final ${Math.round(performance.now() - back)} ms after the database came back (${finished} done before the kill)`);
+    for (const j of jobs) assert.deepEqual([j.state, j.error], ["ok", null], `job ${j.id}: ${JSON.stringify(j.error)}`);
+
+    // One history item per object, ok, with the object's bytes.
+    const items = await api<Array<{ id: string; name: string; state: string; hashes: Array<{ hash_function: string; hash_value: string }> }>>(
+      w.sys.url, `/api/histories/${hist.id}/contents?keys=id,name,state,hashes`, { key: user.apiKey },
+    );
+    assert.deepEqual(items.body.map((i) => i.name).sort(), [...digests.keys()].sort(), "one item per object");
+    for (const i of items.body) {
+      assert.equal(i.state, "ok", i.name);
+      assert.equal(i.hashes.find((h) => h.hash_function === "SHA-256")?.hash_value, digests.get(i.name), i.name);
+      const bytes = Buffer.from(await (await fetch(`${w.sys.url}/api/datasets/${i.id}/display`, { headers: { "x-api-key": user.apiKey } })).arrayBuffer());
+      assert.equal(sha256(bytes), digests.get(i.name), `${i.name} as displayed`);
+    }
+    assert.equal(await jobsCol.countDocuments({ history_id: hist.id, state: { $in: ["new", "queued", "running"] } }), 0, "none left queued or running");
+    const lines = w.sys.logs.lines.slice(logFrom);
+    assert.ok(lines.some((l) => l.includes("will retry") || l.includes("handed back")), "a transient failure was handled");
+    assert.deepEqual(lines.filter((l) => l.includes("terminated")), [], "no message terminated");
+  });
 });
