@@ -27,7 +27,7 @@ export const busMessageInvalid = (field: string, detail: string) =>
   });
 
 /** nats.js error codes of a connection that is down, closing or reconnecting, or a request left unanswered. */
-const TRANSIENT_NATS_CODES = new Set(["TIMEOUT", "503", "CONNECTION_CLOSED", "CONNECTION_DRAINING", "DISCONNECT", "CONNECTION_REFUSED", "CONNECTION_TIMEOUT", "STALE_CONNECTION_ERROR"]);
+const TRANSIENT_NATS_CODES = new Set(["TIMEOUT", "503", "CONNECTION_CLOSED", "CONNECTION_DRAINING", "DISCONNECT", "CONNECTION_REFUSED", "CONNECTION_TIMEOUT"]);
 
 /**
  * True when `err` (or a cause) says NATS could not carry the message now: no reply in time, no
