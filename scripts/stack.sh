@@ -9,6 +9,9 @@
 #   scripts/stack.sh status    one line per server; exit 1 if any is down
 #   scripts/stack.sh env       print the env file: eval "$(scripts/stack.sh env)", or source $STATE/env
 #   scripts/stack.sh gc        free deleted objects' data in radosgw now (benchmarks: memstore is RAM)
+#   scripts/stack.sh ferretdb <port>   another FerretDB, in the foreground, on 127.0.0.1:<port> over the
+#                              running stack's PostgreSQL (the same data): fault tests kill and restart
+#                              it without touching the stack's own (test/fault)
 #   scripts/stack.sh nats-reload   re-render NATS's permissions from packages/contracts/src/permissions.ts
 #                              (same keys and certificates) and have the running nats-server reload them
 #
@@ -304,7 +307,7 @@ stop_all() {
 clean_runtime() { # everything but logs and the lock file
   # a PostgreSQL cluster kept under /tmp (see start_postgres) goes with its link
   if [[ -L $STATE/postgres ]]; then rm -rf "$(readlink "$STATE/postgres")"; fi
-  rm -rf "$ENV_FILE" "$STATE/config" "$RUN" "$PIDS" "$STATE/nats" "$STATE/ferretdb" "$STATE/mongo" "$STATE/postgres" \
+  rm -rf "$ENV_FILE" "$STATE/config" "$RUN" "$PIDS" "$STATE/nats" "$STATE/ferretdb" "$STATE/ferretdb-extra" "$STATE/mongo" "$STATE/postgres" \
     "$STATE/ceph" "$STATE/azurite" "$STATE/azurite-oauth" "$STATE/tls" "$STATE/trust" "$STATE"/env.tmp.*
 }
 
@@ -517,11 +520,13 @@ cmd_up() {
       local storage=(--handler=sqlite --sqlite-url="file:$STATE/ferretdb/data/")
       if [[ $FERRETDB_BACKEND == postgresql ]]; then
         start_postgres || die "stack did not come up (see errors above)"
-        storage=(--handler=postgresql --postgresql-url="postgres://postgres@127.0.0.1:$POSTGRES_PORT/ferretdb")
-      fi
-      launch mongo "$STATE/ferretdb" ferretdb "${storage[@]}" \
-        --listen-addr="127.0.0.1:$MONGO_PORT" --state-dir="$STATE/ferretdb" --debug-addr="$FERRETDB_DEBUG_ADDR" \
-        --telemetry=disable --log-level="$FERRETDB_LOG_LEVEL" ;;
+        # shellcheck disable=SC2046
+        launch mongo "$STATE/ferretdb" ferretdb $(ferretdb_pg_args "$POSTGRES_PORT" "$MONGO_PORT" "$STATE/ferretdb") --debug-addr="$FERRETDB_DEBUG_ADDR"
+      else
+        launch mongo "$STATE/ferretdb" ferretdb "${storage[@]}" \
+          --listen-addr="127.0.0.1:$MONGO_PORT" --state-dir="$STATE/ferretdb" --debug-addr="$FERRETDB_DEBUG_ADDR" \
+          --telemetry=disable --log-level="$FERRETDB_LOG_LEVEL"
+      fi ;;
     mongod)
       mkdir -p "$STATE/mongo"
       launch mongo "$STATE/mongo" mongod --bind_ip 127.0.0.1 --port "$MONGO_PORT" --dbpath "$STATE/mongo" --quiet ;;
@@ -595,6 +600,24 @@ cmd_nats_reload() { # after a change to the permission table: no restart, connec
   log "nats-server $(pid_of nats) reloads $STATE/trust/nats.conf"
 }
 
+# The flags FerretDB runs with over PostgreSQL (the stack's own and `ferretdb <port>`'s).
+ferretdb_pg_args() { # <postgres-port> <listen-port> <state-dir>
+  echo --handler=postgresql "--postgresql-url=postgres://postgres@127.0.0.1:$1/ferretdb" \
+    "--listen-addr=127.0.0.1:$2" "--state-dir=$3" --telemetry=disable "--log-level=$FERRETDB_LOG_LEVEL"
+}
+
+cmd_ferretdb() { # <port>: exec'd, so the caller's child is FerretDB itself (SIGKILL reaches it)
+  local port="${1:-}" mongo
+  [[ $port =~ ^[0-9]+$ ]] || die "usage: stack.sh ferretdb <port>"
+  [[ -f $ENV_FILE && -f $STATE/config ]] || die "no running stack in $STATE: run 'scripts/stack.sh up' first"
+  # What the running stack was started with (not this shell's environment): mongo=ferretdb:<port>/postgresql/<pg port>
+  mongo="$(sed -n 's/.* mongo=\([^ ]*\).*/\1/p' "$STATE/config")"
+  [[ $mongo =~ ^ferretdb:[0-9]+/postgresql/([0-9]+)$ ]] || die "the stack's MongoDB is not FerretDB on PostgreSQL ($mongo)"
+  mkdir -p "$STATE/ferretdb-extra/$port"
+  # shellcheck disable=SC2046
+  exec ferretdb $(ferretdb_pg_args "${BASH_REMATCH[1]}" "$port" "$STATE/ferretdb-extra/$port") --debug-addr=-
+}
+
 cmd_env() {
   [[ -f $ENV_FILE ]] || die "no env file: run 'scripts/stack.sh up' first ($ENV_FILE)"
   cat "$ENV_FILE"
@@ -608,5 +631,6 @@ case "${1:-}" in
   env) cmd_env ;;
   gc) cmd_gc ;;
   nats-reload) cmd_nats_reload ;;
+  ferretdb) cmd_ferretdb "${2:-}" ;;
   *) awk 'NR > 1 && !/^#/ { exit } NR > 1' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
 esac

@@ -116,7 +116,7 @@ async function benchOne(backend: string, url: string, size: number): Promise<Row
     // A worker's life of one job: claim, progress, finish, on fresh queued jobs.
     const fresh = (await jobs.insertManyOrFind(Array.from({ length: REPS + 1 }, (_, i) => jobDoc(size * 10 + i, { state: "queued", outcome: null, attempts: 0, bytes_done: 0 })))).map((r) => r.doc._id);
     const at = (i: number) => fresh[i + 1]!;
-    row("claim a job", await measure(REPS, (i) => jobs.claim(at(i), "w1")));
+    row("claim a job", await measure(REPS, (i) => jobs.claim(at(i), "w1", "send", "bench", new Date(0))));
     row("record a job's progress", await measure(REPS, (i) => jobs.progress(at(i), 50_000)));
     row("finish a job (ok)", await measure(REPS, (i) => jobs.complete(at(i), { object_key: `k${i}`, outcome: "uploaded", bytes_done: 102_400 })));
     row("check a cancel (batched read)", await measure(REPS, (i) => jobs.isCancelled(at(i))));

@@ -8,10 +8,10 @@ import { test } from "node:test";
 import { AUTHZ_INDEXES } from "@skyferry/authz/db";
 import { type QueryShape, servedBy } from "@skyferry/db";
 import { HISTORY_SERVICE_INDEXES } from "@skyferry/history/db";
-import { JOB_INDEXES } from "@skyferry/transfer/db";
+import { JOB_INDEXES, LEASE_INDEXES } from "@skyferry/transfer/db";
 
 const file = process.env.SKYFERRY_DB_QUERY_SHAPES ?? join(import.meta.dirname, "../../.test-results/query-shapes.jsonl");
-const declared: Record<string, Parameters<typeof servedBy>[1]> = { ...AUTHZ_INDEXES, ...HISTORY_SERVICE_INDEXES, ...JOB_INDEXES };
+const declared: Record<string, Parameters<typeof servedBy>[1]> = { ...AUTHZ_INDEXES, ...HISTORY_SERVICE_INDEXES, ...JOB_INDEXES, ...LEASE_INDEXES };
 
 test("every query the services made during the tests is served by an index they declare", () => {
   assert.ok(existsSync(file), `no recorded queries at ${file}: this check runs after the other tests (npm test)`);

@@ -16,17 +16,18 @@ export interface SlowLink {
   close(): Promise<void>;
 }
 
-export async function startSlowLink(target: string, bytesPerSecond: number): Promise<SlowLink> {
+/** `both`: the downstream direction (server → client: downloads) shares the same limit. */
+export async function startSlowLink(target: string, bytesPerSecond: number, options: { both?: boolean } = {}): Promise<SlowLink> {
   const { hostname, port } = new URL(target);
   let next = 0; // when the link is free again (ms), across all connections
   let up = 0;
   const sockets = new Set<Socket>();
-  const pace = () =>
+  const pace = (upward = true) =>
     new Transform({
       transform(chunk: Buffer, _enc, cb: TransformCallback) {
         const start = Math.max(Date.now(), next);
         next = start + (chunk.length / bytesPerSecond) * 1000;
-        up += chunk.length;
+        if (upward) up += chunk.length;
         setTimeout(() => cb(null, chunk), next - Date.now());
       },
     });
@@ -41,7 +42,8 @@ export async function startSlowLink(target: string, bytesPerSecond: number): Pro
       });
     }
     client.pipe(pace()).pipe(upstream);
-    upstream.pipe(client);
+    if (options.both) upstream.pipe(pace(false)).pipe(client);
+    else upstream.pipe(client);
   });
   server.listen(0, "127.0.0.1");
   await once(server, "listening");

@@ -33,6 +33,8 @@ export interface BusOptions {
   /** The seed (or creds) and TLS files this connection uses (docs/trust.md); no anonymous connection. */
   credentials: NatsCredentials;
   logger: BusLogger;
+  /** A served handler's failure that means a dependency is down (see `ServeOptions.isUnavailable`). */
+  isUnavailable?: (err: unknown) => boolean;
 }
 
 export interface Bus {
@@ -78,6 +80,11 @@ export interface Bus {
   ensureConsumer(spec: ConsumerSpec): Promise<void>;
   hasStream(spec: StreamSpec): Promise<boolean>;
   hasConsumer(spec: ConsumerSpec): Promise<boolean>;
+  /**
+   * Messages of the durable consumer not yet delivered to any worker (`pending`) and delivered but
+   * not yet acknowledged (`ackPending`: running, or handed back to wait out a delay).
+   */
+  consumerBacklog(spec: ConsumerSpec): Promise<{ pending: number; ackPending: number }>;
   work<D extends TSchema>(
     spec: ConsumerSpec,
     contract: EventContract<string, D, string[]>,
@@ -123,9 +130,9 @@ export async function createBus(options: BusOptions): Promise<Bus> {
     namespace,
     connection: nc,
     request: (contract, data, opts) => denied(request(nc, namespace, contract, data, opts), contract.subject(namespace)),
-    serve: (contract, handler, opts) => serve(nc, namespace, options.service, logger, contract, handler, opts),
+    serve: (contract, handler, opts) => serve(nc, namespace, options.service, logger, contract, handler, { isUnavailable: options.isUnavailable, ...opts }),
     requestMany: (contract, data, opts) => deniedPages(requestMany(nc, namespace, contract, data, opts), contract.subject(namespace)),
-    serveMany: (contract, handler, opts) => serveMany(nc, namespace, options.service, logger, contract, handler, opts),
+    serveMany: (contract, handler, opts) => serveMany(nc, namespace, options.service, logger, contract, handler, { isUnavailable: options.isUnavailable, ...opts }),
     emit(contract, params, data) {
       const message = envelope(contract.type, data);
       assertValid(contract.message, message);
@@ -152,6 +159,11 @@ export async function createBus(options: BusOptions): Promise<Bus> {
     ensureConsumer: (spec) => denied(ensureConsumer(jsm, namespace, spec), `$JS.API.CONSUMER.*.${spec.stream.name(namespace)}.${spec.durable}`),
     hasStream: (spec) => denied(streamExists(jsm, namespace, spec), `$JS.API.STREAM.INFO.${spec.name(namespace)}`),
     hasConsumer: (spec) => denied(consumerExists(jsm, namespace, spec), `$JS.API.CONSUMER.INFO.${spec.stream.name(namespace)}.${spec.durable}`),
+    consumerBacklog: (spec) =>
+      denied(
+        jsm.consumers.info(spec.stream.name(namespace), spec.durable).then((i) => ({ pending: i.num_pending, ackPending: i.num_ack_pending })),
+        `$JS.API.CONSUMER.INFO.${spec.stream.name(namespace)}.${spec.durable}`,
+      ),
     work: (spec, contract, handler, opts) =>
       denied(work(js, namespace, logger, spec, contract, handler, opts), `$JS.API.CONSUMER.INFO.${spec.stream.name(namespace)}.${spec.durable}`),
     isConnected: () => !nc.isClosed() && !nc.isDraining(),

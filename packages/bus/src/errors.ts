@@ -25,3 +25,25 @@ export const busMessageInvalid = (field: string, detail: string) =>
     errCode: GalaxyCode.invalid,
     field,
   });
+
+/** nats.js error codes of a connection that is down, closing or reconnecting, or a request left unanswered. */
+const TRANSIENT_NATS_CODES = new Set(["TIMEOUT", "503", "CONNECTION_CLOSED", "CONNECTION_DRAINING", "DISCONNECT", "CONNECTION_REFUSED", "CONNECTION_TIMEOUT"]);
+
+/**
+ * True when `err` (or a cause) says NATS could not carry the message now: no reply in time, no
+ * responders, the connection closed, draining or reconnecting. A permission or validation error is
+ * not. The coded bus errors (BUS_TIMEOUT, BUS_NO_RESPONDERS) are retryable already.
+ */
+export function isTransientBusError(err: unknown): boolean {
+  let e: unknown = err;
+  for (let depth = 0; e && typeof e === "object" && depth < 6; depth++) {
+    const s = e as { name?: unknown; code?: unknown; cause?: unknown };
+    if (s.name === "NatsError" && typeof s.code === "string" && TRANSIENT_NATS_CODES.has(s.code)) return true;
+    e = s.cause;
+  }
+  return false;
+}
+
+/** A handler failed because a dependency of the serving service is down (its database, say): the caller may try again. */
+export const serviceUnavailable = (subject: string, cause: unknown) =>
+  unavailable("SERVICE_UNAVAILABLE", `The service answering ${subject} cannot reach a dependency; try again.`, cause);

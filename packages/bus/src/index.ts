@@ -4,3 +4,4 @@ export { type ActorCheck, type RequestOptions, type RpcHandler, type RpcPagesHan
 export type { EnqueueResult, Retry, WorkContext, WorkHandler, Worker, WorkOptions } from "./jetstream.ts";
 export type { BusLogger } from "./types.ts";
 export { Semaphore } from "./semaphore.ts";
+export { isTransientBusError } from "./errors.ts";

@@ -3,7 +3,7 @@ import { hasSignedActor, type RpcContract } from "@skyferry/contracts";
 import { type ErrorBody, SkyferryError, fromErrorBody, internal, isSkyferryError } from "@skyferry/errors";
 import { Empty, ErrorCode, type Msg, type NatsConnection, NatsError, RequestStrategy, type Subscription } from "nats";
 import { assertValid, decodeEnvelope, decodeReply, encode, envelope, type ReplyEnvelope } from "./codec.ts";
-import { busNoResponders, busReplyInvalid, busReplyTooLarge, busTimeout } from "./errors.ts";
+import { busNoResponders, busReplyInvalid, busReplyTooLarge, busTimeout, serviceUnavailable } from "./errors.ts";
 import { Semaphore } from "./semaphore.ts";
 import type { Bus } from "./bus.ts";
 import type { BusLogger } from "./types.ts";
@@ -115,6 +115,12 @@ export interface ServeOptions {
   /** Handlers running at once on this instance. */
   concurrency?: number;
   /**
+   * Tells a handler's failure that means a dependency is down (the service's database unreachable):
+   * answered as SERVICE_UNAVAILABLE (503, retryable) instead of an internal error, so the caller's
+   * retry policy sees a transient fault. Set for every subscription by `BusOptions.isUnavailable`.
+   */
+  isUnavailable?: ((err: unknown) => boolean) | undefined;
+  /**
    * Verifies the actor of every request whose contract has a signed `actor` (docs/trust.md), once
    * per request, before the handler runs. Serving such a contract without one is refused.
    */
@@ -217,7 +223,7 @@ function serveWith<Req extends TSchema, Res extends TSchema>(
       if (signed && check) await verifyActor(check, req.data, logger, subject, messageId);
       await answer(req.data as Static<Req>, { messageId }, msg);
     } catch (err) {
-      const error = toBody(err, logger, subject, messageId);
+      const error = toBody(err, logger, subject, messageId, options.isUnavailable);
       msg.respond(encode({ ...envelope(contract.replyType, undefined), ok: false as const, error }));
     }
   };
@@ -239,8 +245,12 @@ async function verifyActor(check: ActorCheck, data: unknown, logger: BusLogger, 
   }
 }
 
-function toBody(err: unknown, logger: BusLogger, subject: string, messageId: string): ErrorBody {
+function toBody(err: unknown, logger: BusLogger, subject: string, messageId: string, isUnavailable?: (err: unknown) => boolean): ErrorBody {
   if (err instanceof SkyferryError && err.status < 500) return err.toBody();
+  if (!(err instanceof SkyferryError) && isUnavailable?.(err)) {
+    logger.warn({ err, subject, message_id: messageId }, "rpc handler failed: a dependency is unavailable");
+    return serviceUnavailable(subject, err).toBody();
+  }
   if (err instanceof SkyferryError) {
     logger.error({ err, subject, message_id: messageId }, "rpc handler failed");
     return err.toBody();

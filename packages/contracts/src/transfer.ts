@@ -243,6 +243,21 @@ export const TransferJobRecord = Type.Object({
    * before issue 18 (their credentials are refused: retried jobs get a new grant).
    */
   grant: Type.Optional(Type.String()),
+  /**
+   * When the job's current run of transient failures began (database or provider unreachable,
+   * throttling, a timeout); null or absent once it has no such failure pending. Past the patience
+   * (`SKYFERRY_TRANSIENT_PATIENCE_MS`) from this time the job ends `error` ("gave up after ...").
+   */
+  transient_since: Type.Optional(Type.Union([Timestamp, Type.Null()])),
+  /** The last sign of life of the worker running the claimed job: its claim, progress and heartbeat writes. */
+  heartbeat_at: Type.Optional(Type.Union([Timestamp, Type.Null()])),
+  /**
+   * The id of the work message whose delivery holds the job's claim: another message for the same
+   * job (a re-drive, a duplicate) does not run it while this one's worker keeps the heartbeat fresh.
+   */
+  run_msg: Type.Optional(Type.Union([Type.String(), Type.Null()])),
+  /** How many times the reconciler re-published the job's work (message ids `<id>.d<n>`). */
+  redrives: Type.Optional(Type.Integer({ minimum: 0 })),
   /** What a get job needs beyond the common fields. */
   get: Type.Optional(
     Type.Object({
@@ -258,7 +273,8 @@ export const TransferJobRecord = Type.Object({
 export type TransferJobRecord = Static<typeof TransferJobRecord>;
 
 /**
- * The work item: one per job, message id = job id (a retry adds `.r<n>`). It names only the job:
+ * The work item: one per job, message id = job id (a retry adds `.r<n>`, a re-drive by the
+ * reconciler `.d<n>`, a continuation after the last delivery of a transient failure `.c<time>`). It names only the job:
  * the worker loads the job from MongoDB and runs it only as stored there (docs/trust.md,
  * "Workers"); `direction` only routes it (the runner checks the stored job's direction).
  * `user_id` and `job` are no longer sent and are ignored when present.

@@ -6,6 +6,7 @@ import { withConflictRetry } from "./write-conflicts.ts";
 export type { Collection, Db, MongoClient } from "mongodb";
 export { FERRETDB, findIn, isFerretDB } from "./find-in.ts";
 export { type QueryShape, servedBy, shapeOf, shapeRecorder } from "./query-shapes.ts";
+export { isDatabaseUnavailable } from "./unavailable.ts";
 export { isWriteConflict, REVISION_FIELD, REVISION_STEP_FIELD, retryWriteConflicts, WRITE_METHODS, withConflictRetry, withRevision } from "./write-conflicts.ts";
 
 export interface MongoLogger {

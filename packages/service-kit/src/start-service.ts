@@ -1,6 +1,6 @@
 import { type Bus, createBus, type NatsCredentials, natsSettingsProblems } from "@skyferry/bus";
 import { SkyferryError } from "@skyferry/errors";
-import { connectMongo, type Mongo } from "@skyferry/db";
+import { connectMongo, isDatabaseUnavailable, type Mongo } from "@skyferry/db";
 import { createLogger, type Logger } from "@skyferry/logger";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync } from "fastify";
 import { drainAfterEarlyReply } from "./early-reply.ts";
@@ -84,7 +84,9 @@ export async function buildService<C extends ServiceConfigBase>(
     : undefined;
   let bus: Bus;
   try {
-    bus = await createBus({ url: config.SKYFERRY_NATS_URL, namespace: config.SKYFERRY_NAMESPACE, service: name, credentials, logger });
+    // A handler failing because the database is unreachable answers 503 (retryable), not 500: a
+    // worker asking this service treats it as a transient fault (issue 25).
+    bus = await createBus({ url: config.SKYFERRY_NATS_URL, namespace: config.SKYFERRY_NAMESPACE, service: name, credentials, logger, ...(mongo ? { isUnavailable: isDatabaseUnavailable } : {}) });
   } catch (err) {
     await mongo?.close();
     throw err;

@@ -31,6 +31,15 @@ const TEXT: Record<ProviderFailure, string> = {
 
 export const failureText = (f: ProviderFailure): string => TEXT[f];
 
+/**
+ * The failures that a later attempt may overcome: throttling (429, 503, `SlowDown`), an endpoint
+ * unreachable (refused, reset, DNS), a timeout, a provider's 5xx. Every other failure (access
+ * denied, no such bucket, invalid credentials or request, an integrity failure, a refused address)
+ * stays the same however often it is tried.
+ */
+export const TRANSIENT_FAILURES: ReadonlySet<ProviderFailure> = new Set<ProviderFailure>(["throttled", "unreachable", "timeout", "provider_error"]);
+export const isTransientFailure = (f: ProviderFailure): boolean => TRANSIENT_FAILURES.has(f);
+
 const BUCKET_CODES = new Set(["NoSuchBucket", "ContainerNotFound"]);
 const DENIED_CODES = new Set(["AccessDenied", "AllAccessDisabled", "AccountProblem", "AuthorizationFailure", "AuthorizationPermissionMismatch", "AuthorizationResourceTypeMismatch", "AuthorizationServiceMismatch", "AuthorizationSourceIPMismatch", "AuthorizationProtocolMismatch"]);
 const KEY_CODES = new Set(["InvalidAccessKeyId", "SignatureDoesNotMatch", "AuthenticationFailed", "InvalidAuthenticationInfo", "NoAuthenticationInformation", "InvalidToken", "ExpiredToken", "TokenRefreshRequired"]);
@@ -69,6 +78,19 @@ function facts(err: unknown): { status?: number; code?: string; net?: string; re
     e = s.cause;
   }
   return out;
+}
+
+/**
+ * The network failure `err` (or a cause) carries, from its system or undici code alone -- a
+ * connection refused or reset, a DNS failure (`unreachable`), a timeout, a TLS failure -- or
+ * undefined when it carries none. For errors that did not come through an adapter (the dataset
+ * store's own client, say), where `classifyFailure` would guess `unreachable` for anything.
+ */
+export function networkFailure(err: unknown): "unreachable" | "timeout" | "tls_error" | undefined {
+  const f = facts(err);
+  if (!f.net) return undefined;
+  if (TLS.test(f.net)) return "tls_error";
+  return NET_TIMEOUT.has(f.net) ? "timeout" : "unreachable";
 }
 
 /** Classifies an adapter's or SDK's error into the fixed vocabulary, with the provider's status and code. */

@@ -14,4 +14,4 @@ export { bodyStream, expectEnd, isBodyReader, openBody, planParts, readFully, re
 export { abortedError, forEachBounded } from "./pool.ts";
 export { getInRanges, type RangeRead, readInRangesOrWhole } from "./ranged.ts";
 export { createRenewer, type Expiring } from "./renewing.ts";
-export { classifyFailure, type ClassifiedFailure, failureText } from "./failure.ts";
+export { classifyFailure, type ClassifiedFailure, failureText, isTransientFailure, networkFailure, TRANSIENT_FAILURES } from "./failure.ts";

@@ -26,6 +26,11 @@ import { createOutboundPolicy } from "@skyferry/outbound-policy";
 import { wireGet } from "./get/wire.ts";
 import { checkSendBucket } from "./send/check-bucket.ts";
 import { awaitStreams, missingStreams, transferStreams } from "./streams/index.ts";
+import { retryDelayMs } from "./reliability/failure.ts";
+import { guardWork } from "./reliability/guard.ts";
+import { createLease, LEASE_INDEXES } from "./reliability/lease.ts";
+import { createReconciler, everyInterval } from "./reliability/reconciler.ts";
+import { ensureIndexes } from "@skyferry/db";
 
 const MiB = 1024 * 1024;
 
@@ -41,6 +46,12 @@ export async function transferApp(
   const timeoutMs = config.TRANSFER_RPC_TIMEOUT_MS;
   const jobs = createJobRepository(mongo.db);
   await jobs.ensureIndexes();
+  await ensureIndexes(mongo.db, LEASE_INDEXES);
+  const now = () => new Date();
+  // Transient failures (reliability/failure.ts): retried with this delay, for at most the patience.
+  const patience = { patienceMs: config.SKYFERRY_TRANSIENT_PATIENCE_MS, maxDelayMs: config.TRANSFER_RETRY_MAX_DELAY_MS, now };
+  const retryDelay = (delivery: number) => retryDelayMs(delivery, config.TRANSFER_RETRY_MAX_DELAY_MS);
+  const liveness = { heartbeatMs: config.TRANSFER_HEARTBEAT_SECONDS * 1000, staleMs: config.TRANSFER_STALE_SECONDS * 1000 };
   // The streams are provisioned beforehand (services/transfer/src/provision.ts): this identity may
   // not create or change a stream or consumer (docs/trust.md), only find them.
   const specs = transferStreams(config);
@@ -108,8 +119,33 @@ export async function transferApp(
 
   let worker: Worker | undefined;
   let gets: { close(): Promise<void> } | undefined;
+  let stopReconciler: (() => Promise<void>) | undefined;
   const running: RunningJobs = new Map();
+  // Any transfer instance may sweep (one at a time, by the lease), also one without workers.
+  const startReconciler = () => {
+    if (stopReconciler || config.TRANSFER_RECONCILE_SECONDS === 0) return;
+    const reconciler = createReconciler({
+      jobs,
+      lease: createLease(mongo.db, { name: "reconciler", holder: instance, ttlMs: 3 * config.TRANSFER_RECONCILE_SECONDS * 1000, now }),
+      backlog: () => bus.consumerBacklog(consumer),
+      enqueue,
+      failed: events.failed,
+      now,
+      staleMs: liveness.staleMs,
+      patienceMs: config.SKYFERRY_TRANSIENT_PATIENCE_MS,
+      graceMs: 2 * liveness.heartbeatMs,
+      maxRedrives: config.TRANSFER_MAX_REDRIVES,
+      batch: 200,
+      logger,
+    });
+    const sweeps = everyInterval(() => reconciler.sweep(), config.TRANSFER_RECONCILE_SECONDS * 1000, (err) => logger.warn({ err }, "reconciler sweep failed; the next one tries again"));
+    stopReconciler = async () => {
+      await sweeps.stop();
+      await reconciler.release().catch(() => undefined);
+    };
+  };
   const startWorkers = async () => {
+    startReconciler();
     if (!config.TRANSFER_WORKER_ENABLED) return;
     const datasets = deps.datasetStore ?? (await createDatasetStoreFromConfig(config));
     // One history request answers for the jobs that start together (like the finish batches of gets).
@@ -128,6 +164,8 @@ export async function transferApp(
       instance,
       logger,
       progressIntervalMs: config.TRANSFER_PROGRESS_INTERVAL_MS,
+      patience,
+      ...liveness,
       upload: {
         partSize: config.TRANSFER_PART_SIZE_MB * MiB,
         partConcurrency: partConcurrency(config),
@@ -138,10 +176,17 @@ export async function transferApp(
       },
       memory: createMemoryBudget(config.TRANSFER_MEMORY_BUDGET_MB * MiB),
     });
-    const dispatch = await get.dispatcher(runJob, { events, running, instance });
+    const dispatch = await get.dispatcher(runJob, { events, running, instance, patience, ...liveness });
     const aborts = bus.on(TransferJobAbort, TransferJobAbort.pattern(bus.namespace), ({ job_id }) => running.get(job_id)?.abort());
     try {
-      worker = await bus.work(consumer, TransferJobWork, dispatch.handler, { concurrency: config.TRANSFER_CONCURRENCY });
+      const handler = guardWork(dispatch.handler, {
+        retryDelayMs: retryDelay,
+        continueWork: async (data, msgId) => {
+          await bus.enqueue(TransferJobWork, [data.job_id], { job_id: data.job_id, ...(data.direction ? { direction: data.direction } : {}) }, msgId);
+        },
+        logger,
+      });
+      worker = await bus.work(consumer, TransferJobWork, handler, { concurrency: config.TRANSFER_CONCURRENCY, backoffMs: retryDelay });
     } catch (err) {
       // Tried again at the next check (the consumer went away since it was found, say): nothing left behind.
       aborts.unsubscribe();
@@ -164,6 +209,7 @@ export async function transferApp(
   });
   app.addHook("onClose", async () => {
     await streams.close();
+    await stopReconciler?.();
     // Stop taking jobs at once; jobs still running after the drain time are aborted (the runners
     // treat the worker's aborted signal as a shutdown and record no failure) and handed back, their
     // parts recorded, so another worker resumes them.

@@ -58,6 +58,31 @@ export const TransferConfig = Type.Object({
   ...DatasetStoreConfig,
   /** Get from cloud: caps on one get (services/transfer/src/get/config.ts). */
   ...GetConfig,
+  /**
+   * How long a job keeps trying through transient failures (the database unreachable or failing
+   * over, NATS timeouts, a provider's 5xx, throttling, resets, timeouts, DNS failures), in ms,
+   * counted from the first transient failure recorded on the job. Past it the job ends `error`
+   * with `gave up after <duration>: <last reason>`. 15 minutes rides out a database failover or a
+   * provider outage of several minutes.
+   */
+  SKYFERRY_TRANSIENT_PATIENCE_MS: Type.Integer({ default: 900_000, minimum: 0 }),
+  /** Cap of the doubling delay (from 1 s) between attempts of a job after transient failures, in ms. */
+  TRANSFER_RETRY_MAX_DELAY_MS: Type.Integer({ default: 60_000, minimum: 1000, maximum: 3_600_000 }),
+  /**
+   * Seconds between heartbeat writes of a running (claimed) job: one conditional update per job,
+   * progress writes count too. A few of them must fit in TRANSFER_STALE_SECONDS.
+   */
+  TRANSFER_HEARTBEAT_SECONDS: Type.Integer({ default: 30, minimum: 1, maximum: 3600 }),
+  /**
+   * Seconds without a sign of life after which the reconciler re-drives a job: a `running` job
+   * whose heartbeat is older, a `queued` one not updated for longer (only while the work queue has
+   * nothing undelivered). Keep it above the ack wait, the retry delay cap and a few heartbeats.
+   */
+  TRANSFER_STALE_SECONDS: Type.Integer({ default: 300, minimum: 2, maximum: 86_400 }),
+  /** Seconds between the reconciler's sweeps (one instance at a time sweeps, by a lease in MongoDB); 0: no reconciler here. */
+  TRANSFER_RECONCILE_SECONDS: Type.Integer({ default: 60, minimum: 0, maximum: 3600 }),
+  /** Re-drives of one job by the reconciler before it ends the job `error` instead. */
+  TRANSFER_MAX_REDRIVES: Type.Integer({ default: 10, minimum: 1, maximum: 1000 }),
   /** Timeout of requests to the authz and history services, in ms. */
   TRANSFER_RPC_TIMEOUT_MS: Type.Integer({ default: 10_000, minimum: 100 }),
 });

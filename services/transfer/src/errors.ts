@@ -34,6 +34,12 @@ export const datasetNotOwned = (datasetId: string) =>
 export const jobFailedPermanently = (id: string, cause: unknown) =>
   new SkyferryError("XFER_JOB_FAILED", `Job '${id}' failed permanently.`, { status: 500, cause });
 
+export const isJobFailedPermanently = (err: unknown): boolean => err instanceof SkyferryError && err.code === "XFER_JOB_FAILED";
+
+/** A job the reconciler re-drove `n` times without it finishing: it ends `error` rather than go round for ever. */
+export const jobStranded = (n: number) =>
+  new SkyferryError("XFER_STRANDED", `The job did not finish after ${n} re-drives of its work.`, { status: 500 });
+
 /** The provider's own reason for a storage failure, for the job's `error.provider_reason`. */
 export function providerReasonOf(err: unknown): string | undefined {
   if (isStorageError(err)) return (err as StorageError).providerReason;

@@ -36,8 +36,13 @@ export function fakeJobs(): JobRepository & { docs: Map<string, JobDoc> } {
     get: async (id) => (docs.has(id) ? structuredClone(docs.get(id)!) : null),
     getOwned: async (id, u) => (docs.get(id)?.user_id === u ? structuredClone(docs.get(id)!) : null),
     list: async (u) => [...docs.values()].filter((d) => d.user_id === u),
-    claim: async (id, worker, direction = "send") =>
-      set(id, (d) => active(d) && !d.cancel_requested && (d.direction ?? "send") === direction, { state: "running", worker, attempts: (docs.get(id)?.attempts ?? 0) + 1 }),
+    claim: async (id, worker, direction, runMsg, staleBefore) =>
+      set(
+        id,
+        (d) => active(d) && !d.cancel_requested && (d.direction ?? "send") === direction && (d.state !== "running" || d.run_msg === runMsg || !d.heartbeat_at || d.heartbeat_at < staleBefore),
+        { state: "running", worker, run_msg: runMsg, heartbeat_at: new Date(), attempts: (docs.get(id)?.attempts ?? 0) + 1 },
+      ),
+    heartbeat: async (id, runMsg) => set(id, (d) => d.state === "running" && d.run_msg === runMsg, { heartbeat_at: new Date() }) !== null,
     async uploadStarted(id, key, upload_id) {
       set(id, active, { upload: { key, upload_id }, object_key: key });
     },
@@ -58,8 +63,14 @@ export function fakeJobs(): JobRepository & { docs: Map<string, JobDoc> } {
     },
     complete: async (id, f) => set(id, (d) => active(d) && !d.cancel_requested, { state: "ok", ...f, error: null, upload: null }),
     fail: async (id, error, attempts) => set(id, active, { state: "error", error, upload: null, ...(attempts ? { attempts } : {}) }),
-    async requeue(id, error, attempts) {
-      set(id, active, { state: "queued", error, ...(attempts ? { attempts } : {}) });
+    async requeue(id, error, transient_since, attempts) {
+      set(id, active, { state: "queued", error, transient_since, ...(attempts ? { attempts } : {}) });
+    },
+    stale: async (state, before, limit) =>
+      [...docs.values()].filter((d) => d.state === state && ((state === "running" ? d.heartbeat_at : d.update_time) ?? new Date()) < before).slice(0, limit).map((d) => structuredClone(d)),
+    redrive: async (seen) => {
+      const n = (seen.redrives ?? 0) + 1;
+      return set(seen._id, (d) => d.state === seen.state && d.update_time.getTime() === seen.update_time.getTime(), { run_msg: `${seen._id}.d${n}`, heartbeat_at: new Date(), redrives: n });
     },
     retry: async (id, u) => set(id, (d) => d.user_id === u && d.state === "error", { state: "queued", error: null, upload: null, retries: (docs.get(id)?.retries ?? 0) + 1, cancel_requested: false }),
   };

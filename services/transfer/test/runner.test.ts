@@ -7,6 +7,7 @@ import type { WorkContext } from "@skyferry/bus";
 import { isRetryable } from "@skyferry/errors";
 import { createLogger } from "@skyferry/logger";
 import { isBodyReader, type ObjectStore, StorageError } from "@skyferry/storage";
+import { MongoNetworkError } from "mongodb";
 import { type BufferPool, createBufferPool } from "../src/worker/buffer-pool.ts";
 import type { JobDoc } from "../src/jobs/job-doc.ts";
 import { jobControl } from "../src/jobs/lifecycle.ts";
@@ -33,7 +34,7 @@ function setup(
   store: ObjectStore,
   doc = job(),
   blobs: Record<string, Buffer> = { k: body },
-  options: { positional?: boolean; wholeReads?: BufferPool; datasetOwned?: (j: JobDoc) => Promise<boolean> } = {},
+  options: { positional?: boolean; wholeReads?: BufferPool; datasetOwned?: (j: JobDoc) => Promise<boolean>; now?: () => Date } = {},
 ) {
   const jobs = fakeJobs();
   jobs.docs.set(doc._id, doc);
@@ -45,6 +46,7 @@ function setup(
     events: { progress: () => events.push("progress"), completed: (j) => events.push(`completed:${j.object_key}`), failed: (j) => events.push(`failed:${j.state}`) },
     upload: { partSize: 8 << 20, partConcurrency: 2, singlePutMax: 16 << 20, now: () => NOW, maxRenames: 5, ...(options.wholeReads ? { wholeReads: options.wholeReads } : {}) },
     logger: createLogger({ name: "t", level: "silent" }), progressIntervalMs: 500,
+    patience: { patienceMs: 15 * 60_000, maxDelayMs: 60_000, now: options.now ?? (() => new Date()) }, heartbeatMs: 30_000, staleMs: 300_000,
   });
   const ctx = (over: Partial<WorkContext> = {}): WorkContext => ({ deliveryCount: 1, lastAttempt: false, messageId: doc._id, subject: "s", signal: new AbortController().signal, ...over });
   return { run: () => run({ job_id: doc._id }, ctx()), runWith: (c: Partial<WorkContext>) => run({ job_id: doc._id }, ctx(c)), jobs, events, running, doc: () => jobs.docs.get(doc._id)! };
@@ -202,30 +204,53 @@ test("a transient failure requeues the job and keeps the recorded upload for res
     if (++calls === 1) {
       await input.onUploadStarted?.("up-x");
       await input.onPartDone?.({ number: 1, etag: "e1", size: 5 });
-      throw new StorageError("TRANSIENT", "SlowDown", { providerReason: "SlowDown" });
+      throw new StorageError("TRANSIENT", "SlowDown", { providerReason: "SlowDown", cause: Object.assign(new Error("SlowDown"), { name: "SlowDown", $metadata: { httpStatusCode: 503 } }) });
     }
     assert.deepEqual(input.resume, { uploadId: "up-x", parts: [{ number: 1, etag: "e1", size: 5 }] });
     return put(input);
   };
   const t = setup(store);
-  await assert.rejects(t.run(), (err) => isRetryable(err));
+  assert.deepEqual(await t.runWith({ deliveryCount: 3 }), { retryAfterMs: 4000 }, "handed back after a doubling delay (nak), not terminated");
   assert.equal(t.doc().state, "queued");
   assert.equal(t.doc().upload?.upload_id, "up-x");
+  assert.ok(t.doc().transient_since instanceof Date, "the start of its transient failures is recorded");
+  assert.equal(t.doc().error?.failure, "throttled", "with the failure as its last error");
   await t.run();
   assert.equal(t.doc().state, "ok");
   assert.equal(t.doc().attempts, 2);
 });
 
-test("the last delivery of a transient failure ends the job in error and aborts the upload", async () => {
+test("a transient failure on the last delivery does not end the job; once the patience since the first one has run out, it ends in error 'gave up after' and aborts the upload", async () => {
   const store = fakeStore();
   store.put = async (input) => {
     await input.onUploadStarted?.("up-y");
-    throw new StorageError("TRANSIENT", "reset");
+    throw new StorageError("TRANSIENT", "reset", { cause: Object.assign(new Error("socket hang up"), { code: "ECONNRESET" }) });
   };
-  const t = setup(store);
-  await assert.rejects(t.runWith({ lastAttempt: true }), (err) => !isRetryable(err));
+  let clock = new Date("2026-01-01T00:00:00Z");
+  const t = setup(store, job(), { k: body }, { now: () => clock });
+  assert.deepEqual(await t.runWith({ deliveryCount: 10, lastAttempt: true }), { retryAfterMs: 60_000 }, "the delay is capped");
+  assert.equal(t.doc().state, "queued");
+  assert.equal(t.doc().transient_since?.toISOString(), "2026-01-01T00:00:00.000Z");
+  clock = new Date("2026-01-01T00:14:59Z");
+  assert.deepEqual(await t.run(), { retryAfterMs: 1000 });
+  assert.equal(t.doc().transient_since?.toISOString(), "2026-01-01T00:00:00.000Z", "measured from the first transient failure, not the last");
+  assert.deepEqual(store.aborted, [], "the upload is kept for the next attempt");
+  clock = new Date("2026-01-01T00:15:00Z");
+  await assert.rejects(t.run(), (err) => !isRetryable(err) && (err as { code?: string }).code === "XFER_JOB_FAILED", "terminated once it gives up");
   assert.equal(t.doc().state, "error");
+  assert.equal(t.doc().error?.code, "XFER_GAVE_UP");
+  assert.equal(t.doc().error?.message, "gave up after 15m: The storage endpoint could not be reached.");
   assert.deepEqual(store.aborted, ["rep1.bed:up-y"]);
+});
+
+test("a permanent failure ends the job in error at once, on the first delivery", async () => {
+  const store = fakeStore();
+  store.put = async () => {
+    throw new StorageError("ACCESS_DENIED", "denied", { providerReason: "AccessDenied" });
+  };
+  const t = setup(store, job({ bytes_total: 40 << 20 }), { k: Buffer.alloc(40 << 20, 1) });
+  await assert.rejects(t.run(), (err) => (err as { code?: string }).code === "XFER_JOB_FAILED");
+  assert.deepEqual([t.doc().state, t.doc().error?.failure, t.doc().transient_since ?? null], ["error", "access_denied", null]);
 });
 
 test("a cancelled job stops its upload, aborts it, and is acknowledged", async () => {
@@ -280,4 +305,39 @@ test("jobControl: a cancel and the worker's stop both fire the signal; only a ca
   assert.equal(late.signal.aborted, true);
   for (const c of [a, b, late]) c.dispose();
   assert.equal(getEventListeners(outer.signal, "abort").length, 0);
+});
+
+for (const policy of ["rename", "fail", "skip"] as const) {
+  test(`policy ${policy}: a job whose earlier attempt committed its object but could not record its end (the database down) ends ok with that object, no second one`, async () => {
+    const store = fakeStore();
+    const t = setup(store, job({ overwrite_policy: policy }));
+    const complete = t.jobs.complete;
+    const requeue = t.jobs.requeue;
+    let down = true;
+    // The database goes away after the PUT: neither the completion nor the requeue can be written.
+    t.jobs.complete = async (...a) => (down ? Promise.reject(new MongoNetworkError("connection closed")) : complete(...a));
+    t.jobs.requeue = async (...a) => (down ? Promise.reject(new MongoNetworkError("connection closed")) : requeue(...a));
+    await assert.rejects(t.run(), (err) => err instanceof MongoNetworkError, "the write's failure reaches the work guard (a nak)");
+    assert.equal(t.doc().state, "queued", "nothing recorded");
+    assert.equal(store.objects.size, 1);
+    down = false;
+    await t.run();
+    assert.deepEqual([t.doc().state, t.doc().outcome, t.doc().object_key], ["ok", "uploaded", "rep1.bed"]);
+    assert.deepEqual([...store.objects.keys()], ["b/rep1.bed"], "no second object");
+  });
+}
+
+test("a rename walks the same suffixes in every attempt: the job's own object under a suffixed key ends the job, no third key", async () => {
+  const store = fakeStore();
+  store.objects.set("b/rep1.bed", { body: Buffer.from("someone else's"), info: { key: "rep1.bed", size: 14, etag: "o", metadata: {} } });
+  const t = setup(store, job());
+  const complete = t.jobs.complete;
+  let down = true;
+  t.jobs.complete = async (...a) => (down ? Promise.reject(new MongoNetworkError("connection closed")) : complete(...a));
+  t.jobs.requeue = async () => Promise.reject(new MongoNetworkError("connection closed"));
+  await assert.rejects(t.run());
+  down = false;
+  await t.run();
+  assert.equal(t.doc().state, "ok");
+  assert.deepEqual([...store.objects.keys()].sort(), ["b/rep1.bed", "b/rep1.bed_260304_050607"]);
 });

@@ -4,7 +4,8 @@ import type { DatasetStore } from "@skyferry/dataset-store";
 import type { Logger } from "@skyferry/logger";
 import type { ObjectStore } from "@skyferry/storage";
 import { isActive, type JobDoc } from "../jobs/job-doc.ts";
-import { type AttemptScope, createPendingWrites, endFailedAttempt, endRun, jobControl, markCancelled, type RunningJobs } from "../jobs/lifecycle.ts";
+import { type AttemptScope, createPendingWrites, endFailedAttempt, endRun, jobControl, markCancelled, type Patience, type RunningJobs } from "../jobs/lifecycle.ts";
+import { startHeartbeat } from "../reliability/heartbeat.ts";
 import type { JobRepository } from "../jobs/repository.ts";
 import type { createMemoryBudget } from "../worker/memory-budget.ts";
 import { throttle } from "../worker/throttle.ts";
@@ -30,6 +31,11 @@ export interface GetRunnerDeps {
   instance: string;
   logger: Logger;
   progressIntervalMs: number;
+  /** Transient failures: retried with a capped doubling delay for at most the patience. */
+  patience: Patience;
+  /** A claimed job's heartbeat interval, and the age past which another message may take over a heartbeat. */
+  heartbeatMs: number;
+  staleMs: number;
   /** Objects larger than this are claimed (`running`, attempt counted) and their item marked running before their first byte. */
   largeBytes: number;
   /**
@@ -60,6 +66,7 @@ export function createGetRunner(deps: GetRunnerDeps) {
     let store: ObjectStore | undefined;
     let promote: NodeJS.Timeout | undefined;
     let release: (() => void) | undefined;
+    let heartbeat: { stop(): void } | undefined;
     const writes = createPendingWrites();
     const t0 = performance.now();
     const ms = (since: number) => Math.round(performance.now() - since);
@@ -70,7 +77,7 @@ export function createGetRunner(deps: GetRunnerDeps) {
       // A large object is claimed (`running`, attempt counted) before its first byte, so a crash
       // mid-download is visible; a small one's end (with the attempt it was) is its one write.
       const large = found.bytes_total > deps.largeBytes;
-      const claimed = large ? await deps.jobs.claim(id, deps.instance, "get") : { ...found, state: "running" as const, worker: deps.instance, attempts: found.attempts + 1 };
+      const claimed = large ? await deps.jobs.claim(id, deps.instance, "get", ctx.messageId, staleBefore(deps)) : { ...found, state: "running" as const, worker: deps.instance, attempts: found.attempts + 1 };
       if (!claimed?.get) return;
       const job: JobDoc = claimed;
       const attempts = large ? undefined : job.attempts;
@@ -78,6 +85,7 @@ export function createGetRunner(deps: GetRunnerDeps) {
       const actor = { user_id: job.user_id };
       const log = deps.logger.child({ job_id: id, user_id: job.user_id, attempt: job.attempts });
       const scope: AttemptScope = { id, jobs: deps.jobs, events: deps.events, log };
+      if (large) heartbeat = startHeartbeat({ beat: () => deps.jobs.heartbeat(id, ctx.messageId), intervalMs: deps.heartbeatMs, onLost: () => control.supersede(), onError: (err) => log.warn({ err }, "heartbeat not recorded") });
       // No progress at once: a job done within the interval reports only its completion. Events
       // every interval; the job document every RECORD_PROGRESS_EVERY intervals.
       const recorded = throttle<number>(RECORD_PROGRESS_EVERY * deps.progressIntervalMs, (bytes) => {
@@ -140,9 +148,12 @@ export function createGetRunner(deps: GetRunnerDeps) {
         await started; // a late `running` must not land after the item's end
         if (control.cancelled) return await cancelled();
         if (ctx.signal.aborted) throw err; // shutting down: handed back (nak), resumed elsewhere
-        return await endFailedAttempt(scope, { err, lastAttempt: ctx.lastAttempt, attempts, message: "get failed" });
+        // Re-driven to another message (reconciler.ts): that one's worker downloads it again.
+        if (control.superseded) return log.warn("the job was re-driven to another work message; this run stops");
+        return await endFailedAttempt(scope, { err, job, delivery: ctx.deliveryCount, patience: deps.patience, attempts, message: "get failed" });
       }
     } finally {
+      heartbeat?.stop();
       clearTimeout(promote);
       await endRun({ id, running: deps.running, control, writes, release, store });
     }
@@ -153,3 +164,8 @@ export function createGetRunner(deps: GetRunnerDeps) {
 export const RECORD_PROGRESS_EVERY = 4;
 /** Progress intervals a small download lasts before its history item is marked running. */
 export const HISTORY_START_AFTER = 4;
+
+/** Heartbeats older than this no longer hold a claim against another work message. */
+function staleBefore(deps: { patience: Patience; staleMs: number }): Date {
+  return new Date(deps.patience.now().getTime() - deps.staleMs);
+}

@@ -11,7 +11,7 @@ import type { TransferConfig } from "../config.ts";
 import { createBatcher } from "../jobs/batcher.ts";
 import type { JobDoc } from "../jobs/job-doc.ts";
 import type { JobRepository } from "../jobs/repository.ts";
-import type { RunningJobs } from "../jobs/lifecycle.ts";
+import type { Patience, RunningJobs } from "../jobs/lifecycle.ts";
 import { createObjectLister } from "../objects/list.ts";
 import { createMemoryBudget } from "../worker/memory-budget.ts";
 import type { StoreOpener } from "../worker/stores.ts";
@@ -66,7 +66,7 @@ export function wireGet(deps: { bus: Bus; config: TransferConfig; logger: Logger
       return [bus.serve(TransferGetPlan, plan, { concurrency: 8 }), bus.serve(TransferObjectsList, list, { concurrency: 16 })];
     },
     /** The queue's work handler: get jobs here, every other job to `send`. */
-    async dispatcher(send: WorkHandler, w: { events: Parameters<typeof createGetRunner>[0]["events"]; running: RunningJobs; instance: string; datasets?: DatasetStore }) {
+    async dispatcher(send: WorkHandler, w: { events: Parameters<typeof createGetRunner>[0]["events"]; running: RunningJobs; instance: string; datasets?: DatasetStore; patience: Patience; heartbeatMs: number; staleMs: number }) {
       const datasets = w.datasets ?? (await createDatasetStore(config, { logger }));
       const runGet = createGetRunner({
         jobs: deps.jobs,
@@ -90,6 +90,9 @@ export function wireGet(deps: { bus: Bus; config: TransferConfig; logger: Logger
         instance: w.instance,
         logger,
         progressIntervalMs: config.TRANSFER_PROGRESS_INTERVAL_MS,
+        patience: w.patience,
+        heartbeatMs: w.heartbeatMs,
+        staleMs: w.staleMs,
         largeBytes: 2 * config.TRANSFER_GET_RANGE_MB * MiB,
         ranges: rangeConcurrency(config) > 1
           ? {

@@ -1,7 +1,9 @@
-import { isRetryable, isSkyferryError } from "@skyferry/errors";
+import type { Retry } from "@skyferry/bus";
+import { isSkyferryError } from "@skyferry/errors";
 import type { Logger } from "@skyferry/logger";
 import { classifyFailure, isStorageError, type ObjectStore } from "@skyferry/storage";
 import { jobFailedPermanently, providerReasonOf } from "../errors.ts";
+import { classifyWorkFailure, formatDuration, retryDelayMs } from "../reliability/failure.ts";
 import type { JobDoc } from "./job-doc.ts";
 import type { JobRepository } from "./repository.ts";
 export type JobError = NonNullable<JobDoc["error"]>;
@@ -31,6 +33,15 @@ export interface AttemptScope {
   log: Logger;
 }
 
+/** How long and how a job keeps trying through transient failures (issue 25). */
+export interface Patience {
+  /** From the first transient failure of a run of them, after which the job gives up (`SKYFERRY_TRANSIENT_PATIENCE_MS`). */
+  patienceMs: number;
+  /** Cap of the doubling delay between attempts. */
+  maxDelayMs: number;
+  now: () => Date;
+}
+
 /**
  * The error stored on the job. A storage failure is told in the fixed vocabulary (`failure`, its
  * fixed text as `message`) with the provider's status and code, never the provider's body; a
@@ -57,25 +68,41 @@ export function jobError(err: unknown): JobError {
 }
 
 /**
- * Ends an attempt that threw. A retryable error before the last attempt requeues the job and is
- * rethrown (nak with backoff). Otherwise `beforeFail` runs (the send runner aborts its multipart
- * upload), the job is marked `error`, the failed event goes out and the job's permanent failure is
- * thrown (term).
+ * Ends an attempt that threw, by the one classification of failures (reliability/failure.ts).
+ * Transient (database, bus, provider 5xx/throttling/unreachable/timeout): the job goes back to
+ * `queued` with the failure as its last error and the start of its run of transient failures
+ * recorded, and the message is handed back after a doubling, capped delay (a nak, never a term);
+ * its multipart upload is kept for the next attempt to resume. Once the patience since that start
+ * has run out, or for a permanent failure: `beforeFail` runs (the send runner aborts its multipart
+ * upload), the job is marked `error` (`gave up after <duration>: <last reason>` for the former),
+ * the failed event goes out and the job's permanent failure is thrown (term).
+ *
+ * A write that fails here (the database being down is what made the attempt fail, often) throws
+ * that error: the work handler's guard hands the message back, neither acknowledged nor terminated.
  */
 export async function endFailedAttempt(
   scope: AttemptScope,
-  a: { err: unknown; lastAttempt: boolean; attempts?: number | undefined; message: string; beforeFail?: (() => Promise<void>) | undefined },
-): Promise<never> {
+  a: { err: unknown; job: JobDoc; delivery: number; patience: Patience; attempts?: number | undefined; message: string; beforeFail?: (() => Promise<void>) | undefined },
+): Promise<Retry> {
   const { id, jobs, log } = scope;
-  const error = jobError(a.err);
-  if (isRetryable(a.err) && !a.lastAttempt) {
-    await jobs.requeue(id, error, a.attempts);
-    throw a.err;
+  const failure = classifyWorkFailure(a.err);
+  const coded = jobError(a.err);
+  // A database or network fault has no code of ours: the fixed reason says what it was.
+  const error: JobError = failure.kind === "transient" && coded.code === "XFER_INTERNAL" ? { code: "XFER_UNAVAILABLE", message: failure.reason } : coded;
+  const now = a.patience.now();
+  const since = a.job.transient_since ?? now;
+  const waited = now.getTime() - since.getTime();
+  if (failure.kind === "transient" && waited < a.patience.patienceMs) {
+    const retryAfterMs = retryDelayMs(a.delivery, a.patience.maxDelayMs);
+    log.warn({ err: a.err, code: error.code, source: failure.source, retry_after_ms: retryAfterMs, transient_ms: waited }, `${a.message}; will retry`);
+    await jobs.requeue(id, error, since, a.attempts);
+    return { retryAfterMs };
   }
+  const final: JobError = failure.kind === "transient" ? { ...error, code: "XFER_GAVE_UP", message: `gave up after ${formatDuration(waited)}: ${error.message}` } : error;
   if (a.beforeFail) await a.beforeFail();
-  const failed = await jobs.fail(id, error, a.attempts);
+  const failed = await jobs.fail(id, final, a.attempts);
   if (failed) scope.events.failed(failed);
-  log.warn({ err: a.err, code: error.code, provider_reason: error.provider_reason }, a.message);
+  log.warn({ err: a.err, code: final.code, provider_reason: final.provider_reason, source: failure.source }, failure.kind === "transient" ? `${a.message}; gave up` : a.message);
   throw jobFailedPermanently(id, a.err);
 }
 
@@ -103,6 +130,7 @@ export type RunningJobs = Map<string, Cancellable>;
 export function jobControl(outer: AbortSignal) {
   const controller = new AbortController();
   let cancelled = false;
+  let superseded = false;
   const onStop = () => controller.abort(outer.reason);
   if (outer.aborted) onStop();
   else outer.addEventListener("abort", onStop, { once: true });
@@ -110,6 +138,14 @@ export function jobControl(outer: AbortSignal) {
     signal: controller.signal,
     get cancelled() {
       return cancelled;
+    },
+    /** True once the job's claim went to another work message (a re-drive): this run stops, writing nothing more. */
+    get superseded() {
+      return superseded;
+    },
+    supersede() {
+      superseded = true;
+      controller.abort();
     },
     abort() {
       cancelled = true;

@@ -26,6 +26,9 @@ export const JOB_INDEXES: Record<string, IndexDescription[]> = {
     { key: { user_id: 1, history_id: 1, create_time: -1 }, name: "user_history_created" },
     { key: { user_id: 1, state: 1, create_time: -1 }, name: "user_state_created" },
     { key: { cancel_requested: 1 }, name: "cancel_requested" },
+    // The reconciler's sweeps (services/transfer/src/reliability/reconciler.ts).
+    { key: { state: 1, heartbeat_at: 1 }, name: "state_heartbeat" },
+    { key: { state: 1, update_time: 1 }, name: "state_updated" },
   ],
   [PARTS_COLLECTION]: [{ key: { job_id: 1, upload_id: 1 }, name: "job_upload" }],
 };
@@ -47,11 +50,18 @@ export interface JobRepository {
   getOwned(id: string, userId: string): Promise<JobDoc | null>;
   list(userId: string, filter: { history_id?: string; state?: JobState; limit?: number; offset?: number }): Promise<JobDoc[]>;
   /**
-   * Marks an unfinished, uncancelled job of `direction` running on `worker` and counts the
-   * attempt; the job as it is then, or null when it is finished, cancelled, another direction's
-   * or gone.
+   * Marks an unfinished, uncancelled job of `direction` running on `worker` for the delivery of
+   * work message `runMsg`, and counts the attempt; the job as it is then, or null when it is
+   * finished, cancelled, another direction's or gone -- or running for another message whose
+   * worker's heartbeat is fresher than `staleBefore` (a duplicate or re-driven message does not run
+   * a job a live worker runs; the same message redelivered after a crash does).
    */
-  claim(id: string, worker: string, direction?: "send" | "get"): Promise<JobDoc | null>;
+  claim(id: string, worker: string, direction: "send" | "get", runMsg: string, staleBefore: Date): Promise<JobDoc | null>;
+  /**
+   * The worker running the job for `runMsg` is alive: false when the job is no longer running for
+   * that message (re-driven to another, finished, cancelled), and the worker should stop it.
+   */
+  heartbeat(id: string, runMsg: string): Promise<boolean>;
   uploadStarted(id: string, key: string, uploadId: string): Promise<void>;
   partDone(id: string, uploadId: string, part: CompletedPartRecord): Promise<void>;
   /** The recorded parts of an upload, by part number. */
@@ -62,6 +72,7 @@ export interface JobRepository {
   /** Unfinished → deleted (the worker or, when none runs the job, the cancel handler). */
   setDeleted(id: string): Promise<JobDoc | null>;
   clearUpload(id: string): Promise<void>;
+  /** Bytes done so far of a running job (also its heartbeat). */
   progress(id: string, bytesDone: number): Promise<void>;
   /**
    * Unfinished and not cancelled → ok; null when the job was cancelled or finished meanwhile.
@@ -70,8 +81,22 @@ export interface JobRepository {
   complete(id: string, fields: { object_key: string; outcome: "uploaded" | "skipped" | "downloaded"; bytes_done: number; checksum?: JobDoc["checksum"]; attempts?: number }): Promise<JobDoc | null>;
   /** Unfinished → error (with the attempt count, for a job run without a claim). */
   fail(id: string, error: NonNullable<JobDoc["error"]>, attempts?: number): Promise<JobDoc | null>;
-  /** Unfinished → queued (a transient failure; it will be redelivered). */
-  requeue(id: string, error: NonNullable<JobDoc["error"]>, attempts?: number): Promise<void>;
+  /**
+   * Unfinished → queued after a transient failure (it will be redelivered), with the failure as
+   * its last error and `transientSince` (the first of its run of transient failures) recorded.
+   */
+  requeue(id: string, error: NonNullable<JobDoc["error"]>, transientSince: Date, attempts?: number): Promise<void>;
+  /**
+   * Jobs in `state` whose last sign of life is older than `before` (running: the heartbeat;
+   * queued: the last update), at most `limit`.
+   */
+  stale(state: "queued" | "running", before: Date, limit: number): Promise<JobDoc[]>;
+  /**
+   * Hands the stale job (still as `seen`) to a new work message: counts the re-drive and gives the
+   * claim to message `<id>.d<n>` (its heartbeat fresh, so no other message takes it meanwhile).
+   * The job afterwards, or null when it changed since it was seen.
+   */
+  redrive(seen: JobDoc): Promise<JobDoc | null>;
   /** Error → queued, with the upload state and error cleared. */
   retry(id: string, userId: string): Promise<JobDoc | null>;
 }
@@ -136,8 +161,22 @@ export function createJobRepository(db: Db, now: () => Date = () => new Date()):
       if (f.state) filter.state = f.state;
       return jobs.find(filter).sort({ create_time: -1, _id: 1 }).skip(f.offset ?? 0).limit(f.limit ?? 100).toArray();
     },
-    claim: (id, worker, direction = "send") =>
-      transition({ _id: id, state: active, cancel_requested: { $ne: true }, direction: direction === "get" ? "get" : { $exists: false } }, { state: "running", worker }, { $inc: { attempts: 1 } }),
+    claim: (id, worker, direction, runMsg, staleBefore) =>
+      transition(
+        {
+          _id: id,
+          state: active,
+          cancel_requested: { $ne: true },
+          direction: direction === "get" ? "get" : { $exists: false },
+          $or: [{ state: { $ne: "running" } }, { run_msg: runMsg }, { heartbeat_at: null }, { heartbeat_at: { $lt: staleBefore } }],
+        },
+        { state: "running", worker, run_msg: runMsg, heartbeat_at: now() },
+        { $inc: { attempts: 1 } },
+      ),
+    async heartbeat(id, runMsg) {
+      const r = await jobs.updateOne({ _id: id, state: "running", run_msg: runMsg }, { $set: { heartbeat_at: now() } });
+      return r.matchedCount > 0;
+    },
     async uploadStarted(id, key, uploadId) {
       await jobs.updateOne({ _id: id, state: active }, { $set: { upload: { key, upload_id: uploadId }, object_key: key, update_time: now() } });
     },
@@ -159,16 +198,26 @@ export function createJobRepository(db: Db, now: () => Date = () => new Date()):
       await jobs.updateOne({ _id: id, state: active }, { $set: { upload: null, bytes_done: 0, update_time: now() } });
     },
     async progress(id, bytesDone) {
-      await jobs.updateOne({ _id: id, state: "running" }, { $set: { bytes_done: bytesDone, update_time: now() } });
+      const t = now();
+      await jobs.updateOne({ _id: id, state: "running" }, { $set: { bytes_done: bytesDone, update_time: t, heartbeat_at: t } });
     },
     complete: (id, { attempts, ...f }) =>
-      transition({ _id: id, state: active, cancel_requested: { $ne: true } }, { state: "ok", ...f, ...(attempts ? { attempts } : {}), error: null, upload: null, worker: null }),
+      transition({ _id: id, state: active, cancel_requested: { $ne: true } }, { state: "ok", ...f, ...(attempts ? { attempts } : {}), error: null, upload: null, worker: null, transient_since: null }),
     fail: (id, error, attempts) => transition({ _id: id, state: active }, { state: "error", error, upload: null, worker: null, ...(attempts ? { attempts } : {}) }),
-    async requeue(id, error, attempts) {
-      await jobs.updateOne({ _id: id, state: active }, { $set: { state: "queued", error, worker: null, ...(attempts ? { attempts } : {}), update_time: now() } });
+    async requeue(id, error, transientSince, attempts) {
+      await jobs.updateOne({ _id: id, state: active }, { $set: { state: "queued", error, worker: null, transient_since: transientSince, ...(attempts ? { attempts } : {}), update_time: now() } });
+    },
+    stale: (state, before, limit) =>
+      jobs.find(state === "running" ? { state, heartbeat_at: { $lt: before } } : { state, update_time: { $lt: before } }).limit(limit).toArray(),
+    async redrive(seen) {
+      const n = (seen.redrives ?? 0) + 1;
+      // The filter is the job as seen: a worker that wrote meanwhile (a heartbeat, its end) wins.
+      const filter: Filter<JobDoc> =
+        seen.state === "running" ? { _id: seen._id, state: "running", heartbeat_at: seen.heartbeat_at ?? null } : { _id: seen._id, state: seen.state, update_time: seen.update_time };
+      return transition(filter, { run_msg: `${seen._id}.d${n}`, heartbeat_at: now(), redrives: n });
     },
     retry: (id, userId) =>
-      transition({ _id: id, user_id: userId, state: "error" }, { state: "queued", error: null, upload: null, bytes_done: 0, outcome: null, cancel_requested: false }, { $inc: { retries: 1 } }),
+      transition({ _id: id, user_id: userId, state: "error" }, { state: "queued", error: null, upload: null, bytes_done: 0, outcome: null, cancel_requested: false, transient_since: null }, { $inc: { retries: 1 } }),
   };
 }
 

@@ -4,7 +4,8 @@ import type { DatasetStore } from "@skyferry/dataset-store";
 import type { ObjectStore } from "@skyferry/storage";
 import { datasetNotOwned } from "../errors.ts";
 import { isActive, type JobDoc } from "../jobs/job-doc.ts";
-import { type AttemptScope, createPendingWrites, endFailedAttempt, endRun, jobControl, markCancelled, type RunningJobs } from "../jobs/lifecycle.ts";
+import { type AttemptScope, createPendingWrites, endFailedAttempt, endRun, jobControl, markCancelled, type Patience, type RunningJobs } from "../jobs/lifecycle.ts";
+import { startHeartbeat } from "../reliability/heartbeat.ts";
 import type { JobRepository } from "../jobs/repository.ts";
 import { throttle } from "./throttle.ts";
 import type { createMemoryBudget } from "./memory-budget.ts";
@@ -36,6 +37,11 @@ export interface JobRunnerDeps {
   memory?: MemoryBudget;
   logger: Logger;
   progressIntervalMs: number;
+  /** Transient failures: retried with a capped doubling delay for at most the patience. */
+  patience: Patience;
+  /** A claimed job's heartbeat interval, and the age past which another message may take over a heartbeat. */
+  heartbeatMs: number;
+  staleMs: number;
 }
 
 /**
@@ -58,6 +64,7 @@ export function createJobRunner(deps: JobRunnerDeps) {
     deps.running.set(id, control);
     let openedStore: ObjectStore | undefined;
     let release: (() => void) | undefined;
+    let heartbeat: { stop(): void } | undefined;
     const writes = createPendingWrites();
     const t0 = performance.now();
     const ms = (since: number) => Math.round(performance.now() - since);
@@ -70,7 +77,7 @@ export function createJobRunner(deps: JobRunnerDeps) {
       owned.catch(() => undefined); // awaited below; its failure must not go unhandled meanwhile
       const single = isSinglePut(found.bytes_total, deps.upload);
       // An unclaimed one-PUT job runs as `running` here (its progress events say so), not in MongoDB.
-      const claimed: JobDoc | null = single ? { ...found, state: "running", worker: deps.instance, attempts: found.attempts + 1 } : await deps.jobs.claim(id, deps.instance, "send");
+      const claimed: JobDoc | null = single ? { ...found, state: "running", worker: deps.instance, attempts: found.attempts + 1 } : await deps.jobs.claim(id, deps.instance, "send", ctx.messageId, staleBefore(deps));
       if (!claimed) return;
       const job = claimed;
       const attempts = single ? job.attempts : undefined; // recorded with the end of an unclaimed job
@@ -81,8 +88,11 @@ export function createJobRunner(deps: JobRunnerDeps) {
       const log = () => (child ??= deps.logger.child(bindings));
       const scope: AttemptScope = { id, jobs: deps.jobs, events: deps.events, get log() { return log(); } };
       const claimMs = ms(t0);
+      if (!single) heartbeat = startHeartbeat({ beat: () => deps.jobs.heartbeat(id, ctx.messageId), intervalMs: deps.heartbeatMs, onLost: () => control.supersede(), onError: (err) => log().warn({ err }, "heartbeat not recorded") });
       const signal = control.signal;
       const tracker: UploadTracker = { current: null };
+      // The provider's upload the job's document names: only that one can be resumed by a later attempt.
+      let recordedUpload = job.upload?.upload_id;
       // No progress at once: a job done within the interval reports only its completion.
       const progress = throttle<number>(deps.progressIntervalMs, (bytes) => {
         deps.events.progress(job, bytes);
@@ -113,7 +123,10 @@ export function createJobRunner(deps: JobRunnerDeps) {
         const tUpload = performance.now();
         const s = store;
         const out = await uploadDataset(job, recorded, s, deps.datasets, {
-          uploadStarted: (key, uploadId) => deps.jobs.uploadStarted(id, key, uploadId),
+          uploadStarted: async (key, uploadId) => {
+            await deps.jobs.uploadStarted(id, key, uploadId);
+            recordedUpload = uploadId;
+          },
           partDone: (uploadId, part) => deps.jobs.partDone(id, uploadId, part),
           uploadCleared: () => deps.jobs.clearUpload(id),
           progress: (bytes) => progress.push(bytes),
@@ -136,13 +149,24 @@ export function createJobRunner(deps: JobRunnerDeps) {
         progress.cancel();
         if (control.cancelled) return await cancelled(store);
         if (ctx.signal.aborted) throw err; // shutting down: handed back (nak), resumed elsewhere
+        // Re-driven to another message (reconciler.ts): that one's worker goes on from the recorded parts.
+        if (control.superseded) return log().warn("the job was re-driven to another work message; this run stops");
         const opened = store;
-        // The multipart upload is aborted only on a permanent failure: a retry resumes it.
+        // An upload the job has no record of (its start could not be written: the database was
+        // down) can never be resumed: aborted now, not left at the provider.
+        if (opened && tracker.current && tracker.current.uploadId !== recordedUpload) await abortQuietly(opened, job.bucket, tracker);
+        // The recorded multipart upload is aborted only on a permanent failure: a retry resumes it.
         const beforeFail = opened ? () => abortQuietly(opened, job.bucket, tracker) : undefined;
-        return await endFailedAttempt(scope, { err, lastAttempt: ctx.lastAttempt, attempts, message: "job failed", beforeFail });
+        return await endFailedAttempt(scope, { err, job, delivery: ctx.deliveryCount, patience: deps.patience, attempts, message: "job failed", beforeFail });
       }
     } finally {
+      heartbeat?.stop();
       await endRun({ id, running: deps.running, control, writes, release, store: openedStore });
     }
   };
+}
+
+/** Heartbeats older than this no longer hold a claim against another work message. */
+function staleBefore(deps: { patience: Patience; staleMs: number }): Date {
+  return new Date(deps.patience.now().getTime() - deps.staleMs);
 }

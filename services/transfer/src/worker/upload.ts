@@ -107,19 +107,27 @@ export async function uploadDataset(
   signal: AbortSignal,
 ): Promise<UploadOutcome> {
   const policy = job.overwrite_policy;
-  const stamp = settings.now();
+  // The rename suffix is the job's own (its creation), not the attempt's: a job run again walks the
+  // same keys, and finds there the object an earlier attempt committed (see ownObject).
+  const stamp = job.create_time;
   let resume = recorded;
   let key = resume?.key ?? job.planned_key;
   let attempt = resume && resume.key !== job.planned_key ? 1 : 0;
   const single = isSinglePut(job.bytes_total, settings);
+  // A recorded upload that an earlier attempt completed, whose end was not recorded (the database
+  // went away): done, nothing is sent again.
+  const resumed = resume ? await ownObject(store, job, resume.key) : null;
+  if (resumed) return { key: resumed.key, outcome: "uploaded", result: resumed };
   // A one-PUT object goes straight to the conditional PUT: a 412 costs less than a HEAD per object.
   if (!resume && !single && policy !== "overwrite" && (await store.head(job.bucket, key))) {
+    const own = await ownObject(store, job, key);
+    if (own) return { key, outcome: "uploaded", result: own };
     if (policy === "skip") return { key, outcome: "skipped" };
     if (policy === "fail") throw objectExists(job.bucket, key);
     do {
       attempt++;
       key = suffixedKey(job.planned_key, stamp, attempt);
-    } while (attempt < settings.maxRenames && (await store.head(job.bucket, key)));
+    } while (attempt < settings.maxRenames && (await store.head(job.bucket, key)) && !(await ownObject(store, job, key)));
   }
   tracker.current = resume ? { key: resume.key, uploadId: resume.uploadId } : null;
   for (;;) {
@@ -159,6 +167,10 @@ export async function uploadDataset(
       await abortQuietly(store, job.bucket, tracker);
       await hooks.uploadCleared();
       resume = null;
+      // Taken by this job's own object (an earlier attempt committed it; its end was not recorded):
+      // done -- no second object, and a create-only policy stays create-only.
+      const own = await ownObject(store, job, target);
+      if (own) return { key: target, outcome: "uploaded", result: own };
       if (policy === "skip") return { key: target, outcome: "skipped" };
       if (policy === "fail") throw objectExists(job.bucket, target, err);
       attempt++;
@@ -166,6 +178,20 @@ export async function uploadDataset(
       key = suffixedKey(job.planned_key, stamp, attempt);
     }
   }
+}
+
+/**
+ * The object at `key` when this job wrote it (metadata `skyferry_job_id`) with the dataset's bytes
+ * (size and sha256 metadata), as a put's result; null otherwise (absent, or anyone else's).
+ */
+async function ownObject(store: ObjectStore, job: JobDoc, key: string): Promise<PutResult | null> {
+  const info = await store.head(job.bucket, key);
+  // radosgw answers metadata names with `-` for `_` (`skyferry-job-id`); others as written.
+  const jobId = info ? (info.metadata.skyferry_job_id ?? info.metadata["skyferry-job-id"]) : undefined;
+  if (!info || jobId !== job._id || info.size !== job.bytes_total) return null;
+  const sha256 = info.metadata.sha256 ?? "";
+  if (sha256.toLowerCase() !== job.checksum.sha256.toLowerCase()) return null;
+  return { bucket: job.bucket, key, size: info.size, etag: info.etag, sha256, ...(info.md5 ? { md5: info.md5 } : {}), partsUploaded: 0 };
 }
 
 /** Aborts the tracked multipart upload, if any; never throws (the upload may already be gone). */

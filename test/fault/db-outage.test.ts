@@ -1,0 +1,211 @@
+import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
+import { after, before, describe, test } from "node:test";
+import { ListObjectsV2Command } from "@aws-sdk/client-s3";
+import { MongoClient } from "mongodb";
+import { type PrivateFerretDb, privateFerretDbUnavailable, startPrivateFerretDb } from "../support/private-ferretdb.ts";
+import { PutObjectCommand } from "@aws-sdk/client-s3";
+import { api, createS3Bucket, independentS3, readS3, removeS3Buckets, s3MultipartUploads, sha256, waitForJobs } from "../support/send.ts";
+import { type SendWorld, stackAuthzConfig, startSendWorld } from "../support/send-system.ts";
+import { type SlowLink, startSlowLink } from "../support/slow-link.ts";
+import { stackEnv, stackOutboundAllow } from "../support/stack-env.ts";
+import type { SignedIn } from "../support/auth.ts";
+
+// Issue 25: the database killed (SIGKILL) for 5 s in the middle of a send. Every service of this
+// test (gateway, authz, history, transfer) uses a FerretDB of the test's own over the stack's
+// PostgreSQL (`scripts/stack.sh ferretdb <port>`), so killing it breaks nothing else. The objects go
+// to radosgw through a slow link (16 MiB/s), so the send lasts a few seconds and the kill lands in
+// its middle whatever the machine. Once the database is back, every job must end ok on its own:
+// each object byte-identical, none twice, none left queued or running, nothing terminated.
+
+const MiB = 1024 * 1024;
+const JOBS = 12;
+const OUTAGE_MS = 5000;
+const LINK_BYTES_PER_SECOND = 16 * MiB;
+const skip = privateFerretDbUnavailable();
+if (skip) console.warn(`\n!!! SKIPPED test/fault/db-outage.test.ts: ${skip} (it needs the stack's FerretDB on PostgreSQL)\n`);
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe("the database killed for 5 s mid-send: every job ends ok once it is back", { skip: skip ? `SKIPPED: ${skip}` : false }, () => {
+  let ferret: PrivateFerretDb;
+  let link: SlowLink;
+  let w: SendWorld;
+  let mongo: MongoClient;
+  let user: SignedIn;
+  let authzId: string;
+  const buckets: string[] = [];
+
+  before(async () => {
+    ferret = await startPrivateFerretDb();
+    link = await startSlowLink(stackEnv().s3.endpoint, LINK_BYTES_PER_SECOND);
+    const allow = stackOutboundAllow(new URL(link.url).host);
+    w = await startSendWorld({
+      label: "fault-db",
+      allEnv: { MONGO_URL: ferret.url },
+      authzEnv: { SKYFERRY_OUTBOUND_ALLOW: allow },
+      transferEnv: {
+        SKYFERRY_OUTBOUND_ALLOW: allow,
+        // Objects up to 8 MiB in one PUT, larger ones in 5 MiB parts; two jobs at once.
+        TRANSFER_SINGLE_PUT_MAX_MB: "8",
+        TRANSFER_PART_SIZE_MB: "5",
+        TRANSFER_CONCURRENCY: "2",
+        // A short retry delay cap and a fast reconciler: the test waits for the outcome, not for defaults.
+        TRANSFER_RETRY_MAX_DELAY_MS: "2000",
+        TRANSFER_HEARTBEAT_SECONDS: "1",
+        TRANSFER_STALE_SECONDS: "20",
+        TRANSFER_RECONCILE_SECONDS: "1",
+      },
+    });
+    mongo = await new MongoClient(ferret.url).connect();
+    user = await w.user();
+    authzId = await w.authz(user, "s3", { ...stackAuthzConfig("s3"), endpoint: link.url });
+  });
+  after(async () => {
+    await removeS3Buckets(independentS3(), buckets);
+    await mongo?.close();
+    await w?.close();
+    await link?.close();
+    await ferret?.close();
+  });
+
+  const cases = [
+    { name: "one-PUT jobs (12 x 8 MiB, nothing recorded before their end)", size: 8 * MiB },
+    { name: "multipart jobs (12 x 12 MiB in 5 MiB parts, claimed, parts recorded)", size: 12 * MiB },
+  ];
+  for (const c of cases) {
+    test(c.name, async () => {
+      const bucket = `fault-db-${randomBytes(4).toString("hex")}`;
+      buckets.push(bucket);
+      await createS3Bucket(independentS3(), bucket);
+      const hist = await w.history(user, bucket);
+      const files = Array.from({ length: JOBS }, (_, i) => ({ name: `d${String(i).padStart(2, "0")}.bin`, content: randomBytes(c.size) }));
+      await hist.add(...files);
+      const digests = new Map(files.map((f) => [f.name, sha256(f.content)]));
+      const logFrom = w.sys.logs.lines.length;
+
+      const res = await api<{ sent: Array<{ job_id: string; object: string }> }>(w.sys.url, "/api/cloud/storage/send", {
+        key: user.apiKey, method: "POST", body: { history_id: hist.id, authz_id: authzId, bucket },
+      });
+      assert.equal(res.status, 200, JSON.stringify(res.body));
+      assert.equal(res.body.sent.length, JOBS);
+      const ids = res.body.sent.map((s) => s.job_id);
+
+      // Mid-send: once the first object is committed, before the last.
+      let committed = 0;
+      for (const deadline = Date.now() + 60_000; committed === 0 && Date.now() < deadline; await sleep(20)) {
+        committed = (await independentS3().send(new ListObjectsV2Command({ Bucket: bucket }))).KeyCount ?? 0;
+      }
+      await ferret.kill();
+      assert.ok(committed >= 1 && committed < JOBS, `the database went away mid-send (${committed} of ${JOBS} objects committed)`);
+
+      // While it is down the transfer service says it is not ready (its database check fails).
+      const down = await w.sys.services.transfer!.app.inject({ url: "/readyz" });
+      assert.equal(down.statusCode, 503, down.body);
+      assert.equal((down.json() as { checks: { mongodb: boolean } }).checks.mongodb, false);
+      await sleep(OUTAGE_MS);
+      await ferret.start();
+      const back = performance.now();
+
+      const jobs = await waitForJobs(w.sys.url, user.apiKey, ids, 240_000, 200);
+      const settleMs = Math.round(performance.now() - back);
+      console.log(`${c.name}: all ${JOBS} jobs final ${settleMs} ms after the database came back (${committed} objects committed before the kill)`);
+
+      for (const j of jobs) assert.deepEqual([j.state, j.error], ["ok", null], `job ${j.id}: ${JSON.stringify(j.error)}`);
+      // Every object is the dataset's bytes, under its planned key: none renamed, none twice.
+      const listed = await independentS3().send(new ListObjectsV2Command({ Bucket: bucket }));
+      assert.deepEqual((listed.Contents ?? []).map((o) => o.Key).sort(), [...digests.keys()].sort(), "one object per dataset, no duplicate");
+      for (const j of jobs) assert.equal(sha256((await readS3(independentS3(), bucket, j.object_key)).body), digests.get(j.object_key), j.object_key);
+      assert.deepEqual(await s3MultipartUploads(independentS3(), bucket), [], "no multipart upload left behind");
+      const db = mongo.db(w.sys.db);
+      assert.equal(await db.collection("transfer_jobs").countDocuments({ history_id: hist.id, state: { $in: ["new", "queued", "running"] } }), 0, "none left queued or running");
+
+      // The fault reached the workers, and no work was terminated for it.
+      const lines = w.sys.logs.lines.slice(logFrom);
+      assert.ok(lines.some((l) => l.includes("will retry") || l.includes("handed back")), "a transient failure was handled");
+      assert.deepEqual(lines.filter((l) => l.includes("terminated")), [], "no message terminated");
+      assert.equal((await w.sys.services.transfer!.app.inject({ url: "/readyz" })).statusCode, 200);
+    });
+  }
+});
+
+describe("the database killed for 5 s mid-get: every job ends ok and every history item ok once it is back", { skip: skip ? `SKIPPED: ${skip}` : false }, () => {
+  // A world of its own (its own FerretDB, a link slow both ways: downloads take a few seconds).
+  let ferret: PrivateFerretDb;
+  let link: SlowLink;
+  let w: SendWorld;
+  let mongo: MongoClient;
+  const buckets: string[] = [];
+  before(async () => {
+    ferret = await startPrivateFerretDb();
+    link = await startSlowLink(stackEnv().s3.endpoint, LINK_BYTES_PER_SECOND, { both: true });
+    const allow = stackOutboundAllow(new URL(link.url).host);
+    w = await startSendWorld({
+      label: "fault-db-get",
+      allEnv: { MONGO_URL: ferret.url },
+      authzEnv: { SKYFERRY_OUTBOUND_ALLOW: allow },
+      transferEnv: {
+        SKYFERRY_OUTBOUND_ALLOW: allow, TRANSFER_CONCURRENCY: "2", TRANSFER_RETRY_MAX_DELAY_MS: "2000",
+        TRANSFER_HEARTBEAT_SECONDS: "1", TRANSFER_STALE_SECONDS: "20", TRANSFER_RECONCILE_SECONDS: "1",
+      },
+    });
+    mongo = await new MongoClient(ferret.url).connect();
+  });
+  after(async () => {
+    await removeS3Buckets(independentS3(), buckets);
+    await mongo?.close();
+    await w?.close();
+    await link?.close();
+    await ferret?.close();
+  });
+
+  test("12 x 8 MiB objects into a history", async () => {
+    const user = await w.user();
+    const authzId = await w.authz(user, "s3", { ...stackAuthzConfig("s3"), endpoint: link.url });
+    const bucket = `fault-get-${randomBytes(4).toString("hex")}`;
+    buckets.push(bucket);
+    await createS3Bucket(independentS3(), bucket);
+    const objects = Array.from({ length: JOBS }, (_, i) => ({ key: `o${String(i).padStart(2, "0")}.bin`, body: randomBytes(8 * MiB) }));
+    for (const o of objects) await independentS3().send(new PutObjectCommand({ Bucket: bucket, Key: o.key, Body: o.body }));
+    const digests = new Map(objects.map((o) => [o.key, sha256(o.body)]));
+    const hist = await w.history(user, "get");
+    const logFrom = w.sys.logs.lines.length;
+    const res = await api<Array<{ id: string | null; job_id: string; object: string }>>(w.sys.url, "/api/cloud/storage/get", {
+      key: user.apiKey, method: "POST", body: { history_id: hist.id, authz_id: authzId, bucket, objects: objects.map((o) => o.key) },
+    });
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    const ids = res.body.map((i) => i.job_id);
+    assert.equal(ids.length, JOBS);
+
+    // Mid-get: once the first job has ended, before the last.
+    const jobsCol = mongo.db(w.sys.db).collection("transfer_jobs");
+    let finished = 0;
+    for (const deadline = Date.now() + 60_000; finished === 0 && Date.now() < deadline; await sleep(20)) {
+      finished = await jobsCol.countDocuments({ history_id: hist.id, state: "ok" });
+    }
+    await ferret.kill();
+    assert.ok(finished >= 1 && finished < JOBS, `the database went away mid-get (${finished} of ${JOBS} jobs done)`);
+    await sleep(OUTAGE_MS);
+    await ferret.start();
+    const back = performance.now();
+    const jobs = await waitForJobs(w.sys.url, user.apiKey, ids, 240_000, 200);
+    console.log(`get: all ${JOBS} jobs final ${Math.round(performance.now() - back)} ms after the database came back (${finished} done before the kill)`);
+    for (const j of jobs) assert.deepEqual([j.state, j.error], ["ok", null], `job ${j.id}: ${JSON.stringify(j.error)}`);
+
+    // One history item per object, ok, with the object's bytes.
+    const items = await api<Array<{ id: string; name: string; state: string; hashes: Array<{ hash_function: string; hash_value: string }> }>>(
+      w.sys.url, `/api/histories/${hist.id}/contents?keys=id,name,state,hashes`, { key: user.apiKey },
+    );
+    assert.deepEqual(items.body.map((i) => i.name).sort(), [...digests.keys()].sort(), "one item per object");
+    for (const i of items.body) {
+      assert.equal(i.state, "ok", i.name);
+      assert.equal(i.hashes.find((h) => h.hash_function === "SHA-256")?.hash_value, digests.get(i.name), i.name);
+      const bytes = Buffer.from(await (await fetch(`${w.sys.url}/api/datasets/${i.id}/display`, { headers: { "x-api-key": user.apiKey } })).arrayBuffer());
+      assert.equal(sha256(bytes), digests.get(i.name), `${i.name} as displayed`);
+    }
+    assert.equal(await jobsCol.countDocuments({ history_id: hist.id, state: { $in: ["new", "queued", "running"] } }), 0, "none left queued or running");
+    const lines = w.sys.logs.lines.slice(logFrom);
+    assert.ok(lines.some((l) => l.includes("will retry") || l.includes("handed back")), "a transient failure was handled");
+    assert.deepEqual(lines.filter((l) => l.includes("terminated")), [], "no message terminated");
+  });
+});
