@@ -16,7 +16,7 @@
 // route left queued has drained). autocannon counts a request unanswered after 10 s as an error
 // (timeout). It prints requests/s, p50, p99, non-2xx and errors per route, writes .bench-results/api.json
 // (BENCH_OUT_DIR), and removes what it seeded (the users stay: the same names are the same users).
-// BENCH_API_URL: the gateway (default http://localhost:8080); BENCH_API_PROVIDER: the provider's
+// BENCH_API_ROUTES=contents,job,jobs,user,authz picks routes (default all). BENCH_API_URL: the gateway (default http://localhost:8080); BENCH_API_PROVIDER: the provider's
 // name at the gateway (default local).
 import { randomBytes } from "node:crypto";
 import { mkdirSync, writeFileSync } from "node:fs";
@@ -39,6 +39,7 @@ const SECONDS = Number(process.env.BENCH_API_SECONDS ?? 10);
 const CONNECTIONS = (process.env.BENCH_API_CONNECTIONS ?? "20,100").split(",").map(Number);
 const OUT = resolve(process.env.BENCH_OUT_DIR ?? join(import.meta.dirname, "../../.bench-results"));
 const MONGO_DB = process.env.MONGO_DB ?? "skyferry";
+const ROUTES = process.env.BENCH_API_ROUTES ? new Set(process.env.BENCH_API_ROUTES.split(",")) : undefined;
 
 const hex = (n: number) => randomBytes(n).toString("hex");
 
@@ -142,13 +143,13 @@ async function main(): Promise<void> {
     }
     console.log(`seeded ${DATASETS} history items and ${JOBS} jobs over ${USERS} users in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 
-    const routes: Array<{ name: string; path: (u: User, i: number) => string }> = [
-      { name: "a history's contents page (100)", path: (u) => `/api/histories/${u.history}/contents?limit=100` },
-      { name: "a job by id", path: (u, i) => `/api/jobs/${u.jobs[(i * 37) % u.jobs.length]}` },
-      { name: "the jobs list (50)", path: () => `/api/jobs?limit=50` },
-      { name: "the current user", path: () => `/api/users/current` },
-      { name: "the authorizations list", path: () => `/api/cloud/authz` },
-    ];
+    const routes = [
+      { key: "contents", name: "a history's contents page (100)", path: (u: User) => `/api/histories/${u.history}/contents?limit=100` },
+      { key: "job", name: "a job by id", path: (u: User, i: number) => `/api/jobs/${u.jobs[(i * 37) % u.jobs.length]}` },
+      { key: "jobs", name: "the jobs list (50)", path: () => `/api/jobs?limit=50` },
+      { key: "user", name: "the current user", path: () => `/api/users/current` },
+      { key: "authz", name: "the authorizations list", path: () => `/api/cloud/authz` },
+    ].filter((r) => !ROUTES || ROUTES.has(r.key));
     // Each route answers each user's key with 200 before it is measured (a wrong seed would be a fast 404).
     for (const r of routes) for (const u of users) await call(r.path(u, 0), { key: u.key });
 
