@@ -10,7 +10,7 @@ import { guardWork } from "../src/reliability/guard.ts";
 // The failure policy around every job's work handler (domain logic; the bus and JetStream are real
 // in test/fault).
 const logger = createLogger({ name: "t", level: "silent" });
-const ctx = (over: Partial<WorkContext> = {}): WorkContext => ({ deliveryCount: 2, lastAttempt: false, messageId: "m", subject: "s", signal: new AbortController().signal, ...over });
+const ctx = (over: Partial<WorkContext> = {}): WorkContext => ({ deliveryCount: 2, lastAttempt: false, messageId: "0123456789abcdef", subject: "s", signal: new AbortController().signal, ...over });
 const dbDown = () => new MongoServerSelectionError("connect ECONNREFUSED 127.0.0.1:27017", { servers: new Map() } as never);
 
 function setup(handler: () => Promise<void | { retryAfterMs: number }>) {
@@ -42,6 +42,17 @@ test("on the last delivery JetStream allows, a hand-back continues in a new mess
   const ok = setup(async () => undefined);
   assert.equal(await ok.run({ lastAttempt: true }), undefined);
   assert.deepEqual(ok.continued, [], "a job done on its last delivery needs no continuation");
+});
+
+test("a continuation stays in its message's chain: of a continuation, of a re-drive, of a retry", async () => {
+  const t = setup(async () => Promise.reject(dbDown()));
+  await t.run({ lastAttempt: true, messageId: "0123456789abcdef.c1abc" });
+  await t.run({ lastAttempt: true, messageId: "0123456789abcdef.d2" });
+  await t.run({ lastAttempt: true, messageId: "0123456789abcdef.r1.cz" });
+  assert.match(t.continued[0]!, /^0123456789abcdef\.c[0-9a-z]+$/);
+  assert.notEqual(t.continued[0], "0123456789abcdef.c1abc");
+  assert.match(t.continued[1]!, /^0123456789abcdef\.d2\.c[0-9a-z]+$/);
+  assert.match(t.continued[2]!, /^0123456789abcdef\.r1\.c[0-9a-z]+$/);
 });
 
 test("a worker stopping while the continuation waits hands the message back (throws) and publishes nothing", async () => {

@@ -103,6 +103,22 @@ test("every change of a job is one conditional update of its document: requeue, 
   assert.deepEqual([after?.state, after?.bytes_done, after?.object_key], ["ok", 10, "k"]);
 });
 
+test("a claim held for a message is taken over at once by that message's continuation (the database went away under it), not by another message", async () => {
+  const { doc: j } = await repo.insertOrFind(doc({ idempotency_key: "chain" }));
+  assert.equal((await repo.claim(j._id, "w1", "send", j._id, PAST))?.run_msg, j._id);
+  assert.equal(await repo.claim(j._id, "w2", "send", `${j._id}.d1`, PAST), null, "a re-drive's message does not take a fresh claim");
+  assert.equal(await repo.claim(j._id, "w2", "send", `${j._id}x.c1`, PAST), null, "nor another job's chain");
+  const c1 = await repo.claim(j._id, "w2", "send", `${j._id}.c1`, PAST);
+  assert.deepEqual([c1?.worker, c1?.run_msg, c1?.attempts], ["w2", `${j._id}.c1`, 2]);
+  assert.equal((await repo.claim(j._id, "w1", "send", `${j._id}.c2`, PAST))?.run_msg, `${j._id}.c2`, "a continuation of a continuation");
+  assert.equal(await repo.claim(j._id, "w1", "send", j._id.slice(0, 8), PAST), null, "a prefix of the id is no chain of it");
+  // A re-driven claim belongs to the re-drive's chain only.
+  const redriven = await repo.redrive((await repo.get(j._id))!);
+  assert.equal(redriven?.run_msg, `${j._id}.d1`);
+  assert.equal(await repo.claim(j._id, "w3", "send", `${j._id}.c3`, PAST), null, "the superseded chain does not take it back");
+  assert.equal((await repo.claim(j._id, "w3", "send", `${j._id}.d1.c1`, PAST))?.run_msg, `${j._id}.d1.c1`);
+});
+
 test("many claims of one job at once are each counted, none lost; a get job is not claimed as a send, nor a send as a get", async () => {
   const { doc: j } = await repo.insertOrFind(doc({ idempotency_key: "race" }));
   const claims = await Promise.all(Array.from({ length: 12 }, (_, i) => repo.claim(j._id, `w${i}`, "send", "m1", PAST).then((c) => (c ? c : null))));

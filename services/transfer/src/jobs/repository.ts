@@ -1,6 +1,7 @@
 import { type Db, isDuplicateKeyError } from "@skyferry/db";
 import { type Collection, type Filter, type IndexDescription, MongoBulkWriteError } from "mongodb";
 import { createBatcher } from "./batcher.ts";
+import { chainPattern } from "../reliability/work-chain.ts";
 import { ACTIVE_STATES, type JobDoc } from "./job-doc.ts";
 import type { CompletedPartRecord, JobState } from "./types.ts";
 
@@ -54,7 +55,8 @@ export interface JobRepository {
    * work message `runMsg`, and counts the attempt; the job as it is then, or null when it is
    * finished, cancelled, another direction's or gone -- or running for another message whose
    * worker's heartbeat is fresher than `staleBefore` (a duplicate or re-driven message does not run
-   * a job a live worker runs; the same message redelivered after a crash does).
+   * a job a live worker runs; the same message redelivered after a crash does, and so does a
+   * continuation of that message, `<runMsg>.c<t>`: reliability/work-chain.ts).
    */
   claim(id: string, worker: string, direction: "send" | "get", runMsg: string, staleBefore: Date): Promise<JobDoc | null>;
   /**
@@ -168,7 +170,7 @@ export function createJobRepository(db: Db, now: () => Date = () => new Date()):
           state: active,
           cancel_requested: { $ne: true },
           direction: direction === "get" ? "get" : { $exists: false },
-          $or: [{ state: { $ne: "running" } }, { run_msg: runMsg }, { heartbeat_at: null }, { heartbeat_at: { $lt: staleBefore } }],
+          $or: [{ state: { $ne: "running" } }, { run_msg: chainPattern(runMsg) }, { heartbeat_at: null }, { heartbeat_at: { $lt: staleBefore } }],
         },
         { state: "running", worker, run_msg: runMsg, heartbeat_at: now() },
         { $inc: { attempts: 1 } },

@@ -2,6 +2,7 @@ import type { Retry, WorkContext } from "@skyferry/bus";
 import type { Logger } from "@skyferry/logger";
 import { isJobFailedPermanently } from "../errors.ts";
 import { classifyWorkFailure } from "./failure.ts";
+import { continuationId } from "./work-chain.ts";
 
 type JobWork = { job_id: string; direction?: "get" | undefined };
 type Handler = (data: JobWork, ctx: WorkContext) => Promise<void | Retry>;
@@ -12,7 +13,9 @@ type Handler = (data: JobWork, ctx: WorkContext) => Promise<void | Retry>;
  * loaded, claimed or its failure recorded; a NATS timeout) that is transient is handed back after
  * a delay (nak) -- neither acknowledged nor terminated; only a permanent one terminates. And since
  * JetStream delivers a message at most TRANSFER_MAX_DELIVER times, a hand-back on the last
- * delivery waits out its delay here and continues in a new message (`<id>.c<time>`) instead.
+ * delivery waits out its delay here and continues in a new message (`<id>.c<time>`) instead, of
+ * the same chain (work-chain.ts): it takes over the claim its predecessor made, since a job the
+ * database went away under is still `running` for that message when the database comes back.
  */
 export function guardWork(handler: Handler, o: {
   retryDelayMs: (delivery: number) => number;
@@ -32,7 +35,7 @@ export function guardWork(handler: Handler, o: {
     }
     if (!out || !ctx.lastAttempt) return out;
     await delay(out.retryAfterMs, ctx.signal); // aborted: throws, the worker hands the message back
-    await o.continueWork(data, `${data.job_id}.c${Date.now().toString(36)}`);
+    await o.continueWork(data, continuationId(ctx.messageId, Date.now()));
     o.logger.info({ job_id: data.job_id, delivery: ctx.deliveryCount }, "last delivery of a job's message: continued in a new one");
     return undefined;
   };
