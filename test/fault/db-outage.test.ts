@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { after, before, describe, test } from "node:test";
-import { ListObjectsV2Command } from "@aws-sdk/client-s3";
 import { MongoClient } from "mongodb";
 import { type PrivateFerretDb, privateFerretDbUnavailable, startPrivateFerretDb } from "../support/private-ferretdb.ts";
 import { PutObjectCommand } from "@aws-sdk/client-s3";
-import { api, createS3Bucket, independentS3, readS3, removeS3Buckets, s3MultipartUploads, sha256, waitForJobs } from "../support/send.ts";
+import { assertSendSettled, startSendMidway } from "../support/fault-send.ts";
+import { api, createS3Bucket, independentS3, removeS3Buckets, sha256, waitForJobs } from "../support/send.ts";
 import { type SendWorld, stackAuthzConfig, startSendWorld } from "../support/send-system.ts";
 import { type SlowLink, startSlowLink } from "../support/slow-link.ts";
 import { stackEnv, stackOutboundAllow } from "../support/stack-env.ts";
@@ -75,29 +75,10 @@ describe("the database killed for 5 s mid-send: every job ends ok once it is bac
   ];
   for (const c of cases) {
     test(c.name, async () => {
-      const bucket = `fault-db-${randomBytes(4).toString("hex")}`;
-      buckets.push(bucket);
-      await createS3Bucket(independentS3(), bucket);
-      const hist = await w.history(user, bucket);
-      const files = Array.from({ length: JOBS }, (_, i) => ({ name: `d${String(i).padStart(2, "0")}.bin`, content: randomBytes(c.size) }));
-      await hist.add(...files);
-      const digests = new Map(files.map((f) => [f.name, sha256(f.content)]));
       const logFrom = w.sys.logs.lines.length;
-
-      const res = await api<{ sent: Array<{ job_id: string; object: string }> }>(w.sys.url, "/api/cloud/storage/send", {
-        key: user.apiKey, method: "POST", body: { history_id: hist.id, authz_id: authzId, bucket },
-      });
-      assert.equal(res.status, 200, JSON.stringify(res.body));
-      assert.equal(res.body.sent.length, JOBS);
-      const ids = res.body.sent.map((s) => s.job_id);
-
-      // Mid-send: once the first object is committed, before the last.
-      let committed = 0;
-      for (const deadline = Date.now() + 60_000; committed === 0 && Date.now() < deadline; await sleep(20)) {
-        committed = (await independentS3().send(new ListObjectsV2Command({ Bucket: bucket }))).KeyCount ?? 0;
-      }
+      const s = await startSendMidway(w, user, authzId, { jobs: JOBS, size: c.size, buckets, label: "fault-db" });
       await ferret.kill();
-      assert.ok(committed >= 1 && committed < JOBS, `the database went away mid-send (${committed} of ${JOBS} objects committed)`);
+      assert.ok(s.committed >= 1 && s.committed < JOBS, `the database went away mid-send (${s.committed} of ${JOBS} objects committed)`);
 
       // While it is down the transfer service says it is not ready (its database check fails).
       const down = await w.sys.services.transfer!.app.inject({ url: "/readyz" });
@@ -107,23 +88,10 @@ describe("the database killed for 5 s mid-send: every job ends ok once it is bac
       await ferret.start();
       const back = performance.now();
 
-      const jobs = await waitForJobs(w.sys.url, user.apiKey, ids, 240_000, 200);
+      const jobs = await waitForJobs(w.sys.url, user.apiKey, s.ids, 240_000, 200);
       const settleMs = Math.round(performance.now() - back);
-      console.log(`${c.name}: all ${JOBS} jobs final ${settleMs} ms after the database came back (${committed} objects committed before the kill)`);
-
-      for (const j of jobs) assert.deepEqual([j.state, j.error], ["ok", null], `job ${j.id}: ${JSON.stringify(j.error)}`);
-      // Every object is the dataset's bytes, under its planned key: none renamed, none twice.
-      const listed = await independentS3().send(new ListObjectsV2Command({ Bucket: bucket }));
-      assert.deepEqual((listed.Contents ?? []).map((o) => o.Key).sort(), [...digests.keys()].sort(), "one object per dataset, no duplicate");
-      for (const j of jobs) assert.equal(sha256((await readS3(independentS3(), bucket, j.object_key)).body), digests.get(j.object_key), j.object_key);
-      assert.deepEqual(await s3MultipartUploads(independentS3(), bucket), [], "no multipart upload left behind");
-      const db = mongo.db(w.sys.db);
-      assert.equal(await db.collection("transfer_jobs").countDocuments({ history_id: hist.id, state: { $in: ["new", "queued", "running"] } }), 0, "none left queued or running");
-
-      // The fault reached the workers, and no work was terminated for it.
-      const lines = w.sys.logs.lines.slice(logFrom);
-      assert.ok(lines.some((l) => l.includes("will retry") || l.includes("handed back")), "a transient failure was handled");
-      assert.deepEqual(lines.filter((l) => l.includes("terminated")), [], "no message terminated");
+      console.log(`${c.name}: all ${JOBS} jobs final ${settleMs} ms after the database came back (${s.committed} objects committed before the kill)`);
+      await assertSendSettled(s, jobs, mongo, w.sys.db, w.sys.logs.lines.slice(logFrom));
       assert.equal((await w.sys.services.transfer!.app.inject({ url: "/readyz" })).statusCode, 200);
     });
   }
