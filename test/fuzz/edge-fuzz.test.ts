@@ -79,7 +79,10 @@ test("Schemathesis against /openapi.json: no 5xx, no stack text", { timeout: 240
     "--checks", "not_a_server_error,no_stack_text",
     "--max-examples", String(MAX_EXAMPLES),
     "--phases", "examples,coverage,fuzzing",
-    "--workers", "2",
+    // One worker: with two, Hypothesis (in threads) once failed inside CPython's ast.parse with
+    // "SystemError: AST constructor recursion depth mismatch" (python/cpython#106905: seen in
+    // threaded programs), an error of the tool, not a finding about the API.
+    "--workers", "1",
     "--seed", "19",
     "--no-shrink",
     "--request-timeout", "20",
