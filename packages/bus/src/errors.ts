@@ -1,4 +1,4 @@
-import { GalaxyCode, SkyferryError, unavailable } from "@skyferry/errors";
+import { causeChain, GalaxyCode, SkyferryError, unavailable } from "@skyferry/errors";
 
 export const busTimeout = (subject: string, ms: number) =>
   unavailable("BUS_TIMEOUT", `No reply on ${subject} within ${ms} ms.`);
@@ -35,11 +35,9 @@ const TRANSIENT_NATS_CODES = new Set(["TIMEOUT", "503", "CONNECTION_CLOSED", "CO
  * not. The coded bus errors (BUS_TIMEOUT, BUS_NO_RESPONDERS) are retryable already.
  */
 export function isTransientBusError(err: unknown): boolean {
-  let e: unknown = err;
-  for (let depth = 0; e && typeof e === "object" && depth < 6; depth++) {
-    const s = e as { name?: unknown; code?: unknown; cause?: unknown };
+  for (const e of causeChain(err)) {
+    const s = e as { name?: unknown; code?: unknown };
     if (s.name === "NatsError" && typeof s.code === "string" && TRANSIENT_NATS_CODES.has(s.code)) return true;
-    e = s.cause;
   }
   return false;
 }

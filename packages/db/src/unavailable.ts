@@ -1,3 +1,5 @@
+import { causeChain } from "@skyferry/errors";
+
 /**
  * Driver error names that say the database could not be reached or lost the connection (the
  * server is down, restarting, unreachable, or the pool was cleared after a network error).
@@ -40,13 +42,11 @@ const TRY_AGAIN_LABELS = ["RetryableWriteError", "ResetPool", "TransientTransact
  * succeed. A refused write, a duplicate key or a bad query is not such an error.
  */
 export function isDatabaseUnavailable(err: unknown): boolean {
-  let e: unknown = err;
-  for (let depth = 0; e && typeof e === "object" && depth < 6; depth++) {
-    const s = e as { name?: unknown; code?: unknown; errorLabels?: unknown; cause?: unknown };
+  for (const e of causeChain(err)) {
+    const s = e as { name?: unknown; code?: unknown; errorLabels?: unknown };
     if (typeof s.name === "string" && UNREACHABLE_NAMES.has(s.name)) return true;
     if (typeof s.code === "number" && TRY_AGAIN_CODES.has(s.code)) return true;
     if (Array.isArray(s.errorLabels) && s.errorLabels.some((l) => TRY_AGAIN_LABELS.includes(String(l)))) return true;
-    e = s.cause;
   }
   return false;
 }

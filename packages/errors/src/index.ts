@@ -75,6 +75,18 @@ export function isRetryable(err: unknown): boolean {
   return isSkyferryError(err) && err.retryable;
 }
 
+/**
+ * `err` and its causes (`err.cause`, its cause, ...), at most `maxDepth` of them: for checks that
+ * look for a sign anywhere in a wrapped error (the database unreachable, NATS down, a network code).
+ */
+export function* causeChain(err: unknown, maxDepth = 6): Generator<object> {
+  let e: unknown = err;
+  for (let depth = 0; e && typeof e === "object" && depth < maxDepth; depth++) {
+    yield e;
+    e = (e as { cause?: unknown }).cause;
+  }
+}
+
 export function fromErrorBody(body: ErrorBody): SkyferryError {
   return new SkyferryError(body.code, body.message, {
     status: body.status,

@@ -1,4 +1,5 @@
 import type { ProviderFailure } from "@skyferry/contracts";
+import { causeChain } from "@skyferry/errors";
 import { StorageError } from "./errors.ts";
 
 /** A provider failure in the fixed vocabulary, with what the provider itself said (status and code only). */
@@ -65,8 +66,7 @@ const codeLike = (v: unknown): string | undefined => (typeof v === "string" && /
 /** Walks an error and its causes for the provider's status and code, and network/TLS codes. */
 function facts(err: unknown): { status?: number; code?: string; net?: string; refused: boolean } {
   const out: { status?: number; code?: string; net?: string; refused: boolean } = { refused: false };
-  let e: unknown = err;
-  for (let depth = 0; e && typeof e === "object" && depth < 6; depth++) {
+  for (const e of causeChain(err)) {
     const s = e as Shape;
     if (s.code === "OUTBOUND_REFUSED" || s.storageCode === "OUTBOUND_REFUSED") out.refused = true;
     const status = typeof s.$metadata?.httpStatusCode === "number" ? s.$metadata.httpStatusCode : typeof s.statusCode === "number" ? s.statusCode : undefined;
@@ -75,7 +75,6 @@ function facts(err: unknown): { status?: number; code?: string; net?: string; re
     const net = typeof s.code === "string" ? s.code : undefined;
     if (net && (NET_UNREACHABLE.has(net) || NET_TIMEOUT.has(net) || TLS.test(net))) out.net ??= net;
     if (typeof s.name === "string" && NET_TIMEOUT.has(s.name)) out.net ??= s.name;
-    e = s.cause;
   }
   return out;
 }
