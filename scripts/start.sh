@@ -84,7 +84,7 @@ mkdir -p "$DATASET_STORE_DIR" "$stack_dir/logs"
 
 # A port that already answers belongs to another program (another npm start?): our service would
 # fail to listen while that program answered our readiness checks.
-for p in 8081 8082 8083 8084 "$port"; do
+for p in 8081 8082 8083 8084 "$port" 9081 9082 9083 9084 $((port + 1000)); do
   if (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
     log "port $p is already in use by another program; stop it first (ss -ltnp 'sport = :$p' shows which)"
     exit 1
@@ -102,7 +102,8 @@ run() { # name port
   # only the gateway holds the actor signing key.
   local signing=()
   [[ $svc == gateway ]] || signing=(-u SKYFERRY_ACTOR_SIGNING_KEY_FILE)
-  env "${signing[@]}" PORT="$svc_port" SKYFERRY_NATS_NKEY_SEED_FILE="$SKYFERRY_NATS_SEED_DIR/$svc.nk" \
+  # Its Prometheus /metrics on a port of its own: the service's port + 1000 (gateway 9080).
+  env "${signing[@]}" PORT="$svc_port" SKYFERRY_METRICS_PORT=$((svc_port + 1000)) SKYFERRY_NATS_NKEY_SEED_FILE="$SKYFERRY_NATS_SEED_DIR/$svc.nk" \
     node --enable-source-maps "${flags[@]}" "services/$svc/dist/server.mjs" > "$stack_dir/logs/$name.log" 2>&1 &
   pids+=($!)
   pid_of[$name]=$!

@@ -311,6 +311,13 @@ describe("docker-compose.yml, rendered by compose-go", () => {
         const svc = await startNative({ service: name, env: envOf(name), hosts, label: `compose ${name}`, timeoutMs: 60_000 });
         started.push(svc);
         assert.equal((await fetch(`${svc.url}/readyz`)).status, 200);
+        // Prometheus' /metrics on the port the file gives it, on the compose network only.
+        const env = envOf(name);
+        assert.ok(env.SKYFERRY_METRICS_PORT && env.SKYFERRY_METRICS_PORT !== env.PORT, `${name}: a metrics port of its own`);
+        assert.ok(!JSON.stringify(project.services[name]!.ports ?? []).includes(`:${env.SKYFERRY_METRICS_PORT}`), `${name}: the metrics port is not published`);
+        const metrics = await fetch(`http://127.0.0.1:${env.SKYFERRY_METRICS_PORT}/metrics`);
+        assert.equal(metrics.status, 200);
+        assert.match(await metrics.text(), new RegExp(`^process_resident_memory_bytes\\{service="${name}"\\} `, "m"));
       });
     }
 

@@ -237,6 +237,25 @@ describe("deploy/k8s, rendered by kustomize", () => {
     }
   });
 
+  test("metrics: every pod serves /metrics on a port of its own (the ConfigMap's SKYFERRY_METRICS_PORT), annotated for Prometheus, reachable only from the monitoring namespace", () => {
+    const port = configMap().SKYFERRY_METRICS_PORT;
+    assert.equal(port, "9464");
+    for (const name of ours) {
+      const c = container(name);
+      assert.equal(String(c.ports?.find((p) => p.name === "metrics")?.containerPort), port, `${name}: a metrics containerPort`);
+      assert.notEqual(c.env?.find((e) => e.name === "PORT")?.value, port, `${name}: not the service's own port`);
+      const annotations = (deployment(name).spec.template as { metadata?: { annotations?: Record<string, string> } }).metadata?.annotations ?? {};
+      assert.deepEqual([annotations["prometheus.io/scrape"], annotations["prometheus.io/port"], annotations["prometheus.io/path"]], ["true", port, "/metrics"], `${name}: scrape annotations`);
+    }
+    const policy = find("NetworkPolicy", "metrics-from-monitoring")?.spec as
+      | { podSelector: { matchLabels: Record<string, string> }; ingress: Array<{ from: Array<{ namespaceSelector?: { matchLabels: Record<string, string> } }>; ports: Array<{ port: number }> }> }
+      | undefined;
+    assert.ok(policy, "a NetworkPolicy for the metrics port");
+    assert.deepEqual(policy.podSelector.matchLabels, { "app.kubernetes.io/name": "skyferry" });
+    assert.deepEqual(policy.ingress.map((i) => i.ports.map((p) => p.port)), [[9464]]);
+    assert.deepEqual(policy.ingress[0]!.from[0]!.namespaceSelector?.matchLabels, { "kubernetes.io/metadata.name": "monitoring" });
+  });
+
   test("stopping: a preStop, then a grace period covering the service's own shutdown; transfer's drain time is configuration aligned with it", () => {
     for (const name of ours) {
       const c = container(name);
@@ -300,11 +319,12 @@ describe("deploy/k8s, rendered by kustomize", () => {
     for (const o of objects) assert.doesNotMatch(JSON.stringify(o.kind === "ScaledObject" ? {} : o), /\b8222\b/, `${o.kind} ${o.metadata.name} does not expose NATS monitoring`);
   });
 
-  test("NetworkPolicy: every pod denies ingress by default; only the ingress controller reaches the gateway, only the gateway reaches history", () => {
+  test("NetworkPolicy: every pod denies ingress by default; only the ingress controller reaches the gateway, only the gateway reaches history (apart from the metrics port, above)", () => {
     const policies = objects.filter((o) => o.kind === "NetworkPolicy").map((o) => o.spec as { podSelector: { matchLabels?: Record<string, string> }; policyTypes: string[]; ingress?: Array<{ from?: unknown[]; ports?: Array<{ port: number }> }> });
     const deny = policies.find((p) => Object.keys(p.podSelector.matchLabels ?? {}).length === 0 && p.policyTypes.includes("Ingress") && !p.ingress);
     assert.ok(deny, "a default-deny ingress policy for every pod of the namespace");
-    const allows = (name: Ours) => policies.filter((p) => p.ingress && Object.entries(p.podSelector.matchLabels ?? {}).every(([k, v]) => deployment(name).spec.template.metadata.labels[k] === v));
+    const servicePorts = (p: (typeof policies)[number]) => !(p.ingress ?? []).every((r) => r.ports?.every((port) => port.port === 9464));
+    const allows = (name: Ours) => policies.filter((p) => p.ingress && servicePorts(p) && Object.entries(p.podSelector.matchLabels ?? {}).every(([k, v]) => deployment(name).spec.template.metadata.labels[k] === v));
     assert.deepEqual(allows("authz"), []);
     assert.deepEqual(allows("transfer"), []);
     const [gw] = allows("gateway");
@@ -550,8 +570,19 @@ describe("deploy/k8s, rendered by kustomize", () => {
       test(`${name} becomes ready`, async () => {
         const env = envOf(name);
         assert.equal(env.HOST, "0.0.0.0");
+        // Each pod has its own address; here each service's metrics listener gets a loopback
+        // address of its own, on the manifests' port.
+        const metricsHost = `127.0.1.${ours.indexOf(name) + 1}`;
+        env.SKYFERRY_METRICS_HOST = metricsHost;
         const svc = await startNative({ service: name, env, hosts, label: `k8s ${name}`, timeoutMs: 90_000 });
         started.push(svc);
+        const metrics = await fetch(`http://${metricsHost}:${env.SKYFERRY_METRICS_PORT}/metrics`);
+        assert.equal(metrics.status, 200);
+        const text = await metrics.text();
+        assert.match(text, new RegExp(`^process_cpu_user_seconds_total\\{service="${name}"\\} `, "m"), "Node's process metrics, labelled with the service");
+        assert.match(text, /^# TYPE skyferry_http_request_duration_seconds histogram$/m);
+        // Not on the service's own port (the gateway answers its console there, any other service 404).
+        assert.doesNotMatch(await (await fetch(`${svc.url}/metrics`)).text(), /^# TYPE /m, "no metrics on the service's own port");
         const ready = (await (await fetch(`${svc.url}/readyz`)).json()) as { status: string; service: string; checks: Record<string, boolean> };
         assert.equal(ready.status, "ready");
         assert.equal(ready.service, name);

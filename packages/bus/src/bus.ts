@@ -35,6 +35,8 @@ export interface BusOptions {
   logger: BusLogger;
   /** A served handler's failure that means a dependency is down (see `ServeOptions.isUnavailable`). */
   isUnavailable?: (err: unknown) => boolean;
+  /** Told the subject, outcome (`ok` or the error's code) and duration of every request made (the service's metrics). */
+  observe?: { request(subject: string, outcome: string, seconds: number): void };
 }
 
 export interface Bus {
@@ -126,12 +128,36 @@ export async function createBus(options: BusOptions): Promise<Bus> {
   const jsm = await nc.jetstreamManager({ checkAPI: false });
   const denied = <T>(p: Promise<T>, subject: string): Promise<T> => p.catch((err: unknown) => Promise.reject(asPermissionError(err, subject)));
 
+  const observe = options.observe;
+  const timed = <T>(subject: string, p: Promise<T>): Promise<T> => {
+    if (!observe) return p;
+    const t0 = performance.now();
+    const seen = (outcome: string) => observe.request(subject, outcome, (performance.now() - t0) / 1000);
+    return p.then(
+      (v) => {
+        seen("ok");
+        return v;
+      },
+      (err: unknown) => {
+        seen(errorCode(err));
+        throw err;
+      },
+    );
+  };
+
   return {
     namespace,
     connection: nc,
-    request: (contract, data, opts) => denied(request(nc, namespace, contract, data, opts), contract.subject(namespace)),
+    request: (contract, data, opts) => {
+      const subject = contract.subject(namespace);
+      return timed(subject, denied(request(nc, namespace, contract, data, opts), subject));
+    },
     serve: (contract, handler, opts) => serve(nc, namespace, options.service, logger, contract, handler, { isUnavailable: options.isUnavailable, ...opts }),
-    requestMany: (contract, data, opts) => deniedPages(requestMany(nc, namespace, contract, data, opts), contract.subject(namespace)),
+    requestMany: (contract, data, opts) => {
+      const subject = contract.subject(namespace);
+      const pages = deniedPages(requestMany(nc, namespace, contract, data, opts), subject);
+      return observe ? timedPages(pages, (outcome, seconds) => observe.request(subject, outcome, seconds)) : pages;
+    },
     serveMany: (contract, handler, opts) => serveMany(nc, namespace, options.service, logger, contract, handler, { isUnavailable: options.isUnavailable, ...opts }),
     emit(contract, params, data) {
       const message = envelope(contract.type, data);
@@ -173,10 +199,28 @@ export async function createBus(options: BusOptions): Promise<Bus> {
   };
 }
 
+/** The pages of a paged request, told once its last page came (or it failed): one observation per request. */
+async function* timedPages<T>(pages: AsyncGenerator<T, void, undefined>, seen: (outcome: string, seconds: number) => void): AsyncGenerator<T, void, undefined> {
+  const t0 = performance.now();
+  try {
+    yield* pages;
+    seen("ok", (performance.now() - t0) / 1000);
+  } catch (err) {
+    seen(errorCode(err), (performance.now() - t0) / 1000);
+    throw err;
+  }
+}
+
 async function* deniedPages<T>(pages: AsyncGenerator<T, void, undefined>, subject: string): AsyncGenerator<T, void, undefined> {
   try {
     yield* pages;
   } catch (err) {
     throw asPermissionError(err, subject);
   }
+}
+
+/** A failure's code for metrics: ours (`BUS_TIMEOUT`, `NOT_FOUND`, ...), NATS' own, or `error`. */
+function errorCode(err: unknown): string {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === "string" && /^[A-Za-z0-9_.-]{1,64}$/.test(code) ? code : "error";
 }

@@ -73,6 +73,24 @@ describe("bus request/reply", () => {
     assert.deepEqual([...seen].sort(), ["a", "b"]);
   });
 
+  test("`observe` is told each request's subject (with the namespace), outcome and duration: ok, or the error's code", async () => {
+    const seen: Array<{ subject: string; outcome: string; seconds: number }> = [];
+    const observed = await createBus({ url, identity: "operator", credentials, namespace, service: "observed", logger, observe: { request: (subject, outcome, seconds) => seen.push({ subject, outcome, seconds }) } });
+    try {
+      await observed.request(Echo, { text: "hi" });
+      await assert.rejects(observed.request(Echo, { text: "x", fail: "client" }));
+      await assert.rejects(observed.request(Echo, { text: "far too long for ten" }));
+      assert.deepEqual(seen.map((s) => [s.subject, s.outcome]), [
+        [Echo.subject(namespace), "ok"],
+        [Echo.subject(namespace), "TEST_REFUSED"],
+        [Echo.subject(namespace), "BUS_MESSAGE_INVALID"],
+      ]);
+      for (const s of seen) assert.ok(s.seconds >= 0 && s.seconds < 10, `a duration in seconds: ${s.seconds}`);
+    } finally {
+      await observed.drain();
+    }
+  });
+
   test("an invalid request is refused before it is sent, naming the field", async () => {
     await assert.rejects(client.request(Echo, { text: "far too long for ten" }), (err: SkyferryError) => {
       assert.equal(err.code, "BUS_MESSAGE_INVALID");

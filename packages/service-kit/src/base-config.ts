@@ -30,6 +30,13 @@ export const BaseConfig = {
   MONGO_DB: Type.String({ default: "skyferry", pattern: "^[A-Za-z0-9_-]{1,63}$" }),
   /** Append the shape (fields, no values) of every MongoDB query to this file: the tests check each is indexed. */
   SKYFERRY_DB_QUERY_SHAPES: Type.Optional(Type.String({ minLength: 1 })),
+  /**
+   * Port of this service's Prometheus `/metrics` listener, apart from its own port (which for the
+   * gateway is the public edge). 0: no listener (the metrics are still kept).
+   */
+  SKYFERRY_METRICS_PORT: Type.Integer({ default: 0, minimum: 0, maximum: 65535 }),
+  /** Interface of the metrics listener; empty: HOST. */
+  SKYFERRY_METRICS_HOST: Type.String({ default: "" }),
   LOG_LEVEL: Type.Union(
     [Type.Literal("fatal"), Type.Literal("error"), Type.Literal("warn"), Type.Literal("info"), Type.Literal("debug"), Type.Literal("trace"), Type.Literal("silent")],
     { default: "info" },

@@ -2,6 +2,7 @@ import { type Bus, createBus, type NatsCredentials, natsSettingsProblems } from 
 import { SkyferryError } from "@skyferry/errors";
 import { connectMongo, isDatabaseUnavailable, type Mongo } from "@skyferry/db";
 import { createLogger, type Logger } from "@skyferry/logger";
+import { busRequestMetrics, createServiceMetrics, registerHttpMetrics, serveMetrics, type ServiceMetrics } from "@skyferry/metrics";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync } from "fastify";
 import { drainAfterEarlyReply } from "./early-reply.ts";
 import { instanceId, type RunningServer, runServer } from "./run-server.ts";
@@ -14,6 +15,8 @@ export interface ServiceDeps<C> {
   /** Present when the service asked for MongoDB. */
   mongo: Mongo | undefined;
   instance: string;
+  /** The service's Prometheus registry: HTTP and NATS request metrics are already kept in it. */
+  metrics: ServiceMetrics;
 }
 
 /**
@@ -52,6 +55,8 @@ export interface ServiceConfigBase {
   MONGO_URL: string;
   MONGO_DB: string;
   SKYFERRY_DB_QUERY_SHAPES?: string | undefined;
+  SKYFERRY_METRICS_PORT: number;
+  SKYFERRY_METRICS_HOST: string;
   LOG_LEVEL: string;
 }
 
@@ -78,6 +83,7 @@ export async function buildService<C extends ServiceConfigBase>(
   const problems = natsSettingsProblems({ url: config.SKYFERRY_NATS_URL, identity: name, credentials });
   if (problems.length > 0) throw new SkyferryError("CONFIG_INVALID", `Invalid configuration:\n  - ${problems.join("\n  - ")}`, { status: 500 });
   const instance = instanceId(name);
+  const metrics = createServiceMetrics(name);
   const fastifyOptions = { ...options.plugin.fastifyOptions?.(config), ...options.fastify };
   const mongo = options.useMongo
     ? await connectMongo({ url: config.MONGO_URL, dbName: config.MONGO_DB, logger, queryShapesFile: config.SKYFERRY_DB_QUERY_SHAPES })
@@ -86,7 +92,7 @@ export async function buildService<C extends ServiceConfigBase>(
   try {
     // A handler failing because the database is unreachable answers 503 (retryable), not 500: a
     // worker asking this service treats it as a transient fault (issue 25).
-    bus = await createBus({ url: config.SKYFERRY_NATS_URL, namespace: config.SKYFERRY_NAMESPACE, service: name, credentials, logger, ...(mongo ? { isUnavailable: isDatabaseUnavailable } : {}) });
+    bus = await createBus({ url: config.SKYFERRY_NATS_URL, namespace: config.SKYFERRY_NAMESPACE, service: name, credentials, logger, observe: busRequestMetrics(metrics, config.SKYFERRY_NAMESPACE), ...(mongo ? { isUnavailable: isDatabaseUnavailable } : {}) });
   } catch (err) {
     await mongo?.close();
     throw err;
@@ -97,7 +103,9 @@ export async function buildService<C extends ServiceConfigBase>(
     ajv: { customOptions: { removeAdditional: false, coerceTypes: "array", useDefaults: true } },
     ...fastifyOptions,
   }) as unknown as FastifyInstance;
-  const deps: ServiceDeps<C> = { config, logger, bus, mongo, instance };
+  // Before the service's plugin, so that its every route is measured.
+  registerHttpMetrics(app, metrics);
+  const deps: ServiceDeps<C> = { config, logger, bus, mongo, instance, metrics };
   const closers = [{ name: "nats", close: () => bus.drain() }];
   if (mongo) closers.push({ name: "mongodb", close: () => mongo.close() });
   drainAfterEarlyReply(app);
@@ -141,12 +149,24 @@ export async function startService<C extends ServiceConfigBase>(
   const logger = createLogger({ name: options.name, level: options.config.LOG_LEVEL });
   try {
     const built = await buildService({ ...options, logger });
+    const { config } = options;
+    const closers = [...built.closers];
+    if (config.SKYFERRY_METRICS_PORT > 0) {
+      const host = config.SKYFERRY_METRICS_HOST === "" ? config.HOST : config.SKYFERRY_METRICS_HOST;
+      const metricsServer = await serveMetrics(built.deps.metrics.registry, { host, port: config.SKYFERRY_METRICS_PORT }).catch(async (err: unknown) => {
+        await built.close();
+        throw err;
+      });
+      logger.info({ url: metricsServer.url }, "metrics listening");
+      // Scraped until the end: the last close.
+      closers.push({ name: "metrics", close: () => metricsServer.close() });
+    }
     const server = await runServer({
       app: built.app,
-      host: options.config.HOST,
-      port: options.config.PORT,
+      host: config.HOST,
+      port: config.PORT,
       logger,
-      closers: built.closers,
+      closers,
       shutdownTimeoutMs: options.shutdownTimeoutMs,
     });
     return { app: built.app, server, deps: built.deps };

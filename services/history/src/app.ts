@@ -20,6 +20,7 @@ import { registerHttpErrors } from "./http/errors.ts";
 import { internalAuth } from "./http/internal-auth.ts";
 import { uploadRoutes } from "./http/upload-routes.ts";
 import { createIngest } from "./uploads/ingest.ts";
+import { measuredIngest } from "./uploads/metrics.ts";
 import { serveImports } from "./imports/handlers.ts";
 
 /**
@@ -41,7 +42,7 @@ export async function historyApp(app: FastifyInstance, deps: ServiceDeps<History
   const histories = createHistoryService({ histories: historyRepo, datasets: datasetRepo, purgeDatasets: (id) => purgeDatasets(id), now });
   const datasets = createDatasetService({ datasets: datasetRepo, ownedHistory: histories.owned, store, logger, now });
   purgeDatasets = datasets.purgeHistory;
-  const ingest = createIngest({ datasets: datasetRepo, store, sniff: sniffDatatype, logger, now, maxBytes: config.HISTORY_MAX_UPLOAD_BYTES });
+  const ingest = measuredIngest(createIngest({ datasets: datasetRepo, store, sniff: sniffDatatype, logger, now, maxBytes: config.HISTORY_MAX_UPLOAD_BYTES }), deps.metrics);
 
   registerHttpErrors(app);
   // The same input limits as the gateway's (deep JSON, bad Content-Type), for its internal routes.

@@ -31,6 +31,7 @@ import { guardWork } from "./reliability/guard.ts";
 import { createLease, LEASE_INDEXES } from "./reliability/lease.ts";
 import { createReconciler, everyInterval } from "./reliability/reconciler.ts";
 import { ensureIndexes } from "@skyferry/db";
+import { createTransferMetrics } from "./metrics.ts";
 
 const MiB = 1024 * 1024;
 
@@ -72,14 +73,22 @@ export async function transferApp(
     await bus.enqueue(TransferJobWork, [job._id], work, msgId);
   };
   const get = wireGet({ bus, config, logger, openStore, jobs }); // get from cloud and bucket listing (issue 6)
+  const running: RunningJobs = new Map();
+  const metrics = createTransferMetrics(deps.metrics, { backlog: () => bus.consumerBacklog(consumer), running: () => running.size });
+  // What happens to a job: its events on the bus, and the counts of /metrics.
   const events = {
     progress: (job: JobDoc, bytes: number) =>
       bus.emit(TransferJobProgress, [job._id], { job_id: job._id, state: "running", bytes_done: bytes, bytes_total: job.bytes_total }),
-    completed: (job: JobDoc) => bus.emit(TransferJobCompleted, [job._id], { job: toTransferJob(job) }),
+    completed: (job: JobDoc) => {
+      bus.emit(TransferJobCompleted, [job._id], { job: toTransferJob(job) });
+      metrics.completed(job);
+    },
     failed: (job: JobDoc) => {
       bus.emit(TransferJobFailed, [job._id], { job: toTransferJob(job) });
+      metrics.failed(job);
       if (job.direction === "get") get.itemFailed(job);
     },
+    retrying: (job: JobDoc, source: string) => metrics.retrying(job, source),
   };
 
   const send = createSendPlanner({
@@ -120,7 +129,6 @@ export async function transferApp(
   let worker: Worker | undefined;
   let gets: { close(): Promise<void> } | undefined;
   let stopReconciler: (() => Promise<void>) | undefined;
-  const running: RunningJobs = new Map();
   // Any transfer instance may sweep (one at a time, by the lease), also one without workers.
   const startReconciler = () => {
     if (stopReconciler || config.TRANSFER_RECONCILE_SECONDS === 0) return;
@@ -138,7 +146,7 @@ export async function transferApp(
       batch: 200,
       logger,
     });
-    const sweeps = everyInterval(() => reconciler.sweep(), config.TRANSFER_RECONCILE_SECONDS * 1000, (err) => logger.warn({ err }, "reconciler sweep failed; the next one tries again"));
+    const sweeps = everyInterval(async () => metrics.swept(await reconciler.sweep()), config.TRANSFER_RECONCILE_SECONDS * 1000, (err) => logger.warn({ err }, "reconciler sweep failed; the next one tries again"));
     stopReconciler = async () => {
       await sweeps.stop();
       await reconciler.release().catch(() => undefined);
@@ -179,7 +187,10 @@ export async function transferApp(
     const dispatch = await get.dispatcher(runJob, { events, running, instance, patience, ...liveness });
     const aborts = bus.on(TransferJobAbort, TransferJobAbort.pattern(bus.namespace), ({ job_id }) => running.get(job_id)?.abort());
     try {
-      const handler = guardWork(dispatch.handler, {
+      const handler = guardWork((data, ctx) => {
+        if (ctx.deliveryCount > 1) metrics.redelivered(data.direction ?? "send");
+        return dispatch.handler(data, ctx);
+      }, {
         retryDelayMs: retryDelay,
         continueWork: async (data, msgId) => {
           await bus.enqueue(TransferJobWork, [data.job_id], { job_id: data.job_id, ...(data.direction ? { direction: data.direction } : {}) }, msgId);

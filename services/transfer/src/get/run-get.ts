@@ -26,6 +26,7 @@ export interface GetRunnerDeps {
     completed(job: JobDoc): void;
     /** Emits the failed event and marks the history item error (or deleted). */
     failed(job: JobDoc): void;
+    retrying?(job: JobDoc, source: string): void;
   };
   running: RunningJobs;
   instance: string;

@@ -29,7 +29,8 @@ type PendingWrites = ReturnType<typeof createPendingWrites>;
 export interface AttemptScope {
   id: string;
   jobs: Pick<JobRepository, "requeue" | "fail" | "setDeleted">;
-  events: { failed(job: JobDoc): void };
+  /** `retrying`: told of each transient failure handed back (the service's metrics). */
+  events: { failed(job: JobDoc): void; retrying?(job: JobDoc, source: string): void };
   log: Logger;
 }
 
@@ -96,6 +97,7 @@ export async function endFailedAttempt(
     const retryAfterMs = retryDelayMs(a.delivery, a.patience.maxDelayMs);
     log.warn({ err: a.err, code: error.code, source: failure.source, retry_after_ms: retryAfterMs, transient_ms: waited }, `${a.message}; will retry`);
     await jobs.requeue(id, error, since, a.attempts);
+    scope.events.retrying?.(a.job, failure.source);
     return { retryAfterMs };
   }
   const final: JobError = failure.kind === "transient" ? { ...error, code: "XFER_GAVE_UP", message: `gave up after ${formatDuration(waited)}: ${error.message}` } : error;

@@ -23,6 +23,7 @@ export interface JobRunnerDeps {
     progress(job: JobDoc, bytesDone: number): void;
     completed(job: JobDoc): void;
     failed(job: JobDoc): void;
+    retrying?(job: JobDoc, source: string): void;
   };
   /**
    * Whether the job's dataset is in a history of the job's user, under the job's store key
