@@ -53,7 +53,7 @@ describe("foundation: four services over NATS behind the gateway", () => {
     assert.equal(unknownParam.status, 200);
     const missing = await fetch(`${sys.url}/api/nothing-here`);
     assert.equal(missing.status, 404);
-    assert.deepEqual(Object.keys((await missing.json()) as object).sort(), ["code", "err_code", "err_msg"]);
+    assert.deepEqual(Object.keys((await missing.json()) as object).sort(), ["code", "err_code", "err_msg", "request_id"]);
   });
 
   test("two instances of one service share its requests", async () => {

@@ -52,4 +52,26 @@ describe("transfer on a namespace whose streams are not provisioned", () => {
     assert.equal(r.body.checks.streams, true);
     assert.ok(sys.logs.lines.some((l) => l.includes("transfer workers started")), "the workers started");
   });
+
+  test("its consumer deleted under it: the consume loop ends, /readyz says consuming false (503); once provisioned again it consumes again and is ready", async () => {
+    const jsm = await op.connection.jetstreamManager();
+    await jsm.consumers.delete(TransferJobsStream.name(sys.namespace), "transfer-workers");
+    const until = async (ok: (r: Awaited<ReturnType<typeof readyz>>) => boolean, what: string) => {
+      const deadline = Date.now() + 20_000;
+      let r = await readyz();
+      while (!ok(r) && Date.now() < deadline) {
+        await new Promise((res) => setTimeout(res, 200));
+        r = await readyz();
+      }
+      assert.ok(ok(r), `${what}: ${JSON.stringify(r.body)}`);
+      return r;
+    };
+    const down = await until((r) => r.status === 503 && r.body.checks.consuming === false, "not ready while nothing is consumed");
+    assert.equal(down.body.checks.nats, true);
+    assert.ok(sys.logs.lines.some((l) => l.includes("consumer loop ended")), "the end of the loop is logged");
+    await provisionNamespace(sys.namespace, { TRANSFER_ACK_WAIT_SECONDS: 30, TRANSFER_MAX_DELIVER: 10 });
+    const up = await until((r) => r.status === 200, "ready again");
+    assert.equal(up.body.checks.consuming, true);
+    assert.ok(sys.logs.lines.some((l) => l.includes("transfer workers consuming again")), "the supervisor started a new loop");
+  });
 });

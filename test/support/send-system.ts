@@ -46,6 +46,8 @@ export interface SendWorldOptions {
   transferEnv?: Record<string, string>;
   /** Extra environment of the authz service. */
   authzEnv?: Record<string, string>;
+  /** Extra environment of the gateway (e.g. SKYFERRY_TRUSTED_PROXIES). */
+  gatewayEnv?: Record<string, string>;
   /** Extra environment of every service (e.g. MONGO_URL of a database of the test's own). */
   allEnv?: Record<string, string>;
   /** Creates a radosgw role (web identity) for `aws` authorizations and points authz's STS at radosgw. */
@@ -71,7 +73,7 @@ export async function startSendWorld(options: SendWorldOptions): Promise<SendWor
       role = await createWebIdentityRole(oidc);
       Object.assign(authzEnv, { SKYFERRY_AWS_STS_ENDPOINT: role.endpoint, SKYFERRY_AWS_S3_ENDPOINT: stack.s3.endpoint }, options.authzEnv);
     }
-    sys = await startSystem({ label: options.label, env: { authz: authzEnv, ...(options.transferEnv ? { transfer: options.transferEnv } : {}), ...(options.allEnv ? { all: options.allEnv } : {}) } });
+    sys = await startSystem({ label: options.label, env: { authz: authzEnv, ...(options.transferEnv ? { transfer: options.transferEnv } : {}), ...(options.gatewayEnv ? { gateway: options.gatewayEnv } : {}), ...(options.allEnv ? { all: options.allEnv } : {}) } });
   } catch (err) {
     await role?.close();
     await oidc.close();

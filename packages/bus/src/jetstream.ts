@@ -4,6 +4,7 @@ import type { ConsumerSpec, EventContract, StreamSpec } from "@skyferry/contract
 import { isRetryable } from "@skyferry/errors";
 import {
   AckPolicy,
+  ConsumerEvents,
   type ConsumerMessages,
   DeliverPolicy,
   type JetStreamClient,
@@ -139,6 +140,10 @@ export interface WorkOptions {
 
 export interface Worker {
   readonly inFlight: number;
+  /** The consume loop is running: false once it ended (an error, the consumer deleted) or `stop` was called. */
+  readonly consuming: boolean;
+  /** Settles when the consume loop has ended, for whatever reason (a supervisor starts another). */
+  readonly ended: Promise<void>;
   /**
    * Stops pulling and hands back messages not yet started; lets running handlers finish for up
    * to `graceMs`, then aborts them (their messages are handed back) and waits.
@@ -216,8 +221,21 @@ export async function work<D extends TSchema>(
   };
 
   const loop = async () => {
-    messages = await consumer.consume({ max_messages: options.concurrency });
-    for await (const m of messages) {
+    const consumed = await consumer.consume({ max_messages: options.concurrency });
+    messages = consumed;
+    // nats.js keeps pulling from a consumer that was deleted (or whose stream was), quietly taking
+    // nothing: such a loop is ended here instead, so the worker says it is not consuming and its
+    // owner starts another once the consumer exists again.
+    void (async () => {
+      for await (const s of await consumed.status()) {
+        if (s.type === ConsumerEvents.ConsumerDeleted || s.type === ConsumerEvents.ConsumerNotFound || s.type === ConsumerEvents.StreamNotFound) {
+          if (!stopping) logger.error({ durable: spec.durable, status: s.type }, "the work consumer is gone; its consume loop stops");
+          consumed.stop();
+          return;
+        }
+      }
+    })().catch(() => undefined);
+    for await (const m of consumed) {
       if (stopping) {
         m.nak(HAND_BACK_DELAY_MS);
         continue;
@@ -235,12 +253,26 @@ export async function work<D extends TSchema>(
       running.add(p);
     }
   };
-  const done = loop().catch((err: unknown) => logger.error({ err, durable: spec.durable }, "consumer loop ended with an error"));
+  let looping = true;
+  const done = loop()
+    .then(
+      () => {
+        if (!stopping) logger.error({ durable: spec.durable }, "consumer loop ended (the consumer was deleted or its iterator closed)");
+      },
+      (err: unknown) => logger.error({ err, durable: spec.durable }, "consumer loop ended with an error"),
+    )
+    .finally(() => {
+      looping = false;
+    });
 
   return {
     get inFlight() {
       return running.size;
     },
+    get consuming() {
+      return looping && !stopping;
+    },
+    ended: done,
     async stop(graceMs = 10_000) {
       stopping = true;
       // The grace starts now, not once the message iterator has closed: that close settles only

@@ -93,6 +93,8 @@ function replyData<Req extends TSchema, Res extends TSchema>(contract: RpcContra
 export interface ServeContext {
   /** The request envelope's id, for log correlation. */
   messageId: string;
+  /** The HTTP request's id (the gateway's `x-request-id`), from the verified actor assertion, when the request acts for a user. */
+  requestId?: string;
 }
 
 export type RpcHandler<Req extends TSchema, Res extends TSchema> = (
@@ -217,13 +219,15 @@ function serveWith<Req extends TSchema, Res extends TSchema>(
   };
   const handle = async (msg: Msg): Promise<void> => {
     let messageId = "unknown";
+    let requestId: string | undefined;
     try {
       const req = decodeEnvelope(contract.request, msg.data);
       messageId = req.id;
       if (signed && check) await verifyActor(check, req.data, logger, subject, messageId);
-      await answer(req.data as Static<Req>, { messageId }, msg);
+      requestId = (req.data as { actor?: { request_id?: string } } | undefined)?.actor?.request_id;
+      await answer(req.data as Static<Req>, { messageId, ...(requestId ? { requestId } : {}) }, msg);
     } catch (err) {
-      const error = toBody(err, logger, subject, messageId, options.isUnavailable);
+      const error = toBody(err, logger, { subject, message_id: messageId, ...(requestId ? { request_id: requestId } : {}) }, options.isUnavailable);
       msg.respond(encode({ ...envelope(contract.replyType, undefined), ok: false as const, error }));
     }
   };
@@ -236,7 +240,10 @@ async function verifyActor(check: ActorCheck, data: unknown, logger: BusLogger, 
   const actor = (data as { actor?: { user_id: string; assertion?: string; request_id?: string } }).actor;
   if (!actor) return;
   try {
-    await check.verify(actor.assertion, actor);
+    const verified = (await check.verify(actor.assertion, actor)) as { request_id?: unknown } | undefined;
+    // The request id the gateway signed, not one written beside the assertion: what logs and jobs record.
+    if (typeof verified?.request_id === "string") actor.request_id = verified.request_id;
+    else delete actor.request_id;
   } catch (err) {
     // Logged without the token: the code, who the request named, and which request it was.
     const code = isSkyferryError(err) ? err.code : "BUS_ACTOR_INVALID";
@@ -245,16 +252,16 @@ async function verifyActor(check: ActorCheck, data: unknown, logger: BusLogger, 
   }
 }
 
-function toBody(err: unknown, logger: BusLogger, subject: string, messageId: string, isUnavailable?: (err: unknown) => boolean): ErrorBody {
+function toBody(err: unknown, logger: BusLogger, where: { subject: string; message_id: string; request_id?: string }, isUnavailable?: (err: unknown) => boolean): ErrorBody {
   if (err instanceof SkyferryError && err.status < 500) return err.toBody();
   if (!(err instanceof SkyferryError) && isUnavailable?.(err)) {
-    logger.warn({ err, subject, message_id: messageId }, "rpc handler failed: a dependency is unavailable");
-    return serviceUnavailable(subject, err).toBody();
+    logger.warn({ err, ...where }, "rpc handler failed: a dependency is unavailable");
+    return serviceUnavailable(where.subject, err).toBody();
   }
   if (err instanceof SkyferryError) {
-    logger.error({ err, subject, message_id: messageId }, "rpc handler failed");
+    logger.error({ err, ...where }, "rpc handler failed");
     return err.toBody();
   }
-  logger.error({ err, subject, message_id: messageId }, "rpc handler failed unexpectedly");
+  logger.error({ err, ...where }, "rpc handler failed unexpectedly");
   return internal("INTERNAL", "Internal error.").toBody();
 }

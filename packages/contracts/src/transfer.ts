@@ -165,6 +165,8 @@ export const TransferJob = Type.Object({
   checksum: Type.Object({ sha256: Type.String(), md5: Type.String() }),
   attempts: Type.Integer({ minimum: 0 }),
   error: Type.Union([JobError, Type.Null()]),
+  /** The id of the HTTP request that queued the job (its `x-request-id`): its log lines in every service carry it. */
+  request_id: Type.Optional(Type.String({ maxLength: 128 })),
 });
 export type TransferJob = Static<typeof TransferJob>;
 
@@ -233,6 +235,8 @@ export const TransferJobRecord = Type.Object({
   worker: Type.Union([Type.String(), Type.Null()]),
   /** The owner asked to cancel the job: no worker claims or completes it any more. */
   cancel_requested: Type.Optional(Type.Boolean()),
+  /** The request that queued the job (the actor assertion's request id, i.e. the gateway's `x-request-id`). */
+  request_id: Type.Optional(Type.String({ maxLength: 128 })),
   create_time: Timestamp,
   update_time: Timestamp,
   /** `get`: the job copies the object `object_key` into the history item `dataset_id` (issue 6). */

@@ -1,3 +1,4 @@
+import { hostname } from "node:os";
 import { pino, type Logger, type LoggerOptions } from "pino";
 
 export type { Logger } from "pino";
@@ -61,11 +62,12 @@ export interface CreateLoggerOptions {
   base?: Record<string, unknown>;
 }
 
-/** The one logger factory: JSON lines, redaction on, errors under `err`. */
+/** The one logger factory: JSON lines (with service, host name and pid), redaction on, errors under `err`. */
 export function createLogger(options: CreateLoggerOptions): Logger {
   const opts: LoggerOptions = {
     level: options.level ?? "info",
-    base: { service: options.name, pid: process.pid, ...options.base },
+    // The host (a pod's name in Kubernetes) tells replicas apart.
+    base: { service: options.name, hostname: hostname(), pid: process.pid, ...options.base },
     redact: { paths: REDACT_PATHS, censor: "[redacted]" },
     serializers: { err: pino.stdSerializers.err, error: pino.stdSerializers.err, req: serializeRequest },
     timestamp: pino.stdTimeFunctions.isoTime,

@@ -8,6 +8,7 @@ import { registerAuth } from "./plugins/auth.ts";
 import { registerConsole } from "./plugins/console.ts";
 import { registerCsrf } from "./plugins/csrf.ts";
 import { registerErrorHandling } from "./plugins/errors.ts";
+import { registerRequestIds, requestIdOptions } from "./plugins/request-id.ts";
 import { registerHistoryProxy } from "./plugins/history-proxy.ts";
 import { registerOpenApi } from "./plugins/openapi.ts";
 import { registerSecurityHeaders } from "./plugins/security.ts";
@@ -38,6 +39,7 @@ export async function gatewayApp(app: FastifyInstance, deps: ServiceDeps<Gateway
   const signer = await loadActorSigner(config.SKYFERRY_ACTOR_SIGNING_KEY_FILE, config.SKYFERRY_NAMESPACE);
   const bus = withActorCheck(deps.bus, await loadActorVerifier(config.SKYFERRY_ACTOR_PUBLIC_KEY_FILE, config.SKYFERRY_NAMESPACE));
   registerErrorHandling(app);
+  registerRequestIds(app);
   // Before any route: JSON depth and prototype keys, Content-Type syntax (issue 19).
   registerInputLimits(app);
   await registerSecurityHeaders(app, { publicUrl: config.SKYFERRY_PUBLIC_URL });
@@ -78,5 +80,8 @@ export async function gatewayApp(app: FastifyInstance, deps: ServiceDeps<Gateway
   });
 }
 
-/** Server options from config (service-kit's ServicePlugin): which proxies' X-Forwarded-* headers are believed. */
-gatewayApp.fastifyOptions = (config: GatewayConfig) => ({ trustProxy: trustedProxies(config.SKYFERRY_TRUSTED_PROXIES), rewriteUrl: withoutTrailingSlash });
+/** Server options from config (service-kit's ServicePlugin): which proxies' X-Forwarded-* headers are believed, and request ids (a trusted proxy's `x-request-id`, or a new UUID). */
+gatewayApp.fastifyOptions = (config: GatewayConfig) => {
+  const trustProxy = trustedProxies(config.SKYFERRY_TRUSTED_PROXIES);
+  return { trustProxy, rewriteUrl: withoutTrailingSlash, ...requestIdOptions(trustProxy) };
+};

@@ -127,6 +127,7 @@ export async function transferApp(
   ];
 
   let worker: Worker | undefined;
+  let closing = false;
   let gets: { close(): Promise<void> } | undefined;
   let stopReconciler: (() => Promise<void>) | undefined;
   // Any transfer instance may sweep (one at a time, by the lease), also one without workers.
@@ -198,6 +199,25 @@ export async function transferApp(
         logger,
       });
       worker = await bus.work(consumer, TransferJobWork, handler, { concurrency: config.TRANSFER_CONCURRENCY, backoffMs: retryDelay });
+      // A consume loop that ends by itself (the consumer deleted, an error) is started again, and
+      // /readyz says `consuming: false` meanwhile, rather than a worker silently taking nothing.
+      const supervise = (w: Worker): void => {
+        void w.ended.then(async () => {
+          while (!closing && worker === w) {
+            await new Promise((r) => setTimeout(r, 2000));
+            if (closing) return;
+            try {
+              const next = await bus.work(consumer, TransferJobWork, handler, { concurrency: config.TRANSFER_CONCURRENCY, backoffMs: retryDelay });
+              worker = next;
+              logger.info("transfer workers consuming again");
+              supervise(next);
+            } catch (err) {
+              logger.warn({ err }, "transfer workers cannot consume yet; trying again in 2 s");
+            }
+          }
+        });
+      };
+      supervise(worker);
     } catch (err) {
       // Tried again at the next check (the consumer went away since it was found, say): nothing left behind.
       aborts.unsubscribe();
@@ -216,9 +236,16 @@ export async function transferApp(
     service: "transfer",
     instance,
     // `streams`: the provisioned stream and consumer were found and the workers started.
-    checks: { nats: async () => bus.isConnected(), mongodb: async () => mongo.ping(), streams: async () => streams.ready },
+    // `consuming`: the workers' consume loop runs (or workers are off here).
+    checks: {
+      nats: async () => bus.isConnected(),
+      mongodb: async () => mongo.ping(),
+      streams: async () => streams.ready,
+      consuming: async () => !config.TRANSFER_WORKER_ENABLED || worker?.consuming === true,
+    },
   });
   app.addHook("onClose", async () => {
+    closing = true;
     await streams.close();
     await stopReconciler?.();
     // Stop taking jobs at once; jobs still running after the drain time are aborted (the runners

@@ -3218,6 +3218,7 @@ export interface paths {
                             outcome: "uploaded" | "skipped" | "downloaded" | (never | null);
                             overwrite_policy: "rename" | "skip" | "fail" | "overwrite";
                             provider: "aws" | "azure" | "s3";
+                            request_id?: string;
                             state: "new" | "queued" | "running" | "ok" | "error" | "deleted";
                             tool_id: "send_to_cloud" | "get_from_cloud";
                             /** Format: date-time */
@@ -3348,6 +3349,7 @@ export interface paths {
                             outcome: "uploaded" | "skipped" | "downloaded" | (never | null);
                             overwrite_policy: "rename" | "skip" | "fail" | "overwrite";
                             provider: "aws" | "azure" | "s3";
+                            request_id?: string;
                             state: "new" | "queued" | "running" | "ok" | "error" | "deleted";
                             tool_id: "send_to_cloud" | "get_from_cloud";
                             /** Format: date-time */
@@ -3488,6 +3490,7 @@ export interface paths {
                             outcome: "uploaded" | "skipped" | "downloaded" | (never | null);
                             overwrite_policy: "rename" | "skip" | "fail" | "overwrite";
                             provider: "aws" | "azure" | "s3";
+                            request_id?: string;
                             state: "new" | "queued" | "running" | "ok" | "error" | "deleted";
                             tool_id: "send_to_cloud" | "get_from_cloud";
                             /** Format: date-time */
@@ -3710,6 +3713,7 @@ export interface paths {
                             outcome: "uploaded" | "skipped" | "downloaded" | (never | null);
                             overwrite_policy: "rename" | "skip" | "fail" | "overwrite";
                             provider: "aws" | "azure" | "s3";
+                            request_id?: string;
                             state: "new" | "queued" | "running" | "ok" | "error" | "deleted";
                             tool_id: "send_to_cloud" | "get_from_cloud";
                             /** Format: date-time */
@@ -5515,6 +5519,8 @@ export interface components {
             err_msg: string;
             /** @description the offending field, when known */
             field?: string;
+            /** @description this request's id, as in the x-request-id answer header and every service's log lines */
+            request_id?: string;
         };
     };
     responses: never;

@@ -14,6 +14,7 @@ const GalaxyError = Type.Object(
     err_code: Type.Integer({ description: "Galaxy's code: 400007 missing, 400008 invalid, 400009 malformed id, 401001, 403002, 404001, 429001, 503001, ..." }),
     code: Type.Optional(Type.String({ description: "skyferry's error code, e.g. REQUEST_FIELD_MISSING" })),
     field: Type.Optional(Type.String({ description: "the offending field, when known" })),
+    request_id: Type.Optional(Type.String({ description: "this request's id, as in the x-request-id answer header and every service's log lines" })),
   },
   { description: "Galaxy's error body" },
 );

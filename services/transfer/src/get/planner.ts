@@ -95,6 +95,7 @@ export function createGetPlanner(deps: GetPlannerDeps) {
         bucket: req.bucket, planned_key: f.key, object_key: f.key, overwrite_policy: "overwrite", storage_class: null, metadata: {},
         state: "queued", outcome: null, bytes_total: f.size, bytes_done: 0, checksum: { sha256: "", md5: "" }, attempts: 0, retries: 0,
         error: null, upload: null, worker: null, create_time: t, update_time: t, direction: "get", ...(authz.grant ? { grant: authz.grant } : {}),
+        ...(actor.request_id ? { request_id: actor.request_id } : {}),
         get: { etag: f.etag, space_to_tab: flag(args.space_to_tab), to_posix_lines: flag(args.to_posix_lines), file_type: fileType },
       });
     }

@@ -84,7 +84,7 @@ export function createGetRunner(deps: GetRunnerDeps) {
       const attempts = large ? undefined : job.attempts;
       const ranges = large ? deps.ranges : undefined;
       const actor = { user_id: job.user_id };
-      const log = deps.logger.child({ job_id: id, user_id: job.user_id, attempt: job.attempts });
+      const log = deps.logger.child({ job_id: id, user_id: job.user_id, attempt: job.attempts, ...(job.request_id ? { request_id: job.request_id } : {}) });
       const scope: AttemptScope = { id, jobs: deps.jobs, events: deps.events, log };
       if (large) heartbeat = startHeartbeat({ beat: () => deps.jobs.heartbeat(id, ctx.messageId), intervalMs: deps.heartbeatMs, onLost: () => control.supersede(), onError: (err) => log.warn({ err }, "heartbeat not recorded") });
       // No progress at once: a job done within the interval reports only its completion. Events

@@ -41,5 +41,6 @@ export function toTransferJob(d: JobDoc): TransferJob {
     checksum: d.checksum,
     attempts: d.attempts,
     error: d.error,
+    ...(d.request_id ? { request_id: d.request_id } : {}),
   };
 }

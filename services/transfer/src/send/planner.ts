@@ -138,6 +138,7 @@ function jobDoc(
     dataset_name: d.name, store_key: d.store_key, object_key: key, overwrite_policy: o.policy, storage_class: req.storage_class ?? null,
     metadata: req.metadata ?? {}, state: "queued", outcome: null, bytes_total: d.file_size, bytes_done: 0, checksum: d.hashes,
     attempts: 0, retries: 0, error: null, upload: null, worker: null, create_time: o.now, update_time: o.now, ...(o.grant ? { grant: o.grant } : {}),
+    ...(req.actor.request_id ? { request_id: req.actor.request_id } : {}),
   };
 }
 

@@ -84,7 +84,7 @@ export function createJobRunner(deps: JobRunnerDeps) {
       const attempts = single ? job.attempts : undefined; // recorded with the end of an unclaimed job
       // The job's child logger is made on first use: a job that goes well logs one line, with the
       // same fields, and the bindings are not serialised and redacted a second time.
-      const bindings = { job_id: id, user_id: job.user_id, attempt: job.attempts };
+      const bindings = { job_id: id, user_id: job.user_id, attempt: job.attempts, ...(job.request_id ? { request_id: job.request_id } : {}) };
       let child: Logger | undefined;
       const log = () => (child ??= deps.logger.child(bindings));
       const scope: AttemptScope = { id, jobs: deps.jobs, events: deps.events, get log() { return log(); } };

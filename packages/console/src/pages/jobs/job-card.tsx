@@ -86,6 +86,12 @@ export function JobCard({ initial }: { initial: TransferJob }) {
       <div class="row">
         <span class="muted">
           Job <code>{job.id}</code> · started {formatTime(job.create_time)}
+          {job.request_id ? (
+            <>
+              {" "}
+              · request <code class="mono break" data-testid="job-request-id" title="Quote this id when reporting a problem: every service's log lines carry it">{job.request_id}</code>
+            </>
+          ) : null}
         </span>
         {!final ? (
           <button type="button" class="button-danger" disabled={action.busy} onClick={() => void cancel()}>
