@@ -17,6 +17,7 @@ import {
 } from "./jetstream.ts";
 import { type RequestOptions, type RpcHandler, type RpcPagesHandler, type ServeOptions, request, requestMany, serve, serveMany } from "./rpc.ts";
 import type { BusLogger } from "./types.ts";
+import { tracerFor } from "./tracing.ts";
 
 export interface BusOptions {
   /** NATS server URL(s), comma-separated. */
@@ -129,6 +130,8 @@ export async function createBus(options: BusOptions): Promise<Bus> {
   const denied = <T>(p: Promise<T>, subject: string): Promise<T> => p.catch((err: unknown) => Promise.reject(asPermissionError(err, subject)));
 
   const observe = options.observe;
+  // This service's spans (requests made and served, work published and run): no-ops unless tracing is on.
+  const tracer = tracerFor(options.service);
   const timed = <T>(subject: string, p: Promise<T>): Promise<T> => {
     if (!observe) return p;
     const t0 = performance.now();
@@ -150,15 +153,15 @@ export async function createBus(options: BusOptions): Promise<Bus> {
     connection: nc,
     request: (contract, data, opts) => {
       const subject = contract.subject(namespace);
-      return timed(subject, denied(request(nc, namespace, contract, data, opts), subject));
+      return timed(subject, denied(request(nc, namespace, contract, data, opts, tracer), subject));
     },
-    serve: (contract, handler, opts) => serve(nc, namespace, options.service, logger, contract, handler, { isUnavailable: options.isUnavailable, ...opts }),
+    serve: (contract, handler, opts) => serve(nc, namespace, options.service, logger, contract, handler, { isUnavailable: options.isUnavailable, tracer, ...opts }),
     requestMany: (contract, data, opts) => {
       const subject = contract.subject(namespace);
-      const pages = deniedPages(requestMany(nc, namespace, contract, data, opts), subject);
+      const pages = deniedPages(requestMany(nc, namespace, contract, data, opts, `_INBOX.${options.identity ?? options.service}`, tracer), subject);
       return observe ? timedPages(pages, (outcome, seconds) => observe.request(subject, outcome, seconds)) : pages;
     },
-    serveMany: (contract, handler, opts) => serveMany(nc, namespace, options.service, logger, contract, handler, { isUnavailable: options.isUnavailable, ...opts }),
+    serveMany: (contract, handler, opts) => serveMany(nc, namespace, options.service, logger, contract, handler, { isUnavailable: options.isUnavailable, tracer, ...opts }),
     emit(contract, params, data) {
       const message = envelope(contract.type, data);
       assertValid(contract.message, message);
@@ -180,7 +183,7 @@ export async function createBus(options: BusOptions): Promise<Bus> {
         },
       });
     },
-    enqueue: (contract, params, data, msgId) => denied(enqueue(js, namespace, contract, params, data, msgId), contract.subject(namespace, ...params)),
+    enqueue: (contract, params, data, msgId) => denied(enqueue(js, namespace, contract, params, data, msgId, tracer), contract.subject(namespace, ...params)),
     ensureStream: (spec) => denied(ensureStream(jsm, namespace, spec), `$JS.API.STREAM.*.${spec.name(namespace)}`),
     ensureConsumer: (spec) => denied(ensureConsumer(jsm, namespace, spec), `$JS.API.CONSUMER.*.${spec.stream.name(namespace)}.${spec.durable}`),
     hasStream: (spec) => denied(streamExists(jsm, namespace, spec), `$JS.API.STREAM.INFO.${spec.name(namespace)}`),
@@ -191,7 +194,7 @@ export async function createBus(options: BusOptions): Promise<Bus> {
         `$JS.API.CONSUMER.INFO.${spec.stream.name(namespace)}.${spec.durable}`,
       ),
     work: (spec, contract, handler, opts) =>
-      denied(work(js, namespace, logger, spec, contract, handler, opts), `$JS.API.CONSUMER.INFO.${spec.stream.name(namespace)}.${spec.durable}`),
+      denied(work(js, namespace, logger, spec, contract, handler, { tracer, ...opts }), `$JS.API.CONSUMER.INFO.${spec.stream.name(namespace)}.${spec.durable}`),
     isConnected: () => !nc.isClosed() && !nc.isDraining(),
     async drain() {
       if (!nc.isClosed()) await nc.drain();

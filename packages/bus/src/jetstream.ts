@@ -18,6 +18,8 @@ import {
 import { assertValid, decodeEnvelope, type Envelope, encode, envelope } from "./codec.ts";
 import { Semaphore } from "./semaphore.ts";
 import type { BusLogger } from "./types.ts";
+import { context } from "@opentelemetry/api";
+import { contextOf, inSpan, SpanKind, spanSubject, traceHeaders, tracerFor, type Tracer } from "./tracing.ts";
 
 const RETENTION = {
   workqueue: RetentionPolicy.Workqueue,
@@ -107,11 +109,17 @@ export async function enqueue<D extends TSchema, P extends string[]>(
   params: P,
   data: Static<D>,
   msgId: string,
+  tracer: Tracer = tracerFor("bus"),
 ): Promise<EnqueueResult> {
   const message = envelope(contract.type, data, msgId);
   assertValid(contract.message, message);
-  const ack = await js.publish(contract.subject(namespace, ...params), encode(message), { msgID: msgId });
-  return { seq: ack.seq, duplicate: ack.duplicate };
+  const subject = contract.subject(namespace, ...params);
+  // The work message carries the publisher's trace context: its handler's span joins the trace.
+  return inSpan(tracer, `${spanSubject(namespace, contract.pattern(namespace))} publish`, SpanKind.PRODUCER, context.active(), { "messaging.system": "nats", "messaging.destination.name": subject, "messaging.message.id": msgId }, async () => {
+    const headers = traceHeaders();
+    const ack = await js.publish(subject, encode(message), { msgID: msgId, ...(headers ? { headers } : {}) });
+    return { seq: ack.seq, duplicate: ack.duplicate };
+  });
 }
 
 export interface WorkContext {
@@ -136,6 +144,8 @@ export interface WorkOptions {
   concurrency: number;
   /** Backoff for a retryable failure, by delivery count (ms). */
   backoffMs?: (deliveryCount: number) => number;
+  /** Each message's handler runs in a span of this tracer (the service's), in the publisher's trace. */
+  tracer?: Tracer;
 }
 
 export interface Worker {
@@ -169,6 +179,7 @@ export async function work<D extends TSchema>(
   options: WorkOptions,
 ): Promise<Worker> {
   const consumer = await js.consumers.get(spec.stream.name(namespace), spec.durable);
+  const tracer = options.tracer ?? tracerFor("bus");
   const limit = new Semaphore(options.concurrency);
   const backoff = options.backoffMs ?? defaultBackoff;
   const abort = new AbortController();
@@ -200,7 +211,9 @@ export async function work<D extends TSchema>(
         return;
       }
       ctx.messageId = msg.id;
-      const result = await handler(msg.data as Static<D>, ctx);
+      const result = await inSpan(tracer, `${spanSubject(namespace, contract.pattern(namespace))} process`, SpanKind.CONSUMER, contextOf(m.headers), {
+        "messaging.system": "nats", "messaging.destination.name": m.subject, "messaging.message.id": msg.id, "messaging.delivery_count": ctx.deliveryCount,
+      }, () => handler(msg.data as Static<D>, ctx));
       if (result && "retryAfterMs" in result) m.nak(result.retryAfterMs);
       else m.ack();
     } catch (err) {

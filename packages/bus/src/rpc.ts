@@ -1,12 +1,14 @@
 import type { Static, TSchema } from "@sinclair/typebox";
 import { hasSignedActor, type RpcContract } from "@skyferry/contracts";
 import { type ErrorBody, SkyferryError, fromErrorBody, internal, isSkyferryError } from "@skyferry/errors";
-import { Empty, ErrorCode, type Msg, type NatsConnection, NatsError, RequestStrategy, type Subscription } from "nats";
+import { createInbox, Empty, ErrorCode, type Msg, type NatsConnection, NatsError, type Subscription } from "nats";
 import { assertValid, decodeEnvelope, decodeReply, encode, envelope, type ReplyEnvelope } from "./codec.ts";
 import { busNoResponders, busReplyInvalid, busReplyTooLarge, busTimeout, serviceUnavailable } from "./errors.ts";
 import { Semaphore } from "./semaphore.ts";
 import type { Bus } from "./bus.ts";
 import type { BusLogger } from "./types.ts";
+import { contextOf, inSpan, SpanKind, spanSubject, traceHeaders, tracerFor, type Tracer } from "./tracing.ts";
+import { context, SpanStatusCode, trace } from "@opentelemetry/api";
 
 export interface RequestOptions {
   timeoutMs?: number;
@@ -18,17 +20,21 @@ export async function request<Req extends TSchema, Res extends TSchema>(
   contract: RpcContract<string, Req, Res>,
   data: Static<Req>,
   options: RequestOptions = {},
+  tracer: Tracer = tracerFor("bus"),
 ): Promise<Static<Res>> {
   const subject = contract.subject(namespace);
   const timeout = options.timeoutMs ?? 5000;
   const payload = requestPayload(contract, data, "one");
-  let reply: Msg;
-  try {
-    reply = await nc.request(subject, payload, { timeout });
-  } catch (err) {
-    throw natsFailure(err, subject, timeout);
-  }
-  return replyData(contract, subject, reply.data);
+  return inSpan(tracer, `${spanSubject(namespace, subject)} request`, SpanKind.CLIENT, context.active(), { "messaging.system": "nats", "messaging.destination.name": subject }, async () => {
+    let reply: Msg;
+    try {
+      const headers = traceHeaders();
+      reply = await nc.request(subject, payload, { timeout, ...(headers ? { headers } : {}) });
+    } catch (err) {
+      throw natsFailure(err, subject, timeout);
+    }
+    return replyData(contract, subject, reply.data);
+  });
 }
 
 /**
@@ -42,26 +48,44 @@ export async function* requestMany<Req extends TSchema, Res extends TSchema>(
   contract: RpcContract<string, Req, Res>,
   data: Static<Req>,
   options: RequestOptions = {},
+  inboxPrefix = "_INBOX",
+  tracer: Tracer = tracerFor("bus"),
 ): AsyncGenerator<Static<Res>, void, undefined> {
   const subject = contract.subject(namespace);
   const timeout = options.timeoutMs ?? 30_000;
   const payload = requestPayload(contract, data, "many");
-  let replies: AsyncIterable<Msg>;
+  // A subscription of its own (no-responders and the end are this request's alone), made here
+  // rather than by nats.js's requestMany, whose own-subscription mode drops the message's headers
+  // (nats 2.29): the trace context (`traceparent`) must go along.
+  const sub = nc.subscribe(createInbox(inboxPrefix));
+  // As nats.js marks its own such subscriptions: a publish to `subject` the server refuses
+  // (permissions) is then delivered to this subscription as its error, not only to the status stream.
+  (sub as Subscription & { requestSubject?: string }).requestSubject = subject;
+  const timer = setTimeout(() => sub.unsubscribe(), timeout);
+  // One client span for the whole series, ended with it.
+  const span = tracer.startSpan(`${spanSubject(namespace, subject)} request`, { kind: SpanKind.CLIENT, attributes: { "messaging.system": "nats", "messaging.destination.name": subject } });
   try {
-    // noMux: a subscription of its own, so no-responders and the end are this request's alone.
-    replies = await nc.requestMany(subject, payload, { strategy: RequestStrategy.SentinelMsg, maxWait: timeout, noMux: true });
-  } catch (err) {
-    throw natsFailure(err, subject, timeout);
-  }
-  try {
-    for await (const msg of replies) {
-      if (msg.data.length === 0) return; // the end
+    const headers = context.with(trace.setSpan(context.active(), span), () => traceHeaders());
+    nc.publish(subject, payload, { reply: sub.getSubject(), ...(headers ? { headers } : {}) });
+    for await (const msg of sub) {
+      if (msg.data.length === 0) {
+        // The server's no-responders status, or the series' end.
+        if (msg.headers?.code === 503) throw busNoResponders(subject);
+        return;
+      }
       yield replyData(contract, subject, msg.data);
     }
   } catch (err) {
+    const code = (err as { code?: unknown } | null)?.code;
+    span.setStatus({ code: SpanStatusCode.ERROR, message: typeof code === "string" ? code : "error" });
     throw natsFailure(err, subject, timeout);
+  } finally {
+    clearTimeout(timer);
+    sub.unsubscribe();
+    span.end();
   }
-  throw busTimeout(subject, timeout); // the replies stopped without their end
+  // The replies stopped without their end (or the connection closed).
+  throw busTimeout(subject, timeout);
 }
 
 /** The request envelope, validated on publish: a malformed request is the caller's bug, reported before it leaves. */
@@ -127,6 +151,8 @@ export interface ServeOptions {
    * per request, before the handler runs. Serving such a contract without one is refused.
    */
   actorCheck?: ActorCheck;
+  /** Spans of served requests go to this tracer (the service's); by default one named after the queue. */
+  tracer?: Tracer;
 }
 
 /**
@@ -197,6 +223,7 @@ function serveWith<Req extends TSchema, Res extends TSchema>(
   options: ServeOptions,
   answer: (data: Static<Req>, ctx: ServeContext, msg: Msg) => Promise<void>,
 ): Subscription {
+  const tracer = options.tracer ?? tracerFor(queue);
   if (contract.replies !== replies) throw internal("BUS_CONTRACT_MISUSED", `${contract.name} has ${contract.replies} replies; it was served as having ${replies}.`);
   const subject = contract.subject(namespace);
   const signed = hasSignedActor(contract.requestData);
@@ -217,7 +244,10 @@ function serveWith<Req extends TSchema, Res extends TSchema>(
     }
     await Promise.allSettled(inFlight);
   };
-  const handle = async (msg: Msg): Promise<void> => {
+  // Each request served is a span of the requester's trace (its context in the message's headers).
+  const handle = (msg: Msg): Promise<void> =>
+    inSpan(tracer, `${spanSubject(namespace, subject)} process`, SpanKind.SERVER, contextOf(msg.headers), { "messaging.system": "nats", "messaging.destination.name": subject }, () => handleTraced(msg)).catch(() => undefined);
+  const handleTraced = async (msg: Msg): Promise<void> => {
     let messageId = "unknown";
     let requestId: string | undefined;
     try {
@@ -228,6 +258,7 @@ function serveWith<Req extends TSchema, Res extends TSchema>(
       await answer(req.data as Static<Req>, { messageId, ...(requestId ? { requestId } : {}) }, msg);
     } catch (err) {
       const error = toBody(err, logger, { subject, message_id: messageId, ...(requestId ? { request_id: requestId } : {}) }, options.isUnavailable);
+      trace.getActiveSpan()?.setStatus({ code: SpanStatusCode.ERROR, message: error.code });
       msg.respond(encode({ ...envelope(contract.replyType, undefined), ok: false as const, error }));
     }
   };

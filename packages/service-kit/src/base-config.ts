@@ -37,6 +37,13 @@ export const BaseConfig = {
   SKYFERRY_METRICS_PORT: Type.Integer({ default: 0, minimum: 0, maximum: 65535 }),
   /** Interface of the metrics listener; empty: HOST. */
   SKYFERRY_METRICS_HOST: Type.String({ default: "" }),
+  /**
+   * OpenTelemetry: the OTLP/HTTP endpoint spans are sent to (e.g. http://otel-collector:4318; the
+   * standard variable). Empty, the default: tracing off.
+   */
+  OTEL_EXPORTER_OTLP_ENDPOINT: Type.String({ default: "" }),
+  /** Share of new traces recorded, 0 to 1 (a trace begun upstream keeps its caller's decision). */
+  SKYFERRY_TRACE_SAMPLE_RATIO: Type.Number({ default: 1, minimum: 0, maximum: 1 }),
   LOG_LEVEL: Type.Union(
     [Type.Literal("fatal"), Type.Literal("error"), Type.Literal("warn"), Type.Literal("info"), Type.Literal("debug"), Type.Literal("trace"), Type.Literal("silent")],
     { default: "info" },

@@ -3,7 +3,8 @@ import { SkyferryError } from "@skyferry/errors";
 import { connectMongo, isDatabaseUnavailable, type Mongo } from "@skyferry/db";
 import { createLogger, type Logger } from "@skyferry/logger";
 import { busRequestMetrics, createServiceMetrics, registerHttpMetrics, serveMetrics, type ServiceMetrics } from "@skyferry/metrics";
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync } from "fastify";
+import { registerHttpTracing, startTracing } from "@skyferry/tracing";
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync, type FastifyRequest } from "fastify";
 import { drainAfterEarlyReply } from "./early-reply.ts";
 import { instanceId, type RunningServer, runServer } from "./run-server.ts";
 
@@ -26,7 +27,11 @@ export interface ServiceDeps<C> {
  * `server.ts`, the tests) gets the same ones. It may throw a ConfigError; it runs before anything
  * is connected.
  */
-export type ServicePlugin<C> = FastifyPluginAsync<ServiceDeps<C>> & { fastifyOptions?: (config: C) => Record<string, unknown> };
+export type ServicePlugin<C> = FastifyPluginAsync<ServiceDeps<C>> & {
+  fastifyOptions?: (config: C) => Record<string, unknown>;
+  /** Whose `traceparent` a request's span continues (default: every caller's); the gateway: trusted proxies only. */
+  acceptsTraceParent?: (config: C) => (req: FastifyRequest) => boolean;
+};
 
 export interface StartServiceOptions<C extends ServiceConfigBase> {
   name: string;
@@ -57,6 +62,8 @@ export interface ServiceConfigBase {
   SKYFERRY_DB_QUERY_SHAPES?: string | undefined;
   SKYFERRY_METRICS_PORT: number;
   SKYFERRY_METRICS_HOST: string;
+  OTEL_EXPORTER_OTLP_ENDPOINT: string;
+  SKYFERRY_TRACE_SAMPLE_RATIO: number;
   LOG_LEVEL: string;
 }
 
@@ -84,6 +91,7 @@ export async function buildService<C extends ServiceConfigBase>(
   if (problems.length > 0) throw new SkyferryError("CONFIG_INVALID", `Invalid configuration:\n  - ${problems.join("\n  - ")}`, { status: 500 });
   const instance = instanceId(name);
   const metrics = createServiceMetrics(name);
+  const tracing = startTracing({ service: name, instance, endpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT, sampleRatio: config.SKYFERRY_TRACE_SAMPLE_RATIO });
   const fastifyOptions = { ...options.plugin.fastifyOptions?.(config), ...options.fastify };
   const mongo = options.useMongo
     ? await connectMongo({ url: config.MONGO_URL, dbName: config.MONGO_DB, logger, queryShapesFile: config.SKYFERRY_DB_QUERY_SHAPES })
@@ -95,6 +103,7 @@ export async function buildService<C extends ServiceConfigBase>(
     bus = await createBus({ url: config.SKYFERRY_NATS_URL, namespace: config.SKYFERRY_NAMESPACE, service: name, credentials, logger, observe: busRequestMetrics(metrics, config.SKYFERRY_NAMESPACE), ...(mongo ? { isUnavailable: isDatabaseUnavailable } : {}) });
   } catch (err) {
     await mongo?.close();
+    await tracing.shutdown();
     throw err;
   }
   const app = Fastify({
@@ -105,9 +114,13 @@ export async function buildService<C extends ServiceConfigBase>(
   }) as unknown as FastifyInstance;
   // Before the service's plugin, so that its every route is measured.
   registerHttpMetrics(app, metrics);
+  const acceptParent = options.plugin.acceptsTraceParent?.(config);
+  registerHttpTracing(app, { service: name, ...(acceptParent ? { acceptParent } : {}) });
   const deps: ServiceDeps<C> = { config, logger, bus, mongo, instance, metrics };
   const closers = [{ name: "nats", close: () => bus.drain() }];
   if (mongo) closers.push({ name: "mongodb", close: () => mongo.close() });
+  // Last: the spans of the shutdown itself are sent too.
+  closers.push({ name: "tracing", close: () => tracing.shutdown() });
   drainAfterEarlyReply(app);
   try {
     await app.register(options.plugin, deps);

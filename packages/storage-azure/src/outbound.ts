@@ -9,6 +9,15 @@ import {
 } from "@azure/storage-blob";
 import type { TokenCredential } from "@azure/identity";
 import { guardedAgents, type OutboundPolicy } from "@skyferry/outbound-policy";
+import { inSpan, SpanKind } from "@skyferry/tracing";
+
+const hostOf = (url: string): string => {
+  try {
+    return new URL(url).host;
+  } catch {
+    return "";
+  }
+};
 
 /**
  * The SDK's default pipeline, plus (with a policy) a last step that hands each request an agent
@@ -17,6 +26,17 @@ import { guardedAgents, type OutboundPolicy } from "@skyferry/outbound-policy";
  */
 export function guardedPipeline(credential: StorageSharedKeyCredential | AnonymousCredential | TokenCredential, options: StoragePipelineOptions, policy: OutboundPolicy | undefined): Pipeline {
   const pipeline = newPipeline(credential, options);
+  // Each request to Azure (each try) as a client span of the job's trace; the URL (the blob's name) is not recorded.
+  pipeline.factories.push({
+    create: (next: RequestPolicy): RequestPolicy => ({
+      sendRequest: (request: WebResource) =>
+        inSpan("skyferry-storage", `Azure Blob ${request.method}`, { "http.request.method": request.method, "server.address": hostOf(request.url) }, async (span) => {
+          const response = await next.sendRequest(request);
+          span.setAttribute("http.response.status_code", response.status);
+          return response;
+        }, SpanKind.CLIENT),
+    }),
+  });
   if (!policy) return pipeline;
   const agents = guardedAgents(policy);
   pipeline.factories.push({

@@ -2,7 +2,8 @@ import type { Agent as HttpAgent } from "node:http";
 import type { Agent as HttpsAgent } from "node:https";
 import { S3Client } from "@aws-sdk/client-s3";
 import { guardedAgents, type OutboundPolicy } from "@skyferry/outbound-policy";
-import type { BuildMiddleware, MetadataBearer } from "@smithy/types";
+import type { BuildMiddleware, InitializeMiddleware, MetadataBearer } from "@smithy/types";
+import { inSpan, SpanKind } from "@skyferry/tracing";
 import { renewingCredentials, toIdentity } from "./credentials.ts";
 import { S3_REQUEST_TIMEOUT_MS } from "./limits.ts";
 import type { S3StoreOptions } from "./options.ts";
@@ -37,8 +38,24 @@ export function createS3Client(options: S3StoreOptions): S3Client {
     logger: SILENT,
   });
   client.middlewareStack.add(unsignedPayloadWithMd5, { step: "build", name: "skyferryUnsignedPayloadWithMd5" });
+  client.middlewareStack.add(traced, { step: "initialize", name: "skyferryTracing" });
   return client;
 }
+
+/**
+ * Each S3 operation (retries included) as a client span of the job's trace: `S3 PutObject`,
+ * `S3 UploadPart` with its part number. The bucket is named; the object key is not (it is the
+ * user's data). A no-op with tracing off.
+ */
+const traced: InitializeMiddleware<object, MetadataBearer> = (next, ctx) => async (args) => {
+  const operation = String((ctx as { commandName?: unknown }).commandName ?? "Request").replace(/Command$/, "");
+  const input = args.input as { Bucket?: unknown; PartNumber?: unknown };
+  return inSpan("skyferry-storage", `S3 ${operation}`, {
+    "rpc.system": "aws-api", "rpc.service": "S3", "rpc.method": operation,
+    ...(typeof input.Bucket === "string" ? { "aws.s3.bucket": input.Bucket } : {}),
+    ...(typeof input.PartNumber === "number" ? { "aws.s3.part_number": input.PartNumber } : {}),
+  }, () => next(args), SpanKind.CLIENT);
+};
 
 /**
  * A body that carries Content-MD5 is signed as UNSIGNED-PAYLOAD: the server checks every byte

@@ -3,6 +3,7 @@ import type { BodyReader } from "@skyferry/storage";
 import { SignatureV4 } from "@smithy/signature-v4";
 import { guardConnection, type OutboundPolicy } from "@skyferry/outbound-policy";
 import { Agent, buildConnector } from "undici";
+import { inSpan, SpanKind } from "@skyferry/tracing";
 import { header, readLimited, s3ErrorOf } from "./error-answer.ts";
 import { toStorageError } from "./errors.ts";
 import { createReaderPut } from "./reader-put.ts";
@@ -160,21 +161,25 @@ export function createDirectPut(client: S3Client, options: { region: string; end
     }
   }
 
+  // The same client span as the SDK's requests get (client.ts): `S3 PutObject`, the bucket named, not the key.
+  const traced = <T>(bucket: string, fn: () => Promise<T>): Promise<T> =>
+    inSpan("skyferry-storage", "S3 PutObject", { "rpc.system": "aws-api", "rpc.service": "S3", "rpc.method": "PutObject", "aws.s3.bucket": bucket }, fn, SpanKind.CLIENT);
+
   return {
     put(req) {
       const r = route(req.bucket);
-      return r ? send(r, req) : undefined;
+      return r ? traced(req.bucket, () => send(r, req)) : undefined;
     },
     putFromReader(req) {
       const r = route(req.bucket);
       if (!r) return undefined;
-      return signPut(r, req.key, req.headers).then(
+      return traced(req.bucket, () => signPut(r, req.key, req.headers).then(
         ({ path, headers }) => readerPut.send({ origin: r.origin, protocol: r.protocol, hostname: r.hostname, port: r.port, path, headers }, req),
         async (err: unknown) => {
           await req.reader.close().catch(() => undefined);
           throw err;
         },
-      );
+      ));
     },
     target(bucket) {
       const r = route(bucket);

@@ -8,7 +8,7 @@ import { registerAuth } from "./plugins/auth.ts";
 import { registerConsole } from "./plugins/console.ts";
 import { registerCsrf } from "./plugins/csrf.ts";
 import { registerErrorHandling } from "./plugins/errors.ts";
-import { registerRequestIds, requestIdOptions } from "./plugins/request-id.ts";
+import { registerRequestIds, requestIdOptions, trustedPeer } from "./plugins/request-id.ts";
 import { registerHistoryProxy } from "./plugins/history-proxy.ts";
 import { registerOpenApi } from "./plugins/openapi.ts";
 import { registerSecurityHeaders } from "./plugins/security.ts";
@@ -84,4 +84,10 @@ export async function gatewayApp(app: FastifyInstance, deps: ServiceDeps<Gateway
 gatewayApp.fastifyOptions = (config: GatewayConfig) => {
   const trustProxy = trustedProxies(config.SKYFERRY_TRUSTED_PROXIES);
   return { trustProxy, rewriteUrl: withoutTrailingSlash, ...requestIdOptions(trustProxy) };
+};
+
+/** A request's span continues the caller's trace (`traceparent`) only when a trusted proxy sent it; anyone else's request starts a trace. */
+gatewayApp.acceptsTraceParent = (config: GatewayConfig) => {
+  const trusted = trustedPeer(trustedProxies(config.SKYFERRY_TRUSTED_PROXIES));
+  return (req: { socket: { remoteAddress?: string | undefined } }) => trusted(req.socket.remoteAddress);
 };

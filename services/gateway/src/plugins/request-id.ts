@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage } from "node:http";
 import proxyAddr from "@fastify/proxy-addr";
-import type { FastifyInstance } from "fastify";
+import { type FastifyInstance, LogController } from "fastify";
 import type { TrustProxy } from "../trusted-proxies.ts";
 
 /** What an `x-request-id` from a trusted proxy may look like; anything else is replaced. */
@@ -14,15 +14,14 @@ const REQUEST_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
  * `request_id`, signed into the actor assertion, so authz, history and transfer log it and jobs
  * record it (issue 22).
  */
-export function requestIdOptions(trust: TrustProxy): { genReqId: (req: IncomingMessage) => string; requestIdLogLabel: string } {
-  const trusted: (address: string) => boolean =
-    trust === false ? () => false : typeof trust === "function" ? (address) => trust(address, 0) : ((fn) => (address: string) => fn(address, 0))(proxyAddr.compile(trust));
+export function requestIdOptions(trust: TrustProxy): { genReqId: (req: IncomingMessage) => string; logController: LogController } {
+  const trusted = trustedPeer(trust);
   return {
-    requestIdLogLabel: "request_id",
+    logController: new LogController({ requestIdLogLabel: "request_id" }),
     genReqId(req) {
       const given = req.headers["x-request-id"];
       const peer = req.socket?.remoteAddress;
-      if (typeof given === "string" && REQUEST_ID.test(given) && peer !== undefined && trusted(peer)) return given;
+      if (typeof given === "string" && REQUEST_ID.test(given) && trusted(peer)) return given;
       return randomUUID();
     },
   };
@@ -46,4 +45,11 @@ export function registerRequestIds(app: FastifyInstance): void {
       return payload;
     }
   });
+}
+
+/** Whether the peer at `address` is a trusted proxy (SKYFERRY_TRUSTED_PROXIES): its x-request-id and traceparent are believed. */
+export function trustedPeer(trust: TrustProxy): (address: string | undefined) => boolean {
+  if (trust === false) return () => false;
+  const fn = typeof trust === "function" ? trust : proxyAddr.compile(trust);
+  return (address) => address !== undefined && fn(address, 0);
 }

@@ -1,0 +1,4 @@
+export { startTracing, type Tracing, type TracingOptions } from "./setup.ts";
+export { registerHttpTracing } from "./http.ts";
+export { inSpan } from "./span.ts";
+export { SpanKind } from "@opentelemetry/api";
