@@ -42,6 +42,8 @@ export interface FaultProxyOptions {
   stallMs?: number;
   /** Which requests may be faulted (default: all). */
   only?: (req: IncomingMessage) => boolean;
+  /** Every request waits this long before it is handled: a distant provider (default 0). */
+  latencyMs?: number;
   /** A fixed port (the chaos bench); default any free one. */
   port?: number;
 }
@@ -50,13 +52,17 @@ export interface FaultProxy {
   /** `http://127.0.0.1:<port>`, to use as the provider's endpoint. */
   url: string;
   host: string;
-  seed: number;
+  readonly seed: number;
   /** Requests seen that may be faulted (`only`), and how many got each fault. */
   stats(): { requests: number; faults: Record<FaultKind | "permanent", number> };
   /** Faults at the given rate from now on (0: none). */
   setRate(rate: number): void;
   /** The next `n` matching requests get a fault (of `kind`, else drawn). */
   burst(n: number, kind?: FaultKind): void;
+  /** The faulted requests so far, oldest first: `<fault> <METHOD> <path>?<query keys>`. */
+  faulted(): string[];
+  /** Starts the sequence of draws again from `seed` (a chaos run's next schedule). */
+  reseed(seed: number): void;
   /** Every matching request answered with this error until cleared (undefined). */
   setPermanent(fault: PermanentFault | undefined): void;
   close(): Promise<void>;
@@ -78,13 +84,15 @@ export async function startFaultProxy(o: FaultProxyOptions): Promise<FaultProxy>
   const upstream = new URL(o.target);
   const kinds = o.kinds ?? FaultKinds;
   const stallMs = o.stallMs ?? 2000;
-  const random = seededRandom(o.seed);
+  let seed = o.seed;
+  let random = seededRandom(seed);
   let rate = o.rate;
   let burst: { left: number; kind: FaultKind | undefined } = { left: 0, kind: undefined };
   let permanent: PermanentFault | undefined;
   let requests = 0;
   const faults = Object.fromEntries([...FaultKinds, "permanent"].map((k) => [k, 0])) as Record<FaultKind | "permanent", number>;
   const agent = new Agent({ keepAlive: true, maxSockets: 64 });
+  const log: string[] = [];
   const sockets = new Set<Socket>();
   const timers = new Set<NodeJS.Timeout>();
   const later = (ms: number, fn: () => void) => {
@@ -166,6 +174,7 @@ export async function startFaultProxy(o: FaultProxyOptions): Promise<FaultProxy>
       }
     });
     req.on("end", () => up.end());
+    req.resume(); // paused while it waited out the latency
     up.on("response", (r) => {
       if (fault === "lost-answer") {
         r.resume();
@@ -204,8 +213,17 @@ export async function startFaultProxy(o: FaultProxyOptions): Promise<FaultProxy>
   };
 
   const server: Server = createServer((req, res) => {
+    if (!o.latencyMs) return handle(req, res);
+    req.pause();
+    later(o.latencyMs, () => handle(req, res));
+  });
+  const handle = (req: IncomingMessage, res: ServerResponse) => {
     const fault = pick(req);
-    if (fault) faults[fault] += 1;
+    if (fault) {
+      faults[fault] += 1;
+      const url = new URL(req.url ?? "/", "http://x");
+      log.push(`${fault} ${req.method} ${url.pathname}${url.search ? `?${[...url.searchParams.keys()].join("&")}` : ""}`);
+    }
     const s3 = o.flavor === "s3";
     switch (fault) {
       case "permanent":
@@ -221,7 +239,7 @@ export async function startFaultProxy(o: FaultProxyOptions): Promise<FaultProxy>
       default:
         return forward(req, res, fault);
     }
-  });
+  };
   server.on("connection", (s) => {
     sockets.add(s);
     s.once("close", () => sockets.delete(s));
@@ -234,8 +252,15 @@ export async function startFaultProxy(o: FaultProxyOptions): Promise<FaultProxy>
   return {
     url: `http://${host}`,
     host,
-    seed: o.seed,
+    get seed() {
+      return seed;
+    },
+    reseed: (s) => {
+      seed = s;
+      random = seededRandom(s);
+    },
     stats: () => ({ requests, faults: { ...faults } }),
+    faulted: () => [...log],
     setRate: (r) => void (rate = r),
     burst: (n, kind) => void (burst = { left: n, kind }),
     setPermanent: (f) => void (permanent = f),
