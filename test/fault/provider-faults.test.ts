@@ -168,6 +168,26 @@ describe("provider faults through a fault proxy: every job ends ok", () => {
     assert.deepEqual(lines.filter((l) => l.includes("terminated")), [], "no message terminated");
   });
 
+  test("lost answers to CreateMultipartUpload and CompleteMultipartUpload leave no upload behind and no second object", async () => {
+    // The server creates (completes) the upload, the worker hears a 500 instead: twice each, so
+    // the SDK's own retries meet it (the third try gets the real answer).
+    const before = s3.stats();
+    const t0 = performance.now();
+    const logFrom = w.sys.logs.lines.length;
+    s3.burst(2, "lost-answer", (req) => req.method === "POST" && /[?&]uploads(=|&|$)/.test(req.url ?? ""));
+    const created = await startSendMidway(w, user, s3Authz, { jobs: 2, size: 12 * MiB, buckets, label: "fault-prov-lost" });
+    const createdJobs = await waitForJobs(w.sys.url, user.apiKey, created.ids, 120_000, 200);
+    s3.burst(2, "lost-answer", (req) => req.method === "POST" && /[?&]uploadId=/.test(req.url ?? ""));
+    const completed = await startSendMidway(w, user, s3Authz, { jobs: 2, size: 12 * MiB, buckets, label: "fault-prov-lost" });
+    const completedJobs = await waitForJobs(w.sys.url, user.apiKey, completed.ids, 120_000, 200);
+    row("S3 send, lost multipart answers", s3, before, [...createdJobs, ...completedJobs], Math.round(performance.now() - t0));
+    const lost = s3.faulted().slice(-4);
+    assert.deepEqual(lost.map((f) => f.replace(/ \/.*\?/, " ?")), ["lost-answer POST ?uploads", "lost-answer POST ?uploads", "lost-answer POST ?uploadId", "lost-answer POST ?uploadId"], lost.join("\n"));
+    const logs = w.sys.logs.lines.slice(logFrom);
+    await assertSendSettled(created, createdJobs, mongo, w.sys.db, logs, { transientHandled: false });
+    await assertSendSettled(completed, completedJobs, mongo, w.sys.db, logs, { transientHandled: false });
+  });
+
   test("403 AccessDenied on every upload ends each job error with the provider's reason, after one request", async () => {
     const authzId = s3Authz;
     s3.setRate(0);

@@ -57,8 +57,8 @@ export interface FaultProxy {
   stats(): { requests: number; faults: Record<FaultKind | "permanent", number> };
   /** Faults at the given rate from now on (0: none). */
   setRate(rate: number): void;
-  /** The next `n` matching requests get a fault (of `kind`, else drawn). */
-  burst(n: number, kind?: FaultKind): void;
+  /** The next `n` matching requests (and matching `match`, when given) get a fault (of `kind`, else drawn). */
+  burst(n: number, kind?: FaultKind, match?: (req: IncomingMessage) => boolean): void;
   /** The faulted requests so far, oldest first: `<fault> <METHOD> <path>?<query keys>`. */
   faulted(): string[];
   /** Starts the sequence of draws again from `seed` (a chaos run's next schedule). */
@@ -87,7 +87,7 @@ export async function startFaultProxy(o: FaultProxyOptions): Promise<FaultProxy>
   let seed = o.seed;
   let random = seededRandom(seed);
   let rate = o.rate;
-  let burst: { left: number; kind: FaultKind | undefined } = { left: 0, kind: undefined };
+  let burst: { left: number; kind: FaultKind | undefined; match: ((req: IncomingMessage) => boolean) | undefined } = { left: 0, kind: undefined, match: undefined };
   let permanent: PermanentFault | undefined;
   let requests = 0;
   const faults = Object.fromEntries([...FaultKinds, "permanent"].map((k) => [k, 0])) as Record<FaultKind | "permanent", number>;
@@ -110,7 +110,7 @@ export async function startFaultProxy(o: FaultProxyOptions): Promise<FaultProxy>
     // Always two draws per request, so the sequence of faults depends only on the seed and the order of requests.
     const hit = random() < rate;
     const kind = kinds[Math.floor(random() * kinds.length)]!;
-    if (burst.left > 0) {
+    if (burst.left > 0 && (!burst.match || burst.match(req))) {
       burst.left -= 1;
       return burst.kind ?? kind;
     }
@@ -262,7 +262,7 @@ export async function startFaultProxy(o: FaultProxyOptions): Promise<FaultProxy>
     stats: () => ({ requests, faults: { ...faults } }),
     faulted: () => [...log],
     setRate: (r) => void (rate = r),
-    burst: (n, kind) => void (burst = { left: n, kind }),
+    burst: (n, kind, match) => void (burst = { left: n, kind, match }),
     setPermanent: (f) => void (permanent = f),
     async close() {
       for (const t of timers) clearTimeout(t);
