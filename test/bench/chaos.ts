@@ -15,9 +15,12 @@
 // fault until every job is final. Exits 1 on any lost, duplicated or stranded job.
 // CHAOS_SEEDS (20), CHAOS_JOBS (200), CHAOS_FIRST_SEED (1), CHAOS_WORKERS (2),
 // CHAOS_FAULTS=provider,ferretdb,nats,worker (all), CHAOS_PROXY_PORT (46100),
-// CHAOS_NATS_PORT (46222; its monitor port +600). Needs the stack with FerretDB on PostgreSQL.
+// CHAOS_NATS_PORT (46222; its monitor port +600), CHAOS_LATENCY_MS (50), CHAOS_LOG_DIR (each
+// seed's worker and service logs). Needs the stack with FerretDB on PostgreSQL.
 import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import type { IncomingMessage } from "node:http";
 import { GetObjectCommand, ListObjectsV2Command } from "@aws-sdk/client-s3";
 import { MongoClient } from "mongodb";
@@ -38,6 +41,8 @@ const PROXY_PORT = Number(process.env.CHAOS_PROXY_PORT ?? 46100);
 const NATS_PORT = Number(process.env.CHAOS_NATS_PORT ?? 46222);
 const LATENCY_MS = Number(process.env.CHAOS_LATENCY_MS ?? 50);
 const SETTLE_LIMIT_MS = 180_000;
+/** CHAOS_LOG_DIR: each seed's worker and service logs are written there. */
+const LOG_DIR = process.env.CHAOS_LOG_DIR;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** A process fault begins once `atFraction` of the seed's jobs are final (mid-work, whatever the machine's speed), or when all are. */
@@ -109,7 +114,10 @@ async function main(): Promise<void> {
       proxy.reseed(seed);
       const before = proxy.stats();
       const faultsFrom = proxy.faulted().length;
-      const logFrom = [...workers, ...retired].map((w) => w.logs.length);
+      const sysFrom = world.sys.logs.lines.length;
+      // Where each worker's log stood when the seed began (a worker started since: from its start).
+      const logFrom = new Map([...workers, ...retired].map((w) => [w, w.logs.length]));
+      const seedLogs = () => [...workers, ...retired].flatMap((w) => w.logs.slice(logFrom.get(w) ?? 0));
       const res = await api<{ sent: Array<{ job_id: string }> }>(world.sys.url, "/api/cloud/storage/send", { key: user.apiKey, method: "POST", body: { history_id: hist.id, authz_id: authzId, bucket } });
       if (res.status !== 200 || res.body.sent.length !== JOBS) throw new Error(`seed ${seed}: the send answered ${res.status}: ${JSON.stringify(res.body).slice(0, 500)}`);
 
@@ -174,14 +182,31 @@ async function main(): Promise<void> {
       const duplicated = [...listed].filter((k) => !digests.has(k)).length;
       const stranded = docs.length - ok.length - errors.length;
       const uploads = (await s3MultipartUploads(independentS3(), bucket)).length;
-      const terminated = [...workers, ...retired].reduce((n, w) => n + w.logs.slice(logFrom[[...workers, ...retired].indexOf(w)] ?? 0).filter((l) => l.includes("terminated")).length, 0);
+      const terminated = seedLogs().filter((l) => l.includes("terminated")).length;
       const after = proxy.stats();
       const faults = Object.entries(after.faults).filter(([k]) => k !== "permanent").reduce((n, [k, v]) => n + v - before.faults[k as keyof typeof before.faults], 0);
       const errorCodes = [...new Set(errors.map((e) => e.error?.code ?? "?"))].join(",");
       const row = `| ${seed} | ${describeSchedule(plan)} (jobs final as each began: ${began.join(", ") || "-"}) | ${ok.length} / ${errors.length}${errorCodes ? ` (${errorCodes})` : ""} | ${lost} | ${duplicated} | ${stranded} | ${uploads} | ${terminated} | ${faults} of ${after.requests - before.requests} requests | ${stranded ? `not settled after ${SETTLE_LIMIT_MS / 1000} s` : `${(settleMs / 1000).toFixed(1)} s`} |`;
       console.log(row);
+      for (const e of errors.slice(0, 5)) {
+        const lines = seedLogs().filter((l) => l.includes(e._id) && /"level":(40|50)/.test(l));
+        console.log(`  seed ${seed}: job ${e._id} error ${JSON.stringify(e.error)}\n    ${lines.slice(-3).map((l) => l.slice(0, 1500)).join("\n    ")}`);
+      }
+      if (terminated) {
+        const lines = seedLogs().filter((l) => l.includes("terminated"));
+        console.log(`  seed ${seed}: terminated:\n    ${lines.slice(0, 3).map((l) => l.slice(0, 2500)).join("\n    ")}`);
+      }
+      if (errors.length) {
+        const internal = world.sys.logs.lines.slice(sysFrom).filter((l) => /"level":50/.test(l));
+        console.log(`  seed ${seed}: the services' errors:\n    ${internal.slice(0, 5).map((l) => l.slice(0, 1500)).join("\n    ")}`);
+      }
       if (uploads) console.log(`  seed ${seed}: uploads left ${JSON.stringify(await s3MultipartUploads(independentS3(), bucket))}; lost answers: ${JSON.stringify(proxy.faulted().slice(faultsFrom).filter((f) => f.startsWith("lost-answer")))}`);
       rows.push(row);
+      if (LOG_DIR) {
+        mkdirSync(LOG_DIR, { recursive: true });
+        writeFileSync(join(LOG_DIR, `seed-${seed}-workers.log`), seedLogs().join("\n"));
+        writeFileSync(join(LOG_DIR, `seed-${seed}-services.log`), world.sys.logs.lines.slice(sysFrom).join("\n"));
+      }
       if (lost || duplicated || stranded) bad++;
       await removeS3Buckets(independentS3(), [bucket]);
       try {
