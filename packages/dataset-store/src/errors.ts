@@ -12,6 +12,7 @@ export const DatasetStoreErrorCode = [
   "DATASET_STORE_CONFIG_INVALID",
   "DATASET_STORE_UNAVAILABLE",
   "DATASET_STORE_IO",
+  "DATASET_STORE_FULL",
 ] as const;
 export type DatasetStoreErrorCode = (typeof DatasetStoreErrorCode)[number];
 
@@ -58,3 +59,13 @@ export const unavailable = (message: string, cause?: unknown) =>
   new DatasetStoreError("DATASET_STORE_UNAVAILABLE", message, { status: 503, errCode: GalaxyCode.unavailable, retryable: true, cause });
 
 export const ioError = (message: string, cause?: unknown) => new DatasetStoreError("DATASET_STORE_IO", message, { status: 500, cause });
+
+/**
+ * The file system holding the store has no space left (ENOSPC, or EDQUOT: a quota); the write's
+ * partial file is removed and nothing was stored. Not retryable: space comes back only when
+ * someone frees it (issue 25, case 5).
+ */
+export const storeFull = (cause: unknown) => {
+  const errno = (cause as { code?: unknown } | null)?.code === "EDQUOT" ? "EDQUOT, the quota is used up" : "ENOSPC, no space left on the device";
+  return new DatasetStoreError("DATASET_STORE_FULL", `The dataset store is full (${errno}); nothing was stored.`, { status: 507, cause });
+};

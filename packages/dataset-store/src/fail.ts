@@ -1,4 +1,4 @@
-import { aborted, ioError, isDatasetStoreError, sourceFailed } from "./errors.ts";
+import { aborted, ioError, isDatasetStoreError, sourceFailed, storeFull } from "./errors.ts";
 
 /**
  * Classifies a failed write: our own coded errors pass through; a fired signal is ABORTED; an
@@ -12,7 +12,10 @@ export function writeFailure(err: unknown, signal: AbortSignal | undefined, stor
   return sourceFailed(err);
 }
 
-const fsFailure = (err: unknown) => ioError(`Writing to the dataset store failed: ${(err as Error).message}`, err);
+const fsFailure = (err: unknown) => {
+  const code = (err as { code?: unknown }).code;
+  return code === "ENOSPC" || code === "EDQUOT" ? storeFull(err) : ioError(`Writing to the dataset store failed: ${(err as Error).message}`, err);
+};
 
 /** Rejects at once when the signal has already fired. */
 export function throwIfAborted(signal: AbortSignal | undefined): void {

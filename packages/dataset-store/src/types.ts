@@ -18,7 +18,8 @@ export interface DatasetStore {
    * multipart upload) and an older blob under the key is untouched.
    * @throws DATASET_STORE_TOO_LARGE (413) when more than `maxBytes` arrive; DATASET_STORE_ABORTED
    *   when `signal` fires; DATASET_STORE_SOURCE when `body` errors; DATASET_STORE_READ_ONLY;
-   *   DATASET_STORE_KEY_INVALID; DATASET_STORE_IO / DATASET_STORE_UNAVAILABLE (retryable).
+   *   DATASET_STORE_KEY_INVALID; DATASET_STORE_FULL (507) when the file system has no space left
+   *   (ENOSPC, EDQUOT); DATASET_STORE_IO / DATASET_STORE_UNAVAILABLE (retryable).
    */
   write(key: string, body: Readable, options?: WriteOptions): Promise<StoredBlob>;
   /**

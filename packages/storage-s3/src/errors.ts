@@ -83,7 +83,8 @@ export function toStorageError(err: unknown, what: string): StorageError {
   // The outbound policy refused the address before any connection: its message is the reason.
   if (e.code === "OUTBOUND_REFUSED") return new StorageError("OUTBOUND_REFUSED", e.message ?? "The destination is not allowed.", { providerReason: "OUTBOUND_REFUSED", cause: err });
   const status = e.$metadata?.httpStatusCode;
-  const names = [e.Code, e.name, e.code].filter((n): n is string => typeof n === "string" && n !== "Error");
+  // `Unknown`: the SDK's name for an answer without a body to read a code from (every HEAD); its status is the reason then.
+  const names = [e.Code, e.name, e.code].filter((n): n is string => typeof n === "string" && n !== "Error" && n !== "Unknown" && n !== "UnknownError");
   let code: StorageErrorCode | undefined;
   for (const n of names) code ??= BY_NAME[n];
   code ??= byStatus(status) ?? (e.$retryable ? "TRANSIENT" : "UNKNOWN");

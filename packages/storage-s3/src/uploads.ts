@@ -1,4 +1,4 @@
-import { AbortMultipartUploadCommand, CreateMultipartUploadCommand, ListPartsCommand } from "@aws-sdk/client-s3";
+import { AbortMultipartUploadCommand, CreateMultipartUploadCommand, ListMultipartUploadsCommand, ListPartsCommand } from "@aws-sdk/client-s3";
 import { isStorageError, StorageError, type PutInput } from "@skyferry/storage";
 import { call, type S3Context } from "./context.ts";
 
@@ -25,6 +25,7 @@ export async function locateUpload(
       if (!isStorageError(err, "NOT_FOUND")) throw err;
     }
   }
+  const started = Date.now();
   const r = await call("CreateMultipartUpload", () =>
     ctx.client.send(
       new CreateMultipartUploadCommand({
@@ -36,7 +37,12 @@ export async function locateUpload(
       }),
       { abortSignal: input.signal },
     ),
-  );
+  ).catch(async (err: unknown) => {
+    await abortLostUploads(ctx, input.bucket, input.key, started, undefined);
+    throw err;
+  });
+  // Retried by the SDK: an earlier try may have created an upload whose answer was lost.
+  if ((r.$metadata.attempts ?? 1) > 1) await abortLostUploads(ctx, input.bucket, input.key, started, r.UploadId);
   if (!r.UploadId) throw new StorageError("UNKNOWN", "S3 CreateMultipartUpload returned no upload id");
   await input.onUploadStarted?.(r.UploadId);
   return { uploadId: r.UploadId, stored: new Map() };
@@ -70,4 +76,27 @@ export async function abortUpload(ctx: S3Context, bucket: string, key: string, u
 /** Abandons an upload after a failure that makes it useless; never masks the original error. */
 export async function abortQuietly(ctx: S3Context, bucket: string, key: string, uploadId: string): Promise<void> {
   await abortUpload(ctx, bucket, key, uploadId).catch(() => undefined);
+}
+
+/** Clock difference allowed between this host and the server when matching an upload's `Initiated`. */
+const CLOCK_SKEW_MS = 5000;
+
+/**
+ * Aborts the uploads of `key` the server initiated while our CreateMultipartUpload was in flight,
+ * except `keep`: a try whose answer was lost (a reset, a 500 after the server acted) created one
+ * that nobody knows of, and it would hold its parts at the provider until a lifecycle rule removes
+ * it (issue 25: the fault proxy's lost answers left one per lost answer). Another writer starting an
+ * upload of the same key in those seconds would lose it too; a job's key is its own, so that is
+ * two sends of one dataset to one key at once. Best effort: a failure to list or abort is ignored.
+ */
+async function abortLostUploads(ctx: S3Context, bucket: string, key: string, started: number, keep: string | undefined): Promise<void> {
+  try {
+    const from = started - CLOCK_SKEW_MS;
+    const to = Date.now() + CLOCK_SKEW_MS;
+    const r = await ctx.client.send(new ListMultipartUploadsCommand({ Bucket: bucket, Prefix: key }));
+    const lost = (r.Uploads ?? []).filter((u) => u.Key === key && u.UploadId && u.UploadId !== keep && u.Initiated && u.Initiated.getTime() >= from && u.Initiated.getTime() <= to);
+    for (const u of lost) await abortQuietly(ctx, bucket, key, u.UploadId!);
+  } catch {
+    // housekeeping only: the upload's own outcome stands
+  }
 }

@@ -37,6 +37,12 @@ test("S3 error codes map to provider-neutral codes and keep the S3 code as provi
   assert.equal(toStorageError(Object.assign(new Error("x"), { code: "ECONNRESET" }), "x").providerReason, "ECONNRESET");
 });
 
+test("an answer without a body (a HEAD's 403) has its status as the reason, not the SDK's `Unknown`", () => {
+  const mapped = toStorageError(Object.assign(sdkError("Unknown", 403), { Code: "Unknown" }), "HeadObject");
+  assert.equal(mapped.storageCode, "ACCESS_DENIED");
+  assert.equal(mapped.providerReason, "HTTP 403");
+});
+
 test("a StorageError passes through unchanged", () => {
   const e = new StorageError("INTEGRITY", "x");
   assert.equal(toStorageError(e, "y"), e);

@@ -60,8 +60,13 @@ interface Shape {
   storageCode?: unknown;
 }
 
+/**
+ * Names that are no provider's code: error classes, and the SDK's `Unknown` for an answer without
+ * a body to read one from (every HEAD: a 403 on HeadObject says only its status).
+ */
+const NOT_CODES = new Set(["Error", "RestError", "UnknownError", "Unknown"]);
 /** A provider's code is shown only when it looks like one (letters, digits, `._-`), never free text. */
-const codeLike = (v: unknown): string | undefined => (typeof v === "string" && /^[A-Za-z][A-Za-z0-9_.-]{0,63}$/.test(v) && v !== "Error" && v !== "RestError" && v !== "UnknownError" ? v : undefined);
+const codeLike = (v: unknown): string | undefined => (typeof v === "string" && /^[A-Za-z][A-Za-z0-9_.-]{0,63}$/.test(v) && !NOT_CODES.has(v) ? v : undefined);
 
 /** Walks an error and its causes for the provider's status and code, and network/TLS codes. */
 function facts(err: unknown): { status?: number; code?: string; net?: string; refused: boolean } {

@@ -19,6 +19,8 @@ test("provider answers map to the vocabulary, keeping status and code, never the
     [sdk("SlowDown", 503), "throttled", 503, "SlowDown"],
     [azure("ServerBusy", 503), "throttled", 503, "ServerBusy"],
     [sdk("InternalError", 500), "provider_error", 500, "InternalError"],
+    // A HEAD's answer has no body: the SDK names its error `Unknown`, which is no provider's code.
+    [sdk("Unknown", 403), "access_denied", 403, undefined],
     [new StorageError("NOT_FOUND", "S3 HeadObject failed", { cause: sdk("NoSuchBucket", 404) }), "no_such_bucket", 404, "NoSuchBucket"],
   ];
   for (const [err, failure, status, code] of cases) {
