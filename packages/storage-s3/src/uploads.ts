@@ -1,5 +1,5 @@
-import { AbortMultipartUploadCommand, CreateMultipartUploadCommand, ListPartsCommand } from "@aws-sdk/client-s3";
-import { isStorageError, StorageError, type PutInput } from "@skyferry/storage";
+import { AbortMultipartUploadCommand, CreateMultipartUploadCommand, ListMultipartUploadsCommand, ListPartsCommand } from "@aws-sdk/client-s3";
+import { isStorageError, StorageError, type PendingUpload, type PutInput } from "@skyferry/storage";
 import { call, type S3Context } from "./context.ts";
 
 /** A part the server holds for an upload. */
@@ -25,6 +25,8 @@ export async function locateUpload(
       if (!isStorageError(err, "NOT_FOUND")) throw err;
     }
   }
+  // Write-ahead: the caller records that an upload is about to exist before it does.
+  await input.onUploadStarting?.();
   const r = await call("CreateMultipartUpload", () =>
     ctx.client.send(
       new CreateMultipartUploadCommand({
@@ -70,4 +72,23 @@ export async function abortUpload(ctx: S3Context, bucket: string, key: string, u
 /** Abandons an upload after a failure that makes it useless; never masks the original error. */
 export async function abortQuietly(ctx: S3Context, bucket: string, key: string, uploadId: string): Promise<void> {
   await abortUpload(ctx, bucket, key, uploadId).catch(() => undefined);
+}
+
+/**
+ * ListMultipartUploads under the key as a prefix (all pages), keeping the uploads of exactly that
+ * key started at or after `startedAfter`.
+ */
+export async function listKeyUploads(ctx: S3Context, bucket: string, key: string, startedAfter?: Date): Promise<PendingUpload[]> {
+  const out: PendingUpload[] = [];
+  let markers: { KeyMarker: string; UploadIdMarker: string } | undefined;
+  do {
+    const r = await call("ListMultipartUploads", () => ctx.client.send(new ListMultipartUploadsCommand({ Bucket: bucket, Prefix: key, ...markers })));
+    for (const u of r.Uploads ?? []) {
+      if (u.Key !== key || !u.UploadId || !u.Initiated) continue;
+      if (startedAfter && u.Initiated.getTime() < startedAfter.getTime()) continue;
+      out.push({ key, uploadId: u.UploadId, started: u.Initiated });
+    }
+    markers = r.IsTruncated && r.NextKeyMarker !== undefined && r.NextUploadIdMarker !== undefined ? { KeyMarker: r.NextKeyMarker, UploadIdMarker: r.NextUploadIdMarker } : undefined;
+  } while (markers);
+  return out;
 }
