@@ -3,7 +3,7 @@ import { hasSignedActor, type RpcContract } from "@skyferry/contracts";
 import { type ErrorBody, SkyferryError, fromErrorBody, internal, isSkyferryError } from "@skyferry/errors";
 import { Empty, ErrorCode, type Msg, type NatsConnection, NatsError, RequestStrategy, type Subscription } from "nats";
 import { assertValid, decodeEnvelope, decodeReply, encode, envelope, type ReplyEnvelope } from "./codec.ts";
-import { busNoResponders, busReplyInvalid, busReplyTooLarge, busTimeout, serviceUnavailable } from "./errors.ts";
+import { busDisconnected, busNoResponders, busReplyInvalid, busReplyTooLarge, busTimeout, serviceUnavailable } from "./errors.ts";
 import { Semaphore } from "./semaphore.ts";
 import type { Bus } from "./bus.ts";
 import type { BusLogger } from "./types.ts";
@@ -42,28 +42,47 @@ export async function* requestMany<Req extends TSchema, Res extends TSchema>(
   contract: RpcContract<string, Req, Res>,
   data: Static<Req>,
   options: RequestOptions = {},
+  connectionLost?: AbortSignal,
 ): AsyncGenerator<Static<Res>, void, undefined> {
   const subject = contract.subject(namespace);
   const timeout = options.timeoutMs ?? 30_000;
   const payload = requestPayload(contract, data, "many");
-  let replies: AsyncIterable<Msg>;
+  let replies: AsyncIterator<Msg>;
   try {
     // noMux: a subscription of its own, so no-responders and the end are this request's alone.
-    replies = await nc.requestMany(subject, payload, { strategy: RequestStrategy.SentinelMsg, maxWait: timeout, noMux: true });
+    replies = (await nc.requestMany(subject, payload, { strategy: RequestStrategy.SentinelMsg, maxWait: timeout, noMux: true }))[Symbol.asyncIterator]();
   } catch (err) {
     throw natsFailure(err, subject, timeout);
   }
   try {
-    for await (const msg of replies) {
-      if (msg.data.length === 0) return; // the end
-      yield replyData(contract, subject, msg.data);
+    for (;;) {
+      const next = await unlessLost(replies.next(), connectionLost, subject);
+      if (next.done) break;
+      if (next.value.data.length === 0) return; // the end
+      yield replyData(contract, subject, next.value.data);
     }
   } catch (err) {
     throw natsFailure(err, subject, timeout);
+  } finally {
+    void replies.return?.();
   }
   throw busTimeout(subject, timeout); // the replies stopped without their end
 }
 
+/**
+ * `next`, or BUS_DISCONNECTED once the connection drops: a reply published while this client was
+ * away is lost (its subscription is made again on reconnect, for later messages only), so waiting
+ * on would end only at the timeout -- 120 s for a send's pages, measured by test/fault/nats-outage.
+ */
+function unlessLost<T>(next: Promise<T>, lost: AbortSignal | undefined, subject: string): Promise<T> {
+  if (!lost) return next;
+  if (lost.aborted) return Promise.reject(busDisconnected(subject));
+  return new Promise<T>((resolve, reject) => {
+    const onLost = () => reject(busDisconnected(subject));
+    lost.addEventListener("abort", onLost, { once: true });
+    next.then(resolve, reject).finally(() => lost.removeEventListener("abort", onLost));
+  });
+}
 /** The request envelope, validated on publish: a malformed request is the caller's bug, reported before it leaves. */
 function requestPayload<Req extends TSchema, Res extends TSchema>(contract: RpcContract<string, Req, Res>, data: Static<Req>, replies: RpcContract["replies"]): Uint8Array {
   if (contract.replies !== replies) throw internal("BUS_CONTRACT_MISUSED", `${contract.name} has ${contract.replies} replies; it was requested as having ${replies}.`);
