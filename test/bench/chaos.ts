@@ -73,7 +73,7 @@ async function main(): Promise<void> {
   if (unavailable) throw new Error(`bench:chaos needs the stack's FerretDB on PostgreSQL: ${unavailable}`);
   console.log(`bench:chaos: ${SEEDS} seeds from ${FIRST_SEED}, ${JOBS} jobs each, ${WORKERS} workers, faults ${[...FAULTS].join(",")}`);
   const ferret = await startPrivateFerretDb();
-  const nats = await startPrivateNats(NATS_PORT, NATS_PORT + 600);
+  const nats = await startPrivateNats({ port: NATS_PORT, monitor: NATS_PORT + 600 });
   // Everything below (the services, the workers, provisioning) reads these through stackEnv().
   process.env.MONGO_URL = ferret.url;
   process.env.SKYFERRY_NATS_URL = nats.url;

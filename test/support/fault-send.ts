@@ -1,12 +1,65 @@
-// The send half of the fault tests (issue 25, test/fault): a send of N datasets started and caught
-// in its middle, and the assertions every such case makes once the fault is over.
+// The fault tests' world and their send half (issue 25, test/fault): servers of the test's own to
+// kill, a send of N datasets started and caught in its middle, and the assertions every case makes
+// once the fault is over.
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { ListObjectsV2Command } from "@aws-sdk/client-s3";
-import type { MongoClient } from "mongodb";
+import { MongoClient } from "mongodb";
 import type { SignedIn } from "./auth.ts";
-import { api, createS3Bucket, independentS3, type JobView, readS3, s3MultipartUploads, sha256 } from "./send.ts";
-import type { SendWorld } from "./send-system.ts";
+import type { PrivateNats } from "./private-nats.ts";
+import { type PrivateFerretDb, privateFerretDbUnavailable, startPrivateFerretDb } from "./private-ferretdb.ts";
+import { api, createS3Bucket, independentS3, type JobView, readS3, removeS3Buckets, s3MultipartUploads, sha256 } from "./send.ts";
+import { type SendWorld, startSendWorld } from "./send-system.ts";
+import { type SlowLink, startSlowLink } from "./slow-link.ts";
+import { stackEnv, stackOutboundAllow } from "./stack-env.ts";
+
+/** The link to radosgw every fault world sends through: a send lasts seconds, so a fault lands in its middle whatever the machine. */
+export const LINK_BYTES_PER_SECOND = 16 * 1024 * 1024;
+
+/** Why a fault world cannot be had here (its FerretDB), or undefined; printed loudly by the caller's skip. */
+export const faultWorldUnavailable = (): string | undefined => privateFerretDbUnavailable();
+
+/**
+ * A fault test's world: the four services in this process on a FerretDB of the test's own (over
+ * the stack's PostgreSQL; `ferret` kills and restarts it), radosgw behind a slow link (`both`:
+ * slow both ways, for gets), and with `nats` a NATS of the test's own as every service's bus.
+ */
+export interface FaultWorld {
+  ferret: PrivateFerretDb;
+  link: SlowLink;
+  w: SendWorld;
+  /** A client of the world's database (the services' documents are in `w.sys.db`). */
+  mongo: MongoClient;
+  /** SKYFERRY_OUTBOUND_ALLOW that lets a process reach the stack's servers and the link. */
+  allow: string;
+  /** Buckets the test made (`startSendMidway` adds its own): emptied and removed on close. */
+  buckets: string[];
+  close(): Promise<void>;
+}
+
+export async function startFaultWorld(label: string, o: { both?: boolean; transferEnv?: Record<string, string>; nats?: PrivateNats } = {}): Promise<FaultWorld> {
+  const ferret = await startPrivateFerretDb();
+  const link = await startSlowLink(stackEnv().s3.endpoint, LINK_BYTES_PER_SECOND, { both: o.both ?? false });
+  const allow = stackOutboundAllow(new URL(link.url).host);
+  const w = await startSendWorld({
+    label,
+    allEnv: { MONGO_URL: ferret.url, ...(o.nats ? { SKYFERRY_NATS_URL: o.nats.url } : {}) },
+    authzEnv: { SKYFERRY_OUTBOUND_ALLOW: allow },
+    transferEnv: { SKYFERRY_OUTBOUND_ALLOW: allow, ...o.transferEnv },
+  });
+  const mongo = await new MongoClient(ferret.url).connect();
+  const buckets: string[] = [];
+  return {
+    ferret, link, w, mongo, allow, buckets,
+    async close() {
+      await removeS3Buckets(independentS3(), buckets);
+      await mongo.close();
+      await w.close();
+      await link.close();
+      await ferret.close();
+    },
+  };
+}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -48,17 +101,27 @@ export async function startSendMidway(w: SendWorld, user: SignedIn, authzId: str
 /**
  * What every send case of the fault suite asserts once its jobs are final: every job ok, every
  * object the dataset's bytes under its planned key (none renamed, none twice), no multipart upload
- * left, no job left queued or running; and in `logs` (what the services and workers logged since
- * the send), that a transient failure was handled (unless `transientHandled: false`: a fault the
- * provider SDK's own retries absorb never reaches the job) and no message was terminated.
+ * left, and (`assertJobsSettled`) no job left queued or running.
  */
-export async function assertSendSettled(s: SendInFlight, jobs: JobView[], mongo: MongoClient, db: string, logs: string[], o: { transientHandled?: boolean } = {}): Promise<void> {
+export async function assertSendSettled(s: SendInFlight, jobs: JobView[], mongo: MongoClient, db: string): Promise<void> {
   for (const j of jobs) assert.deepEqual([j.state, j.error], ["ok", null], `job ${j.id}: ${JSON.stringify(j.error)}`);
   const listed = await independentS3().send(new ListObjectsV2Command({ Bucket: s.bucket }));
   assert.deepEqual((listed.Contents ?? []).map((o) => o.Key).sort(), [...s.digests.keys()].sort(), "one object per dataset, no duplicate");
   for (const j of jobs) assert.equal(sha256((await readS3(independentS3(), s.bucket, j.object_key)).body), s.digests.get(j.object_key), j.object_key);
   assert.deepEqual(await s3MultipartUploads(independentS3(), s.bucket), [], "no multipart upload left behind");
-  assert.equal(await mongo.db(db).collection("transfer_jobs").countDocuments({ history_id: s.historyId, state: { $in: ["new", "queued", "running"] } }), 0, "none left queued or running");
-  if (o.transientHandled !== false) assert.ok(logs.some((l) => l.includes("will retry") || l.includes("handed back")), "a transient failure was handled");
+  await assertJobsSettled(mongo, db, s.historyId);
+}
+
+/** No job of the history is left new, queued or running. */
+export async function assertJobsSettled(mongo: MongoClient, db: string, historyId: string): Promise<void> {
+  assert.equal(await mongo.db(db).collection("transfer_jobs").countDocuments({ history_id: historyId, state: { $in: ["new", "queued", "running"] } }), 0, "none left queued or running");
+}
+
+/**
+ * In `logs` (what the services and workers logged since the work began): no message was
+ * terminated, and with `transient`, a transient failure was handled (retried or handed back).
+ */
+export function assertLogsSettled(logs: string[], o: { transient: boolean }): void {
+  if (o.transient) assert.ok(logs.some((l) => l.includes("will retry") || l.includes("handed back")), "a transient failure was handled");
   assert.deepEqual(logs.filter((l) => l.includes("terminated")), [], "no message terminated");
 }

@@ -116,7 +116,7 @@ export async function startSystem(options: SystemOptions): Promise<System> {
       const config = loadConfig(def.schema, env) as never;
       // The services do not make their streams (docs/trust.md): the test provisions its namespace
       // as a deployment does, as the provisioner identity, with the transfer service's settings.
-      if (name === "transfer" && options.provision !== false) await provisionNamespace(namespace, config, logs);
+      if (name === "transfer" && options.provision !== false) await provisionNamespace(namespace, config, logs, (env as Record<string, string>).SKYFERRY_NATS_URL);
       const built = await buildService({ name, config, plugin: def.plugin as never, useMongo: def.useMongo, logger: logs.logger(name) });
       services[name] = built as BuiltService<unknown>;
       const address = await built.app.listen({ host: "127.0.0.1", port: 0 });
@@ -143,8 +143,8 @@ export async function startSystem(options: SystemOptions): Promise<System> {
 }
 
 /** What `provision.mjs` does for a deployment: this namespace's streams and consumers, as `provisioner`. */
-export async function provisionNamespace(namespace: string, settings: TransferStreamSettings, logs = new LogCapture()): Promise<void> {
-  const bus = await createBus({ url: stackEnv().natsUrl, namespace, service: "provision", identity: "provisioner", credentials: natsCredentials("provisioner"), logger: logs.logger("provision") });
+export async function provisionNamespace(namespace: string, settings: TransferStreamSettings, logs = new LogCapture(), natsUrl = stackEnv().natsUrl): Promise<void> {
+  const bus = await createBus({ url: natsUrl, namespace, service: "provision", identity: "provisioner", credentials: natsCredentials("provisioner"), logger: logs.logger("provision") });
   try {
     await provisionStreams(bus, transferStreams(settings));
   } finally {

@@ -113,8 +113,14 @@ export async function createBus(options: BusOptions): Promise<Bus> {
     },
     logger,
   );
+  // Aborted at each disconnect (and replaced): a request awaiting many replies fails at once then.
+  let connectionLost = new AbortController();
   void (async () => {
     for await (const s of nc.status()) {
+      if (s.type === Events.Disconnect) {
+        connectionLost.abort();
+        connectionLost = new AbortController();
+      }
       // A publish or subscription the server refused under this identity's permissions: requests
       // fail at once with BUS_PERMISSION_DENIED; an event published there is only reported here.
       if (s.type === Events.Error && s.permissionContext) {
@@ -158,7 +164,7 @@ export async function createBus(options: BusOptions): Promise<Bus> {
     serve: (contract, handler, opts) => serve(nc, namespace, options.service, logger, contract, handler, { isUnavailable: options.isUnavailable, tracer, ...opts }),
     requestMany: (contract, data, opts) => {
       const subject = contract.subject(namespace);
-      const pages = deniedPages(requestMany(nc, namespace, contract, data, opts, `_INBOX.${options.identity ?? options.service}`, tracer), subject);
+      const pages = deniedPages(requestMany(nc, namespace, contract, data, opts, `_INBOX.${options.identity ?? options.service}`, tracer, connectionLost.signal), subject);
       return observe ? timedPages(pages, (outcome, seconds) => observe.request(subject, outcome, seconds)) : pages;
     },
     serveMany: (contract, handler, opts) => serveMany(nc, namespace, options.service, logger, contract, handler, { isUnavailable: options.isUnavailable, tracer, ...opts }),

@@ -3,6 +3,10 @@ import { causeChain, GalaxyCode, SkyferryError, unavailable } from "@skyferry/er
 export const busTimeout = (subject: string, ms: number) =>
   unavailable("BUS_TIMEOUT", `No reply on ${subject} within ${ms} ms.`);
 
+/** The connection dropped while replies were awaited: some may be lost; asking again is safe for an idempotent request. */
+export const busDisconnected = (subject: string) =>
+  unavailable("BUS_DISCONNECTED", `The connection to NATS dropped while waiting for replies on ${subject}; try again.`);
+
 export const busNoResponders = (subject: string) =>
   unavailable("BUS_NO_RESPONDERS", `No service is answering ${subject}.`);
 

@@ -3,7 +3,7 @@ import { hasSignedActor, type RpcContract } from "@skyferry/contracts";
 import { type ErrorBody, SkyferryError, fromErrorBody, internal, isSkyferryError } from "@skyferry/errors";
 import { createInbox, Empty, ErrorCode, type Msg, type NatsConnection, NatsError, type Subscription } from "nats";
 import { assertValid, decodeEnvelope, decodeReply, encode, envelope, type ReplyEnvelope } from "./codec.ts";
-import { busNoResponders, busReplyInvalid, busReplyTooLarge, busTimeout, serviceUnavailable } from "./errors.ts";
+import { busDisconnected, busNoResponders, busReplyInvalid, busReplyTooLarge, busTimeout, serviceUnavailable } from "./errors.ts";
 import { Semaphore } from "./semaphore.ts";
 import type { Bus } from "./bus.ts";
 import type { BusLogger } from "./types.ts";
@@ -50,6 +50,7 @@ export async function* requestMany<Req extends TSchema, Res extends TSchema>(
   options: RequestOptions = {},
   inboxPrefix = "_INBOX",
   tracer: Tracer = tracerFor("bus"),
+  connectionLost?: AbortSignal,
 ): AsyncGenerator<Static<Res>, void, undefined> {
   const subject = contract.subject(namespace);
   const timeout = options.timeoutMs ?? 30_000;
@@ -62,12 +63,16 @@ export async function* requestMany<Req extends TSchema, Res extends TSchema>(
   // (permissions) is then delivered to this subscription as its error, not only to the status stream.
   (sub as Subscription & { requestSubject?: string }).requestSubject = subject;
   const timer = setTimeout(() => sub.unsubscribe(), timeout);
+  const replies = sub[Symbol.asyncIterator]();
   // One client span for the whole series, ended with it.
   const span = tracer.startSpan(`${spanSubject(namespace, subject)} request`, { kind: SpanKind.CLIENT, attributes: { "messaging.system": "nats", "messaging.destination.name": subject } });
   try {
     const headers = context.with(trace.setSpan(context.active(), span), () => traceHeaders());
     nc.publish(subject, payload, { reply: sub.getSubject(), ...(headers ? { headers } : {}) });
-    for await (const msg of sub) {
+    for (;;) {
+      const next = await unlessLost(replies.next(), connectionLost, subject);
+      if (next.done) break;
+      const msg = next.value;
       if (msg.data.length === 0) {
         // The server's no-responders status, or the series' end.
         if (msg.headers?.code === 503) throw busNoResponders(subject);
@@ -88,6 +93,20 @@ export async function* requestMany<Req extends TSchema, Res extends TSchema>(
   throw busTimeout(subject, timeout);
 }
 
+/**
+ * `next`, or BUS_DISCONNECTED once the connection drops: a reply published while this client was
+ * away is lost (its subscription is made again on reconnect, for later messages only), so waiting
+ * on would end only at the timeout -- 120 s for a send's pages, measured by test/fault/nats-outage.
+ */
+function unlessLost<T>(next: Promise<T>, lost: AbortSignal | undefined, subject: string): Promise<T> {
+  if (!lost) return next;
+  if (lost.aborted) return Promise.reject(busDisconnected(subject));
+  return new Promise<T>((resolve, reject) => {
+    const onLost = () => reject(busDisconnected(subject));
+    lost.addEventListener("abort", onLost, { once: true });
+    next.then(resolve, reject).finally(() => lost.removeEventListener("abort", onLost));
+  });
+}
 /** The request envelope, validated on publish: a malformed request is the caller's bug, reported before it leaves. */
 function requestPayload<Req extends TSchema, Res extends TSchema>(contract: RpcContract<string, Req, Res>, data: Static<Req>, replies: RpcContract["replies"]): Uint8Array {
   if (contract.replies !== replies) throw internal("BUS_CONTRACT_MISUSED", `${contract.name} has ${contract.replies} replies; it was requested as having ${replies}.`);

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
+import { createConnection, createServer, type Socket } from "node:net";
 import { after, before, describe, test } from "node:test";
 import { Type } from "@sinclair/typebox";
 import { defineEvent, defineRpc, streamToken, type ConsumerSpec, type StreamSpec } from "@skyferry/contracts";
@@ -222,6 +223,28 @@ describe("bus request/replies (replies: many)", () => {
     assert.equal(err?.code, "BUS_TIMEOUT");
   });
 
+  test("a series whose client's connection drops is BUS_DISCONNECTED at once, not BUS_TIMEOUT after its wait", async () => {
+    // The client reaches NATS through a TCP relay the test cuts: a disconnect, then a reconnect.
+    const relay = await startRelay(new URL(url.replace(/^tls:/, "http:")));
+    const cut = await createBus({ url: `tls://127.0.0.1:${relay.port}`, identity: "operator", credentials, namespace, service: "client", logger });
+    try {
+      const got: number[] = [];
+      const started = performance.now();
+      await assert.rejects(async () => {
+        for await (const page of cut.requestMany(Pages, { pages: 1, size: 1, then: "hang" }, { timeoutMs: 60_000 })) {
+          got.push(page.n);
+          relay.cut();
+        }
+      }, (err: SkyferryError) => err.code === "BUS_DISCONNECTED" && err.status === 503);
+      assert.deepEqual(got, [0]);
+      assert.ok(performance.now() - started < 10_000, "not the 60 s wait");
+      releaseHang();
+    } finally {
+      await cut.drain().catch(() => undefined);
+      relay.close();
+    }
+  });
+
   test("nobody serving it is BUS_NO_RESPONDERS", async () => {
     const other = await createBus({ url, identity: "operator", credentials, namespace: ns(), service: "client", logger });
     try {
@@ -394,4 +417,23 @@ async function waitFor(cond: () => boolean, ms: number): Promise<void> {
     if (Date.now() > end) throw new Error("condition not met in time");
     await new Promise((r) => setTimeout(r, 20));
   }
+}
+
+/** A TCP relay to `to` on a port of its own; `cut()` drops every connection through it (they may connect again). */
+async function startRelay(to: URL): Promise<{ port: number; cut(): void; close(): void }> {
+  const open = new Set<Socket>();
+  const server = createServer((inbound) => {
+    const outbound = createConnection({ host: to.hostname, port: Number(to.port) });
+    for (const [a, b] of [[inbound, outbound], [outbound, inbound]] as const) {
+      open.add(a);
+      a.pipe(b);
+      a.on("error", () => b.destroy());
+      a.on("close", () => (open.delete(a), b.destroy()));
+    }
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  const cut = () => {
+    for (const s of open) s.destroy();
+  };
+  return { port: (server.address() as { port: number }).port, cut, close: () => (cut(), server.close()) };
 }

@@ -260,6 +260,15 @@ export const TransferJobRecord = Type.Object({
    * job (a re-drive, a duplicate) does not run it while this one's worker keeps the heartbeat fresh.
    */
   run_msg: Type.Optional(Type.Union([Type.String(), Type.Null()])),
+  /**
+   * Write-ahead of multipart uploads (issue 25): before the worker holding the claim starts an
+   * upload at the provider it adds an intent here (`id`, the key, when); recording the upload's id
+   * in `upload` removes it in the same update. An intent left here is an upload that may exist at
+   * the provider unrecorded (its worker died or lost the database between the two writes): a later
+   * attempt, or the job's end, lists the key's uploads started since, aborts those no job records,
+   * and removes the intent.
+   */
+  upload_intents: Type.Optional(Type.Array(Type.Object({ id: Type.String(), key: Type.String(), since: Timestamp }))),
   /** How many times the reconciler re-published the job's work (message ids `<id>.d<n>`). */
   redrives: Type.Optional(Type.Integer({ minimum: 0 })),
   /** What a get job needs beyond the common fields. */

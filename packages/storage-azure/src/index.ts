@@ -35,6 +35,9 @@ export function createAzureStore(options: AzureStoreOptions): ObjectStore {
     get: (bucket, key, range, options) => getBlob(clients, bucket, key, range, options),
     list: (bucket, opts) => listBlobs(clients, bucket, opts),
     abort: async () => undefined,
+    // No upload to list: uncommitted blocks are not one `abort` could abandon (see abort above).
+    // A write-ahead caller loses nothing: the upload id is made here and announced before a block is staged.
+    listUploads: async () => [],
     delete: (bucket, key) => deleteBlob(clients, bucket, key),
     bucketExists: (bucket) => containerExists(clients, bucket),
     close: async () => undefined,

@@ -34,7 +34,10 @@ export async function putBlob(clients: AzureClients, defaults: PutDefaults, inpu
   if (input.ifNoneMatch && plan.partCount > 1) await refuseExisting(await blob());
   const uploadId = input.resume?.uploadId ?? newUploadId();
   const staged = input.resume ? await listUncommitted(await blob()) : new Map<string, number>();
-  if (!input.resume) await input.onUploadStarted?.(uploadId);
+  if (!input.resume) {
+    if (plan.partCount > 1) await input.onUploadStarting?.();
+    await input.onUploadStarted?.(uploadId);
+  }
 
   const sha = createHash("sha256");
   const md5All = createHash("md5");

@@ -6,6 +6,7 @@ import { S3_DEFAULT_CONCURRENCY, S3_DEFAULT_PART_SIZE, S3_REQUEST_TIMEOUT_MS } f
 import type { S3StoreOptions } from "./options.ts";
 import { putObject } from "./put.ts";
 import { abortObjectUpload, bucketExists, deleteObject, getObject, headObject, listObjects } from "./store.ts";
+import { listKeyUploads } from "./uploads.ts";
 
 export type { ExpiringS3Credentials, S3Credentials, S3CredentialsSource, S3StoreOptions } from "./options.ts";
 export { S3_LIMITS, S3_DEFAULT_CONCURRENCY, S3_DEFAULT_PART_SIZE } from "./limits.ts";
@@ -45,6 +46,7 @@ export function createS3Store(options: S3StoreOptions): ObjectStore {
     get: (bucket, key, range, options) => getObject(ctx, bucket, key, range, options),
     list: (bucket, opts) => listObjects(ctx, bucket, opts),
     abort: (bucket, key, uploadId) => abortObjectUpload(ctx, bucket, key, uploadId),
+    listUploads: (bucket, key, opts) => listKeyUploads(ctx, bucket, key, opts?.startedAfter),
     delete: (bucket, key) => deleteObject(ctx, bucket, key),
     bucketExists: (bucket) => bucketExists(ctx, bucket),
     close: async () => {

@@ -1,5 +1,5 @@
 import { AbortMultipartUploadCommand, CreateMultipartUploadCommand, ListMultipartUploadsCommand, ListPartsCommand } from "@aws-sdk/client-s3";
-import { isStorageError, StorageError, type PutInput } from "@skyferry/storage";
+import { isStorageError, StorageError, type PendingUpload, type PutInput } from "@skyferry/storage";
 import { call, type S3Context } from "./context.ts";
 
 /** A part the server holds for an upload. */
@@ -25,6 +25,8 @@ export async function locateUpload(
       if (!isStorageError(err, "NOT_FOUND")) throw err;
     }
   }
+  // Write-ahead: the caller records that an upload is about to exist before it does.
+  await input.onUploadStarting?.();
   const started = Date.now();
   const r = await call("CreateMultipartUpload", () =>
     ctx.client.send(
@@ -93,10 +95,28 @@ async function abortLostUploads(ctx: S3Context, bucket: string, key: string, sta
   try {
     const from = started - CLOCK_SKEW_MS;
     const to = Date.now() + CLOCK_SKEW_MS;
-    const r = await ctx.client.send(new ListMultipartUploadsCommand({ Bucket: bucket, Prefix: key }));
-    const lost = (r.Uploads ?? []).filter((u) => u.Key === key && u.UploadId && u.UploadId !== keep && u.Initiated && u.Initiated.getTime() >= from && u.Initiated.getTime() <= to);
-    for (const u of lost) await abortQuietly(ctx, bucket, key, u.UploadId!);
+    const lost = (await listKeyUploads(ctx, bucket, key, new Date(from))).filter((u) => u.uploadId !== keep && u.started.getTime() <= to);
+    for (const u of lost) await abortQuietly(ctx, bucket, key, u.uploadId);
   } catch {
     // housekeeping only: the upload's own outcome stands
   }
+}
+
+/**
+ * ListMultipartUploads under the key as a prefix (all pages), keeping the uploads of exactly that
+ * key started at or after `startedAfter`.
+ */
+export async function listKeyUploads(ctx: S3Context, bucket: string, key: string, startedAfter?: Date): Promise<PendingUpload[]> {
+  const out: PendingUpload[] = [];
+  let markers: { KeyMarker: string; UploadIdMarker: string } | undefined;
+  do {
+    const r = await call("ListMultipartUploads", () => ctx.client.send(new ListMultipartUploadsCommand({ Bucket: bucket, Prefix: key, ...markers })));
+    for (const u of r.Uploads ?? []) {
+      if (u.Key !== key || !u.UploadId || !u.Initiated) continue;
+      if (startedAfter && u.Initiated.getTime() < startedAfter.getTime()) continue;
+      out.push({ key, uploadId: u.UploadId, started: u.Initiated });
+    }
+    markers = r.IsTruncated && r.NextKeyMarker !== undefined && r.NextUploadIdMarker !== undefined ? { KeyMarker: r.NextKeyMarker, UploadIdMarker: r.NextUploadIdMarker } : undefined;
+  } while (markers);
+  return out;
 }

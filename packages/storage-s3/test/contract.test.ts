@@ -10,6 +10,7 @@ after(() => admin.destroy());
 for (const directPut of [true, false]) {
   runObjectStoreContract(`S3 (Ceph radosgw), ${directPut ? "direct one-part PUT" : "SDK only"}`, () => createS3Store({ ...rgwOptions(), directPut }), {
     partSize: 5 * 1024 * 1024,
+    keepsUploads: true,
     createBucket: (name) => createBucket(admin, name),
     deleteBucket: (name) => deleteBucket(admin, name),
     makeStoreWithWrongCredentials: () => {

@@ -21,6 +21,11 @@ export interface ContractOptions {
   makeRenewingStore(lifetimeMs: number): { store: ObjectStore; refreshes(): number };
   /** Part size for multipart tests: the provider's minimum (S3: 5 MiB). */
   partSize: number;
+  /**
+   * Whether the provider keeps unfinished uploads for `listUploads` to list and `abort` to abandon
+   * (S3); false where there are none (Azure: uncommitted blocks, see `ObjectStore.listUploads`).
+   */
+  keepsUploads: boolean;
 }
 
 /** Expects `fn` to reject with a StorageError carrying one of `codes`. */
@@ -323,6 +328,48 @@ export function runObjectStoreContract(name: string, makeStore: () => ObjectStor
       await store.delete(bucket, "del");
       assert.equal(await store.head(bucket, "del"), null);
       await store.delete(bucket, "del");
+    });
+
+    test("onUploadStarting comes before a multipart upload exists, never for one part, and a throw from it starts nothing", async () => {
+      const data = testBytes(2 * P + 1);
+      const events: string[] = [];
+      await rejectsWith(() => store.put({
+        bucket, key: "intent/a", body: failingBody(data, P), size: data.length, sha256: sha256Hex(data), partSize: P,
+        onUploadStarting: async () => void events.push(`starting, ${(await store.listUploads(bucket, "intent/a")).length} listed`),
+        onUploadStarted: (id) => void events.push(`started ${id ? "with an id" : "without"}`),
+      }), "SOURCE");
+      assert.deepEqual(events, ["starting, 0 listed", "started with an id"]);
+      const small = testBytes(1000);
+      await store.put({ bucket, key: "intent/one", body: bodyOf(small), size: small.length, onUploadStarting: () => assert.fail("called for a one-part put") });
+      await assert.rejects(() => store.put({
+        bucket, key: "intent/refused", body: () => bodyOf(data), size: data.length, partSize: P,
+        onUploadStarting: () => Promise.reject(new Error("intent not recorded")), onUploadStarted: () => assert.fail("started after a refused intent"),
+      }), /intent not recorded/);
+      assert.deepEqual(await store.listUploads(bucket, "intent/refused"), []);
+      for (const u of await store.listUploads(bucket, "intent/a")) await store.abort(bucket, "intent/a", u.uploadId);
+    });
+
+    test("listUploads lists the unfinished uploads of exactly a key, started since a time, until they are aborted", async () => {
+      const data = testBytes(2 * P + 1);
+      const t0 = Date.now();
+      const ids: Record<string, string> = {};
+      for (const key of ["pending/a", "pending/ab"]) {
+        await rejectsWith(() => store.put({ bucket, key, body: failingBody(data, P), size: data.length, sha256: sha256Hex(data), partSize: P, onUploadStarted: (id) => void (ids[key] = id) }), "SOURCE");
+      }
+      const listed = await store.listUploads(bucket, "pending/a");
+      if (opts.keepsUploads) {
+        assert.deepEqual(listed.map((u) => [u.key, u.uploadId]), [["pending/a", ids["pending/a"]]], "that key's, not the longer key's");
+        assert.ok(Math.abs(listed[0]!.started.getTime() - t0) < 60_000, `started ${listed[0]!.started.toISOString()}, about now`);
+        assert.equal((await store.listUploads(bucket, "pending/a", { startedAfter: new Date(t0 - 60_000) })).length, 1);
+        assert.deepEqual(await store.listUploads(bucket, "pending/a", { startedAfter: new Date(t0 + 3_600_000) }), [], "none started an hour from now");
+      } else {
+        assert.deepEqual(listed, [], "no upload kept to list");
+      }
+      await store.abort(bucket, "pending/a", ids["pending/a"]!);
+      assert.deepEqual(await store.listUploads(bucket, "pending/a"), [], "an aborted upload is not listed");
+      assert.equal((await store.listUploads(bucket, "pending/ab")).length, opts.keepsUploads ? 1 : 0, "the other key's is still there");
+      await store.abort(bucket, "pending/ab", ids["pending/ab"]!);
+      assert.deepEqual(await store.listUploads(bucket, "pending/ab"), []);
     });
 
     test("credentials that expire during an upload are renewed and the upload completes", async () => {

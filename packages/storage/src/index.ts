@@ -6,6 +6,7 @@ export type {
   ListPage,
   ObjectInfo,
   ObjectStore,
+  PendingUpload,
   PutInput,
   PutResult,
 } from "./port.ts";

@@ -67,6 +67,17 @@ export interface ObjectStore {
    */
   abort(bucket: string, key: string, uploadId: string): Promise<void>;
 
+  /**
+   * The unfinished uploads of exactly `key` (not of the longer keys it is a prefix of) that `abort`
+   * can abandon, started at or after `options.startedAfter` when given, as the provider's clock
+   * tells it. An upload `abort` abandoned is not listed any more. Lets a caller that recorded its
+   * intent to start an upload (`PutInput.onUploadStarting`) but never learnt the upload's id find
+   * it again. Azure: always none -- an upload there is uncommitted blocks, which cannot be
+   * deleted (see `abort`; the service drops them at the blob's next commit or after 7 days).
+   * @throws StorageError NOT_FOUND for a missing bucket (S3); ACCESS_DENIED; INVALID_CREDENTIALS; TRANSIENT.
+   */
+  listUploads(bucket: string, key: string, options?: { startedAfter?: Date }): Promise<PendingUpload[]>;
+
   /** Deletes an object. Idempotent. @throws StorageError NOT_FOUND for a missing bucket; ACCESS_DENIED; TRANSIENT. */
   delete(bucket: string, key: string): Promise<void>;
 
@@ -127,6 +138,14 @@ export interface PutInput {
    * `onUploadStarted` called again).
    */
   resume?: { uploadId: string; parts: CompletedPart[] };
+  /**
+   * Called before each multipart upload is started at the provider (S3: before
+   * CreateMultipartUpload; also when `resume` names an upload the provider no longer knows), never
+   * for a one-part put. Persist the intent here (write-ahead): an upload whose id `onUploadStarted`
+   * could not record (the caller crashed, or its database was down) is then still known to exist,
+   * and `listUploads` finds it. A throw rejects the put before anything is started.
+   */
+  onUploadStarting?: () => void | Promise<void>;
   /** Called when an upload id is assigned, before any part is sent (persist it for resume). */
   onUploadStarted?: (uploadId: string) => void | Promise<void>;
   /** Called after each part is stored (persist it for resume). Not called for parts skipped on resume. */
@@ -182,6 +201,14 @@ export interface ObjectInfo {
   /** Content-MD5 of the object where the provider knows it (single-part S3, Azure). */
   md5?: string;
   metadata: Record<string, string>;
+}
+
+/** An unfinished multipart upload at the provider (`ObjectStore.listUploads`). */
+export interface PendingUpload {
+  key: string;
+  uploadId: string;
+  /** When the provider started it. */
+  started: Date;
 }
 
 export interface ListOptions {

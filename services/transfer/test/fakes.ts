@@ -3,7 +3,7 @@
 import { createHash } from "node:crypto";
 import { Readable } from "node:stream";
 import type { DatasetStore } from "@skyferry/dataset-store";
-import { bodyStream, type ObjectInfo, type ObjectStore, type PutInput, StorageError } from "@skyferry/storage";
+import { bodyStream, type ObjectInfo, type ObjectStore, type PendingUpload, type PutInput, StorageError } from "@skyferry/storage";
 import type { JobDoc } from "../src/jobs/job-doc.ts";
 import type { JobRepository } from "../src/jobs/repository.ts";
 import type { CompletedPartRecord } from "../src/jobs/types.ts";
@@ -43,9 +43,13 @@ export function fakeJobs(): JobRepository & { docs: Map<string, JobDoc> } {
         { state: "running", worker, run_msg: runMsg, heartbeat_at: new Date(), attempts: (docs.get(id)?.attempts ?? 0) + 1 },
       ),
     heartbeat: async (id, runMsg) => set(id, (d) => d.state === "running" && d.run_msg === runMsg, { heartbeat_at: new Date() }) !== null,
-    async uploadStarted(id, key, upload_id) {
-      set(id, active, { upload: { key, upload_id }, object_key: key });
+    setUploadIntents: async (id, runMsg, intents) => set(id, (d) => d.state === "running" && d.run_msg === runMsg, { upload_intents: intents }) !== null,
+    async uploadStarted(id, key, upload_id, intents) {
+      set(id, active, { upload: { key, upload_id }, object_key: key, ...(intents ? { upload_intents: intents } : {}) });
     },
+    recordedUploads: async (ids) => new Set([...docs.values()].flatMap((d) => (d.upload && ids.includes(d.upload.upload_id) ? [d.upload.upload_id] : []))),
+    othersIntend: async (bucket, key, exceptId) =>
+      [...docs.values()].some((d) => d._id !== exceptId && d.bucket === bucket && d.state === "running" && (d.upload_intents ?? []).some((i) => i.key === key)),
     async partDone(id, uploadId, part) {
       parts.set(`${id}:${uploadId}:${part.number}`, part);
     },
@@ -100,8 +104,14 @@ export function fakeDatasets(blobs: Record<string, Buffer>, options: { positiona
 }
 
 /** A bucket store honouring the create-only condition at commit; `beforeCommit` lets a test race it. */
-export function fakeStore(options: { buckets?: string[]; beforeCommit?: (key: string) => void } = {}): ObjectStore & { objects: Map<string, { body: Buffer; info: ObjectInfo }>; aborted: string[] } {
+/**
+ * An object store over a map. Every put is an upload (`pending` from its start to its commit or
+ * abort), announced through `onUploadStarted`; one of several parts (`size` above `partSize`), as
+ * a multipart upload, through `onUploadStarting` first.
+ */
+export function fakeStore(options: { buckets?: string[]; beforeCommit?: (key: string) => void } = {}): ObjectStore & { objects: Map<string, { body: Buffer; info: ObjectInfo }>; aborted: string[]; pending: Map<string, PendingUpload> } {
   const objects = new Map<string, { body: Buffer; info: ObjectInfo }>();
+  const pending = new Map<string, PendingUpload>();
   const buckets = new Set(options.buckets ?? ["b"]);
   const aborted: string[] = [];
   let uploads = 0;
@@ -112,9 +122,12 @@ export function fakeStore(options: { buckets?: string[]; beforeCommit?: (key: st
     provider: "s3",
     objects,
     aborted,
+    pending,
     async put(input: PutInput) {
       needBucket(input.bucket);
+      if (input.partSize !== undefined && input.size > input.partSize) await input.onUploadStarting?.();
       const id = `up-${++uploads}`;
+      pending.set(id, { key: input.key, uploadId: id, started: new Date() });
       await input.onUploadStarted?.(id);
       const opened = typeof input.body === "function" ? await input.body() : input.body;
       const chunks: Buffer[] = [];
@@ -129,6 +142,7 @@ export function fakeStore(options: { buckets?: string[]; beforeCommit?: (key: st
       const k = `${input.bucket}/${input.key}`;
       if (input.ifNoneMatch && objects.has(k)) throw new StorageError("ALREADY_EXISTS", "exists", { providerReason: "PreconditionFailed" });
       objects.set(k, { body, info: { key: input.key, size: body.length, etag: "x", metadata: { ...input.metadata, sha256 } } });
+      pending.delete(id);
       return { bucket: input.bucket, key: input.key, size: body.length, etag: "x", sha256, partsUploaded: 1 };
     },
     async head(bucket, key) {
@@ -139,7 +153,9 @@ export function fakeStore(options: { buckets?: string[]; beforeCommit?: (key: st
     list: () => Promise.reject(new Error("unused")),
     async abort(_b, key, id) {
       aborted.push(`${key}:${id}`);
+      pending.delete(id);
     },
+    listUploads: async (_b, key, o) => [...pending.values()].filter((u) => u.key === key && (!o?.startedAfter || u.started >= o.startedAfter)),
     async delete(bucket, key) {
       objects.delete(`${bucket}/${key}`);
     },

@@ -187,3 +187,24 @@ test("stale jobs are found by state and age; a re-drive hands the claim to messa
   await repo.claim(q._id, "w3", "send", "m9", PAST);
   assert.equal(await repo.redrive(queuedAgain), null, "a worker claimed it after it was seen: no re-drive");
 });
+
+test("upload intents: written only by the claim holder, replaced by the upload's record in one update, and found by key and upload id", async () => {
+  const a = (await repo.insertOrFind(doc({ idempotency_key: "intents-a", planned_key: "ik" }))).doc;
+  const b = (await repo.insertOrFind(doc({ idempotency_key: "intents-b", planned_key: "ik" }))).doc;
+  const since = new Date();
+  const mine = { id: "i1", key: "ik", since };
+  assert.equal(await repo.setUploadIntents(a._id, "msg-a", [mine]), false, "not claimed: no intent");
+  assert.ok(await repo.claim(a._id, "w1", "send", "msg-a", PAST));
+  assert.equal(await repo.setUploadIntents(a._id, "other-msg", [mine]), false, "another message's run: no intent");
+  assert.equal(await repo.setUploadIntents(a._id, "msg-a", [mine]), true);
+  assert.deepEqual((await repo.get(a._id))?.upload_intents, [mine], "dates come back as dates");
+  assert.equal(await repo.othersIntend("b", "ik", b._id), true, "a running job intends the key");
+  assert.equal(await repo.othersIntend("b", "ik", a._id), false, "not counting the asking job");
+  assert.equal(await repo.othersIntend("b", "other-key", b._id), false);
+  assert.deepEqual(await repo.recordedUploads(["U1"]), new Set());
+  await repo.uploadStarted(a._id, "ik", "U1", []);
+  const after = await repo.get(a._id);
+  assert.deepEqual([after?.upload, after?.upload_intents], [{ key: "ik", upload_id: "U1" }, []]);
+  assert.deepEqual(await repo.recordedUploads(["U1", "U2"]), new Set(["U1"]));
+  assert.equal(await repo.othersIntend("b", "ik", b._id), false);
+});

@@ -3,54 +3,14 @@ import { createHash } from "node:crypto";
 import { getEventListeners } from "node:events";
 import { test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import type { WorkContext } from "@skyferry/bus";
 import { isRetryable } from "@skyferry/errors";
-import { createLogger } from "@skyferry/logger";
 import { isBodyReader, type ObjectStore, StorageError } from "@skyferry/storage";
 import { MongoNetworkError } from "mongodb";
 import { type BufferPool, createBufferPool } from "../src/worker/buffer-pool.ts";
-import type { JobDoc } from "../src/jobs/job-doc.ts";
 import { jobControl } from "../src/jobs/lifecycle.ts";
-import { createJobRunner } from "../src/worker/run-job.ts";
 import { WHOLE_READ_MAX } from "../src/worker/upload.ts";
-import { fakeDatasets, fakeJobs, fakeStore } from "./fakes.ts";
-
-const body = Buffer.from("chr1\t1\t100\n".repeat(100));
-const sha = createHash("sha256").update(body).digest("hex");
-const md5 = createHash("md5").update(body).digest("hex");
-const NOW = new Date("2026-03-04T05:06:07Z");
-
-function job(over: Partial<JobDoc> = {}): JobDoc {
-  return {
-    _id: "1111111111111111", dedupe_key: "d", idempotency_key: "i", user_id: "aaaaaaaaaaaaaaaa", history_id: "bbbbbbbbbbbbbbbb",
-    dataset_id: "dddddddddddddddd", hid: 1, dataset_name: "rep1.bed", store_key: "k", authz_id: "cccccccccccccccc", provider: "s3",
-    bucket: "b", planned_key: "rep1.bed", object_key: "rep1.bed", overwrite_policy: "rename", storage_class: null, metadata: {},
-    state: "queued", outcome: null, bytes_total: body.length, bytes_done: 0, checksum: { sha256: sha, md5 }, attempts: 0, retries: 0,
-    error: null, upload: null, worker: null, create_time: NOW, update_time: NOW, ...over,
-  };
-}
-
-function setup(
-  store: ObjectStore,
-  doc = job(),
-  blobs: Record<string, Buffer> = { k: body },
-  options: { positional?: boolean; wholeReads?: BufferPool; datasetOwned?: (j: JobDoc) => Promise<boolean>; now?: () => Date } = {},
-) {
-  const jobs = fakeJobs();
-  jobs.docs.set(doc._id, doc);
-  const events: string[] = [];
-  const running = new Map<string, AbortController>();
-  const run = createJobRunner({
-    jobs, datasets: fakeDatasets(blobs, { positional: options.positional ?? false }), openStore: async () => store, running, instance: "w1",
-    datasetOwned: options.datasetOwned ?? (async () => true),
-    events: { progress: () => events.push("progress"), completed: (j) => events.push(`completed:${j.object_key}`), failed: (j) => events.push(`failed:${j.state}`) },
-    upload: { partSize: 8 << 20, partConcurrency: 2, singlePutMax: 16 << 20, now: () => NOW, maxRenames: 5, ...(options.wholeReads ? { wholeReads: options.wholeReads } : {}) },
-    logger: createLogger({ name: "t", level: "silent" }), progressIntervalMs: 500,
-    patience: { patienceMs: 15 * 60_000, maxDelayMs: 60_000, now: options.now ?? (() => new Date()) }, heartbeatMs: 30_000, staleMs: 300_000,
-  });
-  const ctx = (over: Partial<WorkContext> = {}): WorkContext => ({ deliveryCount: 1, lastAttempt: false, messageId: doc._id, subject: "s", signal: new AbortController().signal, ...over });
-  return { run: () => run({ job_id: doc._id }, ctx()), runWith: (c: Partial<WorkContext>) => run({ job_id: doc._id }, ctx(c)), jobs, events, running, doc: () => jobs.docs.get(doc._id)! };
-}
+import { fakeStore } from "./fakes.ts";
+import { body, job, setup } from "./runner-setup.ts";
 
 test("a job whose dataset is not its user's copies nothing and ends in error XFER_DATASET_NOT_OWNED", async () => {
   const store = fakeStore();

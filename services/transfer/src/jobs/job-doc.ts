@@ -6,12 +6,15 @@ export const ACTIVE_STATES: readonly JobState[] = ["new", "queued", "running"];
 export const isActive = (state: JobState): boolean => ACTIVE_STATES.includes(state);
 
 /** A transfer job as stored in MongoDB (collection `transfer_jobs`): the contract's record, with dates. */
-export type JobDoc = Omit<TransferJobRecord, "create_time" | "update_time" | "transient_since" | "heartbeat_at"> & {
+export type JobDoc = Omit<TransferJobRecord, "create_time" | "update_time" | "transient_since" | "heartbeat_at" | "upload_intents"> & {
   create_time: Date;
   update_time: Date;
   transient_since?: Date | null;
   heartbeat_at?: Date | null;
+  upload_intents?: UploadIntent[];
 };
+/** A multipart upload about to be started whose id is not recorded yet (`TransferJobRecord.upload_intents`), with a date. */
+export type UploadIntent = Omit<NonNullable<TransferJobRecord["upload_intents"]>[number], "since"> & { since: Date };
 export type GetJobSpec = NonNullable<JobDoc["get"]>;
 
 export function dedupeKey(d: { dataset_id: string; provider: string; authz_id: string; bucket: string; planned_key: string; idempotency_key: string }): string {

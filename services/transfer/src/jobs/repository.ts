@@ -2,7 +2,7 @@ import { type Db, isDuplicateKeyError } from "@skyferry/db";
 import { type Collection, type Filter, type IndexDescription, MongoBulkWriteError } from "mongodb";
 import { createBatcher } from "./batcher.ts";
 import { chainPattern } from "../reliability/work-chain.ts";
-import { ACTIVE_STATES, type JobDoc } from "./job-doc.ts";
+import { ACTIVE_STATES, type JobDoc, type UploadIntent } from "./job-doc.ts";
 import type { CompletedPartRecord, JobState } from "./types.ts";
 
 interface PartDoc extends CompletedPartRecord {
@@ -30,6 +30,9 @@ export const JOB_INDEXES: Record<string, IndexDescription[]> = {
     // The reconciler's sweeps (services/transfer/src/reliability/reconciler.ts).
     { key: { state: 1, heartbeat_at: 1 }, name: "state_heartbeat" },
     { key: { state: 1, update_time: 1 }, name: "state_updated" },
+    // Settling upload intents (worker/upload-intents.ts): who records an upload, who intends one on a key.
+    { key: { "upload.upload_id": 1 }, name: "upload_id" },
+    { key: { "upload_intents.key": 1 }, name: "upload_intent_key" },
   ],
   [PARTS_COLLECTION]: [{ key: { job_id: 1, upload_id: 1 }, name: "job_upload" }],
 };
@@ -64,7 +67,17 @@ export interface JobRepository {
    * that message (re-driven to another, finished, cancelled), and the worker should stop it.
    */
   heartbeat(id: string, runMsg: string): Promise<boolean>;
-  uploadStarted(id: string, key: string, uploadId: string): Promise<void>;
+  /**
+   * Replaces the job's upload intents, only while the job is running for `runMsg` (the claim
+   * holder is their one writer); false when it no longer is (the run was superseded or ended).
+   */
+  setUploadIntents(id: string, runMsg: string, intents: UploadIntent[]): Promise<boolean>;
+  /** Records the upload in progress; with `intents`, they replace the job's in the same update (the upload's own intent removed). */
+  uploadStarted(id: string, key: string, uploadId: string, intents?: UploadIntent[]): Promise<void>;
+  /** Of these provider upload ids, those some job records as its upload in progress. */
+  recordedUploads(uploadIds: string[]): Promise<Set<string>>;
+  /** Whether a running job other than `exceptId` has an upload intent on `bucket`/`key`. */
+  othersIntend(bucket: string, key: string, exceptId: string): Promise<boolean>;
   partDone(id: string, uploadId: string, part: CompletedPartRecord): Promise<void>;
   /** The recorded parts of an upload, by part number. */
   parts(id: string, uploadId: string): Promise<CompletedPartRecord[]>;
@@ -179,8 +192,20 @@ export function createJobRepository(db: Db, now: () => Date = () => new Date()):
       const r = await jobs.updateOne({ _id: id, state: "running", run_msg: runMsg }, { $set: { heartbeat_at: now() } });
       return r.matchedCount > 0;
     },
-    async uploadStarted(id, key, uploadId) {
-      await jobs.updateOne({ _id: id, state: active }, { $set: { upload: { key, upload_id: uploadId }, object_key: key, update_time: now() } });
+    async setUploadIntents(id, runMsg, intents) {
+      const r = await jobs.updateOne({ _id: id, state: "running", run_msg: runMsg }, { $set: { upload_intents: intents, update_time: now() } });
+      return r.matchedCount > 0;
+    },
+    async uploadStarted(id, key, uploadId, intents) {
+      await jobs.updateOne({ _id: id, state: active }, { $set: { upload: { key, upload_id: uploadId }, object_key: key, ...(intents ? { upload_intents: intents } : {}), update_time: now() } });
+    },
+    async recordedUploads(uploadIds) {
+      if (uploadIds.length === 0) return new Set();
+      const found = await jobs.find({ "upload.upload_id": { $in: uploadIds } }, { projection: { upload: 1 } }).toArray();
+      return new Set(found.flatMap((j) => (j.upload ? [j.upload.upload_id] : [])));
+    },
+    async othersIntend(bucket, key, exceptId) {
+      return (await jobs.countDocuments({ "upload_intents.key": key, bucket, state: "running", _id: { $ne: exceptId } }, { limit: 1 })) > 0;
     },
     async partDone(id, uploadId, part) {
       const _id = `${id}:${uploadId}:${part.number}`;

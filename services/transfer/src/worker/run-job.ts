@@ -3,13 +3,14 @@ import type { Retry, WorkContext } from "@skyferry/bus";
 import type { DatasetStore } from "@skyferry/dataset-store";
 import type { ObjectStore } from "@skyferry/storage";
 import { datasetNotOwned } from "../errors.ts";
-import { isActive, type JobDoc } from "../jobs/job-doc.ts";
+import { isActive, type JobDoc, type UploadIntent } from "../jobs/job-doc.ts";
 import { type AttemptScope, createPendingWrites, endFailedAttempt, endRun, jobControl, markCancelled, type Patience, type RunningJobs } from "../jobs/lifecycle.ts";
 import { startHeartbeat } from "../reliability/heartbeat.ts";
 import type { JobRepository } from "../jobs/repository.ts";
 import { throttle } from "./throttle.ts";
 import type { createMemoryBudget } from "./memory-budget.ts";
 import { abortQuietly, isSinglePut, memoryNeed, type UploadSettings, type UploadTracker, uploadDataset } from "./upload.ts";
+import { newIntent, settleUploadIntents } from "./upload-intents.ts";
 import { verifyObject } from "./verify.ts";
 
 type MemoryBudget = ReturnType<typeof createMemoryBudget>;
@@ -108,6 +109,22 @@ export function createJobRunner(deps: JobRunnerDeps) {
         if (store && committedKey) await store.delete(job.bucket, committedKey).catch((err: unknown) => log().warn({ err }, "could not remove a cancelled object"));
         await markCancelled(scope, "job cancelled");
       };
+      // The job's upload intents (write-ahead of multipart uploads, upload-intents.ts): this run,
+      // holding the claim, is their one writer. Left ones are settled before this run's upload and,
+      // if any are still kept, at its end; a failure to settle them keeps them for later.
+      let intents: UploadIntent[] = job.upload_intents ?? [];
+      let starting: UploadIntent | undefined;
+      const settleIntents = async (s: ObjectStore) => {
+        if (intents.length === 0) return;
+        try {
+          const r = await settleUploadIntents(job, intents, s, deps.jobs);
+          const left = intents.filter((i) => !r.settled.includes(i));
+          if (r.settled.length > 0 && (await deps.jobs.setUploadIntents(id, ctx.messageId, left))) intents = left;
+          log().info({ aborted: r.aborted, kept: r.kept.length }, "upload intents settled");
+        } catch (err) {
+          log().warn({ err }, "upload intents not settled; kept for later");
+        }
+      };
       let store: ObjectStore | undefined;
       try {
         const recorded = job.upload ? { key: job.upload.key, uploadId: job.upload.upload_id, parts: await deps.jobs.parts(id, job.upload.upload_id) } : null;
@@ -123,9 +140,22 @@ export function createJobRunner(deps: JobRunnerDeps) {
         if (!(await owned)) throw datasetNotOwned(job.dataset_id);
         const tUpload = performance.now();
         const s = store;
+        await settleIntents(s);
         const out = await uploadDataset(job, recorded, s, deps.datasets, {
+          uploadStarting: async (key) => {
+            const intent = newIntent(key, deps.patience.now());
+            if (!(await deps.jobs.setUploadIntents(id, ctx.messageId, [...intents, intent]))) {
+              control.supersede();
+              throw new Error(`job ${id}: no longer running for message ${ctx.messageId}; no upload started`);
+            }
+            intents = [...intents, intent];
+            starting = intent;
+          },
           uploadStarted: async (key, uploadId) => {
-            await deps.jobs.uploadStarted(id, key, uploadId);
+            const left = intents.filter((i) => i !== starting);
+            await deps.jobs.uploadStarted(id, key, uploadId, left);
+            intents = left;
+            starting = undefined;
             recordedUpload = uploadId;
           },
           partDone: (uploadId, part) => deps.jobs.partDone(id, uploadId, part),
@@ -138,6 +168,7 @@ export function createJobRunner(deps: JobRunnerDeps) {
         const tFinish = performance.now();
         if (out.outcome === "uploaded") verifyObject(job, out.result);
         if (control.cancelled) return await cancelled(s, out.outcome === "uploaded" ? out.key : undefined);
+        await settleIntents(s); // only kept ones are left: another job's intent on the same key held them
         await writes.settled(); // a progress write still under way lands before the final state
         const bytes = out.outcome === "uploaded" ? job.bytes_total : 0;
         const done = await deps.jobs.complete(id, { object_key: out.key, outcome: out.outcome, bytes_done: bytes, ...(attempts ? { attempts } : {}) });
@@ -157,7 +188,7 @@ export function createJobRunner(deps: JobRunnerDeps) {
         // down) can never be resumed: aborted now, not left at the provider.
         if (opened && tracker.current && tracker.current.uploadId !== recordedUpload) await abortQuietly(opened, job.bucket, tracker);
         // The recorded multipart upload is aborted only on a permanent failure: a retry resumes it.
-        const beforeFail = opened ? () => abortQuietly(opened, job.bucket, tracker) : undefined;
+        const beforeFail = opened ? () => abortQuietly(opened, job.bucket, tracker).then(() => settleIntents(opened)) : undefined;
         return await endFailedAttempt(scope, { err, job, delivery: ctx.deliveryCount, patience: deps.patience, attempts, message: "job failed", beforeFail });
       }
     } finally {

@@ -8,6 +8,8 @@ import { suffixedKey } from "../send/object-key.ts";
 import type { BufferPool } from "./buffer-pool.ts";
 
 export interface UploadHooks {
+  /** A multipart upload of `key` is about to be started at the provider: record the intent first (write-ahead). */
+  uploadStarting(key: string): Promise<void>;
   uploadStarted(key: string, uploadId: string): Promise<void>;
   partDone(uploadId: string, part: CompletedPartRecord): Promise<void>;
   /** The recorded upload is gone or was for a key we gave up: forget it. */
@@ -150,6 +152,7 @@ export async function uploadDataset(
         ...(job.storage_class ? { storageClass: job.storage_class } : {}),
         ifNoneMatch: policy !== "overwrite",
         ...(resume ? { resume: { uploadId: resume.uploadId, parts: resume.parts } } : {}),
+        onUploadStarting: () => hooks.uploadStarting(target),
         onUploadStarted: async (uploadId) => {
           tracker.current = { key: target, uploadId };
           await hooks.uploadStarted(target, uploadId);
