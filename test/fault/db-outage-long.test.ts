@@ -4,6 +4,7 @@ import type { SignedIn } from "../support/auth.ts";
 import { assertLogsSettled, assertSendSettled, type FaultWorld, faultWorldUnavailable, startFaultWorld, startSendMidway } from "../support/fault-send.ts";
 import { waitForJobs } from "../support/send.ts";
 import { stackAuthzConfig } from "../support/send-system.ts";
+import { getThroughDatabaseOutage } from "../support/fault-get.ts";
 
 // Issue 25, case 1, the long variant: the database killed (SIGKILL) for 90 s in the middle of a
 // send (the world of db-outage.test.ts: a FerretDB of the test's own, radosgw behind a 16 MiB/s
@@ -84,5 +85,29 @@ describe("the database killed for 90 s mid-send: past JetStream's deliveries, ev
     assertLogsSettled(lines, { transient: true });
     assert.deepEqual(await jobsCol.countDocuments({ _id: { $in: s.ids }, redrives: { $gt: 0 } }), 0, "no job needed the reconciler");
     assert.deepEqual(await readyz(), { status: 200, mongodb: true });
+  });
+});
+
+describe("the database killed for 90 s mid-get: past JetStream's deliveries, every job and history item ends ok once it is back", { skip: skip ? `SKIPPED: ${skip}` : false }, () => {
+  let world: FaultWorld;
+  before(async () => {
+    world = await startFaultWorld("fault-db-long-get", {
+      both: true,
+      transferEnv: { TRANSFER_CONCURRENCY: "2", TRANSFER_MAX_DELIVER: "3", TRANSFER_RETRY_MAX_DELAY_MS: "2000", TRANSFER_HEARTBEAT_SECONDS: "1", TRANSFER_STALE_SECONDS: "300", TRANSFER_RECONCILE_SECONDS: "1" },
+    });
+  });
+  after(() => world?.close());
+
+  test("12 x 8 MiB objects into a history", async () => {
+    const { settleMs, doneBefore } = await getThroughDatabaseOutage(world, {
+      jobs: JOBS,
+      outageMs: OUTAGE_MS,
+      label: "fault-get-long",
+      whileDown: async () => {
+        const r = await world.w.sys.services.transfer!.app.inject({ url: "/readyz" });
+        assert.equal(r.statusCode, 503, "not ready 90 s into the outage");
+      },
+    });
+    console.log(`90 s outage, get: all ${JOBS} jobs final ${settleMs} ms after the database came back (${doneBefore} done before the kill)`);
   });
 });

@@ -1,10 +1,9 @@
 import assert from "node:assert/strict";
-import { randomBytes } from "node:crypto";
 import { after, before, describe, test } from "node:test";
-import { PutObjectCommand } from "@aws-sdk/client-s3";
-import { assertJobsSettled, assertLogsSettled, assertSendSettled, type FaultWorld, faultWorldUnavailable, startFaultWorld, startSendMidway } from "../support/fault-send.ts";
-import { api, createS3Bucket, independentS3, sha256, waitForJobs } from "../support/send.ts";
+import { assertLogsSettled, assertSendSettled, type FaultWorld, faultWorldUnavailable, startFaultWorld, startSendMidway } from "../support/fault-send.ts";
+import { waitForJobs } from "../support/send.ts";
 import { stackAuthzConfig } from "../support/send-system.ts";
+import { getThroughDatabaseOutage } from "../support/fault-get.ts";
 import type { SignedIn } from "../support/auth.ts";
 
 // Issue 25: the database killed (SIGKILL) for 5 s in the middle of a send. Every service of this
@@ -88,51 +87,7 @@ describe("the database killed for 5 s mid-get: every job ends ok and every histo
   after(() => world?.close());
 
   test("12 x 8 MiB objects into a history", async () => {
-    const { w, ferret, mongo, link, buckets } = world;
-    const user = await w.user();
-    const authzId = await w.authz(user, "s3", { ...stackAuthzConfig("s3"), endpoint: link.url });
-    const bucket = `fault-get-${randomBytes(4).toString("hex")}`;
-    buckets.push(bucket);
-    await createS3Bucket(independentS3(), bucket);
-    const objects = Array.from({ length: JOBS }, (_, i) => ({ key: `o${String(i).padStart(2, "0")}.bin`, body: randomBytes(8 * MiB) }));
-    for (const o of objects) await independentS3().send(new PutObjectCommand({ Bucket: bucket, Key: o.key, Body: o.body }));
-    const digests = new Map(objects.map((o) => [o.key, sha256(o.body)]));
-    const hist = await w.history(user, "get");
-    const logFrom = w.sys.logs.lines.length;
-    const res = await api<Array<{ id: string | null; job_id: string; object: string }>>(w.sys.url, "/api/cloud/storage/get", {
-      key: user.apiKey, method: "POST", body: { history_id: hist.id, authz_id: authzId, bucket, objects: objects.map((o) => o.key) },
-    });
-    assert.equal(res.status, 200, JSON.stringify(res.body));
-    const ids = res.body.map((i) => i.job_id);
-    assert.equal(ids.length, JOBS);
-
-    // Mid-get: once the first job has ended, before the last.
-    const jobsCol = mongo.db(w.sys.db).collection("transfer_jobs");
-    let finished = 0;
-    for (const deadline = Date.now() + 60_000; finished === 0 && Date.now() < deadline; await sleep(20)) {
-      finished = await jobsCol.countDocuments({ history_id: hist.id, state: "ok" });
-    }
-    await ferret.kill();
-    assert.ok(finished >= 1 && finished < JOBS, `the database went away mid-get (${finished} of ${JOBS} jobs done)`);
-    await sleep(OUTAGE_MS);
-    await ferret.start();
-    const back = performance.now();
-    const jobs = await waitForJobs(w.sys.url, user.apiKey, ids, 240_000, 200);
-    console.log(`get: all ${JOBS} jobs final ${Math.round(performance.now() - back)} ms after the database came back (${finished} done before the kill)`);
-    for (const j of jobs) assert.deepEqual([j.state, j.error], ["ok", null], `job ${j.id}: ${JSON.stringify(j.error)}`);
-
-    // One history item per object, ok, with the object's bytes.
-    const items = await api<Array<{ id: string; name: string; state: string; hashes: Array<{ hash_function: string; hash_value: string }> }>>(
-      w.sys.url, `/api/histories/${hist.id}/contents?keys=id,name,state,hashes`, { key: user.apiKey },
-    );
-    assert.deepEqual(items.body.map((i) => i.name).sort(), [...digests.keys()].sort(), "one item per object");
-    for (const i of items.body) {
-      assert.equal(i.state, "ok", i.name);
-      assert.equal(i.hashes.find((h) => h.hash_function === "SHA-256")?.hash_value, digests.get(i.name), i.name);
-      const bytes = Buffer.from(await (await fetch(`${w.sys.url}/api/datasets/${i.id}/display`, { headers: { "x-api-key": user.apiKey } })).arrayBuffer());
-      assert.equal(sha256(bytes), digests.get(i.name), `${i.name} as displayed`);
-    }
-    await assertJobsSettled(mongo, w.sys.db, hist.id);
-    assertLogsSettled(w.sys.logs.lines.slice(logFrom), { transient: true });
+    const { settleMs, doneBefore } = await getThroughDatabaseOutage(world, { jobs: JOBS, outageMs: OUTAGE_MS, label: "fault-get" });
+    console.log(`get: all ${JOBS} jobs final ${settleMs} ms after the database came back (${doneBefore} done before the kill)`);
   });
 });
