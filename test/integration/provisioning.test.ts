@@ -41,7 +41,7 @@ describe("transfer on a namespace whose streams are not provisioned", () => {
   });
 
   test("after the provisioning (as provisioner) it becomes ready within a few seconds and its workers start", async () => {
-    await provisionNamespace(sys.namespace, { TRANSFER_ACK_WAIT_SECONDS: 30, TRANSFER_MAX_DELIVER: 10 });
+    await provisionNamespace(sys.namespace, { TRANSFER_ACK_WAIT_SECONDS: 30, TRANSFER_MAX_DELIVER: 10, TRANSFER_STREAM_REPLICAS: 1 });
     const deadline = Date.now() + 10_000;
     let r = await readyz();
     while (r.status !== 200 && Date.now() < deadline) {

@@ -4,34 +4,58 @@ import { Transform, type TransformCallback } from "node:stream";
 
 /**
  * A TCP proxy in front of a real server whose upstream direction (client → server) is limited to
- * `bytesPerSecond`, shared by every connection: a slow network link. Bytes pass unchanged, so
- * signed requests (SigV4 signs the Host header as sent) stay valid. Lets a test make an upload last
- * a known minimum time whatever the machine's speed.
+ * `bytesPerSecond`: a slow network link. Bytes pass unchanged, so signed requests (SigV4 signs the
+ * Host header as sent) stay valid. Lets a test make an upload last a known minimum time whatever
+ * the machine's speed.
  */
 export interface SlowLink {
   /** `http://127.0.0.1:<port>`, to use instead of the server's own URL. */
   url: string;
   /** Bytes forwarded upstream so far. */
   bytesUp(): number;
+  /** Connections accepted so far. */
+  connections(): number;
   close(): Promise<void>;
 }
 
-/** `both`: the downstream direction (server → client: downloads) shares the same limit. */
-export async function startSlowLink(target: string, bytesPerSecond: number, options: { both?: boolean } = {}): Promise<SlowLink> {
+export interface SlowLinkOptions {
+  /** The downstream direction (server → client: downloads) is limited too. */
+  both?: boolean;
+  /**
+   * `true`: each connection has a link of `bytesPerSecond` of its own (a provider that limits each
+   * connection, as object stores across a WAN do); `false` (default): all share one link.
+   */
+  perConnection?: boolean;
+  /**
+   * Added once per request, in ms: when a client starts sending after the server has answered
+   * (or on a new connection), that first byte waits this long, as across a network with this
+   * round-trip time. At the TCP level a request is "the client speaks after the server did", so a
+   * body sent after `100 Continue` waits once more, as it does on a real network.
+   */
+  latencyMs?: number;
+}
+
+export async function startSlowLink(target: string, bytesPerSecond: number, options: SlowLinkOptions = {}): Promise<SlowLink> {
   const { hostname, port } = new URL(target);
-  let next = 0; // when the link is free again (ms), across all connections
+  const shared = { next: 0 }; // when the shared link is free again (ms)
   let up = 0;
+  let accepted = 0;
+  const latency = options.latencyMs ?? 0;
   const sockets = new Set<Socket>();
-  const pace = (upward = true) =>
+  /** `turn.server`: the server spoke last on this connection (the client's next byte starts a request). */
+  const pace = (link: { next: number }, turn: { server: boolean }, upward: boolean) =>
     new Transform({
       transform(chunk: Buffer, _enc, cb: TransformCallback) {
-        const start = Math.max(Date.now(), next);
-        next = start + (chunk.length / bytesPerSecond) * 1000;
+        let start = Math.max(Date.now(), link.next);
+        if (upward && turn.server) start += latency;
+        turn.server = !upward;
+        link.next = start + (chunk.length / bytesPerSecond) * 1000;
         if (upward) up += chunk.length;
-        setTimeout(() => cb(null, chunk), next - Date.now());
+        setTimeout(() => cb(null, chunk), link.next - Date.now());
       },
     });
   const server: Server = createServer((client) => {
+    accepted += 1;
     const upstream = createConnection({ host: hostname, port: Number(port) });
     for (const s of [client, upstream]) {
       sockets.add(s);
@@ -41,9 +65,15 @@ export async function startSlowLink(target: string, bytesPerSecond: number, opti
         upstream.destroy();
       });
     }
-    client.pipe(pace()).pipe(upstream);
-    if (options.both) upstream.pipe(pace(false)).pipe(client);
-    else upstream.pipe(client);
+    const link = options.perConnection ? { next: 0 } : shared;
+    const turn = { server: true };
+    client.pipe(pace(link, turn, true)).pipe(upstream);
+    if (options.both) upstream.pipe(pace(link, turn, false)).pipe(client);
+    else if (latency > 0) {
+      // Not paced, but watched: the server's answer ends the client's turn.
+      upstream.on("data", () => void (turn.server = true));
+      upstream.pipe(client);
+    } else upstream.pipe(client);
   });
   server.listen(0, "127.0.0.1");
   await once(server, "listening");
@@ -52,6 +82,7 @@ export async function startSlowLink(target: string, bytesPerSecond: number, opti
   return {
     url: `http://127.0.0.1:${address.port}`,
     bytesUp: () => up,
+    connections: () => accepted,
     async close() {
       for (const s of sockets) s.destroy();
       await new Promise<void>((r) => server.close(() => r()));

@@ -34,10 +34,12 @@ export async function ensureStream(jsm: JetStreamManager, namespace: string, spe
     storage: StorageType.File,
     duplicate_window: nanos(spec.duplicateWindowSeconds * 1000),
     max_age: nanos(spec.maxAgeSeconds * 1000),
+    num_replicas: spec.replicas ?? 1,
   };
   try {
     await jsm.streams.info(name);
-    await jsm.streams.update(name, { subjects: config.subjects, duplicate_window: config.duplicate_window, max_age: config.max_age });
+    // A changed replica count is applied too: JetStream moves a clustered stream's copies itself.
+    await jsm.streams.update(name, { subjects: config.subjects, duplicate_window: config.duplicate_window, max_age: config.max_age, num_replicas: config.num_replicas });
   } catch (err) {
     if (!isNotFound(err)) throw err;
     try {
