@@ -10,6 +10,7 @@
 #         seeds/<identity>.nk, seeds/<identity>.pub   one NKey (user) per identity, the seed 0600
 #         actor.pem, actor.pub.pem             the gateway's Ed25519 key pair for actor assertions
 #       Identities default to all: gateway authz history transfer provisioner monitor publisher-example operator.
+#       TRUST_EXTRA_SANS adds names to the server certificate (e.g. `IP:127.0.47.1`).
 #
 #   trust.sh stack <dir> <nats-port> <monitor-port> <jetstream-store-dir>
 #       The local stack's (scripts/stack.sh up): fresh `keys` with every identity, then <dir>/nats.conf
@@ -41,7 +42,7 @@ keys() { # <dir> [identity...]
       openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=nats" \
         -keyout nats-server-key.pem -out nats-server.csr >/dev/null 2>&1
       printf '%s\n' "basicConstraints=CA:FALSE" "keyUsage=critical,digitalSignature,keyEncipherment" "extendedKeyUsage=serverAuth,clientAuth" \
-        "subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:nats,DNS:nats.nats.svc.cluster.local" >server.ext
+        "subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:nats,DNS:nats.nats.svc.cluster.local${TRUST_EXTRA_SANS:+,$TRUST_EXTRA_SANS}" >server.ext
       openssl x509 -req -in nats-server.csr -CA ca.pem -CAkey ca-key.pem -CAcreateserial -days 825 -extfile server.ext \
         -out nats-server.pem >/dev/null 2>&1
       rm -f nats-server.csr server.ext ca.srl

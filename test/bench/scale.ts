@@ -17,7 +17,7 @@
 //    last job's end as recorded (its update_time). Throughput, and efficiency = throughput /
 //    (workers x the 1-worker median). Every round is verified (below) and Prometheus' sum of
 //    skyferry_transfer_bytes_total over the round's workers must equal the bytes moved.
-// 2. Faults: one send of BENCH_SCALE_FAULT_JOBS (300) datasets starting on 2 workers; at counts of
+// 2. Faults (BENCH_SCALE_FAULT_JOBS=0: none): one send of BENCH_SCALE_FAULT_JOBS (300) datasets starting on 2 workers; at counts of
 //    ended jobs a third worker joins (10 %), worker 1 is killed with SIGKILL (30 %), the NATS node
 //    leading the work stream is killed (45 %) and started again (70 %). Verified the same way.
 // Verified: every job ok (else lost), every object present once under its planned key with the
@@ -26,8 +26,8 @@
 // Writes .bench-results/scale.json and .bench-results/scale.png (BENCH_OUT_DIR). Exits 1 when a
 // check fails; the efficiency target (>= 0.8 at 4 workers) is printed as met or not.
 import { randomBytes } from "node:crypto";
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { cpus, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { Resvg } from "@resvg/resvg-js";
 import { connectNats } from "@skyferry/bus";
@@ -35,7 +35,8 @@ import { TransferJobsStream } from "@skyferry/contracts";
 import { MongoClient } from "mongodb";
 import * as vega from "vega";
 import * as vl from "vega-lite";
-import { startNatsCluster } from "../support/nats-cluster.ts";
+import { cpuWindow, formatCpu, stackProcesses } from "../support/cpu.ts";
+import { CLUSTER_HOST, startNatsCluster } from "../support/nats-cluster.ts";
 import { startPrometheus } from "../support/prometheus.ts";
 import { api, buildTransferBundle, createS3Bucket, independentS3, removeS3Buckets, sha256, spawnWorker, type WorkerProcess, workerEnv } from "../support/send.ts";
 import { stackAuthzConfig, startSendWorld } from "../support/send-system.ts";
@@ -67,8 +68,8 @@ async function main(): Promise<void> {
   const link = await startSlowLink(stackEnv().s3.endpoint, LINK, { perConnection: true, latencyMs: LATENCY_MS });
   const allow = stackOutboundAllow(new URL(link.url).host);
   const slots = COUNTS.length * ROUNDS + 1;
-  const targets = Array.from({ length: slots }, (_, s) => Array.from({ length: 5 }, (_, i) => `127.0.0.1:${metricsPort(s, i)}`)).flat();
-  const prom = await startPrometheus({ dir: join(dir, "prometheus"), port: PROM_PORT, targets });
+  const targets = Array.from({ length: slots }, (_, s) => Array.from({ length: 5 }, (_, i) => `${CLUSTER_HOST}:${metricsPort(s, i)}`)).flat();
+  const prom = await startPrometheus({ dir: join(dir, "prometheus"), host: CLUSTER_HOST, port: PROM_PORT, targets });
   const world = await startSendWorld({
     label: "bench-scale",
     nats: { url: cluster.url, caFile: cluster.caFile },
@@ -82,12 +83,13 @@ async function main(): Promise<void> {
   const buckets: string[] = [];
   const live: WorkerProcess[] = [];
   let failed = false;
+  let faultResult: unknown;
   try {
     buildTransferBundle();
     const spawnOne = async (slot: number, i: number) => {
       const w = await spawnWorker({
         ...workerEnv(world.sys), ...cluster.env(), DATASET_STORE_DIR: world.sys.datasetDir, SKYFERRY_OUTBOUND_ALLOW: allow,
-        TRANSFER_CONCURRENCY: String(CONCURRENCY), SKYFERRY_METRICS_PORT: String(metricsPort(slot, i)), SKYFERRY_METRICS_HOST: "127.0.0.1",
+        TRANSFER_CONCURRENCY: String(CONCURRENCY), SKYFERRY_METRICS_PORT: String(metricsPort(slot, i)), SKYFERRY_METRICS_HOST: CLUSTER_HOST,
       }, [], "bundle");
       live.push(w);
       return w;
@@ -117,6 +119,11 @@ async function main(): Promise<void> {
       buckets.push(bucket);
       await createS3Bucket(s3, bucket);
       const chosen = datasets.slice(0, n);
+      const { nats: _stackNats, ...servers } = stackProcesses();
+      const window = cpuWindow({
+        ...servers, ...Object.fromEntries(cluster.nodes.map((n) => [`nats ${n.name}`, n.pid!])), ...Object.fromEntries(live.map((w, i) => [`worker ${i + 1}`, w.pid])),
+      });
+      const machine = machineCpu();
       const t0 = Date.now();
       const res = await api<{ sent: Array<{ job_id: string }> }>(world.sys.url, "/api/cloud/storage/send", {
         key: user.apiKey, method: "POST", body: { history_id: hist.id, authz_id: authzId, bucket, dataset_ids: chosen.map((d) => d.id) },
@@ -127,10 +134,12 @@ async function main(): Promise<void> {
       const ended = () => jobs.countDocuments({ _id: { $in: ids }, state: { $in: ["ok", "error", "deleted"] } });
       const events = during ? await during(ended) : [];
       for (const deadline = t0 + TIMEOUT_MS; (await ended()) < ids.length && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 200));
+      const cpu = window.stop();
+      const busy = machine.stop();
       const last = await jobs.find({ _id: { $in: ids } }).sort({ update_time: -1 }).limit(1).next();
       const seconds = ((last?.update_time?.getTime() ?? Date.now()) - t0) / 1000;
       const check = await checkRun({ s3, jobs, bucket, ids, expected: chosen.map((d) => ({ key: d.name, sha: d.sha, size: d.size })) });
-      return { bucket, ids, seconds, postMs, check, events };
+      return { bucket, ids, seconds, postMs, check, events, cpu, busy };
     };
 
     // 1. Scale.
@@ -143,7 +152,8 @@ async function main(): Promise<void> {
         const s = slot++;
         for (let i = 0; i < count; i++) await spawnOne(s, i);
         const run = await send(PER_WORKER * count);
-        const mine = Array.from({ length: count }, (_, i) => `127.0.0.1:${metricsPort(s, i)}`);
+        const { cpu, busy } = run;
+        const mine = Array.from({ length: count }, (_, i) => `${CLUSTER_HOST}:${metricsPort(s, i)}`);
         await prom.scrapedAfter(mine, Date.now());
         const promBytes = await prom.scalar(`sum(skyferry_transfer_bytes_total{instance=~"${mine.join("|")}"})`);
         await stopAll();
@@ -152,6 +162,7 @@ async function main(): Promise<void> {
         const promOk = promBytes === run.check.bytesMoved;
         if (!promOk || !run.check.clean) failed = true;
         console.log(`${String(count).padStart(7)}${String(round).padStart(7)}${String(run.ids.length).padStart(7)}${mib.toFixed(0).padStart(8)}${run.seconds.toFixed(2).padStart(10)}${(mib / run.seconds).toFixed(1).padStart(8)}${(run.postMs / 1000).toFixed(2).padStart(9)}   ${promBytes} ${promOk ? "=" : "≠"} ${run.check.bytesMoved}   ${verdict(run.check)}`);
+        console.log(`  CPU s: ${formatCpu(cpu)} ("this process": gateway, authz, history, the planner, the radosgw proxy); the machine's ${busy.cores} cores ${(busy.busy * 100).toFixed(0)} % busy (steal ${(busy.steal * 100).toFixed(0)} %)`);
         await emptyBucket(s3, run.bucket);
       }
     }
@@ -166,60 +177,63 @@ async function main(): Promise<void> {
     if (at4) console.log(`target: efficiency >= 0.8 at 4 workers: ${at4.efficiency >= 0.8 ? "met" : "NOT met"} (${at4.efficiency.toFixed(2)})`);
 
     // 2. Faults, during one send.
-    const fs = slot++;
-    await spawnOne(fs, 0);
-    await spawnOne(fs, 1);
-    const killed = live[0]!;
-    const t0 = Date.now();
-    const late: string[] = [];
-    const at = (p: number) => Math.ceil(FAULT_JOBS * p);
-    const fault = await send(FAULT_JOBS, async (ended) => {
-      const events: string[] = [];
-      const mark = async (what: string) => {
-        const n = await ended();
-        // A fault after the last job ended tests nothing: the run does not count then.
-        if (n >= FAULT_JOBS) late.push(what);
-        events.push(`${((Date.now() - t0) / 1000).toFixed(1)} s, ${n} jobs ended: ${what}`);
-      };
-      const reach = async (n: number) => {
-        for (const deadline = Date.now() + TIMEOUT_MS; (await ended()) < n && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 50));
-      };
-      await reach(at(0.1));
-      await spawnOne(fs, 2);
-      await mark("worker 3 joined");
-      await reach(at(0.3));
-      killed.child.kill("SIGKILL");
-      await mark(`worker 1 (pid ${killed.pid}) killed with SIGKILL`);
-      await reach(at(0.45));
-      const leader = (await (await nc.jetstreamManager()).streams.info(TransferJobsStream.name(world.sys.namespace))).cluster?.leader;
-      const node = cluster.nodes.find((n) => n.name === leader) ?? cluster.nodes[0]!;
-      await node.kill();
-      await mark(`NATS node ${node.name} (the stream's leader) killed`);
-      await reach(at(0.7));
-      await node.start();
-      await mark(`NATS node ${node.name} started again`);
-      return events;
-    });
-    const survivors = [1, 2].map((i) => `127.0.0.1:${metricsPort(fs, i)}`);
-    await prom.scrapedAfter(survivors, Date.now());
-    const promSurvivors = await prom.scalar(`sum(skyferry_transfer_bytes_total{instance=~"${survivors.join("|")}"})`);
-    // The killed worker's counter as last scraped: jobs it ended after that scrape died with it.
-    const promKilled = await prom.scalar(`max(max_over_time(skyferry_transfer_bytes_total{instance="127.0.0.1:${metricsPort(fs, 0)}"}[1h]))`);
-    await cluster.healthy();
-    const stream = await (await nc.jetstreamManager()).streams.info(TransferJobsStream.name(world.sys.namespace));
-    console.log(`\nfaults during one send of ${FAULT_JOBS} x ${(OBJECT / MiB).toFixed(1)} MiB (2 workers at the start):`);
-    for (const e of fault.events) console.log(`  ${e}`);
-    console.log(`  all ended after ${fault.seconds.toFixed(1)} s: ${verdict(fault.check)}`);
-    console.log(`  work stream after: ${stream.state.messages} messages, leader ${stream.cluster?.leader}, replicas ${JSON.stringify(stream.cluster?.replicas?.map((r) => `${r.name}:${r.current ? "current" : "behind"}`))}`);
-    console.log(`  prometheus: survivors ${promSurvivors} + killed worker's last scrape ${promKilled} = ${promSurvivors + promKilled} of ${fault.check.bytesMoved} bytes moved (the difference: jobs the killed worker ended after its last scrape)`);
-    if (late.length > 0) console.log(`  NOT A FAULT RUN: ${late.join("; ")} came after every job had ended (raise BENCH_SCALE_FAULT_JOBS)`);
-    if (late.length > 0 || !fault.check.clean || stream.state.messages !== 0 || promSurvivors + promKilled > fault.check.bytesMoved) failed = true;
-    await stopAll();
-    await emptyBucket(s3, fault.bucket);
+    if (FAULT_JOBS > 0) await faults(slot++);
+    async function faults(fs: number): Promise<void> {
+      await spawnOne(fs, 0);
+      await spawnOne(fs, 1);
+      const killed = live[0]!;
+      const t0 = Date.now();
+      const late: string[] = [];
+      const at = (p: number) => Math.ceil(FAULT_JOBS * p);
+      const fault = await send(FAULT_JOBS, async (ended) => {
+        const events: string[] = [];
+        const mark = async (what: string) => {
+          const n = await ended();
+          // A fault after the last job ended tests nothing: the run does not count then.
+          if (n >= FAULT_JOBS) late.push(what);
+          events.push(`${((Date.now() - t0) / 1000).toFixed(1)} s, ${n} jobs ended: ${what}`);
+        };
+        const reach = async (n: number) => {
+          for (const deadline = Date.now() + TIMEOUT_MS; (await ended()) < n && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 50));
+        };
+        await reach(at(0.1));
+        await spawnOne(fs, 2);
+        await mark("worker 3 joined");
+        await reach(at(0.3));
+        killed.child.kill("SIGKILL");
+        await mark(`worker 1 (pid ${killed.pid}) killed with SIGKILL`);
+        await reach(at(0.45));
+        const leader = (await (await nc.jetstreamManager()).streams.info(TransferJobsStream.name(world.sys.namespace))).cluster?.leader;
+        const node = cluster.nodes.find((n) => n.name === leader) ?? cluster.nodes[0]!;
+        await node.kill();
+        await mark(`NATS node ${node.name} (the stream's leader) killed`);
+        await reach(at(0.7));
+        await node.start();
+        await mark(`NATS node ${node.name} started again`);
+        return events;
+      });
+      const survivors = [1, 2].map((i) => `${CLUSTER_HOST}:${metricsPort(fs, i)}`);
+      await prom.scrapedAfter(survivors, Date.now());
+      const promSurvivors = await prom.scalar(`sum(skyferry_transfer_bytes_total{instance=~"${survivors.join("|")}"})`);
+      // The killed worker's counter as last scraped: jobs it ended after that scrape died with it.
+      const promKilled = await prom.scalar(`max(max_over_time(skyferry_transfer_bytes_total{instance="${CLUSTER_HOST}:${metricsPort(fs, 0)}"}[1h]))`);
+      await cluster.healthy();
+      const stream = await (await nc.jetstreamManager()).streams.info(TransferJobsStream.name(world.sys.namespace));
+      console.log(`\nfaults during one send of ${FAULT_JOBS} x ${(OBJECT / MiB).toFixed(1)} MiB (2 workers at the start):`);
+      for (const e of fault.events) console.log(`  ${e}`);
+      console.log(`  all ended after ${fault.seconds.toFixed(1)} s: ${verdict(fault.check)}`);
+      console.log(`  work stream after: ${stream.state.messages} messages, leader ${stream.cluster?.leader}, replicas ${JSON.stringify(stream.cluster?.replicas?.map((r) => `${r.name}:${r.current ? "current" : "behind"}`))}`);
+      console.log(`  prometheus: survivors ${promSurvivors} + killed worker's last scrape ${promKilled} = ${promSurvivors + promKilled} of ${fault.check.bytesMoved} bytes moved (the difference: jobs the killed worker ended after its last scrape)`);
+      if (late.length > 0) console.log(`  NOT A FAULT RUN: ${late.join("; ")} came after every job had ended (raise BENCH_SCALE_FAULT_JOBS)`);
+      if (late.length > 0 || !fault.check.clean || stream.state.messages !== 0 || promSurvivors + promKilled > fault.check.bytesMoved) failed = true;
+      await stopAll();
+      await emptyBucket(s3, fault.bucket);
+      faultResult = { jobs: FAULT_JOBS, seconds: fault.seconds, events: fault.events, check: fault.check, promSurvivors, promKilled };
+    }
 
     mkdirSync(OUT, { recursive: true });
     const settings = { concurrency: CONCURRENCY, object_mib: OBJECT / MiB, latency_ms: LATENCY_MS, link_mibs: LINK / MiB, jobs_per_worker: PER_WORKER, rounds: ROUNDS };
-    writeFileSync(join(OUT, "scale.json"), `${JSON.stringify({ date: new Date().toISOString(), settings, rows, summary, fault: { jobs: FAULT_JOBS, seconds: fault.seconds, events: fault.events, check: fault.check, promSurvivors, promKilled } }, null, 2)}\n`);
+    writeFileSync(join(OUT, "scale.json"), `${JSON.stringify({ date: new Date().toISOString(), settings, rows, summary, fault: faultResult }, null, 2)}\n`);
     await plot(rows, summary, join(OUT, "scale.png"));
     console.log(`\nwrote ${join(OUT, "scale.json")} and ${join(OUT, "scale.png")}`);
   } finally {
@@ -237,6 +251,24 @@ async function main(): Promise<void> {
     console.error("bench:scale: a check failed (see above)");
     process.exitCode = 1;
   }
+}
+
+/** How busy the whole machine was (every process, ours or not) between now and stop(). */
+function machineCpu(): { stop(): { cores: number; busy: number; steal: number } } {
+  const read = () => {
+    const f = readFileSync("/proc/stat", "utf8").split("\n")[0]!.trim().split(/\s+/).slice(1).map(Number);
+    const idle = f[3]! + f[4]!;
+    const total = f.reduce((a, b) => a + b, 0);
+    return { idle, total, steal: f[7] ?? 0 };
+  };
+  const a = read();
+  return {
+    stop() {
+      const b = read();
+      const total = b.total - a.total;
+      return { cores: cpus().length, busy: total > 0 ? 1 - (b.idle - a.idle) / total : 0, steal: total > 0 ? (b.steal - a.steal) / total : 0 };
+    },
+  };
 }
 
 async function plot(rows: ScaleRow[], summary: Array<{ workers: number; mibs: number; efficiency: number }>, file: string): Promise<void> {

@@ -10,7 +10,7 @@ import { TransferJobsStream } from "@skyferry/contracts";
 import { MongoClient } from "mongodb";
 import type { NatsConnection } from "nats";
 import type { SignedIn } from "../support/auth.ts";
-import { type NatsCluster, startNatsCluster } from "../support/nats-cluster.ts";
+import { CLUSTER_HOST, type NatsCluster, startNatsCluster } from "../support/nats-cluster.ts";
 import { api, createS3Bucket, independentS3, readS3, removeS3Buckets, s3MultipartUploads, sha256, spawnWorker, waitForJobs, type WorkerProcess, workerEnv } from "../support/send.ts";
 import { type SendWorld, stackAuthzConfig, startSendWorld } from "../support/send-system.ts";
 import { type SlowLink, startSlowLink } from "../support/slow-link.ts";
@@ -31,6 +31,7 @@ const KILL_NODE_AT = 12;
 const RESTART_NODE_AT = 20;
 // A short ack wait: the killed worker's jobs are handed to the other one 3 s after its last heartbeat.
 const ACK_WAIT = { TRANSFER_ACK_WAIT_SECONDS: "3" };
+const METRICS_PORT = 47430;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe("a 3-node NATS cluster at 3 replicas: a worker and a node lost mid-send", () => {
@@ -62,6 +63,7 @@ describe("a 3-node NATS cluster at 3 replicas: a worker and a node lost mid-send
     for (let i = 0; i < 2; i++) {
       workers.push(await spawnWorker({
         ...workerEnv(w.sys), ...cluster.env(), ...ACK_WAIT, DATASET_STORE_DIR: w.sys.datasetDir, SKYFERRY_OUTBOUND_ALLOW: allow, TRANSFER_CONCURRENCY: "2",
+        SKYFERRY_METRICS_HOST: CLUSTER_HOST, SKYFERRY_METRICS_PORT: String(METRICS_PORT + i),
       }));
     }
     await createS3Bucket(independentS3(), bucket);
@@ -87,7 +89,9 @@ describe("a 3-node NATS cluster at 3 replicas: a worker and a node lost mid-send
     assert.equal(1 + (consumer.cluster?.replicas?.length ?? 0), 3, "the consumer inherits the stream's replicas");
   });
 
-  test("every job ends ok, byte-identical, once, through a worker killed and the stream's leader node killed and restarted", async () => {
+  test("every job ends ok, byte-identical, once, through a worker killed and the stream's leader node killed and restarted", async (t) => {
+    const t0 = Date.now();
+    const mark = async (what: string) => t.diagnostic(`${((Date.now() - t0) / 1000).toFixed(1)} s, ${await ended()} of ${JOBS} ended: ${what}`);
     const jobs = mongo.db(w.sys.db).collection<{ _id: string; state: string; history_id: string }>("transfer_jobs");
     const hist = await w.history(user, "scale");
     const files = Array.from({ length: JOBS }, (_, i) => ({ name: `d${String(i).padStart(2, "0")}.bin`, content: randomBytes(MiB / 2 + i * 4096) }));
@@ -110,6 +114,7 @@ describe("a 3-node NATS cluster at 3 replicas: a worker and a node lost mid-send
     await reach(KILL_WORKER_AT);
     assert.ok((await ended()) < JOBS, "the worker is killed mid-send");
     workers[0]!.child.kill("SIGKILL");
+    await mark("worker 1 killed");
     await reach(KILL_NODE_AT);
     const jsm = await nc.jetstreamManager();
     const leader = (await jsm.streams.info(TransferJobsStream.name(w.sys.namespace))).cluster?.leader;
@@ -117,10 +122,13 @@ describe("a 3-node NATS cluster at 3 replicas: a worker and a node lost mid-send
     assert.ok(node, `the stream's leader (${leader}) is one of the nodes`);
     assert.ok((await ended()) < JOBS, "the node is killed mid-send");
     await node.kill();
+    await mark(`node ${node.name} (the stream's leader) killed`);
     await reach(RESTART_NODE_AT);
     await node.start();
+    await mark(`node ${node.name} started again`);
 
     const final = await waitForJobs(w.sys.url, user.apiKey, ids, 300_000);
+    await mark("all ended");
     for (const j of final) assert.deepEqual([j.state, j.error], ["ok", null], `job ${j.id}: ${JSON.stringify(j.error)}`);
     const listed = await independentS3().send(new ListObjectsV2Command({ Bucket: bucket }));
     assert.deepEqual((listed.Contents ?? []).map((o) => o.Key).sort(), [...digests.keys()].sort(), "one object per dataset: none lost, none twice");
@@ -134,7 +142,10 @@ describe("a 3-node NATS cluster at 3 replicas: a worker and a node lost mid-send
     assert.equal(await jobs.countDocuments({ history_id: hist.id }), JOBS, "no job made twice");
     assert.equal(await jobs.countDocuments({ history_id: hist.id, state: { $ne: "ok" } }), 0, "none left queued or running");
     assert.equal(workers[0]!.child.signalCode, "SIGKILL");
-    assert.ok(final.some((j) => j.attempts > 1), "the killed worker's running jobs were claimed again, by the other");
+    // The killed worker held messages (2 jobs at a time, more queued): the other got them again.
+    const metrics = await (await fetch(`http://${CLUSTER_HOST}:${METRICS_PORT + 1}/metrics`)).text();
+    const redelivered = Number(/^skyferry_transfer_redeliveries_total\{[^}]*direction="send"[^}]*\} (\d+)/m.exec(metrics)?.[1] ?? 0);
+    assert.ok(redelivered >= 1, `the killed worker's messages were delivered to the other (redeliveries: ${redelivered})`);
     assert.ok(workers[1]!.logs.some((l) => l.includes('"job ok"')), "the surviving worker ran jobs");
     // The restarted node catches up: the stream is whole on 3 nodes again.
     await cluster.healthy();

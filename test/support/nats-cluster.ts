@@ -17,6 +17,8 @@ export interface NatsNode {
   monitorUrl: string;
   /** Whether its process runs. */
   readonly running: boolean;
+  /** Its process id while it runs. */
+  readonly pid: number | undefined;
   /** SIGKILL: no goodbye to clients or the other nodes. */
   kill(): Promise<void>;
   /** Starts it again on the same configuration and store; resolves once it is healthy. */
@@ -39,30 +41,39 @@ export interface NatsCluster {
 }
 
 /**
- * Starts three nodes on 127.0.0.1: client ports `basePort`+0..2, monitoring +10..12, routes
+ * The loopback address the cluster listens on. Not 127.0.0.1: its ports lie in Linux's ephemeral
+ * range, and a socket another process (or a node's own route) opened from 127.0.0.1 can hold the
+ * port a killed node must bind again (seen: a route between two nodes took a third's monitor port,
+ * for good). Connections to this address come from 127.0.0.1, so none can hold its ports.
+ */
+export const CLUSTER_HOST = "127.0.47.1";
+
+/**
+ * Starts three nodes on CLUSTER_HOST: client ports `basePort`+0..2, monitoring +10..12, routes
  * +20..22 (issue 22 keeps such clusters in 47000-47999). The users are the local stack's
- * identities (its seeds); the CA and the nodes' certificate are the cluster's own (trust.sh keys),
- * in `dir`, which is removed on close.
+ * identities (its seeds); the CA and the nodes' certificate (with CLUSTER_HOST's IP) are the
+ * cluster's own (trust.sh keys), in `dir`, which is removed on close.
  */
 export async function startNatsCluster(opts: { dir: string; basePort: number; size?: number }): Promise<NatsCluster> {
   const size = opts.size ?? 3;
+  const host = CLUSTER_HOST;
   const trust = join(opts.dir, "trust");
   mkdirSync(join(trust, "seeds"), { recursive: true, mode: 0o700 });
   const { seedDir } = stackEnv().nats;
   for (const f of readdirSync(seedDir)) if (/\.(nk|pub)$/.test(f)) copyFileSync(join(seedDir, f), join(trust, "seeds", f));
   // Seeds already there are kept: this makes the CA and the nodes' certificate only.
-  execFileSync("bash", [join(repo, "scripts/stack/trust.sh"), "keys", trust], { cwd: repo, stdio: "pipe", timeout: 60_000 });
+  execFileSync("bash", [join(repo, "scripts/stack/trust.sh"), "keys", trust], { cwd: repo, stdio: "pipe", timeout: 60_000, env: { ...process.env, TRUST_EXTRA_SANS: `IP:${host}` } });
   const port = (i: number, offset: number) => opts.basePort + offset + i;
-  const routes = Array.from({ length: size }, (_, i) => `nats-route://127.0.0.1:${port(i, 20)}`);
+  const routes = Array.from({ length: size }, (_, i) => `nats-route://${host}:${port(i, 20)}`);
   const nodes = Array.from({ length: size }, (_, i) => {
     const name = `n${i + 1}`;
     const conf = join(opts.dir, `${name}.conf`);
     execFileSync("bash", [join(repo, "scripts/stack/trust.sh"), "render", join(trust, "seeds"), conf, "--namespace", "*",
-      "--listen", `127.0.0.1:${port(i, 0)}`, "--http", `127.0.0.1:${port(i, 10)}`, "--store-dir", join(opts.dir, name),
+      "--listen", `${host}:${port(i, 0)}`, "--http", `${host}:${port(i, 10)}`, "--store-dir", join(opts.dir, name),
       "--tls-cert", join(trust, "nats-server.pem"), "--tls-key", join(trust, "nats-server-key.pem"), "--tls-ca", join(trust, "ca.pem"),
-      "--server-name", name, "--cluster-name", "skyferry-test", "--cluster-listen", `127.0.0.1:${port(i, 20)}`,
+      "--server-name", name, "--cluster-name", "skyferry-test", "--cluster-listen", `${host}:${port(i, 20)}`,
       "--routes", routes.filter((_, j) => j !== i).join(",")], { cwd: repo, stdio: "pipe", timeout: 60_000 });
-    return makeNode(name, conf, `tls://127.0.0.1:${port(i, 0)}`, `http://127.0.0.1:${port(i, 10)}`);
+    return makeNode(name, conf, `tls://${host}:${port(i, 0)}`, `http://${host}:${port(i, 10)}`);
   });
   const cluster: NatsCluster = {
     nodes,
@@ -106,12 +117,32 @@ function makeNode(name: string, conf: string, clientUrl: string, monitorUrl: str
     if (tail.length > 200) tail.splice(0, tail.length - 200);
   };
   const running = () => child !== undefined && child.exitCode === null && child.signalCode === null;
+  const startOnce = async () => {
+    if (running()) return;
+    tail.length = 0;
+    child = spawn("nats-server", ["-c", conf], { stdio: ["ignore", "pipe", "pipe"] });
+    child.stdout!.on("data", onData);
+    child.stderr!.on("data", onData);
+    const deadline = Date.now() + 30_000;
+    // The monitor answers once the node listens; JetStream's health is the cluster's (healthy()).
+    while (!(await fetch(`${monitorUrl}/healthz?js-enabled-only=true`).then((r) => r.ok, () => false))) {
+      if (!running()) {
+        await new Promise((r) => setTimeout(r, 50)); // the last log lines
+        throw new Error(`nats-server ${name} exited:\n${tail.join("\n")}`);
+      }
+      if (Date.now() > deadline) throw new Error(`nats-server ${name} did not start:\n${tail.join("\n")}`);
+      await sleep(100);
+    }
+  };
   return {
     name,
     clientUrl,
     monitorUrl,
     get running() {
       return running();
+    },
+    get pid() {
+      return running() ? child!.pid : undefined;
     },
     async kill() {
       if (!child || !running()) return;
@@ -120,16 +151,16 @@ function makeNode(name: string, conf: string, clientUrl: string, monitorUrl: str
       await exited;
     },
     async start() {
-      if (running()) return;
-      child = spawn("nats-server", ["-c", conf], { stdio: ["ignore", "pipe", "pipe"] });
-      child.stdout!.on("data", onData);
-      child.stderr!.on("data", onData);
-      const deadline = Date.now() + 30_000;
-      // The client port answers once the node listens; JetStream's health is the cluster's (healthy()).
-      while (!(await fetch(`${monitorUrl}/healthz?js-enabled-only=true`).then((r) => r.ok, () => false))) {
-        if (!running()) throw new Error(`nats-server ${name} exited:\n${tail.join("\n")}`);
-        if (Date.now() > deadline) throw new Error(`nats-server ${name} did not start:\n${tail.join("\n")}`);
-        await sleep(100);
+      // Its ports lie in Linux's ephemeral range (32768-60999): a client socket of any process may
+      // hold one for a moment. Such a start is tried again; anything else fails at once.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await startOnce();
+          return;
+        } catch (err) {
+          if (attempt >= 10 || !/address already in use/.test(String(err))) throw err;
+          await sleep(500);
+        }
       }
     },
     logTail: () => tail.join("\n"),

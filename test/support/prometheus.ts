@@ -1,5 +1,5 @@
 // A real Prometheus (Debian's `prometheus`, installed by scripts/stack/install.sh) scraping the
-// given targets every second, on a loopback port, with a store of its own that close() removes.
+// given targets every second, on a port of `host`, with a store of its own that close() removes.
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -18,7 +18,7 @@ interface TargetsReply { data: { activeTargets: Array<{ scrapeUrl: string; label
 interface QueryReply { status: string; data: { resultType: string; result: Array<{ value: [number, string] }> }; error?: string }
 
 /** `targets`: `host:port` of each /metrics listener (all in one job, `skyferry-transfer`). */
-export async function startPrometheus(opts: { dir: string; port: number; targets: string[] }): Promise<Prometheus> {
+export async function startPrometheus(opts: { dir: string; host: string; port: number; targets: string[] }): Promise<Prometheus> {
   mkdirSync(opts.dir, { recursive: true });
   const config = join(opts.dir, "prometheus.yml");
   // JSON is YAML.
@@ -26,9 +26,9 @@ export async function startPrometheus(opts: { dir: string; port: number; targets
     global: { scrape_interval: "1s", scrape_timeout: "900ms" },
     scrape_configs: [{ job_name: "skyferry-transfer", static_configs: [{ targets: opts.targets }] }],
   }, null, 2));
-  const url = `http://127.0.0.1:${opts.port}`;
+  const url = `http://${opts.host}:${opts.port}`;
   const child: ChildProcess = spawn("prometheus", [
-    `--config.file=${config}`, `--storage.tsdb.path=${join(opts.dir, "data")}`, `--web.listen-address=127.0.0.1:${opts.port}`,
+    `--config.file=${config}`, `--storage.tsdb.path=${join(opts.dir, "data")}`, `--web.listen-address=${opts.host}:${opts.port}`,
     "--storage.tsdb.retention.time=1d", "--log.level=warn",
   ], { stdio: ["ignore", "ignore", "pipe"] });
   const log: string[] = [];

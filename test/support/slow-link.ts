@@ -1,6 +1,5 @@
 import { once } from "node:events";
 import { createConnection, createServer, type Server, type Socket } from "node:net";
-import { Transform, type TransformCallback } from "node:stream";
 
 /**
  * A TCP proxy in front of a real server whose upstream direction (client → server) is limited to
@@ -42,18 +41,58 @@ export async function startSlowLink(target: string, bytesPerSecond: number, opti
   let accepted = 0;
   const latency = options.latencyMs ?? 0;
   const sockets = new Set<Socket>();
-  /** `turn.server`: the server spoke last on this connection (the client's next byte starts a request). */
-  const pace = (link: { next: number }, turn: { server: boolean }, upward: boolean) =>
-    new Transform({
-      transform(chunk: Buffer, _enc, cb: TransformCallback) {
-        let start = Math.max(Date.now(), link.next);
-        if (upward && turn.server) start += latency;
-        turn.server = !upward;
-        link.next = start + (chunk.length / bytesPerSecond) * 1000;
+  /**
+   * Forwards `from` to `to` at the link's pace: each chunk is written at once and the link counts
+   * as busy for its transfer time; while it is busy beyond now, `from` is paused (backpressure
+   * reaches the sender through TCP). No stream or timer per chunk: the proxy must cost little CPU,
+   * as it shares this machine with what it measures. `turn.server`: the server spoke last on this
+   * connection (the client's next byte starts a request and waits the latency first).
+   */
+  const forward = (from: Socket, to: Socket, link: { next: number }, turn: { server: boolean }, upward: boolean) => {
+    const queue: Buffer[] = [];
+    let timer = false;
+    let blocked = false;
+    let ended = false;
+    const pump = () => {
+      timer = false;
+      while (queue.length > 0 && !blocked) {
+        const now = Date.now();
+        if (upward && turn.server && latency > 0) {
+          turn.server = false;
+          link.next = Math.max(now, link.next) + latency;
+        }
+        if (link.next > now + 1) {
+          timer = true;
+          setTimeout(pump, link.next - now);
+          return;
+        }
+        const chunk = queue.shift()!;
+        link.next = Math.max(now, link.next) + (chunk.length / bytesPerSecond) * 1000;
         if (upward) up += chunk.length;
-        setTimeout(() => cb(null, chunk), link.next - Date.now());
-      },
+        else turn.server = true;
+        if (!to.write(chunk)) {
+          blocked = true;
+          to.once("drain", () => {
+            blocked = false;
+            pump();
+          });
+        }
+      }
+      if (queue.length === 0 && !blocked) {
+        if (ended) to.end();
+        else from.resume();
+      }
+    };
+    from.on("data", (chunk: Buffer) => {
+      queue.push(chunk);
+      from.pause();
+      if (!timer && !blocked) pump();
     });
+    from.on("end", () => {
+      ended = true;
+      if (queue.length === 0 && !timer && !blocked) to.end();
+    });
+  };
   const server: Server = createServer((client) => {
     accepted += 1;
     const upstream = createConnection({ host: hostname, port: Number(port) });
@@ -67,8 +106,8 @@ export async function startSlowLink(target: string, bytesPerSecond: number, opti
     }
     const link = options.perConnection ? { next: 0 } : shared;
     const turn = { server: true };
-    client.pipe(pace(link, turn, true)).pipe(upstream);
-    if (options.both) upstream.pipe(pace(link, turn, false)).pipe(client);
+    forward(client, upstream, link, turn, true);
+    if (options.both) forward(upstream, client, link, turn, false);
     else if (latency > 0) {
       // Not paced, but watched: the server's answer ends the client's turn.
       upstream.on("data", () => void (turn.server = true));
