@@ -19,7 +19,7 @@
 //    skyferry_transfer_bytes_total over the round's workers must equal the bytes moved.
 // 2. Faults (BENCH_SCALE_FAULT_JOBS=0: none): one send of BENCH_SCALE_FAULT_JOBS (300) datasets starting on 2 workers; at counts of
 //    ended jobs a third worker joins (10 %), worker 1 is killed with SIGKILL (30 %), the NATS node
-//    leading the work stream is killed (45 %) and started again (70 %). Verified the same way.
+//    leading the work consumer is killed (45 %) and started again (70 %). Verified the same way.
 // Verified: every job ok (else lost), every object present once under its planned key with the
 // dataset's sha256 (else lost / duplicated / corrupt), no extra object, no job document beyond one
 // per dataset (duplicated), none still queued or running after BENCH_TIMEOUT_MS (stuck).
@@ -54,9 +54,9 @@ const LATENCY_MS = num("BENCH_SCALE_LATENCY_MS", 20);
 const LINK = num("BENCH_SCALE_LINK_MIBS", 20) * MiB;
 const FAULT_JOBS = num("BENCH_SCALE_FAULT_JOBS", 300);
 const OUT = resolve(process.env.BENCH_OUT_DIR ?? join(import.meta.dirname, "../../.bench-results"));
-// issue 22's ports: NATS 47100-47122, worker metrics 47600-47699, Prometheus 47690.
+// issue 22 ports, on CLUSTER_HOST: NATS 47100-47122, Prometheus 47599, worker metrics 47600-47699.
 const NATS_BASE = 47100;
-const PROM_PORT = 47690;
+const PROM_PORT = 47599;
 const metricsPort = (slot: number, i: number) => 47600 + slot * 10 + i;
 
 interface JobRow { _id: string; state: string; bucket: string; update_time?: Date }
@@ -203,10 +203,13 @@ async function main(): Promise<void> {
         killed.child.kill("SIGKILL");
         await mark(`worker 1 (pid ${killed.pid}) killed with SIGKILL`);
         await reach(at(0.45));
-        const leader = (await (await nc.jetstreamManager()).streams.info(TransferJobsStream.name(world.sys.namespace))).cluster?.leader;
+        // The node leading the work consumer: the workers' pull requests wait there.
+        const jsm = await nc.jetstreamManager();
+        const streamLeader = (await jsm.streams.info(TransferJobsStream.name(world.sys.namespace))).cluster?.leader;
+        const leader = (await jsm.consumers.info(TransferJobsStream.name(world.sys.namespace), "transfer-workers")).cluster?.leader;
         const node = cluster.nodes.find((n) => n.name === leader) ?? cluster.nodes[0]!;
         await node.kill();
-        await mark(`NATS node ${node.name} (the stream's leader) killed`);
+        await mark(`NATS node ${node.name} (leading the consumer; the stream's leader: ${streamLeader}) killed`);
         await reach(at(0.7));
         await node.start();
         await mark(`NATS node ${node.name} started again`);

@@ -20,8 +20,8 @@ import { stackEnv, stackOutboundAllow } from "../support/stack-env.ts";
 // shipped permissions) with the work stream and its consumer at 3 replicas, two worker processes,
 // and a send of JOBS small datasets to radosgw behind a link that adds a round trip per request
 // and limits each connection (so the send lasts long enough to be hit). Mid-send, at counts of
-// finished jobs (not at times), one worker is killed with SIGKILL and the node leading the stream
-// is killed, then started again. Every job ends ok, every object is the dataset's bytes, once,
+// finished jobs (not at times), one worker is killed with SIGKILL and the node leading the work
+// consumer is killed, then started again. Every job ends ok, every object is the dataset's bytes, once,
 // written by its own job, and no job was made twice.
 
 const MiB = 1024 * 1024;
@@ -89,7 +89,7 @@ describe("a 3-node NATS cluster at 3 replicas: a worker and a node lost mid-send
     assert.equal(1 + (consumer.cluster?.replicas?.length ?? 0), 3, "the consumer inherits the stream's replicas");
   });
 
-  test("every job ends ok, byte-identical, once, through a worker killed and the stream's leader node killed and restarted", async (t) => {
+  test("every job ends ok, byte-identical, once, through a worker killed and the consumer's leader node killed and restarted", async (t) => {
     const t0 = Date.now();
     const mark = async (what: string) => t.diagnostic(`${((Date.now() - t0) / 1000).toFixed(1)} s, ${await ended()} of ${JOBS} ended: ${what}`);
     const jobs = mongo.db(w.sys.db).collection<{ _id: string; state: string; history_id: string }>("transfer_jobs");
@@ -117,12 +117,13 @@ describe("a 3-node NATS cluster at 3 replicas: a worker and a node lost mid-send
     await mark("worker 1 killed");
     await reach(KILL_NODE_AT);
     const jsm = await nc.jetstreamManager();
-    const leader = (await jsm.streams.info(TransferJobsStream.name(w.sys.namespace))).cluster?.leader;
+    // The node leading the work consumer: the workers' pull requests wait there.
+    const leader = (await jsm.consumers.info(TransferJobsStream.name(w.sys.namespace), "transfer-workers")).cluster?.leader;
     const node = cluster.nodes.find((n) => n.name === leader);
-    assert.ok(node, `the stream's leader (${leader}) is one of the nodes`);
+    assert.ok(node, `the consumer's leader (${leader}) is one of the nodes`);
     assert.ok((await ended()) < JOBS, "the node is killed mid-send");
     await node.kill();
-    await mark(`node ${node.name} (the stream's leader) killed`);
+    await mark(`node ${node.name} (the consumer's leader) killed`);
     await reach(RESTART_NODE_AT);
     await node.start();
     await mark(`node ${node.name} started again`);

@@ -151,6 +151,15 @@ export interface Worker {
 const defaultBackoff = (n: number) => Math.min(1000 * 2 ** (n - 1), 60_000);
 
 /**
+ * How long each pull request waits on the server. A pull waits at the consumer's leader, and a
+ * leader that dies takes its waiting pulls with it: nats.js pulls again only after two idle
+ * heartbeats (half of this each) go missing. At nats.js's default, 30 s, losing the NATS node that
+ * led the consumer stopped every worker for 30-40 s (npm run bench:scale, issue 22); at 5 s they
+ * pull again within ~5 s. The cost: an idle worker's pull is renewed every 5 s.
+ */
+export const PULL_EXPIRES_MS = 5_000;
+
+/**
  * Runs `handler` for messages of a durable pull consumer, at most `concurrency` at once.
  * Outcomes: return → ack; return `{retryAfterMs}` or throw a retryable error → nak with backoff;
  * throw anything else, or an invalid message → term with the reason. While a handler runs the
@@ -218,7 +227,7 @@ export async function work<D extends TSchema>(
   };
 
   const loop = async () => {
-    messages = await consumer.consume({ max_messages: options.concurrency });
+    messages = await consumer.consume({ max_messages: options.concurrency, expires: PULL_EXPIRES_MS });
     for await (const m of messages) {
       if (stopping) {
         m.nak(HAND_BACK_DELAY_MS);
