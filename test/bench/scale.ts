@@ -55,9 +55,11 @@ const LINK = num("BENCH_SCALE_LINK_MIBS", 20) * MiB;
 const FAULT_JOBS = num("BENCH_SCALE_FAULT_JOBS", 300);
 const OUT = resolve(process.env.BENCH_OUT_DIR ?? join(import.meta.dirname, "../../.bench-results"));
 // issue 22 ports, on CLUSTER_HOST: NATS 47100-47122, Prometheus 47599, worker metrics 47600-47699.
-const NATS_BASE = 47100;
-const PROM_PORT = 47599;
-const metricsPort = (slot: number, i: number) => 47600 + slot * 10 + i;
+// BENCH_SCALE_PORT moves them all (by the same offset) when two checkouts run it at once.
+const PORT_SHIFT = Number(process.env.BENCH_SCALE_PORT ?? 47100) - 47100;
+const NATS_BASE = 47100 + PORT_SHIFT;
+const PROM_PORT = 47599 + PORT_SHIFT;
+const metricsPort = (slot: number, i: number) => 47600 + PORT_SHIFT + slot * 10 + i;
 
 interface JobRow { _id: string; state: string; bucket: string; update_time?: Date }
 interface ScaleRow { workers: number; round: number; jobs: number; mib: number; seconds: number; mibs: number; promBytes: number; check: RunCheck }

@@ -31,7 +31,10 @@ const KILL_NODE_AT = 12;
 const RESTART_NODE_AT = 20;
 // A short ack wait: the killed worker's jobs are handed to the other one 3 s after its last heartbeat.
 const ACK_WAIT = { TRANSFER_ACK_WAIT_SECONDS: "3" };
-const METRICS_PORT = 47430;
+// Fixed ports (a killed node comes back on its own), on the cluster's own loopback address;
+// SKYFERRY_TEST_CLUSTER_PORT moves them when two checkouts run this file at once.
+const BASE_PORT = Number(process.env.SKYFERRY_TEST_CLUSTER_PORT ?? 47400);
+const METRICS_PORT = BASE_PORT + 30;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe("a 3-node NATS cluster at 3 replicas: a worker and a node lost mid-send", () => {
@@ -47,7 +50,7 @@ describe("a 3-node NATS cluster at 3 replicas: a worker and a node lost mid-send
   const bucket = `scale-${randomBytes(4).toString("hex")}`;
 
   before(async () => {
-    cluster = await startNatsCluster({ dir: mkdtempSync(join(tmpdir(), "skyferry-scale-test-")), basePort: 47400 });
+    cluster = await startNatsCluster({ dir: mkdtempSync(join(tmpdir(), "skyferry-scale-test-")), basePort: BASE_PORT });
     link = await startSlowLink(stackEnv().s3.endpoint, 2 * MiB, { perConnection: true, latencyMs: 20 });
     allow = stackOutboundAllow(new URL(link.url).host);
     // The services of this process (gateway, authz, history, the send planner) use the cluster too;
