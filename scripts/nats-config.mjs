@@ -6,13 +6,19 @@
 //
 //   node --import tsx scripts/nats-config.mjs --seeds <dir> [--namespace skyferry] [--identities a,b]
 //        [--listen 0.0.0.0:4222] [--http 127.0.0.1:8222] [--store-dir /data] [--tls-cert f --tls-key f]
-//        [--tls-ca f --verify-clients] [--format conf|json] [--out file]
+//        [--tls-ca f --verify-clients] [--server-name n --cluster-name c --cluster-listen h:p --routes u,u]
+//        [--format conf|json] [--out file]
 //
 // --seeds: a folder of `<identity>.nk` seed files (public keys are derived) or `<identity>.pub`
 // public keys. --namespace '*': every namespace (the local stack's tests use one per file).
 // --identities: which to declare (default: every one that has a seed or public key in --seeds).
 // --http none: no monitoring port. --format json: the users block as JSON (for other tooling);
 // --format helm: values for the nats Helm chart (`config.merge.authorization`, deploy/nats).
+// --cluster-listen: this server is a node of the cluster --cluster-name (JetStream clustered: give
+// each node its --server-name), routed to --routes (`nats-route://host:port`, the other nodes). The
+// routes speak TLS with --tls-cert/--tls-key and verify each other's certificate against --tls-ca
+// both ways (the certificate must allow clientAuth: trust.sh makes it so): no server without a
+// certificate of that CA can join.
 import { readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -32,6 +38,9 @@ const { values: o } = parseArgs({
     "tls-ca": { type: "string" },
     "verify-clients": { type: "boolean", default: false },
     "server-name": { type: "string" },
+    "cluster-name": { type: "string", default: "skyferry" },
+    "cluster-listen": { type: "string" },
+    routes: { type: "string" },
     format: { type: "string", default: "conf" },
     out: { type: "string" },
   },
@@ -102,6 +111,13 @@ if (o.format === "helm") {
     if (o["tls-ca"]) out.push(`  ca_file: ${q(o["tls-ca"])}`);
     if (o["verify-clients"]) out.push("  verify: true");
     out.push("  timeout: 5", "}");
+  }
+  if (o["cluster-listen"]) {
+    if (!o["server-name"]) fail("--cluster-listen needs --server-name (JetStream names each node)");
+    if (!o["tls-cert"] || !o["tls-ca"]) fail("--cluster-listen needs --tls-cert, --tls-key and --tls-ca (routes speak mutual TLS)");
+    const routes = (o.routes ?? "").split(",").map((r) => r.trim()).filter(Boolean);
+    out.push("cluster {", `  name: ${q(o["cluster-name"])}`, `  listen: ${q(o["cluster-listen"])}`, `  routes: ${list(routes)}`,
+      "  tls {", `    cert_file: ${q(o["tls-cert"])}`, `    key_file: ${q(o["tls-key"])}`, `    ca_file: ${q(o["tls-ca"])}`, "    verify: true", "    timeout: 5", "  }", "}");
   }
   out.push("authorization {", "  users = [", users.map((u, i) => userBlock(u, wanted[i])).join("\n"), "  ]", "}", "");
   text = out.join("\n");

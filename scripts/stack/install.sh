@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs the servers of the local test stack, skipping whatever is already present.
 # Called by `scripts/stack.sh install` (and by `up`). Safe to run concurrently (flock).
-#   apt (Debian):   nats-server ceph-mon ceph-osd radosgw ceph-common openssl chromium (+ curl if missing)
-#                   (chromium + a font: the console's browser tests, test/browser)
+#   apt (Debian):   nats-server ceph-mon ceph-osd radosgw ceph-common openssl chromium prometheus (+ curl if missing)
+#                   (chromium + a font: the console's browser tests, test/browser; prometheus: the
+#                   scrape check of `npm run bench:scale`, which starts one of its own)
 #   apt (Debian):   postgresql (FerretDB's storage; not with SKYFERRY_FERRETDB_BACKEND=sqlite)
 #   Go module:      FerretDB v1.24.2 -> $SKYFERRY_TOOLS_DIR (default ~/.cache/skyferry/bin),
 #                   unless `mongod` is on PATH or MONGO_URL points at an external MongoDB.
@@ -22,10 +23,10 @@ exec 8>"$TOOLS/.install.lock"
 flock -w 1800 8 || die "timed out waiting for $TOOLS/.install.lock"
 
 # ---------------------------------------------------------------- apt packages
-APT_PKGS=(nats-server ceph-mon ceph-osd radosgw ceph-common openssl chromium fonts-dejavu-core tmux zsh)
+APT_PKGS=(nats-server ceph-mon ceph-osd radosgw ceph-common openssl chromium fonts-dejavu-core tmux zsh prometheus)
 # commands we rely on, from those packages (ceph-base comes in as a dependency of ceph-mon/osd;
-# tmux and zsh: the CLI's terminal test and its zsh completion check)
-NEED_CMDS=(nats-server ceph-mon ceph-osd radosgw radosgw-admin ceph ceph-authtool monmaptool openssl chromium tmux zsh)
+# tmux and zsh: the CLI's terminal test and its zsh completion check; prometheus: bench:scale)
+NEED_CMDS=(nats-server ceph-mon ceph-osd radosgw radosgw-admin ceph ceph-authtool monmaptool openssl chromium tmux zsh prometheus)
 missing=()
 for c in "${NEED_CMDS[@]}"; do command -v "$c" >/dev/null 2>&1 || missing+=("$c"); done
 command -v curl >/dev/null 2>&1 || { missing+=(curl); APT_PKGS+=(curl); }

@@ -5,10 +5,12 @@
 #       Makes in <dir>, unless already there (kept: the seeds are identities):
 #         ca.pem, ca-key.pem                   a CA of this installation only
 #         nats-server.pem, nats-server-key.pem the NATS server's certificate (127.0.0.1, localhost,
-#                                              nats, nats.nats.svc.cluster.local)
+#                                              nats, nats.nats.svc.cluster.local; clientAuth too:
+#                                              a cluster's nodes present it to each other)
 #         seeds/<identity>.nk, seeds/<identity>.pub   one NKey (user) per identity, the seed 0600
 #         actor.pem, actor.pub.pem             the gateway's Ed25519 key pair for actor assertions
 #       Identities default to all: gateway authz history transfer provisioner monitor publisher-example operator.
+#       TRUST_EXTRA_SANS adds names to the server certificate (e.g. `IP:127.0.47.1`).
 #
 #   trust.sh stack <dir> <nats-port> <monitor-port> <jetstream-store-dir>
 #       The local stack's (scripts/stack.sh up): fresh `keys` with every identity, then <dir>/nats.conf
@@ -39,8 +41,8 @@ keys() { # <dir> [identity...]
     if [[ ! -f nats-server.pem ]]; then
       openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=nats" \
         -keyout nats-server-key.pem -out nats-server.csr >/dev/null 2>&1
-      printf '%s\n' "basicConstraints=CA:FALSE" "keyUsage=critical,digitalSignature,keyEncipherment" "extendedKeyUsage=serverAuth" \
-        "subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:nats,DNS:nats.nats.svc.cluster.local" >server.ext
+      printf '%s\n' "basicConstraints=CA:FALSE" "keyUsage=critical,digitalSignature,keyEncipherment" "extendedKeyUsage=serverAuth,clientAuth" \
+        "subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:nats,DNS:nats.nats.svc.cluster.local${TRUST_EXTRA_SANS:+,$TRUST_EXTRA_SANS}" >server.ext
       openssl x509 -req -in nats-server.csr -CA ca.pem -CAkey ca-key.pem -CAcreateserial -days 825 -extfile server.ext \
         -out nats-server.pem >/dev/null 2>&1
       rm -f nats-server.csr server.ext ca.srl

@@ -41,7 +41,7 @@ describe("transfer on a namespace whose streams are not provisioned", () => {
   });
 
   test("after the provisioning (as provisioner) it becomes ready within a few seconds and its workers start", async () => {
-    await provisionNamespace(sys.namespace, { TRANSFER_ACK_WAIT_SECONDS: 30, TRANSFER_MAX_DELIVER: 10 });
+    await provisionNamespace(sys.namespace, { TRANSFER_ACK_WAIT_SECONDS: 30, TRANSFER_MAX_DELIVER: 10, TRANSFER_STREAM_REPLICAS: 1 });
     const deadline = Date.now() + 10_000;
     let r = await readyz();
     while (r.status !== 200 && Date.now() < deadline) {
@@ -69,7 +69,7 @@ describe("transfer on a namespace whose streams are not provisioned", () => {
     const down = await until((r) => r.status === 503 && r.body.checks.consuming === false, "not ready while nothing is consumed");
     assert.equal(down.body.checks.nats, true);
     assert.ok(sys.logs.lines.some((l) => l.includes("consumer loop ended")), "the end of the loop is logged");
-    await provisionNamespace(sys.namespace, { TRANSFER_ACK_WAIT_SECONDS: 30, TRANSFER_MAX_DELIVER: 10 });
+    await provisionNamespace(sys.namespace, { TRANSFER_ACK_WAIT_SECONDS: 30, TRANSFER_MAX_DELIVER: 10, TRANSFER_STREAM_REPLICAS: 1 });
     const up = await until((r) => r.status === 200, "ready again");
     assert.equal(up.body.checks.consuming, true);
     assert.ok(sys.logs.lines.some((l) => l.includes("transfer workers consuming again")), "the supervisor started a new loop");

@@ -505,6 +505,12 @@ describe("deploy/k8s, rendered by kustomize", () => {
           env[k] = local;
         }
       }
+      // The manifests' 3 stream replicas need the 3-node cluster of deploy/nats/values.yaml; this
+      // test's NATS is one node, which refuses more than 1 (a cluster at 3: test/scale, bench:scale).
+      if (name === "provision") {
+        assert.equal(env.TRANSFER_STREAM_REPLICAS, "3", "the production example keeps 3 copies of the work stream");
+        env.TRANSFER_STREAM_REPLICAS = "1";
+      }
       // The stack's MongoDB may run on another port than the manifests' (SKYFERRY_MONGO_PORT).
       const mongoPort = new URL(stack.MONGO_URL ?? "mongodb://127.0.0.1:27017").port || "27017";
       if (env.MONGO_URL) env.MONGO_URL = env.MONGO_URL.replace("mongodb.mongodb.svc.cluster.local:27017", `mongodb.mongodb.svc.cluster.local:${mongoPort}`);

@@ -9,7 +9,7 @@ import { type UploadFile, uploadMultipart } from "./history.ts";
 import { createWebIdentityRole, type WebIdentityRole } from "./rgw-sts.ts";
 import { api } from "./send.ts";
 import { stackEnv } from "./stack-env.ts";
-import { startSystem, type System } from "./system.ts";
+import { type NatsTarget, startSystem, type System } from "./system.ts";
 
 export type SendProvider = "s3" | "azure" | "aws";
 
@@ -52,6 +52,8 @@ export interface SendWorldOptions {
   allEnv?: Record<string, string>;
   /** Creates a radosgw role (web identity) for `aws` authorizations and points authz's STS at radosgw. */
   aws?: boolean;
+  /** Another NATS than the stack's (startSystem's `nats`). */
+  nats?: NatsTarget;
 }
 
 /** The stack's own keys as an `s3` / `azure` authorization config (what a user would paste in). */
@@ -73,7 +75,7 @@ export async function startSendWorld(options: SendWorldOptions): Promise<SendWor
       role = await createWebIdentityRole(oidc);
       Object.assign(authzEnv, { SKYFERRY_AWS_STS_ENDPOINT: role.endpoint, SKYFERRY_AWS_S3_ENDPOINT: stack.s3.endpoint }, options.authzEnv);
     }
-    sys = await startSystem({ label: options.label, env: { authz: authzEnv, ...(options.transferEnv ? { transfer: options.transferEnv } : {}), ...(options.gatewayEnv ? { gateway: options.gatewayEnv } : {}), ...(options.allEnv ? { all: options.allEnv } : {}) } });
+    sys = await startSystem({ label: options.label, env: { authz: authzEnv, ...(options.transferEnv ? { transfer: options.transferEnv } : {}), ...(options.gatewayEnv ? { gateway: options.gatewayEnv } : {}), ...(options.allEnv ? { all: options.allEnv } : {}) }, ...(options.nats ? { nats: options.nats } : {}) });
   } catch (err) {
     await role?.close();
     await oidc.close();

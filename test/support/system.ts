@@ -51,6 +51,14 @@ export interface SystemOptions {
   logs?: LogCapture;
   /** Provision the namespace's streams before transfer starts, as deployments do (default true). */
   provision?: boolean;
+  /** Another NATS than the stack's (a cluster of the test's own): its URL(s) and its CA. */
+  nats?: NatsTarget;
+}
+
+/** A NATS the services connect to instead of the stack's: same identities (seeds), another URL and CA. */
+export interface NatsTarget {
+  url: string;
+  caFile: string;
 }
 
 export interface System {
@@ -96,6 +104,7 @@ export async function startSystem(options: SystemOptions): Promise<System> {
       const env = {
         // Each service as its own NATS identity, under the permissions it ships with.
         ...natsEnv(name),
+        ...(options.nats ? { SKYFERRY_NATS_URL: options.nats.url, SKYFERRY_NATS_TLS_CA_FILE: options.nats.caFile } : {}),
         MONGO_URL: stack.mongoUrl,
         MONGO_DB: db,
         SKYFERRY_NAMESPACE: namespace,
@@ -116,7 +125,8 @@ export async function startSystem(options: SystemOptions): Promise<System> {
       const config = loadConfig(def.schema, env) as never;
       // The services do not make their streams (docs/trust.md): the test provisions its namespace
       // as a deployment does, as the provisioner identity, with the transfer service's settings.
-      if (name === "transfer" && options.provision !== false) await provisionNamespace(namespace, config, logs, (env as Record<string, string>).SKYFERRY_NATS_URL);
+      // The NATS the services use: options.nats, or a URL given in their env (a test's private NATS), or the stack's.
+      if (name === "transfer" && options.provision !== false) await provisionNamespace(namespace, config, logs, options.nats ?? { url: (env as Record<string, string>).SKYFERRY_NATS_URL });
       const built = await buildService({ name, config, plugin: def.plugin as never, useMongo: def.useMongo, logger: logs.logger(name) });
       services[name] = built as BuiltService<unknown>;
       const address = await built.app.listen({ host: "127.0.0.1", port: 0 });
@@ -143,8 +153,9 @@ export async function startSystem(options: SystemOptions): Promise<System> {
 }
 
 /** What `provision.mjs` does for a deployment: this namespace's streams and consumers, as `provisioner`. */
-export async function provisionNamespace(namespace: string, settings: TransferStreamSettings, logs = new LogCapture(), natsUrl = stackEnv().natsUrl): Promise<void> {
-  const bus = await createBus({ url: natsUrl, namespace, service: "provision", identity: "provisioner", credentials: natsCredentials("provisioner"), logger: logs.logger("provision") });
+export async function provisionNamespace(namespace: string, settings: TransferStreamSettings, logs = new LogCapture(), nats?: { url?: string | undefined; caFile?: string }): Promise<void> {
+  const credentials = nats?.caFile ? { ...natsCredentials("provisioner"), tlsCaFile: nats.caFile } : natsCredentials("provisioner");
+  const bus = await createBus({ url: nats?.url ?? stackEnv().natsUrl, namespace, service: "provision", identity: "provisioner", credentials, logger: logs.logger("provision") });
   try {
     await provisionStreams(bus, transferStreams(settings));
   } finally {

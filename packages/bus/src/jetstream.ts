@@ -37,10 +37,12 @@ export async function ensureStream(jsm: JetStreamManager, namespace: string, spe
     storage: StorageType.File,
     duplicate_window: nanos(spec.duplicateWindowSeconds * 1000),
     max_age: nanos(spec.maxAgeSeconds * 1000),
+    num_replicas: spec.replicas ?? 1,
   };
   try {
     await jsm.streams.info(name);
-    await jsm.streams.update(name, { subjects: config.subjects, duplicate_window: config.duplicate_window, max_age: config.max_age });
+    // A changed replica count is applied too: JetStream moves a clustered stream's copies itself.
+    await jsm.streams.update(name, { subjects: config.subjects, duplicate_window: config.duplicate_window, max_age: config.max_age, num_replicas: config.num_replicas });
   } catch (err) {
     if (!isNotFound(err)) throw err;
     try {
@@ -164,6 +166,15 @@ export interface Worker {
 const defaultBackoff = (n: number) => Math.min(1000 * 2 ** (n - 1), 60_000);
 
 /**
+ * How long each pull request waits on the server. A pull waits at the consumer's leader, and a
+ * leader that dies takes its waiting pulls with it: nats.js pulls again only after two idle
+ * heartbeats (half of this each) go missing. At nats.js's default, 30 s, losing the NATS node that
+ * led the consumer stopped every worker for 30-40 s (npm run bench:scale, issue 22); at 5 s they
+ * pull again within ~5 s. The cost: an idle worker's pull is renewed every 5 s.
+ */
+export const PULL_EXPIRES_MS = 5_000;
+
+/**
  * Runs `handler` for messages of a durable pull consumer, at most `concurrency` at once.
  * Outcomes: return → ack; return `{retryAfterMs}` or throw a retryable error → nak with backoff;
  * throw anything else, or an invalid message → term with the reason. While a handler runs the
@@ -234,7 +245,8 @@ export async function work<D extends TSchema>(
   };
 
   const loop = async () => {
-    const consumed = await consumer.consume({ max_messages: options.concurrency });
+    // `expires`: see PULL_EXPIRES_MS.
+    const consumed = await consumer.consume({ max_messages: options.concurrency, expires: PULL_EXPIRES_MS });
     messages = consumed;
     // nats.js keeps pulling from a consumer that was deleted (or whose stream was), quietly taking
     // nothing: such a loop is ended here instead, so the worker says it is not consuming and its

@@ -82,6 +82,11 @@ export interface StreamSpec {
   duplicateWindowSeconds: number;
   /** Maximum age of a message in seconds (0 = forever). */
   maxAgeSeconds: number;
+  /**
+   * Copies JetStream keeps of each message, on as many servers of a cluster (1 when absent; 3 lets
+   * the stream and its consumers survive the loss of one node). Its consumers inherit it.
+   */
+  replicas?: number;
 }
 
 /** A durable pull consumer shared by every worker of one service. */

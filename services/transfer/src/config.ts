@@ -50,6 +50,11 @@ export const TransferConfig = Type.Object({
   TRANSFER_DRAIN_SECONDS: Type.Integer({ default: 20, minimum: 0, maximum: 3600 }),
   /** Deliveries of one job message before it is given up. */
   TRANSFER_MAX_DELIVER: Type.Integer({ default: 10, minimum: 2, maximum: 1000 }),
+  /**
+   * Copies of the work stream (and its consumer) JetStream keeps, read by the provisioning: 1 on a
+   * single NATS server; 3 on a cluster of 3 or more, so that jobs survive the loss of a node.
+   */
+  TRANSFER_STREAM_REPLICAS: Type.Integer({ default: 1, minimum: 1, maximum: 5 }),
   /** Ask for new credentials this many seconds before they expire (at least a quarter of their life). */
   TRANSFER_CREDENTIAL_RENEW_SECONDS: Type.Integer({ default: 120, minimum: 1 }),
   /** Minimum interval between progress events (and progress writes) of one job, in ms. */

@@ -17,6 +17,7 @@ const ProvisionConfig = Type.Object({
   // The consumer's settings come from the same keys (and defaults) the workers read.
   TRANSFER_ACK_WAIT_SECONDS: TransferConfig.properties.TRANSFER_ACK_WAIT_SECONDS,
   TRANSFER_MAX_DELIVER: TransferConfig.properties.TRANSFER_MAX_DELIVER,
+  TRANSFER_STREAM_REPLICAS: TransferConfig.properties.TRANSFER_STREAM_REPLICAS,
   /** The identity the seed belongs to (its inbox); `operator` in the local stack's tools. */
   SKYFERRY_NATS_IDENTITY: Type.String({ default: "provisioner" }),
 });

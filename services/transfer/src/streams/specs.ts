@@ -16,8 +16,10 @@ export interface TransferStreams {
 export interface TransferStreamSettings {
   TRANSFER_ACK_WAIT_SECONDS: number;
   TRANSFER_MAX_DELIVER: number;
+  TRANSFER_STREAM_REPLICAS: number;
 }
 
 export function transferStreams(config: TransferStreamSettings): TransferStreams {
-  return { streams: [TransferJobsStream], consumers: [transferJobsConsumer(config.TRANSFER_ACK_WAIT_SECONDS, config.TRANSFER_MAX_DELIVER)] };
+  const stream = { ...TransferJobsStream, replicas: config.TRANSFER_STREAM_REPLICAS };
+  return { streams: [stream], consumers: [{ ...transferJobsConsumer(config.TRANSFER_ACK_WAIT_SECONDS, config.TRANSFER_MAX_DELIVER), stream }] };
 }
