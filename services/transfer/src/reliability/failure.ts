@@ -23,7 +23,8 @@ const BUS = "Another skyferry service did not answer in time.";
  * The one failure classification of the transfer workers (issue 25). Transient: the database
  * unreachable or without a primary (@skyferry/db `isDatabaseUnavailable`); NATS timeouts, no
  * responders, a closed or reconnecting connection (@skyferry/bus `isTransientBusError`, and the
- * retryable BUS_TIMEOUT / BUS_NO_RESPONDERS / SERVICE_UNAVAILABLE replies); provider failures in
+ * retryable BUS_TIMEOUT / BUS_NO_RESPONDERS / SERVICE_UNAVAILABLE replies, and another service's
+ * INTERNAL answer); provider failures in
  * the vocabulary's transient set (throttled incl. 429 and `SlowDown`, 5xx, unreachable incl. resets
  * and DNS, timeout: @skyferry/storage `isTransientFailure`); any other error with a network code.
  * Permanent: every other provider failure (access denied, no such bucket, invalid credentials or
@@ -41,6 +42,11 @@ export function classifyWorkFailure(err: unknown): WorkFailure {
   if (isSkyferryError(err)) {
     const sourceNet = isStorageError(err, "SOURCE") ? networkFailure(err.cause) : undefined;
     if (sourceNet && sourceNet !== "tls_error") return { kind: "transient", source: "network", reason: failureText(sourceNet) };
+    // Another service's internal error (a 5xx over the bus): like a provider's 5xx, not a fact about
+    // the job. bench:chaos saw one answered just after a database restart that the service did not
+    // take for the database being down (issue 25, seed 1); within the patience it is retried, and a
+    // service that keeps failing ends the job XFER_GAVE_UP with that reason.
+    if (err.code === "INTERNAL" && err.status >= 500) return { kind: "transient", source: "service", reason: "A service this transfer needs failed (an internal error); it is retried." };
     if (!isRetryable(err)) return { kind: "permanent", source: "job", reason: err.message };
     const source = err.code.startsWith("BUS_") ? "bus" : err.code === "SERVICE_UNAVAILABLE" ? "service" : "job";
     return { kind: "transient", source, reason: source === "bus" ? BUS : err.message };
