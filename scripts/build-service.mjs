@@ -25,12 +25,17 @@ await build({
   target: "node24",
   sourcemap: "linked",
   logLevel: "warning",
+  // A `require` for the CommonJS modules bundled into this ES module (OpenTelemetry's, below).
+  banner: { js: 'import { createRequire as __skyferryRequire } from "node:module";\nconst require = __skyferryRequire(import.meta.url);' },
   plugins: [
     {
       name: "npm-dependencies-external",
       setup(b) {
-        // Bare imports other than the workspace's own packages: left to Node's resolution.
-        b.onResolve({ filter: /^[^./]/ }, (args) => (args.path.startsWith("@skyferry/") ? undefined : { path: args.path, external: true }));
+        // Bare imports other than the workspace's own packages: left to Node's resolution -- except
+        // OpenTelemetry's, bundled from where @skyferry/tracing resolves them: its SDK 2.x sits in
+        // packages/tracing/node_modules, while node_modules/ holds the 1.x a dev tool (azurite)
+        // brings, which the service's folder would resolve instead.
+        b.onResolve({ filter: /^[^./]/ }, (args) => (args.path.startsWith("@skyferry/") || args.path.startsWith("@opentelemetry/") ? undefined : { path: args.path, external: true }));
       },
     },
   ],

@@ -164,7 +164,7 @@ export async function createBus(options: BusOptions): Promise<Bus> {
     serve: (contract, handler, opts) => serve(nc, namespace, options.service, logger, contract, handler, { isUnavailable: options.isUnavailable, tracer, ...opts }),
     requestMany: (contract, data, opts) => {
       const subject = contract.subject(namespace);
-      const pages = deniedPages(requestMany(nc, namespace, contract, data, opts, `_INBOX.${options.identity ?? options.service}`, tracer, connectionLost.signal), subject);
+      const pages = deniedPages(requestMany(nc, namespace, contract, data, opts, tracer, connectionLost.signal), subject);
       return observe ? timedPages(pages, (outcome, seconds) => observe.request(subject, outcome, seconds)) : pages;
     },
     serveMany: (contract, handler, opts) => serveMany(nc, namespace, options.service, logger, contract, handler, { isUnavailable: options.isUnavailable, tracer, ...opts }),

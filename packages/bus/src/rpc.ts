@@ -1,7 +1,7 @@
 import type { Static, TSchema } from "@sinclair/typebox";
 import { hasSignedActor, type RpcContract } from "@skyferry/contracts";
 import { type ErrorBody, SkyferryError, fromErrorBody, internal, isSkyferryError } from "@skyferry/errors";
-import { createInbox, Empty, ErrorCode, type Msg, type NatsConnection, NatsError, type Subscription } from "nats";
+import { Empty, ErrorCode, type Msg, type NatsConnection, NatsError, RequestStrategy, type Subscription } from "nats";
 import { assertValid, decodeEnvelope, decodeReply, encode, envelope, type ReplyEnvelope } from "./codec.ts";
 import { busDisconnected, busNoResponders, busReplyInvalid, busReplyTooLarge, busTimeout, serviceUnavailable } from "./errors.ts";
 import { Semaphore } from "./semaphore.ts";
@@ -48,27 +48,20 @@ export async function* requestMany<Req extends TSchema, Res extends TSchema>(
   contract: RpcContract<string, Req, Res>,
   data: Static<Req>,
   options: RequestOptions = {},
-  inboxPrefix = "_INBOX",
   tracer: Tracer = tracerFor("bus"),
   connectionLost?: AbortSignal,
 ): AsyncGenerator<Static<Res>, void, undefined> {
   const subject = contract.subject(namespace);
   const timeout = options.timeoutMs ?? 30_000;
   const payload = requestPayload(contract, data, "many");
-  // A subscription of its own (no-responders and the end are this request's alone), made here
-  // rather than by nats.js's requestMany, whose own-subscription mode drops the message's headers
-  // (nats 2.29): the trace context (`traceparent`) must go along.
-  const sub = nc.subscribe(createInbox(inboxPrefix));
-  // As nats.js marks its own such subscriptions: a publish to `subject` the server refuses
-  // (permissions) is then delivered to this subscription as its error, not only to the status stream.
-  (sub as Subscription & { requestSubject?: string }).requestSubject = subject;
-  const timer = setTimeout(() => sub.unsubscribe(), timeout);
-  const replies = sub[Symbol.asyncIterator]();
-  // One client span for the whole series, ended with it.
+  // One client span for the whole series, ended with it; the trace context goes in the headers.
+  // (nats.js's own-subscription mode, `noMux`, drops a request's headers in nats 2.29: the shared
+  // reply subscription is used, where each request still has a reply subject of its own.)
   const span = tracer.startSpan(`${spanSubject(namespace, subject)} request`, { kind: SpanKind.CLIENT, attributes: { "messaging.system": "nats", "messaging.destination.name": subject } });
+  let replies: AsyncIterator<Msg> | undefined;
   try {
     const headers = context.with(trace.setSpan(context.active(), span), () => traceHeaders());
-    nc.publish(subject, payload, { reply: sub.getSubject(), ...(headers ? { headers } : {}) });
+    replies = (await nc.requestMany(subject, payload, { strategy: RequestStrategy.SentinelMsg, maxWait: timeout, ...(headers ? { headers } : {}) }))[Symbol.asyncIterator]();
     for (;;) {
       const next = await unlessLost(replies.next(), connectionLost, subject);
       if (next.done) break;
@@ -85,8 +78,7 @@ export async function* requestMany<Req extends TSchema, Res extends TSchema>(
     span.setStatus({ code: SpanStatusCode.ERROR, message: typeof code === "string" ? code : "error" });
     throw natsFailure(err, subject, timeout);
   } finally {
-    clearTimeout(timer);
-    sub.unsubscribe();
+    void replies?.return?.();
     span.end();
   }
   // The replies stopped without their end (or the connection closed).
