@@ -18,7 +18,6 @@ import {
 import { assertValid, decodeEnvelope, type Envelope, encode, envelope } from "./codec.ts";
 import { Semaphore } from "./semaphore.ts";
 import type { BusLogger } from "./types.ts";
-import { context } from "@opentelemetry/api";
 import { contextOf, inSpan, SpanKind, spanSubject, traceHeaders, tracerFor, type Tracer } from "./tracing.ts";
 
 const RETENTION = {
@@ -117,11 +116,11 @@ export async function enqueue<D extends TSchema, P extends string[]>(
   assertValid(contract.message, message);
   const subject = contract.subject(namespace, ...params);
   // The work message carries the publisher's trace context: its handler's span joins the trace.
-  return inSpan(tracer, `${spanSubject(namespace, contract.pattern(namespace))} publish`, SpanKind.PRODUCER, context.active(), { "messaging.system": "nats", "messaging.destination.name": subject, "messaging.message.id": msgId }, async () => {
+  return inSpan(tracer, `${spanSubject(namespace, contract.pattern(namespace))} publish`, { "messaging.system": "nats", "messaging.destination.name": subject, "messaging.message.id": msgId }, async () => {
     const headers = traceHeaders();
     const ack = await js.publish(subject, encode(message), { msgID: msgId, ...(headers ? { headers } : {}) });
     return { seq: ack.seq, duplicate: ack.duplicate };
-  });
+  }, { kind: SpanKind.PRODUCER });
 }
 
 export interface WorkContext {
@@ -222,9 +221,9 @@ export async function work<D extends TSchema>(
         return;
       }
       ctx.messageId = msg.id;
-      const result = await inSpan(tracer, `${spanSubject(namespace, contract.pattern(namespace))} process`, SpanKind.CONSUMER, contextOf(m.headers), {
+      const result = await inSpan(tracer, `${spanSubject(namespace, contract.pattern(namespace))} process`, {
         "messaging.system": "nats", "messaging.destination.name": m.subject, "messaging.message.id": msg.id, "messaging.delivery_count": ctx.deliveryCount,
-      }, () => handler(msg.data as Static<D>, ctx));
+      }, () => handler(msg.data as Static<D>, ctx), { kind: SpanKind.CONSUMER, parent: contextOf(m.headers) });
       if (result && "retryAfterMs" in result) m.nak(result.retryAfterMs);
       else m.ack();
     } catch (err) {

@@ -7,7 +7,7 @@ import { busDisconnected, busNoResponders, busReplyInvalid, busReplyTooLarge, bu
 import { Semaphore } from "./semaphore.ts";
 import type { Bus } from "./bus.ts";
 import type { BusLogger } from "./types.ts";
-import { contextOf, inSpan, SpanKind, spanSubject, traceHeaders, tracerFor, type Tracer } from "./tracing.ts";
+import { contextOf, inSpan, markFailed, SpanKind, spanSubject, traceHeaders, tracerFor, type Tracer } from "./tracing.ts";
 import { context, SpanStatusCode, trace } from "@opentelemetry/api";
 
 export interface RequestOptions {
@@ -25,7 +25,7 @@ export async function request<Req extends TSchema, Res extends TSchema>(
   const subject = contract.subject(namespace);
   const timeout = options.timeoutMs ?? 5000;
   const payload = requestPayload(contract, data, "one");
-  return inSpan(tracer, `${spanSubject(namespace, subject)} request`, SpanKind.CLIENT, context.active(), { "messaging.system": "nats", "messaging.destination.name": subject }, async () => {
+  return inSpan(tracer, `${spanSubject(namespace, subject)} request`, { "messaging.system": "nats", "messaging.destination.name": subject }, async () => {
     let reply: Msg;
     try {
       const headers = traceHeaders();
@@ -34,7 +34,7 @@ export async function request<Req extends TSchema, Res extends TSchema>(
       throw natsFailure(err, subject, timeout);
     }
     return replyData(contract, subject, reply.data);
-  });
+  }, { kind: SpanKind.CLIENT });
 }
 
 /**
@@ -74,8 +74,7 @@ export async function* requestMany<Req extends TSchema, Res extends TSchema>(
       yield replyData(contract, subject, msg.data);
     }
   } catch (err) {
-    const code = (err as { code?: unknown } | null)?.code;
-    span.setStatus({ code: SpanStatusCode.ERROR, message: typeof code === "string" ? code : "error" });
+    markFailed(span, err);
     throw natsFailure(err, subject, timeout);
   } finally {
     void replies?.return?.();
@@ -257,7 +256,7 @@ function serveWith<Req extends TSchema, Res extends TSchema>(
   };
   // Each request served is a span of the requester's trace (its context in the message's headers).
   const handle = (msg: Msg): Promise<void> =>
-    inSpan(tracer, `${spanSubject(namespace, subject)} process`, SpanKind.SERVER, contextOf(msg.headers), { "messaging.system": "nats", "messaging.destination.name": subject }, () => handleTraced(msg)).catch(() => undefined);
+    inSpan(tracer, `${spanSubject(namespace, subject)} process`, { "messaging.system": "nats", "messaging.destination.name": subject }, () => handleTraced(msg), { kind: SpanKind.SERVER, parent: contextOf(msg.headers) }).catch(() => undefined);
   const handleTraced = async (msg: Msg): Promise<void> => {
     let messageId = "unknown";
     let requestId: string | undefined;

@@ -1,4 +1,4 @@
-import { type Context, context, propagation, ROOT_CONTEXT, type Span, SpanKind, SpanStatusCode, type Tracer, trace } from "@opentelemetry/api";
+import { type Context, context, propagation, ROOT_CONTEXT, SpanKind, type Tracer, trace } from "@opentelemetry/api";
 import { headers as natsHeaders, type MsgHdrs } from "nats";
 
 /**
@@ -31,21 +31,6 @@ export function spanSubject(namespace: string, subject: string): string {
   return subject.startsWith(`${namespace}.`) ? subject.slice(namespace.length + 1) : subject;
 }
 
-/** Runs `fn` in a new active span (child of `parent`), ended when it settles; a throw marks it failed. */
-export async function inSpan<T>(tracer: Tracer, name: string, kind: SpanKind, parent: Context, attributes: Record<string, string | number>, fn: (span: Span) => Promise<T>): Promise<T> {
-  return tracer.startActiveSpan(name, { kind, attributes }, parent, async (span) => {
-    try {
-      return await fn(span);
-    } catch (err) {
-      const code = (err as { code?: unknown } | null)?.code;
-      // The code only: an exception's text is not for a trace backend (it may name a key, a bucket).
-      span.setStatus({ code: SpanStatusCode.ERROR, message: typeof code === "string" ? code : "error" });
-      throw err;
-    } finally {
-      span.end();
-    }
-  });
-}
-
+export { inSpan, markFailed } from "@skyferry/tracing";
 export { SpanKind, type Tracer };
 export const tracerFor = (service: string): Tracer => trace.getTracer(`skyferry-${service}`);

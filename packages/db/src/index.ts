@@ -2,6 +2,7 @@ import { type Db, type IndexDescription, MongoClient } from "mongodb";
 
 import { shapeRecorder } from "./query-shapes.ts";
 import { withConflictRetry } from "./write-conflicts.ts";
+import { isDatabaseUnavailable } from "./unavailable.ts";
 
 export type { Collection, Db, MongoClient } from "mongodb";
 export { FERRETDB, findIn, isFerretDB } from "./find-in.ts";
@@ -80,9 +81,24 @@ export async function connectMongo(options: ConnectMongoOptions): Promise<Mongo>
 /**
  * Creates the given indexes per collection that do not exist yet; run at start-up.
  * Existing ones are skipped rather than re-declared: FerretDB 1.x closes the connection when
- * `createIndexes` names an index that already exists.
+ * `createIndexes` names an index that already exists -- which two replicas starting together (npm
+ * start's two transfer workers) still race into: one lists an index as missing while the other
+ * creates it (FerretDB logged "slice bounds out of range" and dropped the connection, and the
+ * worker's start-up failed). A database error of that kind is therefore tried again, a few times:
+ * the next pass finds the index there.
  */
 export async function ensureIndexes(db: Db, specs: Record<string, IndexDescription[]>): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await createMissingIndexes(db, specs);
+    } catch (err) {
+      if (attempt >= 5 || !isDatabaseUnavailable(err)) throw err;
+      await new Promise((r) => setTimeout(r, 250 * attempt + Math.floor(Math.random() * 250)));
+    }
+  }
+}
+
+async function createMissingIndexes(db: Db, specs: Record<string, IndexDescription[]>): Promise<void> {
   for (const [collection, indexes] of Object.entries(specs)) {
     if (indexes.length === 0) continue;
     const existing = await db

@@ -34,7 +34,7 @@ export function guardedPipeline(credential: StorageSharedKeyCredential | Anonymo
           const response = await next.sendRequest(request);
           span.setAttribute("http.response.status_code", response.status);
           return response;
-        }, SpanKind.CLIENT),
+        }, { kind: SpanKind.CLIENT }),
     }),
   });
   if (!policy) return pipeline;

@@ -54,7 +54,7 @@ const traced: InitializeMiddleware<object, MetadataBearer> = (next, ctx) => asyn
     "rpc.system": "aws-api", "rpc.service": "S3", "rpc.method": operation,
     ...(typeof input.Bucket === "string" ? { "aws.s3.bucket": input.Bucket } : {}),
     ...(typeof input.PartNumber === "number" ? { "aws.s3.part_number": input.PartNumber } : {}),
-  }, () => next(args), SpanKind.CLIENT);
+  }, () => next(args), { kind: SpanKind.CLIENT });
 };
 
 /**

@@ -163,7 +163,7 @@ export function createDirectPut(client: S3Client, options: { region: string; end
 
   // The same client span as the SDK's requests get (client.ts): `S3 PutObject`, the bucket named, not the key.
   const traced = <T>(bucket: string, fn: () => Promise<T>): Promise<T> =>
-    inSpan("skyferry-storage", "S3 PutObject", { "rpc.system": "aws-api", "rpc.service": "S3", "rpc.method": "PutObject", "aws.s3.bucket": bucket }, fn, SpanKind.CLIENT);
+    inSpan("skyferry-storage", "S3 PutObject", { "rpc.system": "aws-api", "rpc.service": "S3", "rpc.method": "PutObject", "aws.s3.bucket": bucket }, fn, { kind: SpanKind.CLIENT });
 
   return {
     put(req) {

@@ -1,4 +1,4 @@
 export { startTracing, type Tracing, type TracingOptions } from "./setup.ts";
 export { registerHttpTracing } from "./http.ts";
-export { inSpan } from "./span.ts";
+export { inSpan, markFailed } from "./span.ts";
 export { SpanKind } from "@opentelemetry/api";

@@ -1,4 +1,4 @@
-import { type Db, isDuplicateKeyError } from "@skyferry/db";
+import { type Db, ensureIndexes as ensureDeclaredIndexes, isDuplicateKeyError } from "@skyferry/db";
 import { type Collection, type Filter, type IndexDescription, MongoBulkWriteError } from "mongodb";
 import { createBatcher } from "./batcher.ts";
 import { chainPattern } from "../reliability/work-chain.ts";
@@ -140,7 +140,7 @@ export function createJobRepository(db: Db, now: () => Date = () => new Date()):
   };
   return {
     async ensureIndexes() {
-      await ensureMissingIndexes(db, JOB_INDEXES);
+      await ensureDeclaredIndexes(db, JOB_INDEXES);
     },
     async insertOrFind(doc) {
       try {
@@ -246,21 +246,4 @@ export function createJobRepository(db: Db, now: () => Date = () => new Date()):
     retry: (id, userId) =>
       transition({ _id: id, user_id: userId, state: "error" }, { state: "queued", error: null, upload: null, bytes_done: 0, outcome: null, cancel_requested: false, transient_since: null }, { $inc: { retries: 1 } }),
   };
-}
-
-/**
- * Creates only the indexes that do not exist yet: FerretDB v1 closes the connection when
- * createIndexes names an index that already exists (seen on the second start of a service).
- */
-async function ensureMissingIndexes(db: Db, specs: Record<string, IndexDescription[]>): Promise<void> {
-  for (const [name, indexes] of Object.entries(specs)) {
-    const existing = new Set(
-      await db.collection(name).listIndexes().toArray().then(
-        (list) => list.map((i) => String(i.name)),
-        () => [] as string[],
-      ),
-    );
-    const missing = indexes.filter((i) => !existing.has(String(i.name)));
-    if (missing.length > 0) await db.collection(name).createIndexes(missing);
-  }
 }
