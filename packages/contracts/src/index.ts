@@ -6,3 +6,4 @@ export * from "./authz.ts";
 export * from "./history.ts";
 export * from "./transfer.ts";
 export * from "./permissions.ts";
+export * from "./http.ts";

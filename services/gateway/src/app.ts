@@ -4,7 +4,7 @@ import { withActorCheck } from "@skyferry/bus";
 import { registerHealth, registerInputLimits, type ServiceDeps } from "@skyferry/service-kit";
 import type { FastifyInstance } from "fastify";
 import type { GatewayConfig } from "./config.ts";
-import { registerAuth } from "./plugins/auth.ts";
+import { authenticated, registerAuth } from "./plugins/auth.ts";
 import { registerConsole } from "./plugins/console.ts";
 import { registerCsrf } from "./plugins/csrf.ts";
 import { registerErrorHandling } from "./plugins/errors.ts";
@@ -51,28 +51,28 @@ export async function gatewayApp(app: FastifyInstance, deps: ServiceDeps<Gateway
     timeoutMs,
     keyCacheMs: config.SKYFERRY_API_KEY_CACHE_MS,
   });
-  registerCsrf(app, { publicUrl: config.SKYFERRY_PUBLIC_URL });
+  await registerCsrf(app, { publicUrl: config.SKYFERRY_PUBLIC_URL });
   registerTolerantQuery(app);
   // Ready on the gateway's own dependency only: its NATS connection. The other services have
   // readiness of their own; were theirs part of this one, one unready transfer pod would take the
   // API and the console out of rotation. `/api/status` reports them.
   await registerHealth(app, { service: "gateway", instance, checks: { nats: async () => bus.isConnected() } });
-  // Route groups, one module each (services/gateway/src/routes/).
+  // Route groups, one module each (services/gateway/src/routes/); `authenticated(...)` ones need a caller.
   await app.register(statusRoutes, { bus, timeoutMs });
   await app.register(authnzRoutes, { bus, timeoutMs, publicUrl: config.SKYFERRY_PUBLIC_URL });
   await app.register(consoleSupportRoutes, { bus, timeoutMs });
-  await app.register(userRoutes, { bus, timeoutMs });
-  await app.register(cloudAuthzRoutes, { bus, timeoutMs });
-  await app.register(sendRoutes, { bus, timeoutMs });
-  await app.register(cloudGetRoutes, { bus, timeoutMs });
-  await app.register(cloudObjectsRoutes, { bus, timeoutMs });
-  await app.register(jobRoutes, { bus, timeoutMs });
+  await app.register(authenticated(userRoutes), { bus, timeoutMs });
+  await app.register(authenticated(cloudAuthzRoutes), { bus, timeoutMs });
+  await app.register(authenticated(sendRoutes), { bus, timeoutMs });
+  await app.register(authenticated(cloudGetRoutes), { bus, timeoutMs });
+  await app.register(authenticated(cloudObjectsRoutes), { bus, timeoutMs });
+  await app.register(authenticated(jobRoutes), { bus, timeoutMs });
   await registerHistoryProxy(app, { historyUrl: config.SKYFERRY_HISTORY_URL, token: config.SKYFERRY_INTERNAL_TOKEN });
-  await app.register(historyRoutes, { bus, timeoutMs });
-  await app.register(datasetRoutes, { bus, timeoutMs });
+  await app.register(authenticated(historyRoutes), { bus, timeoutMs });
+  await app.register(authenticated(datasetRoutes), { bus, timeoutMs });
   await app.register(galaxyInfoRoutes, { galaxyVersion: config.SKYFERRY_GALAXY_VERSION });
-  await app.register(galaxyDatasetRoutes, { bus, timeoutMs });
-  await app.register(galaxyUploadRoutes, { bus, timeoutMs, ...galaxyUploads(config) });
+  await app.register(authenticated(galaxyDatasetRoutes), { bus, timeoutMs });
+  await app.register(authenticated(galaxyUploadRoutes), { bus, timeoutMs, ...galaxyUploads(config) });
   await app.register(registerConsole); // the web console at / (packages/console/dist)
   const publicSend = servePublicTransferSend({ bus, signer, timeoutMs }); // external NATS publishers (docs/trust.md)
   app.addHook("onClose", async () => {

@@ -17,7 +17,7 @@ import { createHistoryRepository, HISTORY_INDEXES } from "./histories/repository
 import { createHistoryService } from "./histories/service.ts";
 import { displayRoute } from "./http/display-route.ts";
 import { registerHttpErrors } from "./http/errors.ts";
-import { internalAuth } from "./http/internal-auth.ts";
+import { registerInternalAuth } from "./http/internal-auth.ts";
 import { uploadRoutes } from "./http/upload-routes.ts";
 import { createIngest } from "./uploads/ingest.ts";
 import { measuredIngest } from "./uploads/metrics.ts";
@@ -55,9 +55,9 @@ export async function historyApp(app: FastifyInstance, deps: ServiceDeps<History
       mongodb: async () => mongo.ping(),
     },
   });
-  app.decorateRequest("internalActor", null);
+  const internalAuth = registerInternalAuth(app, config.SKYFERRY_INTERNAL_TOKEN);
   await app.register(async (internal) => {
-    internal.addHook("onRequest", internalAuth(config.SKYFERRY_INTERNAL_TOKEN));
+    internal.addHook("onRequest", internalAuth);
     await internal.register(uploadRoutes, {
       histories,
       ingest,

@@ -1,16 +1,13 @@
 import { randomBytes } from "node:crypto";
+import { isId } from "@skyferry/contracts";
 import { malformedId } from "@skyferry/errors";
-
-const ID = /^[0-9a-f]{16}$/;
 
 /** A new Galaxy-style id: 16 lowercase hex characters. */
 export const newId = (): string => randomBytes(8).toString("hex");
 
-export const isId = (value: string): boolean => ID.test(value);
-
 /** Returns `value` when it is a well-formed id. @throws 400009 naming `field` */
 export function checkId(field: string, value: string): string {
-  if (!ID.test(value)) throw malformedId(field, value);
+  if (!isId(value)) throw malformedId(field, value);
   return value;
 }
 

@@ -1286,6 +1286,7 @@ export interface paths {
         get: {
             parameters: {
                 query?: {
+                    /** @description 16 lowercase hex characters */
                     history_id?: string;
                     keys?: string;
                     limit?: number;
@@ -1467,6 +1468,7 @@ export interface paths {
                 };
                 header?: never;
                 path: {
+                    /** @description 16 lowercase hex characters */
                     id: string;
                 };
                 cookie?: never;
@@ -1629,6 +1631,7 @@ export interface paths {
                     "x-csrf-token"?: string;
                 };
                 path: {
+                    /** @description 16 lowercase hex characters */
                     id: string;
                 };
                 cookie?: never;
@@ -1805,6 +1808,7 @@ export interface paths {
                     "x-csrf-token"?: string;
                 };
                 path: {
+                    /** @description 16 lowercase hex characters */
                     id: string;
                 };
                 cookie?: never;
@@ -1904,6 +1908,7 @@ export interface paths {
                 };
                 header?: never;
                 path: {
+                    /** @description 16 lowercase hex characters */
                     id: string;
                 };
                 cookie?: never;
@@ -2260,6 +2265,7 @@ export interface paths {
                 };
                 header?: never;
                 path: {
+                    /** @description 16 lowercase hex characters */
                     id: string;
                 };
                 cookie?: never;
@@ -2381,6 +2387,7 @@ export interface paths {
                     "x-csrf-token"?: string;
                 };
                 path: {
+                    /** @description 16 lowercase hex characters */
                     id: string;
                 };
                 cookie?: never;
@@ -2514,6 +2521,7 @@ export interface paths {
                     "x-csrf-token"?: string;
                 };
                 path: {
+                    /** @description 16 lowercase hex characters */
                     id: string;
                 };
                 cookie?: never;
@@ -2651,6 +2659,7 @@ export interface paths {
                 };
                 header?: never;
                 path: {
+                    /** @description 16 lowercase hex characters */
                     id: string;
                 };
                 cookie?: never;
@@ -2813,6 +2822,7 @@ export interface paths {
                     "x-csrf-token"?: string;
                 };
                 path: {
+                    /** @description 16 lowercase hex characters */
                     id: string;
                 };
                 cookie?: never;
@@ -2904,7 +2914,9 @@ export interface paths {
                 };
                 header?: never;
                 path: {
+                    /** @description 16 lowercase hex characters */
                     id: string;
+                    /** @description 16 lowercase hex characters */
                     item_id: string;
                 };
                 cookie?: never;
@@ -3077,7 +3089,9 @@ export interface paths {
                 };
                 header?: never;
                 path: {
+                    /** @description 16 lowercase hex characters */
                     id: string;
+                    /** @description 16 lowercase hex characters */
                     item_id: string;
                 };
                 cookie?: never;
@@ -3166,6 +3180,7 @@ export interface paths {
         get: {
             parameters: {
                 query?: {
+                    /** @description 16 lowercase hex characters */
                     history_id?: string;
                     limit?: number;
                     offset?: number;
@@ -3303,6 +3318,7 @@ export interface paths {
                 query?: never;
                 header?: never;
                 path: {
+                    /** @description 16 lowercase hex characters */
                     id: string;
                 };
                 cookie?: never;
@@ -3444,6 +3460,7 @@ export interface paths {
                     "x-csrf-token"?: string;
                 };
                 path: {
+                    /** @description 16 lowercase hex characters */
                     id: string;
                 };
                 cookie?: never;
@@ -3572,6 +3589,7 @@ export interface paths {
                 query?: never;
                 header?: never;
                 path: {
+                    /** @description 16 lowercase hex characters */
                     id: string;
                 };
                 cookie?: never;
@@ -3667,6 +3685,7 @@ export interface paths {
                     "x-csrf-token"?: string;
                 };
                 path: {
+                    /** @description 16 lowercase hex characters */
                     id: string;
                 };
                 cookie?: never;

@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import { FileStore } from "@tus/file-store";
 import { Server } from "@tus/server";
+import { isId } from "@skyferry/contracts";
 import { forbidden, invalidField, malformedId, notFound } from "@skyferry/errors";
 
 /** Galaxy's tus endpoint (BioBlend: `<url>/upload/resumable_upload`). */
@@ -33,7 +34,7 @@ export function createTusUploads(opts: TusOptions) {
     relativeLocation: true,
     namingFunction: (req) => {
       const owner = req.headers.get(OWNER_HEADER) ?? "";
-      if (!/^[0-9a-f]{16}$/.test(owner)) throw { status_code: 401, body: "Authentication required.\n" };
+      if (!isId(owner)) throw { status_code: 401, body: "Authentication required.\n" };
       return `${owner}-${randomBytes(16).toString("hex")}`;
     },
   });

@@ -2,8 +2,9 @@ import { createHash } from "node:crypto";
 import type { ActorSigner } from "@skyferry/actor";
 import type { Bus } from "@skyferry/bus";
 import { type Actor, AuthzApiKeysRevoked, AuthzResolveActor } from "@skyferry/contracts";
-import { isSkyferryError, unauthorized } from "@skyferry/errors";
-import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import { internal, isSkyferryError, unauthorized } from "@skyferry/errors";
+import type { FastifyInstance, FastifyPluginOptions, FastifyReply, FastifyRequest, RouteOptions } from "fastify";
+import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { createKeyCache } from "../auth/key-cache.ts";
 
 /** The session cookie set at sign-in; it authenticates the console and API calls alike. */
@@ -27,14 +28,17 @@ export function hashedCredentials(creds: { api_key?: string; session_id?: string
 
 /** The authenticated request's actor as the services get it: user, request id, and the gateway's signed assertion. */
 export function actorOf(req: FastifyRequest): Actor {
-  const a = req.actor!;
+  const a = req.actor;
   return { user_id: a.user_id, request_id: String(req.id), ...(a.assertion ? { assertion: a.assertion } : {}) };
 }
 
 declare module "fastify" {
   interface FastifyRequest {
-    /** Set by `app.authenticate`; null on routes that do not require it. */
-    actor: AuthenticatedActor | null;
+    /**
+     * The caller, on every route registered inside `authenticated(...)`: never null there. Read
+     * on any other route it throws (a programming error, answered 500) rather than return null.
+     */
+    readonly actor: AuthenticatedActor;
   }
   interface FastifyInstance {
     /** preHandler: resolves `?key=`, `x-api-key`, or the session cookie to a user, or answers 401. */
@@ -55,8 +59,9 @@ export interface AuthOptions {
 
 /** Reads the caller's credentials: API key (query or header) first, then the session cookie. */
 export function credentialsOf(req: FastifyRequest): { api_key?: string; session_id?: string } {
-  const query = req.query as Record<string, unknown> | undefined;
-  const fromQuery = typeof query?.key === "string" ? query.key : undefined;
+  // Any route's query, validated or not (CSRF reads credentials before validation).
+  const query: unknown = req.query;
+  const fromQuery = typeof query === "object" && query !== null && "key" in query && typeof query.key === "string" ? query.key : undefined;
   const header = req.headers["x-api-key"];
   const fromHeader = typeof header === "string" ? header : undefined;
   const apiKey = fromQuery ?? fromHeader;
@@ -72,7 +77,16 @@ export function registerAuth(app: FastifyInstance, options: AuthOptions): void {
   const revocations = options.bus.on(AuthzApiKeysRevoked, AuthzApiKeysRevoked.pattern(options.bus.namespace), (data) => cache.dropUser(data.user_id));
   app.addHook("onClose", async () => revocations.unsubscribe());
 
-  app.decorateRequest("actor", null);
+  // The actor is kept beside the request, not on it: the `actor` getter can then refuse to answer
+  // for a request that `authenticate` did not run for, instead of handing a handler a null.
+  const actors = new WeakMap<FastifyRequest, AuthenticatedActor>();
+  app.decorateRequest("actor", {
+    getter(this: FastifyRequest): AuthenticatedActor {
+      const actor = actors.get(this);
+      if (!actor) throw internal("GATEWAY_ACTOR_UNSET", `${this.routeOptions.url ?? "this route"} reads the caller but is not registered inside authenticated(...).`);
+      return actor;
+    },
+  });
   app.decorate("forgetCachedKeys", (userId: string) => cache.dropUser(userId));
   app.decorate("authenticate", async (req: FastifyRequest, reply: FastifyReply) => {
     const creds = credentialsOf(req);
@@ -82,7 +96,7 @@ export function registerAuth(app: FastifyInstance, options: AuthOptions): void {
     const cached = creds.api_key ? cache.get(creds.api_key) : undefined;
     if (cached) {
       const assertion = await options.signer.sign({ user_id: cached.user_id, request_id: req.id });
-      req.actor = { user_id: cached.user_id, email: cached.email, via: "api_key", request_id: req.id, assertion };
+      actors.set(req, { user_id: cached.user_id, email: cached.email, via: "api_key", request_id: req.id, assertion });
       return;
     }
     let resolved;
@@ -102,6 +116,23 @@ export function registerAuth(app: FastifyInstance, options: AuthOptions): void {
     }
     if (creds.api_key) cache.set(creds.api_key, { user_id: resolved.user_id, email: resolved.email });
     const assertion = await options.signer.sign({ user_id: resolved.user_id, request_id: req.id });
-    req.actor = { user_id: resolved.user_id, email: resolved.email, via: resolved.via, request_id: req.id, assertion };
+    actors.set(req, { user_id: resolved.user_id, email: resolved.email, via: resolved.via, request_id: req.id, assertion });
   });
+}
+
+/**
+ * Wraps a route group whose every route needs a signed-in caller: each route registered inside
+ * (nested scopes included) gets `app.authenticate` as its first preHandler, so no route can forget
+ * it and `req.actor` is always set in its handlers. As a route's own preHandler, as before: it runs
+ * after validation (a bad query is 400 before credentials are resolved), and the OpenAPI document
+ * sees it (plugins/openapi.ts marks such operations as secured).
+ */
+export function authenticated<O extends FastifyPluginOptions>(routes: FastifyPluginAsyncTypebox<O>): FastifyPluginAsyncTypebox<O> {
+  return async (app, opts) => {
+    app.addHook("onRoute", (route: RouteOptions) => {
+      const own = route.preHandler === undefined ? [] : [route.preHandler].flat();
+      route.preHandler = [app.authenticate, ...own];
+    });
+    await routes(app, opts);
+  };
 }

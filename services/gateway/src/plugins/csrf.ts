@@ -1,8 +1,9 @@
 import { createHash, timingSafeEqual } from "node:crypto";
+import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { Type } from "@sinclair/typebox";
 import { forbidden, invalidField } from "@skyferry/errors";
 import type { FastifyInstance, FastifyRequest } from "fastify";
-import { credentialsOf } from "./auth.ts";
+import { authenticated, credentialsOf } from "./auth.ts";
 
 /** The header every state-changing, cookie-authenticated request carries (value from `GET /api/csrf`). */
 export const CSRF_HEADER = "x-csrf-token";
@@ -31,7 +32,7 @@ const CsrfResponse = Type.Object({ csrf_token: Type.String({ description: `send 
  * by itself. Runs on request, before the body is read, so a forged upload is refused unread.
  * Must be registered after @fastify/cookie and before the route groups.
  */
-export function registerCsrf(app: FastifyInstance, opts: CsrfOptions): void {
+export async function registerCsrf(app: FastifyInstance, opts: CsrfOptions): Promise<void> {
   const publicOrigin = opts.publicUrl ? new URL(opts.publicUrl).origin : "";
 
   app.addHook("onRequest", async (req) => {
@@ -49,10 +50,14 @@ export function registerCsrf(app: FastifyInstance, opts: CsrfOptions): void {
     }
   });
 
+  await app.register(authenticated(csrfTokenRoute));
+}
+
+/** `GET /api/csrf`: the token of the caller's session. */
+const csrfTokenRoute: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     "/api/csrf",
     {
-      preHandler: app.authenticate,
       schema: {
         summary: `The session's CSRF token: cookie-authenticated POST, PUT, PATCH and DELETE requests send it as \`${CSRF_HEADER}\``,
         response: { 200: CsrfResponse },
@@ -60,14 +65,14 @@ export function registerCsrf(app: FastifyInstance, opts: CsrfOptions): void {
     },
     async (req, reply) => {
       const { session_id } = credentialsOf(req);
-      if (req.actor?.via !== "session" || session_id === undefined) {
+      if (req.actor.via !== "session" || session_id === undefined) {
         throw invalidField("session", "A CSRF token belongs to a session: call this with the session cookie only (API key requests need no token).");
       }
       void reply.header("cache-control", "no-store");
       return { csrf_token: csrfTokenFor(session_id) };
     },
   );
-}
+};
 
 /** A browser names the page's origin on cross-origin and same-origin writes alike; it must be ours. */
 function checkOrigin(req: FastifyRequest, publicOrigin: string): void {

@@ -67,7 +67,7 @@ export async function registerHistoryProxy(app: FastifyInstance, opts: { history
           if (v !== undefined) out[name] = v as string | string[];
         }
         out[TOKEN_HEADER] = opts.token;
-        out[USER_HEADER] = req.actor!.user_id;
+        out[USER_HEADER] = req.actor.user_id;
         out[REQUEST_ID_HEADER] = String(req.id);
         return out;
       },

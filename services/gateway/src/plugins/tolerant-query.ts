@@ -13,9 +13,10 @@ export function registerTolerantQuery(app: FastifyInstance): void {
     if (!qs?.properties) return;
     const known = new Set(Object.keys(qs.properties));
     const drop = async (req: FastifyRequest) => {
-      const q = req.query as Record<string, unknown> | null;
-      if (!q || typeof q !== "object") return;
-      for (const name of Object.keys(q)) if (!known.has(name)) delete q[name];
+      // Before validation, so whatever the query parser made of the URL: not yet the route's type.
+      const q: unknown = req.query;
+      if (typeof q !== "object" || q === null) return;
+      for (const name of Object.keys(q)) if (!known.has(name)) Reflect.deleteProperty(q, name);
     };
     const existing = route.preValidation;
     route.preValidation = existing === undefined ? [drop] : [drop, ...(Array.isArray(existing) ? existing : [existing])];

@@ -1,10 +1,11 @@
 import { timingSafeEqual } from "node:crypto";
+import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { Type } from "@sinclair/typebox";
 import type { Bus } from "@skyferry/bus";
 import { AuthzIdentitiesList, AuthzIdentityDisconnect, AuthzLoginBegin, AuthzLoginComplete, AuthzResolveActor, AuthzSessionLogout, IdentitySummary, ProviderName } from "@skyferry/contracts";
 import { forbidden, unauthorized } from "@skyferry/errors";
-import type { FastifyInstance, FastifyRequest } from "fastify";
-import { actorOf, credentialsOf, hashedCredentials, SESSION_COOKIE, sha256Hex } from "../plugins/auth.ts";
+import type { FastifyRequest } from "fastify";
+import { actorOf, authenticated, credentialsOf, hashedCredentials, SESSION_COOKIE, sha256Hex } from "../plugins/auth.ts";
 
 /** Binds a sign-in to the browser that started it (login CSRF): the callback's state must match. */
 export const LOGIN_COOKIE = "skyferry_login_state";
@@ -19,7 +20,7 @@ export interface AuthnzRouteOptions {
 const ProviderParams = Type.Object({ provider: ProviderName });
 
 /** Galaxy's OIDC web routes: `/authnz/{provider}/login|callback|disconnect/{email}`, `/authnz/`, `/authnz/logout`. */
-export async function authnzRoutes(app: FastifyInstance, opts: AuthnzRouteOptions): Promise<void> {
+export const authnzRoutes: FastifyPluginAsyncTypebox<AuthnzRouteOptions> = async (app, opts) => {
   const { bus, timeoutMs } = opts;
   const origin = (req: FastifyRequest) => opts.publicUrl || `${req.protocol}://${req.host}`;
   const secure = (req: FastifyRequest) => origin(req).startsWith("https://");
@@ -35,8 +36,8 @@ export async function authnzRoutes(app: FastifyInstance, opts: AuthnzRouteOption
       },
     },
     async (req, reply) => {
-      const { provider } = req.params as { provider: string };
-      const { redirect } = req.query as { redirect?: boolean };
+      const { provider } = req.params;
+      const { redirect } = req.query;
       // A signed-in user who starts a sign-in connects the new identity to their account.
       const linkUserId = await signedInUser(bus, req, timeoutMs);
       const begun = await bus.request(
@@ -56,7 +57,7 @@ export async function authnzRoutes(app: FastifyInstance, opts: AuthnzRouteOption
     "/authnz/:provider/callback",
     { schema: { summary: "Where the provider sends the browser back; opens a session and redirects to /", params: ProviderParams } },
     async (req, reply) => {
-      const { provider } = req.params as { provider: string };
+      const { provider } = req.params;
       const query = req.url.includes("?") ? req.url.slice(req.url.indexOf("?") + 1) : "";
       const state = new URLSearchParams(query).get("state") ?? "";
       const bound = req.cookies[LOGIN_COOKIE] ?? "";
@@ -77,27 +78,7 @@ export async function authnzRoutes(app: FastifyInstance, opts: AuthnzRouteOption
     },
   );
 
-  for (const url of ["/authnz", "/authnz/"]) {
-    app.get(
-      url,
-      { preHandler: app.authenticate, schema: { summary: "The caller's third-party identities; `id` is an `authn_id`", response: { 200: Type.Array(IdentitySummary) } } },
-      async (req) => (await bus.request(AuthzIdentitiesList, { actor: actorOf(req) }, { timeoutMs })).identities,
-    );
-  }
-
-  app.get(
-    "/authnz/:provider/disconnect/:email",
-    {
-      preHandler: app.authenticate,
-      schema: { summary: "Disconnect one of the caller's identities; redirects to /", params: Type.Object({ provider: ProviderName, email: Type.String({ minLength: 1, maxLength: 320 }) }) },
-    },
-    async (req, reply) => {
-      refuseCrossSite(req);
-      const { provider, email } = req.params as { provider: string; email: string };
-      await bus.request(AuthzIdentityDisconnect, { actor: actorOf(req), provider, email }, { timeoutMs });
-      return reply.redirect("/", 302);
-    },
-  );
+  await app.register(authenticated(identityRoutes), { bus, timeoutMs });
 
   app.get("/authnz/logout", async (req, reply) => {
     refuseCrossSite(req);
@@ -106,7 +87,29 @@ export async function authnzRoutes(app: FastifyInstance, opts: AuthnzRouteOption
     void reply.clearCookie(SESSION_COOKIE, { path: "/" });
     return { message: "You have been logged out." };
   });
-}
+};
+
+/** The signed-in caller's identities: list them, disconnect one. */
+const identityRoutes: FastifyPluginAsyncTypebox<{ bus: Bus; timeoutMs: number }> = async (app, { bus, timeoutMs }) => {
+  for (const url of ["/authnz", "/authnz/"]) {
+    app.get(
+      url,
+      { schema: { summary: "The caller's third-party identities; `id` is an `authn_id`", response: { 200: Type.Array(IdentitySummary) } } },
+      async (req) => (await bus.request(AuthzIdentitiesList, { actor: actorOf(req) }, { timeoutMs })).identities,
+    );
+  }
+
+  app.get(
+    "/authnz/:provider/disconnect/:email",
+    { schema: { summary: "Disconnect one of the caller's identities; redirects to /", params: Type.Object({ provider: ProviderName, email: Type.String({ minLength: 1, maxLength: 320 }) }) } },
+    async (req, reply) => {
+      refuseCrossSite(req);
+      const { provider, email } = req.params;
+      await bus.request(AuthzIdentityDisconnect, { actor: actorOf(req), provider, email }, { timeoutMs });
+      return reply.redirect("/", 302);
+    },
+  );
+};
 
 /** The user behind the request's key or session, or undefined when there is none or it is invalid. */
 async function signedInUser(bus: Bus, req: FastifyRequest, timeoutMs: number): Promise<string | undefined> {

@@ -1,11 +1,12 @@
 import { createReadStream } from "node:fs";
 import { Readable } from "node:stream";
 import multipart from "@fastify/multipart";
+import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import type { Bus } from "@skyferry/bus";
-import { type DatasetObject, DatasetUpdate } from "@skyferry/contracts";
+import { type DatasetObject, DatasetUpdate, isId } from "@skyferry/contracts";
 import { GalaxyCode, invalidField, malformedId, missingField, notFound, SkyferryError } from "@skyferry/errors";
 import { actorOf } from "../plugins/auth.ts";
-import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import type { FastifyReply, FastifyRequest } from "fastify";
 import type { HistoryUploader, UploadSource } from "../galaxy/history-upload.ts";
 import { normalizeText, textNormalizer } from "../galaxy/text-normalize.ts";
 import { OWNER_HEADER, TUS_PATH, type TusUploads } from "../galaxy/tus.ts";
@@ -13,8 +14,6 @@ import { ToolAnswer, toolAnswer } from "../galaxy/upload-job.ts";
 import {
   checkFormBody, elementsOfTool, FetchBody, type FetchElement, FILE_FIELD, jsonField, ToolsBody,
 } from "../galaxy/upload-requests.ts";
-
-const ID = /^[0-9a-f]{16}$/;
 
 /** The request's JSON object body; other content types (text/plain, none) never reach the schema, so they are refused here (415). */
 function jsonObjectBody(req: FastifyRequest): Record<string, unknown> {
@@ -44,11 +43,10 @@ type FileBytes = { open: () => Readable; name?: string; done?: () => Promise<voi
  * Uploads the way Galaxy's clients make them: the tus endpoint, `POST /api/tools/fetch` (targets
  * and elements: files by tus session or multipart, pasted text, URLs) and `POST /api/tools` with
  * the `upload1` tool. Each makes datasets through the history service's streamed upload route and
- * answers Galaxy's `{outputs, jobs, implicit_collections}`.
+ * answers Galaxy's `{outputs, jobs, implicit_collections}`. Register inside `authenticated(...)`.
  */
-export async function galaxyUploadRoutes(app: FastifyInstance, opts: GalaxyUploadOptions): Promise<void> {
+export const galaxyUploadRoutes: FastifyPluginAsyncTypebox<GalaxyUploadOptions> = async (app, opts) => {
   const { bus, timeoutMs, tus, uploader } = opts;
-  const auth = { preHandler: app.authenticate };
   const timer = setInterval(() => void tus.expire().catch((err: unknown) => app.log.warn({ err }, "tus expiry failed")), 60_000);
   timer.unref();
   app.addHook("onClose", async () => clearInterval(timer));
@@ -58,7 +56,7 @@ export async function galaxyUploadRoutes(app: FastifyInstance, opts: GalaxyUploa
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser("*", (_req, _payload, done) => done(null));
     const handle = async (req: FastifyRequest, reply: FastifyReply) => {
-      const userId = req.actor!.user_id;
+      const userId = req.actor.user_id;
       const rest = req.url.split("?")[0]!.slice(TUS_PATH.length).replace(/^\/+|\/+$/g, "");
       if (rest) {
         // Another user's session, or no session: the same 404, nothing revealed.
@@ -82,8 +80,8 @@ export async function galaxyUploadRoutes(app: FastifyInstance, opts: GalaxyUploa
       await tus.server.handle(req.raw, reply.raw);
     };
     const methods = ["POST", "HEAD", "PATCH", "DELETE", "OPTIONS"] as const;
-    scope.route({ method: [...methods], url: TUS_PATH, ...auth, handler: handle, schema: { hide: true } });
-    scope.route({ method: [...methods], url: `${TUS_PATH}/:session`, ...auth, handler: handle, schema: { hide: true } });
+    scope.route({ method: [...methods], url: TUS_PATH, handler: handle, schema: { hide: true } });
+    scope.route({ method: [...methods], url: `${TUS_PATH}/:session`, handler: handle, schema: { hide: true } });
   });
 
   const makeDataset = async (req: FastifyRequest, historyId: string, el: FetchElement, file: FileBytes | undefined): Promise<DatasetObject> => {
@@ -102,7 +100,7 @@ export async function galaxyUploadRoutes(app: FastifyInstance, opts: GalaxyUploa
       if (!file) throw missingField("files", "A `src: \"files\"` element has no file (files_N|file_data).");
       source = { kind: "bytes", open: () => file.open().pipe(textNormalizer(text)), name: name ?? file.name ?? "upload", ...(ext ? { ext } : {}) };
     }
-    let d = await uploader.upload(req.actor!.user_id, String(req.id), historyId, source);
+    let d = await uploader.upload(req.actor.user_id, String(req.id), historyId, source);
     await file?.done?.();
     if (el.dbkey && el.dbkey !== "?") {
       d = await bus.request(DatasetUpdate, { actor: actorOf(req), dataset_id: d.id ?? "", changes: { genome_build: el.dbkey } }, { timeoutMs });
@@ -111,7 +109,7 @@ export async function galaxyUploadRoutes(app: FastifyInstance, opts: GalaxyUploa
   };
 
   const tusFile = async (req: FastifyRequest, ref: { session_id: string; name?: string }): Promise<FileBytes> => {
-    const { path } = await tus.finished(req.actor!.user_id, ref.session_id);
+    const { path } = await tus.finished(req.actor.user_id, ref.session_id);
     return { open: () => createReadStream(path), ...(ref.name ? { name: ref.name } : {}), done: () => tus.remove(ref.session_id) };
   };
 
@@ -125,7 +123,7 @@ export async function galaxyUploadRoutes(app: FastifyInstance, opts: GalaxyUploa
     elements: FetchElement[],
     fileOf: (slot: number) => Promise<FileBytes | undefined>,
   ): Promise<DatasetObject[]> => {
-    if (!ID.test(historyId)) throw malformedId("history_id", historyId);
+    if (!isId(historyId)) throw malformedId("history_id", historyId);
     if (elements.length > opts.maxFiles) throw invalidField("targets", `At most ${opts.maxFiles} elements per request.`);
     const out: DatasetObject[] = [];
     let slot = 0;
@@ -180,7 +178,6 @@ export async function galaxyUploadRoutes(app: FastifyInstance, opts: GalaxyUploa
     scope.post(
       "/api/tools/fetch",
       {
-        ...auth,
         schema: {
           tags,
           summary: "Galaxy's data fetch: targets of `hdas` elements (`src`: files by tus session or multipart `files_N|file_data`, pasted, url)",
@@ -205,7 +202,6 @@ export async function galaxyUploadRoutes(app: FastifyInstance, opts: GalaxyUploa
     scope.post(
       "/api/tools",
       {
-        ...auth,
         schema: { tags, summary: "Run a tool: only Galaxy's `upload1` (files_0|file_data, files_0|url_paste)", body: { content: { "application/json": { schema: ToolsBody } } }, response: { 200: ToolAnswer } },
       },
       async (req) => {
@@ -219,4 +215,4 @@ export async function galaxyUploadRoutes(app: FastifyInstance, opts: GalaxyUploa
       },
     );
   });
-}
+};

@@ -1,18 +1,17 @@
+import type { FastifyPluginAsyncTypebox, TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import { Type } from "@sinclair/typebox";
 import type { Bus } from "@skyferry/bus";
 import {
-  DatasetGet, DatasetObject, HistoryChanges, HistoryContentsList, HistoryCreate, HistoryDelete, HistoryGet, HistoryList, HistoryObject, HistoryUpdate, ViewParams,
+  DatasetGet, DatasetObject, HistoryChanges, HistoryContentsList, HistoryCreate, HistoryDelete, HistoryGet, HistoryList, HistoryObject, HistoryUpdate, IdParam, ViewParams,
 } from "@skyferry/contracts";
-import { invalidField, malformedId } from "@skyferry/errors";
-import type { FastifyInstance, FastifyRequest } from "fastify";
+import { invalidField } from "@skyferry/errors";
+import type { FastifyRequest } from "fastify";
 import { actorOf } from "../plugins/auth.ts";
 import { detachedBody } from "../plugins/history-proxy.ts";
+import { Key, KeyQuery, strict, viewOf } from "./query.ts";
 
-const ID = /^[0-9a-f]{16}$/;
-const Key = Type.Optional(Type.String({ maxLength: 256 }));
-const strict = { additionalProperties: false } as const;
-const IdParams = Type.Object({ id: Type.String({ maxLength: 64 }) });
-const ItemParams = Type.Object({ id: Type.String({ maxLength: 64 }), item_id: Type.String({ maxLength: 64 }) });
+const IdParams = Type.Object({ id: IdParam("history_id") });
+const ItemParams = Type.Object({ id: IdParam("history_id"), item_id: IdParam("item_id") });
 // The list's query is the contract's request without what the gateway supplies (actor, email).
 const { actor: _actor, email: _email, ...listFields } = HistoryList.requestData.properties;
 const ListQuery = Type.Object({ key: Key, ...listFields }, strict);
@@ -47,86 +46,69 @@ function purgeInBody(body: unknown): boolean | undefined {
 
 /**
  * Galaxy's `/api/histories` and `/api/histories/{id}/contents`, scoped to the caller: metadata over
- * NATS; uploads (`POST …/contents`) streamed to the history service over HTTP.
+ * NATS; uploads (`POST …/contents`) streamed to the history service over HTTP. Register inside `authenticated(...)`.
  */
-export async function historyRoutes(app: FastifyInstance, opts: { bus: Bus; timeoutMs: number }): Promise<void> {
+export const historyRoutes: FastifyPluginAsyncTypebox<{ bus: Bus; timeoutMs: number }> = async (app, opts) => {
   const { bus, timeoutMs } = opts;
-  const actor = (req: FastifyRequest) => actorOf(req);
-  const who = (req: FastifyRequest) => ({ actor: actor(req), email: req.actor!.email });
-  const idOf = (req: FastifyRequest, param = "id", field = "history_id") => {
-    const id = (req.params as Record<string, string>)[param]!;
-    if (!ID.test(id)) throw malformedId(field, id);
-    return id;
-  };
-  const view = (q: { view?: "summary" | "detailed"; keys?: string }) => ({
-    ...(q.view !== undefined ? { view: q.view } : {}),
-    ...(q.keys !== undefined ? { keys: q.keys } : {}),
-  });
-  const auth = { preHandler: app.authenticate };
+  const who = (req: FastifyRequest) => ({ actor: actorOf(req), email: req.actor.email });
   const tags = ["histories"];
 
-  app.get("/api/histories", { ...auth, schema: { tags, summary: "The caller's histories (summary view)", querystring: ListQuery, response: { 200: Type.Array(HistoryObject) } } }, async (req) => {
-    const { key: _key, ...q } = req.query as typeof ListQuery.static;
+  app.get("/api/histories", { schema: { tags, summary: "The caller's histories (summary view)", querystring: ListQuery, response: { 200: Type.Array(HistoryObject) } } }, async (req) => {
+    const { key: _key, ...q } = req.query;
     return bus.request(HistoryList, { ...who(req), ...q }, { timeoutMs });
   });
   app.post(
     "/api/histories",
-    { ...auth, schema: { tags, summary: "Create a history", querystring: OneQuery, body: Type.Union([CreateBody, Type.Null()]), response: { 200: HistoryObject } } },
-    async (req) => {
-      const body = (req.body ?? {}) as typeof CreateBody.static;
-      return bus.request(HistoryCreate, { ...who(req), ...body, ...view(req.query as typeof OneQuery.static) }, { timeoutMs });
-    },
+    { schema: { tags, summary: "Create a history", querystring: OneQuery, body: Type.Union([CreateBody, Type.Null()]), response: { 200: HistoryObject } } },
+    async (req) => bus.request(HistoryCreate, { ...who(req), ...req.body, ...viewOf(req.query) }, { timeoutMs }),
   );
-  app.get("/api/histories/:id", { ...auth, schema: { tags, summary: "One history (detailed view)", params: IdParams, querystring: OneQuery, response: { 200: HistoryObject } } }, async (req) =>
-    bus.request(HistoryGet, { ...who(req), history_id: idOf(req), ...view(req.query as typeof OneQuery.static) }, { timeoutMs }),
+  app.get("/api/histories/:id", { schema: { tags, summary: "One history (detailed view)", params: IdParams, querystring: OneQuery, response: { 200: HistoryObject } } }, async (req) =>
+    bus.request(HistoryGet, { ...who(req), history_id: req.params.id, ...viewOf(req.query) }, { timeoutMs }),
   );
   app.put(
     "/api/histories/:id",
-    { ...auth, schema: { tags, summary: "Rename, annotate, tag or undelete a history", params: IdParams, querystring: OneQuery, body: HistoryChanges, response: { 200: HistoryObject } } },
-    async (req) =>
-      bus.request(HistoryUpdate, { ...who(req), history_id: idOf(req), changes: req.body as HistoryChanges, ...view(req.query as typeof OneQuery.static) }, { timeoutMs }),
+    { schema: { tags, summary: "Rename, annotate, tag or undelete a history", params: IdParams, querystring: OneQuery, body: HistoryChanges, response: { 200: HistoryObject } } },
+    async (req) => bus.request(HistoryUpdate, { ...who(req), history_id: req.params.id, changes: req.body, ...viewOf(req.query) }, { timeoutMs }),
   );
   app.delete(
     "/api/histories/:id",
-    { ...auth, schema: { tags, summary: "Delete a history (`purge=true` also removes its datasets' bytes)", params: IdParams, querystring: DeleteQuery, response: { 200: HistoryObject } } },
+    { schema: { tags, summary: "Delete a history (`purge=true` also removes its datasets' bytes)", params: IdParams, querystring: DeleteQuery, response: { 200: HistoryObject } } },
     async (req) => {
-      const q = req.query as typeof DeleteQuery.static;
       // Galaxy (and BioBlend's delete_history(purge=True)) also sends `{"purge": true}` as the body.
-      const purge = purgeInBody(req.body) ?? q.purge ?? false;
-      return bus.request(HistoryDelete, { ...who(req), history_id: idOf(req), purge, ...view(q) }, { timeoutMs });
+      const purge = purgeInBody(req.body) ?? req.query.purge ?? false;
+      return bus.request(HistoryDelete, { ...who(req), history_id: req.params.id, purge, ...viewOf(req.query) }, { timeoutMs });
     },
   );
   app.get(
     "/api/histories/:id/contents",
-    { ...auth, schema: { tags, summary: "A history's datasets in hid order", params: IdParams, querystring: ContentsQuery, response: { 200: Type.Array(DatasetObject) } } },
+    { schema: { tags, summary: "A history's datasets in hid order", params: IdParams, querystring: ContentsQuery, response: { 200: Type.Array(DatasetObject) } } },
     async (req) => {
-      const { key: _key, v: _v, ...q } = req.query as typeof ContentsQuery.static;
-      return bus.request(HistoryContentsList, { actor: actor(req), history_id: idOf(req), ...q }, { timeoutMs });
+      const { key: _key, v: _v, ...q } = req.query;
+      return bus.request(HistoryContentsList, { actor: actorOf(req), history_id: req.params.id, ...q }, { timeoutMs });
     },
   );
   app.get(
     "/api/histories/:id/contents/:item_id",
-    { ...auth, schema: { tags, summary: "One item of a history (detailed view)", params: ItemParams, querystring: OneQuery, response: { 200: DatasetObject } } },
-    async (req) =>
-      bus.request(DatasetGet, { actor: actor(req), history_id: idOf(req), dataset_id: idOf(req, "item_id", "item_id"), ...view(req.query as typeof OneQuery.static) }, { timeoutMs }),
+    { schema: { tags, summary: "One item of a history (detailed view)", params: ItemParams, querystring: OneQuery, response: { 200: DatasetObject } } },
+    async (req) => bus.request(DatasetGet, { actor: actorOf(req), history_id: req.params.id, dataset_id: req.params.item_id, ...viewOf(req.query) }, { timeoutMs }),
   );
 
   // Uploads: the body is not parsed here but streamed on as it arrives (never buffered whole).
-  await app.register(async (upload) => {
+  await app.register(async (scope) => {
+    const upload = scope.withTypeProvider<TypeBoxTypeProvider>();
     upload.addContentTypeParser("multipart/form-data", (req, _payload, done) => done(null, detachedBody(req.raw)));
     upload.post(
       "/api/histories/:id/contents",
       {
-        ...auth,
         schema: {
           tags,
           summary: "Upload files (multipart/form-data, streamed) or fetch a URL (JSON {src: \"url\", url, name?, file_type?})",
           description: "Multipart: any number of file parts; a `file_type` field applies to the files after it, a `name` field to the next file. Answers `{outputs: [dataset, …]}`.",
           params: IdParams,
-          querystring: Type.Object({ key: Key }, strict),
+          querystring: KeyQuery,
         },
       },
-      async (req, reply) => upload.proxyToHistory(req, reply, `/internal/v1/histories/${idOf(req)}/contents`),
+      async (req, reply) => upload.proxyToHistory(req, reply, `/internal/v1/histories/${req.params.id}/contents`),
     );
   });
-}
+};

@@ -1,30 +1,28 @@
 import { randomUUID } from "node:crypto";
+import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { Type } from "@sinclair/typebox";
 import type { Bus } from "@skyferry/bus";
-import { joinSendResultPages, SendOptions, SendResult, TransferSendPaged } from "@skyferry/contracts";
+import { isId, joinSendResultPages, SendOptions, SendResult, TransferSendPaged } from "@skyferry/contracts";
 import { invalidField, malformedId } from "@skyferry/errors";
-import type { FastifyInstance } from "fastify";
 import { actorOf } from "../plugins/auth.ts";
-
-const ID = /^[0-9a-f]{16}$/;
+import { KeyQuery } from "./query.ts";
 
 const SendBody = Type.Object(SendOptions, { additionalProperties: false });
-const KeyQuery = Type.Object({ key: Type.Optional(Type.String({ maxLength: 256 })) }, { additionalProperties: false });
 
-/** `POST /api/cloud/storage/send`: Galaxy's send, answered as soon as one job per dataset is queued. */
-export async function sendRoutes(app: FastifyInstance, opts: { bus: Bus; timeoutMs: number }): Promise<void> {
+/** `POST /api/cloud/storage/send`: Galaxy's send, answered as soon as one job per dataset is queued. Register inside `authenticated(...)`. */
+export const sendRoutes: FastifyPluginAsyncTypebox<{ bus: Bus; timeoutMs: number }> = async (app, opts) => {
   app.post(
     "/api/cloud/storage/send",
     {
       // Validation would coerce `"abc"` into `["abc"]`: Galaxy refuses anything but a list of ids.
       preValidation: async (req) => {
-        const ids = (req.body as Record<string, unknown> | null)?.dataset_ids;
+        const body: unknown = req.body;
+        const ids = typeof body === "object" && body !== null && "dataset_ids" in body ? body.dataset_ids : undefined;
         if (ids === undefined || ids === null) return;
         if (!Array.isArray(ids)) throw invalidField("dataset_ids", "The `dataset_ids` should be a list of dataset ids.");
-        const bad = ids.find((id) => typeof id !== "string" || !ID.test(id));
+        const bad = ids.find((id) => typeof id !== "string" || !isId(id));
         if (bad !== undefined) throw malformedId("dataset_ids", String(bad));
       },
-      preHandler: app.authenticate,
       schema: {
         summary: "Copy datasets of a history to a bucket (one transfer job per dataset)",
         querystring: KeyQuery,
@@ -33,7 +31,7 @@ export async function sendRoutes(app: FastifyInstance, opts: { bus: Bus; timeout
       },
     },
     async (req) => {
-      const body = req.body as typeof SendBody.static;
+      const body = req.body;
       const header = req.headers["idempotency-key"];
       const idempotency_key = body.idempotency_key ?? (typeof header === "string" && header.length <= 128 && header ? header : randomUUID());
       // In pages (transfer.send.v2): a send's labels may not fit one NATS message.
@@ -44,4 +42,4 @@ export async function sendRoutes(app: FastifyInstance, opts: { bus: Bus; timeout
       ));
     },
   );
-}
+};

@@ -1,7 +1,7 @@
+import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { type Static, Type } from "@sinclair/typebox";
 import type { Bus } from "@skyferry/bus";
 import { SystemPing } from "@skyferry/contracts";
-import type { FastifyInstance } from "fastify";
 
 const ServiceStatus = Type.Object({
   ok: Type.Boolean(),
@@ -32,7 +32,7 @@ export async function pingServices(bus: Bus, timeoutMs: number, echo = "status")
   return Object.fromEntries(entries);
 }
 
-export async function statusRoutes(app: FastifyInstance, opts: { bus: Bus; timeoutMs: number }): Promise<void> {
+export const statusRoutes: FastifyPluginAsyncTypebox<{ bus: Bus; timeoutMs: number }> = async (app, opts) => {
   app.get(
     "/api/status",
     {
@@ -43,8 +43,7 @@ export async function statusRoutes(app: FastifyInstance, opts: { bus: Bus; timeo
       },
     },
     async (req): Promise<StatusResponse> => {
-      const { echo } = req.query as { echo?: string };
-      return { gateway: "ok", services: await pingServices(opts.bus, opts.timeoutMs, echo ?? "status") };
+      return { gateway: "ok", services: await pingServices(opts.bus, opts.timeoutMs, req.query.echo ?? "status") };
     },
   );
-}
+};

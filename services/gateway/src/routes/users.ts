@@ -1,9 +1,11 @@
+import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { Type } from "@sinclair/typebox";
 import type { Bus } from "@skyferry/bus";
-import { type Actor, AuthzApiKeyCreate, AuthzApiKeyDelete, AuthzApiKeyDescribe, AuthzUserGet, UserView } from "@skyferry/contracts";
+import { type Actor, AuthzApiKeyCreate, AuthzApiKeyDelete, AuthzApiKeyDescribe, AuthzUserGet, isId, UserView } from "@skyferry/contracts";
 import { malformedId, notFound } from "@skyferry/errors";
-import type { FastifyInstance, FastifyRequest } from "fastify";
+import type { FastifyRequest } from "fastify";
 import { actorOf } from "../plugins/auth.ts";
+import { KeyQuery } from "./query.ts";
 
 export interface UserRouteOptions {
   bus: Bus;
@@ -11,32 +13,30 @@ export interface UserRouteOptions {
 }
 
 const UserParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64, description: "a user id, or `current`" }) });
-const KeyQuery = Type.Object({ key: Type.Optional(Type.String()) }, { additionalProperties: false });
 const ApiKeyDetailed = Type.Object({ key: Type.String(), create_time: Type.String() });
 
-/** `GET /api/users/current` and Galaxy's API key routes under `/api/users/{id|current}/api_key`. */
-export async function userRoutes(app: FastifyInstance, opts: UserRouteOptions): Promise<void> {
+/** `GET /api/users/current` and Galaxy's API key routes under `/api/users/{id|current}/api_key`. Register inside `authenticated(...)`. */
+export const userRoutes: FastifyPluginAsyncTypebox<UserRouteOptions> = async (app, opts) => {
   const { bus, timeoutMs } = opts;
-  const base = { preHandler: app.authenticate };
 
-  app.get("/api/users/current", { ...base, schema: { summary: "The caller", querystring: KeyQuery, response: { 200: UserView } } }, async (req) =>
-    bus.request(AuthzUserGet, { actor: actorFor(req) }, { timeoutMs }),
+  app.get("/api/users/current", { schema: { summary: "The caller", querystring: KeyQuery, response: { 200: UserView } } }, async (req) =>
+    bus.request(AuthzUserGet, { actor: actorOf(req) }, { timeoutMs }),
   );
 
   // GET never mutates (issue 19): it shows whether a key exists (masked, as /detailed); POST makes one.
   app.get(
     "/api/users/:id/api_key",
-    { ...base, schema: { summary: "Whether the user has an API key: the key masked and its creation time; 204 when none (POST creates one)", params: UserParams, querystring: KeyQuery, response: { 200: ApiKeyDetailed, 204: Type.Null() } } },
+    { schema: { summary: "Whether the user has an API key: the key masked and its creation time; 204 when none (POST creates one)", params: UserParams, querystring: KeyQuery, response: { 200: ApiKeyDetailed, 204: Type.Null() } } },
     async (req, reply) => {
       const res = await bus.request(AuthzApiKeyDescribe, { actor: actorFor(req) }, { timeoutMs });
-      if (!res) return reply.code(204).send();
+      if (!res) return reply.code(204).send(null);
       return res;
     },
   );
 
   app.post(
     "/api/users/:id/api_key",
-    { ...base, schema: { summary: "A new API key; the previous one stops working", params: UserParams, querystring: KeyQuery } },
+    { schema: { summary: "A new API key; the previous one stops working", params: UserParams, querystring: KeyQuery } },
     async (req, reply) => {
       const actor = actorFor(req);
       const res = await bus.request(AuthzApiKeyCreate, { actor }, { timeoutMs });
@@ -47,7 +47,7 @@ export async function userRoutes(app: FastifyInstance, opts: UserRouteOptions): 
 
   app.delete(
     "/api/users/:id/api_key",
-    { ...base, schema: { summary: "Revoke the user's API key", params: UserParams, querystring: KeyQuery } },
+    { schema: { summary: "Revoke the user's API key", params: UserParams, querystring: KeyQuery } },
     async (req, reply) => {
       const actor = actorFor(req);
       await bus.request(AuthzApiKeyDelete, { actor }, { timeoutMs });
@@ -58,22 +58,24 @@ export async function userRoutes(app: FastifyInstance, opts: UserRouteOptions): 
 
   app.get(
     "/api/users/:id/api_key/detailed",
-    { ...base, schema: { summary: "The current key (masked) and its creation time; 204 when none", params: UserParams, querystring: KeyQuery, response: { 200: ApiKeyDetailed, 204: Type.Null() } } },
+    { schema: { summary: "The current key (masked) and its creation time; 204 when none", params: UserParams, querystring: KeyQuery, response: { 200: ApiKeyDetailed, 204: Type.Null() } } },
     async (req, reply) => {
       const res = await bus.request(AuthzApiKeyDescribe, { actor: actorFor(req) }, { timeoutMs });
-      if (!res) return reply.code(204).send();
+      if (!res) return reply.code(204).send(null);
       return res;
     },
   );
-}
+};
 
-/** The actor, after checking `{id}` is `current` or the caller's own id (another user's: 404). */
-function actorFor(req: FastifyRequest): Actor {
-  const actor = req.actor!;
-  const { id } = (req.params ?? {}) as { id?: string };
+/**
+ * The actor, after checking `{id}` (when the route has one) is `current` or the caller's own id
+ * (another user's: 404). Checked here, not by the schema: `current` is not an id.
+ */
+function actorFor(req: FastifyRequest & { params: { id?: string } }): Actor {
+  const { id } = req.params;
   if (id !== undefined && id !== "current") {
-    if (!/^[0-9a-f]{16}$/.test(id)) throw malformedId("id", id);
-    if (id !== actor.user_id) throw notFound("USER_NOT_FOUND", "No such user.");
+    if (!isId(id)) throw malformedId("id", id);
+    if (id !== req.actor.user_id) throw notFound("USER_NOT_FOUND", "No such user.");
   }
   return actorOf(req);
 }

@@ -1,25 +1,25 @@
+import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { Type } from "@sinclair/typebox";
+import { IdParam } from "@skyferry/contracts";
 import type { DatasetStore } from "@skyferry/dataset-store";
 import { invalidField } from "@skyferry/errors";
-import type { FastifyInstance } from "fastify";
 import { contentTypeOf, EXTENSION } from "../datasets/datatype-info.ts";
 import type { DatasetService } from "../datasets/service.ts";
 import { datasetUnavailable, rangeNotSatisfiable } from "../errors.ts";
-import { checkId } from "../ids.ts";
 import { contentDisposition, parseRange } from "../uploads/range.ts";
 
-const Params = Type.Object({ id: Type.String({ maxLength: 64 }) });
+const Params = Type.Object({ id: IdParam("dataset_id") });
 const Query = Type.Object({ to_ext: Type.Optional(Type.String({ maxLength: 32 })) }, { additionalProperties: false });
 
 /**
  * `GET /internal/v1/datasets/:id/display`: streams a dataset from the store (one `Range` honoured,
  * 206/416), typed by its datatype; `to_ext` makes it a download named `<name>.<ext>`.
  */
-export async function displayRoute(app: FastifyInstance, opts: { datasets: DatasetService; store: DatasetStore }): Promise<void> {
+export const displayRoute: FastifyPluginAsyncTypebox<{ datasets: DatasetService; store: DatasetStore }> = async (app, opts) => {
   app.get("/internal/v1/datasets/:id/display", { schema: { params: Params, querystring: Query } }, async (req, reply) => {
-    const actor = req.internalActor!;
-    const id = checkId("dataset_id", (req.params as { id: string }).id);
-    const { to_ext } = req.query as typeof Query.static;
+    const actor = req.internalActor;
+    const { id } = req.params;
+    const { to_ext } = req.query;
     if (to_ext !== undefined && !EXTENSION.test(to_ext)) throw invalidField("to_ext", `Invalid to_ext: '${to_ext.slice(0, 40)}'.`);
     const doc = await opts.datasets.owned(actor.user_id, id);
     if (doc.purged) throw datasetUnavailable(id, "it was purged");
@@ -46,4 +46,4 @@ export async function displayRoute(app: FastifyInstance, opts: { datasets: Datas
     if (size === 0 || req.method === "HEAD") return reply.send("");
     return reply.send(await opts.store.read(doc.store_key, range ?? undefined));
   });
-}
+};

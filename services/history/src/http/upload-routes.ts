@@ -1,15 +1,16 @@
 import multipart from "@fastify/multipart";
+import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { Type } from "@sinclair/typebox";
-import type { DatasetObject } from "@skyferry/contracts";
+import { TypeCompiler } from "@sinclair/typebox/compiler";
+import { type DatasetObject, IdParam } from "@skyferry/contracts";
 import { GalaxyCode, invalidField, missingField, SkyferryError } from "@skyferry/errors";
 import type { fetchUrl } from "@skyferry/url-fetch";
-import type { FastifyInstance, FastifyRequest } from "fastify";
+import type { FastifyRequest } from "fastify";
 import { EXTENSION } from "../datasets/datatype-info.ts";
 import type { DatasetDoc } from "../datasets/repository.ts";
 import { DATASET_DETAILED_KEYS, serializeDataset } from "../datasets/serialize.ts";
 import { historyPurged } from "../errors.ts";
 import type { HistoryService } from "../histories/service.ts";
-import { checkId } from "../ids.ts";
 import { datasetName } from "../uploads/head-tap.ts";
 import type { createIngest } from "../uploads/ingest.ts";
 import { pick } from "../views.ts";
@@ -34,7 +35,8 @@ const UrlUpload = Type.Object(
   },
   { additionalProperties: false },
 );
-const Params = Type.Object({ id: Type.String({ maxLength: 64 }) });
+const Params = Type.Object({ id: IdParam("history_id") });
+const isUrlUpload = TypeCompiler.Compile(UrlUpload);
 /** Multipart fields other than files: `file_type` applies to every later file, `name` to the next one. */
 const FORM_FIELDS = new Set(["file_type", "name"]);
 
@@ -50,7 +52,7 @@ const detailed = (docs: DatasetDoc[]): { outputs: DatasetObject[] } => ({ output
  * multipart/form-data (files streamed one after another straight into the dataset store) or
  * JSON `{"src": "url", "url": …}` (fetched here with the SSRF guard).
  */
-export async function uploadRoutes(app: FastifyInstance, opts: UploadRouteOptions): Promise<void> {
+export const uploadRoutes: FastifyPluginAsyncTypebox<UploadRouteOptions> = async (app, opts) => {
   await app.register(multipart, {
     // One byte over the limit still reaches the store, whose meter answers 413 first.
     limits: { fileSize: opts.maxBytes + 1, files: opts.maxFiles, fields: 50, fieldSize: 1024, parts: opts.maxFiles + 50, headerPairs: 100 },
@@ -67,18 +69,20 @@ export async function uploadRoutes(app: FastifyInstance, opts: UploadRouteOption
   };
 
   app.post("/internal/v1/histories/:id/contents", { schema: { params: Params, body: { content: { "application/json": { schema: UrlUpload } } } } }, async (req, reply) => {
-    const actor = req.internalActor!;
-    const historyId = checkId("history_id", (req.params as { id: string }).id);
+    const actor = req.internalActor;
+    const historyId = req.params.id;
     const history = await opts.histories.owned(actor.user_id, historyId);
     if (history.purged) throw historyPurged(historyId);
     const signal = abortSignalOf(req);
 
     if (!req.isMultipart()) {
-      // Only JSON reaches the schema: no body, or another content type, is refused here (was a 500).
-      if (typeof req.body !== "object" || req.body === null || Array.isArray(req.body)) {
+      // Only JSON reaches the schema (which the type provider cannot see behind a content type,
+      // hence the check, true for every JSON body that got here): no body, or another content
+      // type, is refused here (was a 500).
+      const body: unknown = req.body;
+      if (!isUrlUpload.Check(body)) {
         throw new SkyferryError("REQUEST_CONTENT_TYPE_UNSUPPORTED", "Send files as multipart/form-data, or a URL as JSON {\"src\": \"url\", \"url\": …}.", { status: 415, errCode: GalaxyCode.invalid });
       }
-      const body = req.body as typeof UrlUpload.static;
       const fileType = forcedType(body.file_type !== undefined ? "file_type" : "ext", body.file_type ?? body.ext);
       const fetched = await opts.fetchUrl(body.url, { ...opts.url, maxBytes: opts.maxBytes, signal });
       const fallback = (() => { try { return new URL(body.url).pathname; } catch { return undefined; } })();
@@ -106,4 +110,4 @@ export async function uploadRoutes(app: FastifyInstance, opts: UploadRouteOption
     if (done.length === 0) throw missingField("files", "The upload has no file part.");
     return reply.send(detailed(done));
   });
-}
+};
