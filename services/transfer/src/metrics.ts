@@ -36,7 +36,7 @@ export function createTransferMetrics(
   });
   // Set by the reconciler's lease holder at each sweep; other replicas report no series, so
   // sum() or max() over the deployment gives the one count.
-  const active = m.gauge("skyferry_transfer_jobs", "Unfinished jobs by state across the deployment (new, queued, running), counted at each reconciler sweep by the replica holding its lease.", ["state"]);
+  const active = m.gauge("skyferry_transfer_jobs", "Unfinished jobs by recorded state across the deployment (new, queued, running), counted at each reconciler sweep by the replica holding its lease. A one-PUT job is recorded running only at its end (it counts as queued while it uploads): skyferry_transfer_jobs_running counts jobs in flight.", ["state"]);
   m.gauge("skyferry_transfer_jobs_running", "Jobs running in this process.", [], function () {
     this.set(sources.running());
   });
