@@ -11,8 +11,11 @@
 // (private-ferretdb.ts, private-nats.ts): nothing of the stack's is killed.
 // Per seed: jobs ok / error, lost (a job ok without its object, or with other bytes), duplicated
 // (an object no dataset planned: a second copy), stranded (not final 180 s after the last fault),
-// multipart uploads left, messages terminated, and the settle time: from the end of the last
-// fault until every job is final. Exits 1 on any lost, duplicated or stranded job.
+// multipart uploads left, messages terminated, when each fault began and ended (seconds from the
+// send) with the jobs final as it began, how soon work resumed after each fault (its end to the
+// next job to end; "after the work" for a fault that began once all were final, which tests
+// nothing), the seed's work time (send to last job's end), and the settle time: from the end of
+// the last fault until every job is final. Exits 1 on any lost, duplicated or stranded job.
 // CHAOS_SEEDS (20), CHAOS_JOBS (200), CHAOS_FIRST_SEED (1), CHAOS_WORKERS (2),
 // CHAOS_FAULTS=provider,ferretdb,nats,worker (all), CHAOS_PROXY_PORT (46100),
 // CHAOS_NATS_PORT (46222; its monitor port +600), CHAOS_LATENCY_MS (50), CHAOS_LOG_DIR (each
@@ -39,7 +42,9 @@ const WORKERS = Number(process.env.CHAOS_WORKERS ?? 2);
 const FAULTS = new Set((process.env.CHAOS_FAULTS ?? "provider,ferretdb,nats,worker").split(",").map((s) => s.trim()));
 const PROXY_PORT = Number(process.env.CHAOS_PROXY_PORT ?? 46100);
 const NATS_PORT = Number(process.env.CHAOS_NATS_PORT ?? 46222);
-const LATENCY_MS = Number(process.env.CHAOS_LATENCY_MS ?? 50);
+// 400 ms per request: the work lasts long enough (~20-30 s a seed) that the process faults, a few
+// seconds each and one after the other, land in it rather than after it.
+const LATENCY_MS = Number(process.env.CHAOS_LATENCY_MS ?? 400);
 const SETTLE_LIMIT_MS = 180_000;
 /** CHAOS_LOG_DIR: each seed's worker and service logs are written there. */
 const LOG_DIR = process.env.CHAOS_LOG_DIR;
@@ -74,9 +79,10 @@ async function main(): Promise<void> {
   console.log(`bench:chaos: ${SEEDS} seeds from ${FIRST_SEED}, ${JOBS} jobs each, ${WORKERS} workers, faults ${[...FAULTS].join(",")}`);
   const ferret = await startPrivateFerretDb();
   const nats = await startPrivateNats({ port: NATS_PORT, monitor: NATS_PORT + 600 });
-  // Everything below (the services, the workers, provisioning) reads these through stackEnv().
-  process.env.MONGO_URL = ferret.url;
-  process.env.SKYFERRY_NATS_URL = nats.url;
+  // The services, the workers and provisioning are given the private servers explicitly. (Setting
+  // process.env here once did nothing: stackEnv() had already cached the stack's, when
+  // startPrivateNats read its keys, so the faults killed servers nobody used.)
+  const privateServers = { MONGO_URL: ferret.url, SKYFERRY_NATS_URL: nats.url };
   const env = stackEnv();
   const objectLevel = (req: IncomingMessage) => new URL(req.url ?? "/", "http://x").pathname.split("/").filter(Boolean).length >= 2;
   const proxy = await startFaultProxy({ target: env.s3.endpoint, flavor: "s3", seed: FIRST_SEED, rate: 0, only: objectLevel, stallMs: 1500, port: PROXY_PORT, latencyMs: LATENCY_MS });
@@ -84,22 +90,27 @@ async function main(): Promise<void> {
   const liveness = { TRANSFER_HEARTBEAT_SECONDS: "1", TRANSFER_STALE_SECONDS: "5", TRANSFER_RETRY_MAX_DELAY_MS: "2000", TRANSFER_ACK_WAIT_SECONDS: "10" };
   const world = await startSendWorld({
     label: "bench-chaos",
+    allEnv: privateServers,
     authzEnv: { SKYFERRY_OUTBOUND_ALLOW: allow },
     transferEnv: { ...liveness, TRANSFER_WORKER_ENABLED: "false", TRANSFER_RECONCILE_SECONDS: "1", SKYFERRY_OUTBOUND_ALLOW: allow },
   });
-  const workerVars = { ...workerEnv(world.sys), ...liveness, DATASET_STORE_DIR: world.sys.datasetDir, SKYFERRY_OUTBOUND_ALLOW: allow, TRANSFER_RECONCILE_SECONDS: "0", TRANSFER_CONCURRENCY: "4", TRANSFER_SINGLE_PUT_MAX_MB: "1", TRANSFER_PART_SIZE_MB: "5" };
+  const workerVars = { ...workerEnv(world.sys), ...privateServers, ...liveness, DATASET_STORE_DIR: world.sys.datasetDir, SKYFERRY_OUTBOUND_ALLOW: allow, TRANSFER_RECONCILE_SECONDS: "0", TRANSFER_CONCURRENCY: "4", TRANSFER_SINGLE_PUT_MAX_MB: "1", TRANSFER_PART_SIZE_MB: "5" };
   buildTransferBundle();
   const workers: WorkerProcess[] = [];
   for (let i = 0; i < WORKERS; i++) workers.push(await spawnWorker(workerVars, [], "bundle"));
   const retired: WorkerProcess[] = [];
   const mongo = new MongoClient(ferret.url, { serverSelectionTimeoutMS: 1000 });
+  // The faults must hit what the system uses: every service and worker is connected to the private
+  // NATS (its monitor counts them), and the bench reads the jobs the services write (below).
+  const connz = (await (await fetch(`http://127.0.0.1:${NATS_PORT + 600}/connz?subs=0`)).json()) as { num_connections: number };
+  if (connz.num_connections < 4 + WORKERS) throw new Error(`the private NATS has ${connz.num_connections} connections, not the ${4 + WORKERS} services and workers: the faults would hit nothing`);
   const rows: string[] = [];
   let bad = 0;
   try {
     const user = await world.user();
     const authzId = await world.authz(user, "s3", { ...stackAuthzConfig("s3"), endpoint: proxy.url });
-    console.log("| seed | schedule | jobs ok / error | lost | duplicated | stranded | uploads left | terminated | provider faults | settle after last fault |");
-    console.log("|---|---|---|---|---|---|---|---|---|---|");
+    console.log("| seed | schedule | faults (s from the send: began-ended, jobs final as it began) | jobs ok / error | lost | duplicated | stranded | uploads left | terminated | provider faults | work resumed after each fault | work | settle after last fault |");
+    console.log("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
     for (let seed = FIRST_SEED; seed < FIRST_SEED + SEEDS; seed++) {
       const plan = schedule(seed);
       const bucket = `chaos-${seed}-${randomBytes(3).toString("hex")}`;
@@ -118,27 +129,41 @@ async function main(): Promise<void> {
       // Where each worker's log stood when the seed began (a worker started since: from its start).
       const logFrom = new Map([...workers, ...retired].map((w) => [w, w.logs.length]));
       const seedLogs = () => [...workers, ...retired].flatMap((w) => w.logs.slice(logFrom.get(w) ?? 0));
+      const sentAt = Date.now();
+      /** Each fault's window (wall clock, as the jobs' update_time) and the jobs final as it began. */
+      const windows: Array<{ kind: string; from: number; to: number; finalAtStart: number }> = [];
       const res = await api<{ sent: Array<{ job_id: string }> }>(world.sys.url, "/api/cloud/storage/send", { key: user.apiKey, method: "POST", body: { history_id: hist.id, authz_id: authzId, bucket } });
       if (res.status !== 200 || res.body.sent.length !== JOBS) throw new Error(`seed ${seed}: the send answered ${res.status}: ${JSON.stringify(res.body).slice(0, 500)}`);
+      const sentIds = res.body.sent.map((x) => x.job_id);
 
+      const jobs = mongo.db(world.sys.db).collection<{ _id: string; state: string; object_key: string; error?: { code: string } | null; history_id: string; update_time: Date }>("transfer_jobs");
+      let final = 0;
+      let countFailed: unknown;
+      const countFinal = async () =>
+        (final = await jobs.countDocuments({ history_id: hist.id, state: { $in: ["ok", "error", "deleted"] } }).catch((err: unknown) => {
+          countFailed ??= err; // the database is down (a fault) or the bench cannot read it: said below
+          return final;
+        }));
+      if ((await jobs.countDocuments({ _id: { $in: sentIds } })) !== JOBS) throw new Error(`seed ${seed}: the bench does not see the jobs the send made in the private FerretDB: the faults would hit nothing`);
       // The faults: the provider's window beside the process faults, one after the other.
       const provider = plan.provider
         ? (async () => {
             await sleep(plan.provider!.startMs);
+            const from = Date.now();
+            const finalAtStart = final;
             proxy.burst(plan.provider!.burst);
             proxy.setRate(plan.provider!.rate);
             await sleep(plan.provider!.durationMs);
             proxy.setRate(0);
+            windows.push({ kind: "provider", from, to: Date.now(), finalAtStart });
           })()
         : Promise.resolve();
-      const jobs = mongo.db(world.sys.db).collection<{ _id: string; state: string; object_key: string; error?: { code: string } | null; history_id: string }>("transfer_jobs");
-      let final = 0;
-      const countFinal = async () => (final = await jobs.countDocuments({ history_id: hist.id, state: { $in: ["ok", "error", "deleted"] } }).catch(() => final));
       const began: number[] = [];
       for (const step of plan.steps) {
         // A run that stops progressing still gets its faults (and shows as stranded below).
         for (const giveUp = performance.now() + 60_000; (await countFinal()) < Math.ceil(step.atFraction * JOBS) && performance.now() < giveUp; ) await sleep(20);
         began.push(final);
+        const from = Date.now();
         if (step.kind === "ferretdb") {
           await ferret.kill();
           await sleep(step.downMs);
@@ -154,6 +179,7 @@ async function main(): Promise<void> {
           await sleep(step.downMs);
           workers.push(await spawnWorker(workerVars, [], "bundle"));
         }
+        windows.push({ kind: step.kind, from, to: Date.now(), finalAtStart: began.at(-1)! });
       }
       await provider;
       const lastFault = performance.now();
@@ -166,6 +192,18 @@ async function main(): Promise<void> {
       }
       const settleMs = Math.round(performance.now() - lastFault);
       const docs = await jobs.find({ history_id: hist.id }).toArray();
+      const endedAt = docs.filter((d) => ["ok", "error", "deleted"].includes(d.state)).map((d) => d.update_time.getTime()).sort((a, b) => a - b);
+      const secs = (ms: number) => (ms / 1000).toFixed(1);
+      const faultsCell = windows.sort((a, b) => a.from - b.from).map((w) => `${w.kind} ${secs(w.from - sentAt)}-${secs(w.to - sentAt)} (${w.finalAtStart})`).join("; ");
+      const resumedCell = windows
+        .map((w) => {
+          if (w.finalAtStart >= JOBS || (endedAt.at(-1) ?? 0) < w.from) return `${w.kind}: after the work`;
+          const next = endedAt.find((t) => t > w.to);
+          return next === undefined ? `${w.kind}: the work had ended during it` : `${w.kind} ${secs(next - w.to)}`;
+        })
+        .join("; ");
+      const workCell = endedAt.length ? `${secs(endedAt.at(-1)! - sentAt)} s` : "-";
+      if (countFailed && final === 0) console.log(`  seed ${seed}: the bench could not count final jobs before the faults (${String(countFailed).slice(0, 300)})`);
       const ok = docs.filter((d) => d.state === "ok");
       const errors = docs.filter((d) => d.state === "error");
       const listed = new Set<string>();
@@ -186,7 +224,7 @@ async function main(): Promise<void> {
       const after = proxy.stats();
       const faults = Object.entries(after.faults).filter(([k]) => k !== "permanent").reduce((n, [k, v]) => n + v - before.faults[k as keyof typeof before.faults], 0);
       const errorCodes = [...new Set(errors.map((e) => e.error?.code ?? "?"))].join(",");
-      const row = `| ${seed} | ${describeSchedule(plan)} (jobs final as each began: ${began.join(", ") || "-"}) | ${ok.length} / ${errors.length}${errorCodes ? ` (${errorCodes})` : ""} | ${lost} | ${duplicated} | ${stranded} | ${uploads} | ${terminated} | ${faults} of ${after.requests - before.requests} requests | ${stranded ? `not settled after ${SETTLE_LIMIT_MS / 1000} s` : `${(settleMs / 1000).toFixed(1)} s`} |`;
+      const row = `| ${seed} | ${describeSchedule(plan)} | ${faultsCell || "-"} | ${ok.length} / ${errors.length}${errorCodes ? ` (${errorCodes})` : ""} | ${lost} | ${duplicated} | ${stranded} | ${uploads} | ${terminated} | ${faults} of ${after.requests - before.requests} requests | ${resumedCell || "-"} | ${workCell} | ${stranded ? `not settled after ${SETTLE_LIMIT_MS / 1000} s` : `${(settleMs / 1000).toFixed(1)} s`} |`;
       console.log(row);
       for (const e of errors.slice(0, 5)) {
         const lines = seedLogs().filter((l) => l.includes(e._id) && /"level":(40|50)/.test(l));

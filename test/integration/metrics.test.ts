@@ -27,6 +27,17 @@ async function sample(registry: Registry, metric: string, labels: Record<string,
   return hit?.value;
 }
 
+/** Waits until `read` gives `want` (10 s at most) and returns the last value read. */
+async function until<T>(read: () => Promise<T>, want: T): Promise<T> {
+  const deadline = Date.now() + 10_000;
+  let last = await read();
+  while (last !== want && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 100));
+    last = await read();
+  }
+  return last;
+}
+
 /** The sum of a metric's samples whose labels include `labels` (any value of the others). */
 async function total(registry: Registry, metric: string, labels: Record<string, string>): Promise<number> {
   const m = registry.getSingleMetric(metric);
@@ -50,7 +61,8 @@ describe("metrics", () => {
     w = await startSendWorld({
       label: "metrics",
       authzEnv: { SKYFERRY_OUTBOUND_ALLOW: allow },
-      transferEnv: { SKYFERRY_OUTBOUND_ALLOW: allow, SKYFERRY_TRANSIENT_PATIENCE_MS: String(PATIENCE_MS), TRANSFER_RETRY_MAX_DELAY_MS: "1000" },
+      // A reconciler sweep every second: it counts the unfinished jobs by state.
+      transferEnv: { SKYFERRY_OUTBOUND_ALLOW: allow, SKYFERRY_TRANSIENT_PATIENCE_MS: String(PATIENCE_MS), TRANSFER_RETRY_MAX_DELAY_MS: "1000", TRANSFER_RECONCILE_SECONDS: "1" },
     });
   });
   after(async () => {
@@ -109,8 +121,13 @@ describe("metrics", () => {
     const retriesBefore = await total(transfer, "skyferry_transfer_retries_total", { direction: "send" });
     const sent = await api<{ sent: Array<{ job_id: string }> }>(w.sys.url, "/api/cloud/storage/send", { key: u.apiKey, method: "POST", body: { history_id: hist.id, authz_id: authzId, bucket } });
     assert.equal(sent.status, 200, JSON.stringify(sent.body));
+    // Unfinished jobs by state, counted by the reconciler's sweeps: the upload (8 s through the link)
+    // is one. (A one-PUT job is recorded `running` only at its end: it counts as queued meanwhile.)
+    const jobsIn = (state: string) => sample(transfer, "skyferry_transfer_jobs", { state });
+    const unfinished = async () => ((await jobsIn("new")) ?? 0) + ((await jobsIn("queued")) ?? 0) + ((await jobsIn("running")) ?? 0);
+    assert.equal(await until(unfinished, 1), 1, "one unfinished job, deployment-wide");
+    assert.equal(await sample(transfer, "skyferry_transfer_jobs_running", {}), 1, "and in flight in the one worker");
     // Mid-upload, the provider goes away for good: the upload is reset, every later connection refused.
-    await new Promise((r) => setTimeout(r, 1500));
     await link.close();
     const [job] = await waitForJobs(w.sys.url, u.apiKey, [sent.body.sent[0]!.job_id], 60_000);
     assert.equal(job!.state, "error");
@@ -118,6 +135,8 @@ describe("metrics", () => {
     assert.ok(retries >= 2, `at least two transient failures retried within ${PATIENCE_MS} ms: ${retries}`);
     assert.equal(await sample(transfer, "skyferry_transfer_failures_total", { direction: "send", provider: "s3", code: "XFER_GAVE_UP" }), 1);
     assert.equal(await sample(transfer, "skyferry_transfer_jobs_finished_total", { direction: "send", provider: "s3", state: "error" }), 1);
+    assert.equal(await until(unfinished, 0), 0, "nothing unfinished once it gave up");
+    assert.deepEqual([await jobsIn("new"), await jobsIn("queued"), await jobsIn("running")], [0, 0, 0], "each state reported, at 0");
   });
 
   test("the alert rules and the Grafana dashboard in deploy/monitoring name only metrics the services export", async () => {

@@ -54,8 +54,36 @@ export function guardConnection<T extends { host?: string | null | undefined; ho
 
 type CreateConnection = (options: never, callback: (err: Error | null, socket?: Socket) => void) => Socket | undefined;
 
-function guarded<A extends http.Agent>(agent: A, policy: OutboundPolicy, defaultPort: number): A {
+/**
+ * A connection in use that moves no byte either way for `ms` is destroyed with ETIMEDOUT, which
+ * fails its request (and its response body, mid-stream) as a network error that clients retry.
+ * One left idle in the agent's pool is the agent's to close (its own timeout handler does).
+ */
+function idleTimeout(agent: http.Agent, socket: Socket, ms: number): void {
+  socket.setTimeout(ms);
+  socket.on("timeout", () => {
+    const pooled = Object.values(agent.freeSockets).some((list) => list?.includes(socket));
+    if (!pooled) socket.destroy(Object.assign(new Error(`no bytes either way for ${ms} ms`), { code: "ETIMEDOUT" }));
+  });
+}
+
+function guarded<A extends http.Agent>(agent: A, policy: OutboundPolicy, defaultPort: number, idleTimeoutMs?: number): A {
   const original = (agent as unknown as { createConnection: CreateConnection }).createConnection.bind(agent);
+  const armed = new WeakSet<Socket>();
+  const arm = (socket: Socket | undefined) => {
+    if (!socket || !idleTimeoutMs || armed.has(socket)) return;
+    armed.add(socket);
+    idleTimeout(agent, socket, idleTimeoutMs);
+  };
+  if (idleTimeoutMs) {
+    // A kept-alive connection returned to the pool has its timeout cleared by the agent
+    // (keepSocketAlive); it is set again when a request takes it (reuseSocket, documented).
+    const reuse = agent.reuseSocket.bind(agent);
+    agent.reuseSocket = (socket, request) => {
+      reuse(socket, request);
+      (socket as Socket).setTimeout(idleTimeoutMs);
+    };
+  }
   // Agent.createSocket supports an asynchronous createConnection: returning nothing and calling
   // back with an error fails the request without a socket ever being made.
   (agent as unknown as { createConnection: CreateConnection }).createConnection = (options, callback) => {
@@ -64,12 +92,20 @@ function guarded<A extends http.Agent>(agent: A, policy: OutboundPolicy, default
       process.nextTick(callback, g.refused);
       return undefined;
     }
-    return original(g.options as never, callback);
+    const socket = original(g.options as never, (err, s) => {
+      arm(s);
+      callback(err, s);
+    });
+    arm(socket);
+    return socket;
   };
   return agent;
 }
 
-/** Node http and https agents whose every new connection passes the policy first (for the AWS SDK, the Azure SDK, fetches). */
-export function guardedAgents(policy: OutboundPolicy, options: http.AgentOptions = { keepAlive: true }): { http: http.Agent; https: https.Agent } {
-  return { http: guarded(new http.Agent(options), policy, 80), https: guarded(new https.Agent(options), policy, 443) };
+/**
+ * Node http and https agents whose every new connection passes the policy first (for the AWS SDK,
+ * the Azure SDK, fetches); with `idleTimeoutMs`, a connection in use that stalls that long fails.
+ */
+export function guardedAgents(policy: OutboundPolicy, options: http.AgentOptions = { keepAlive: true }, idleTimeoutMs?: number): { http: http.Agent; https: https.Agent } {
+  return { http: guarded(new http.Agent(options), policy, 80, idleTimeoutMs), https: guarded(new https.Agent(options), policy, 443, idleTimeoutMs) };
 }

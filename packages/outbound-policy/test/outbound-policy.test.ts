@@ -78,3 +78,47 @@ describe("guarded agents refuse before connecting", () => {
     assert.equal(connections, 1);
   });
 });
+
+describe("guarded agents with an idle timeout", () => {
+  // A server that answers the first request of each connection at once and never answers the
+  // second: a fresh connection and a kept-alive one reused each stall once.
+  let server: http.Server;
+  let port: number;
+  before(async () => {
+    server = http.createServer((req, res) => {
+      const n = ((req.socket as { served?: number }).served = ((req.socket as { served?: number }).served ?? 0) + 1);
+      if (req.url === "/stall" || n > 1) return; // no answer, ever
+      res.end("ok");
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    port = (server.address() as AddressInfo).port;
+  });
+  after(async () => {
+    server.closeAllConnections();
+    await new Promise((r) => server.close(r));
+  });
+  const get = (path: string, agent: http.Agent) =>
+    new Promise<string>((resolve, reject) => {
+      http.get(`http://127.0.0.1:${port}${path}`, { agent }, (res) => {
+        let body = "";
+        res.on("data", (b: Buffer) => (body += b.toString())).on("end", () => resolve(body)).on("error", reject);
+      }).on("error", reject);
+    });
+  const timedOut = (e: unknown) => (e as NodeJS.ErrnoException).code === "ETIMEDOUT";
+
+  test("a request on a new connection that gets no answer fails ETIMEDOUT", async () => {
+    const { http: agent } = guardedAgents(createOutboundPolicy({ allow: [`127.0.0.1:${port}`] }), { keepAlive: true }, 300);
+    await assert.rejects(get("/stall", agent), timedOut);
+    agent.destroy();
+  });
+
+  test("a kept-alive connection: idle in the pool it stays open; reused and stalled it fails ETIMEDOUT", async () => {
+    const { http: agent } = guardedAgents(createOutboundPolicy({ allow: [`127.0.0.1:${port}`] }), { keepAlive: true }, 300);
+    assert.equal(await get("/", agent), "ok");
+    await new Promise((r) => setTimeout(r, 600)); // twice the timeout, idle in the pool
+    const pooled = Object.values(agent.freeSockets).flat();
+    assert.equal(pooled.length, 1, "the idle connection is still pooled");
+    await assert.rejects(get("/", agent), timedOut); // the same connection's second request: no answer
+    agent.destroy();
+  });
+});

@@ -23,19 +23,20 @@ const stripSas = (sas: string): string => sas.replace(/^\?/, "");
 export function createAzureClients(options: AzureStoreOptions): AzureClients {
   const url = options.accountUrl.replace(/\/+$/, "");
   const margin = options.refreshMarginMs ?? FIVE_MINUTES;
+  const tryTimeoutMs = options.tryTimeoutMs ?? 120_000;
   const pipelineOptions: StoragePipelineOptions = {
-    retryOptions: { maxTries: options.maxTries ?? 3, tryTimeoutInMs: options.tryTimeoutMs ?? 120_000 },
+    retryOptions: { maxTries: options.maxTries ?? 3, tryTimeoutInMs: tryTimeoutMs },
   };
   const fixed = (svc: BlobServiceClient): AzureClients => ({ container: async (name) => svc.getContainerClient(name) });
   const auth = options.auth;
   if (auth.kind === "shared_key") {
-    return fixed(new BlobServiceClient(url, guardedPipeline(new StorageSharedKeyCredential(auth.accountName, auth.accountKey), pipelineOptions, options.outbound)));
+    return fixed(new BlobServiceClient(url, guardedPipeline(new StorageSharedKeyCredential(auth.accountName, auth.accountKey), pipelineOptions, options.outbound, tryTimeoutMs)));
   }
   if (auth.kind === "bearer") {
     const credential = typeof auth.token === "function" ? renewingTokenCredential(auth.token, margin) : auth.token;
-    return fixed(new BlobServiceClient(url, guardedPipeline(credential, pipelineOptions, options.outbound)));
+    return fixed(new BlobServiceClient(url, guardedPipeline(credential, pipelineOptions, options.outbound, tryTimeoutMs)));
   }
-  const pipeline = guardedPipeline(new AnonymousCredential(), pipelineOptions, options.outbound);
+  const pipeline = guardedPipeline(new AnonymousCredential(), pipelineOptions, options.outbound, tryTimeoutMs);
   const source = auth.sas;
   if (typeof source === "string") return fixed(new BlobServiceClient(`${url}?${stripSas(source)}`, pipeline));
   const current = createRenewer(async () => {

@@ -37,6 +37,10 @@ export interface AzureStoreOptions {
   concurrency?: number;
   /** Tries per request, including the first (the SDK's exponential retry). Default 3. */
   maxTries?: number;
-  /** Per-try timeout in ms. Default 120000. */
+  /**
+   * Per-try timeout in ms, default 120000: the service's own (the `timeout` URL parameter) and,
+   * with `outbound`, the client's: a connection in use with no bytes either way this long fails
+   * (ETIMEDOUT, transient).
+   */
   tryTimeoutMs?: number;
 }

@@ -24,7 +24,7 @@ const hostOf = (url: string): string => {
  * whose connections pass the outbound policy first: the address actually connected to is checked,
  * after DNS, so a name that rebinds to a refused address fails before any byte is sent.
  */
-export function guardedPipeline(credential: StorageSharedKeyCredential | AnonymousCredential | TokenCredential, options: StoragePipelineOptions, policy: OutboundPolicy | undefined): Pipeline {
+export function guardedPipeline(credential: StorageSharedKeyCredential | AnonymousCredential | TokenCredential, options: StoragePipelineOptions, policy: OutboundPolicy | undefined, idleTimeoutMs?: number): Pipeline {
   const pipeline = newPipeline(credential, options);
   // Each request to Azure (each try) as a client span of the job's trace; the URL (the blob's name) is not recorded.
   pipeline.factories.push({
@@ -38,7 +38,9 @@ export function guardedPipeline(credential: StorageSharedKeyCredential | Anonymo
     }),
   });
   if (!policy) return pipeline;
-  const agents = guardedAgents(policy);
+  // The SDK's tryTimeoutInMs only asks the service to give up (its `timeout` URL parameter): a
+  // stalled connection would hang the try for good. The agents end one after idleTimeoutMs.
+  const agents = guardedAgents(policy, { keepAlive: true }, idleTimeoutMs);
   pipeline.factories.push({
     create: (next: RequestPolicy): RequestPolicy => ({
       sendRequest: (request: WebResource) => {

@@ -62,7 +62,7 @@ export async function transferApp(
   const issue = (proof: { grant: string } | { actor: Actor }, authz_id: string) => bus.request(AuthzIssueCredentials, { ...proof, authz_id }, { timeoutMs });
   const openStore = createStoreOpener({
     // Every store connects only where the outbound policy allows (the endpoint is the user's input).
-    factory: deps.storeFactory ?? defaultStoreFactory(createOutboundPolicy({ allow: config.SKYFERRY_OUTBOUND_ALLOW })),
+    factory: deps.storeFactory ?? defaultStoreFactory(createOutboundPolicy({ allow: config.SKYFERRY_OUTBOUND_ALLOW }), { requestTimeoutMs: config.TRANSFER_PROVIDER_TIMEOUT_SECONDS * 1000 }),
     issue,
     renewBeforeMs: config.TRANSFER_CREDENTIAL_RENEW_SECONDS * 1000,
     cacheMs: config.TRANSFER_STORE_CACHE_SECONDS * 1000,

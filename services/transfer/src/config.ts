@@ -88,6 +88,11 @@ export const TransferConfig = Type.Object({
   TRANSFER_RECONCILE_SECONDS: Type.Integer({ default: 60, minimum: 0, maximum: 3600 }),
   /** Re-drives of one job by the reconciler before it ends the job `error` instead. */
   TRANSFER_MAX_REDRIVES: Type.Integer({ default: 10, minimum: 1, maximum: 1000 }),
+  /**
+   * A request to a cloud provider that stalls this long fails as a timeout (S3: no bytes either
+   * way for this long; Azure: one try takes longer), which is transient: retried within the patience.
+   */
+  TRANSFER_PROVIDER_TIMEOUT_SECONDS: Type.Integer({ default: 120, minimum: 1, maximum: 3600 }),
   /** Timeout of requests to the authz and history services, in ms. */
   TRANSFER_RPC_TIMEOUT_MS: Type.Integer({ default: 10_000, minimum: 100 }),
 });

@@ -34,6 +34,9 @@ export function createTransferMetrics(
   m.gauge("skyferry_transfer_queue_ack_pending", "Work messages delivered and not yet acknowledged: running, or waiting out a retry delay.", [], async function () {
     this.set((await readBacklog()).ackPending);
   });
+  // Set by the reconciler's lease holder at each sweep; other replicas report no series, so
+  // sum() or max() over the deployment gives the one count.
+  const active = m.gauge("skyferry_transfer_jobs", "Unfinished jobs by recorded state across the deployment (new, queued, running), counted at each reconciler sweep by the replica holding its lease. A one-PUT job is recorded running only at its end (it counts as queued while it uploads): skyferry_transfer_jobs_running counts jobs in flight.", ["state"]);
   m.gauge("skyferry_transfer_jobs_running", "Jobs running in this process.", [], function () {
     this.set(sources.running());
   });
@@ -54,7 +57,9 @@ export function createTransferMetrics(
     redelivered(dir: "send" | "get"): void {
       redeliveries.inc({ direction: dir });
     },
-    swept(result: { redriven: readonly string[]; failed: readonly string[] }): void {
+    swept(result: { skipped?: string; redriven: readonly string[]; failed: readonly string[]; active?: Record<string, number> }): void {
+      if (result.active) for (const [state, n] of Object.entries(result.active)) active.set({ state }, n);
+      else if (result.skipped === "lease") active.reset();
       if (result.redriven.length > 0) sweeps.inc({ action: "redriven" }, result.redriven.length);
       if (result.failed.length > 0) sweeps.inc({ action: "ended" }, result.failed.length);
     },

@@ -72,6 +72,10 @@ export function fakeJobs(): JobRepository & { docs: Map<string, JobDoc> } {
     },
     stale: async (state, before, limit) =>
       [...docs.values()].filter((d) => d.state === state && ((state === "running" ? d.heartbeat_at : d.update_time) ?? new Date()) < before).slice(0, limit).map((d) => structuredClone(d)),
+    countActive: async () => {
+      const n = (state: string) => [...docs.values()].filter((d) => d.state === state).length;
+      return { new: n("new"), queued: n("queued"), running: n("running") };
+    },
     redrive: async (seen) => {
       const n = (seen.redrives ?? 0) + 1;
       return set(seen._id, (d) => d.state === seen.state && d.update_time.getTime() === seen.update_time.getTime(), { run_msg: `${seen._id}.d${n}`, heartbeat_at: new Date(), redrives: n });

@@ -75,6 +75,20 @@ test("an instance without the lease looks at nothing", async () => {
   const t = setup({ held: false });
   t.jobs.docs.set("q1", job("q1", { state: "queued" }));
   t.tick(2 * MIN);
-  assert.equal((await t.r.sweep()).skipped, "lease");
+  const out = await t.r.sweep();
+  assert.equal(out.skipped, "lease");
+  assert.equal(out.active, undefined, "nor counts: only the lease holder reports jobs by state");
   assert.deepEqual(t.published, []);
+});
+
+test("the lease holder counts unfinished jobs by state after its sweep, the re-drives and ends included", async () => {
+  const t = setup();
+  t.jobs.docs.set("r1", job("r1", { state: "running", heartbeat_at: new Date(T0 - MIN) }));
+  t.jobs.docs.set("q1", job("q1", { state: "queued" }));
+  t.jobs.docs.set("q2", job("q2", { state: "queued", transient_since: new Date(T0 - 20 * MIN) }));
+  t.jobs.docs.set("ok", job("ok", { state: "ok" }));
+  assert.deepEqual((await t.r.sweep()).active, { new: 0, queued: 2, running: 1 }, "counted during the grace too");
+  t.tick(MIN);
+  // q1 is re-driven (stays queued, now under q1.d1); q2 is past its patience and ends in error.
+  assert.deepEqual((await t.r.sweep()).active, { new: 0, queued: 1, running: 1 });
 });

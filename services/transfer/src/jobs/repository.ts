@@ -106,6 +106,8 @@ export interface JobRepository {
    * queued: the last update), at most `limit`.
    */
   stale(state: "queued" | "running", before: Date, limit: number): Promise<JobDoc[]>;
+  /** How many jobs are in each unfinished state, deployment-wide (one count per state, each served by an index leading with `state`). */
+  countActive(): Promise<Record<string, number>>;
   /**
    * Hands the stale job (still as `seen`) to a new work message: counts the re-drive and gives the
    * claim to message `<id>.d<n>` (its heartbeat fresh, so no other message takes it meanwhile).
@@ -236,6 +238,10 @@ export function createJobRepository(db: Db, now: () => Date = () => new Date()):
     },
     stale: (state, before, limit) =>
       jobs.find(state === "running" ? { state, heartbeat_at: { $lt: before } } : { state, update_time: { $lt: before } }).limit(limit).toArray(),
+    async countActive() {
+      const counts = await Promise.all(ACTIVE_STATES.map(async (state) => [state, await jobs.countDocuments({ state })] as const));
+      return Object.fromEntries(counts);
+    },
     async redrive(seen) {
       const n = (seen.redrives ?? 0) + 1;
       // The filter is the job as seen: a worker that wrote meanwhile (a heartbeat, its end) wins.

@@ -7,7 +7,7 @@ import { formatDuration } from "./failure.ts";
 import type { Lease } from "./lease.ts";
 
 export interface ReconcilerDeps {
-  jobs: Pick<JobRepository, "stale" | "redrive" | "fail">;
+  jobs: Pick<JobRepository, "stale" | "redrive" | "fail" | "countActive">;
   /** One sweeper at a time across replicas. */
   lease: Lease;
   /** The work consumer's backlog: queued jobs are judged only when nothing is waiting undelivered. */
@@ -33,6 +33,11 @@ export interface SweepResult {
   skipped?: "lease" | "grace";
   redriven: string[];
   failed: string[];
+  /**
+   * Unfinished jobs by state across the deployment, counted after the sweep by the lease holder
+   * only (one count per state per sweep, not per scrape: issue 22's "jobs by state" gauge).
+   */
+  active?: Record<string, number>;
 }
 
 /**
@@ -84,12 +89,13 @@ export function createReconciler(deps: ReconcilerDeps) {
       }
       answeringSince ??= t;
       if (!held) return { ...result, skipped: "lease" };
-      if (t - answeringSince < deps.graceMs) return { ...result, skipped: "grace" };
+      if (t - answeringSince < deps.graceMs) return { ...result, skipped: "grace", active: await deps.jobs.countActive() };
       const before = new Date(t - deps.staleMs);
       const running = await deps.jobs.stale("running", before, deps.batch);
       const { pending } = await deps.backlog();
       const queued = pending === 0 ? await deps.jobs.stale("queued", before, deps.batch) : [];
       for (const job of [...running, ...queued]) await reconcile(job, t, result);
+      result.active = await deps.jobs.countActive();
       return result;
     },
     release: () => deps.lease.release(),

@@ -9,11 +9,17 @@ import type { IssuedCredentials } from "./credentials.ts";
  * (called by the adapter again before each expiry, so a transfer outlives any one credential).
  */
 export type StoreFactory = (first: IssuedCredentials, renew: () => Promise<IssuedCredentials>, renewBeforeMs: number) => ObjectStore | Promise<ObjectStore>;
-type AdapterFactory = (first: IssuedCredentials, renew: () => Promise<IssuedCredentials>, renewBeforeMs: number, outbound: OutboundPolicy) => Promise<ObjectStore>;
+/** What every adapter is built with, whoever's store it is. */
+interface AdapterSettings {
+  outbound: OutboundPolicy;
+  /** A provider request that stalls this long fails (a timeout: transient). */
+  requestTimeoutMs: number;
+}
+type AdapterFactory = (first: IssuedCredentials, renew: () => Promise<IssuedCredentials>, renewBeforeMs: number, settings: AdapterSettings) => Promise<ObjectStore>;
 
 const FAR_FUTURE_MS = 365 * 24 * 3600 * 1000;
 
-async function s3Store(first: IssuedCredentials, renew: () => Promise<IssuedCredentials>, renewBeforeMs: number, outbound: OutboundPolicy): Promise<ObjectStore> {
+async function s3Store(first: IssuedCredentials, renew: () => Promise<IssuedCredentials>, renewBeforeMs: number, { outbound, requestTimeoutMs }: AdapterSettings): Promise<ObjectStore> {
   const c = first.credentials;
   if (c.kind !== "s3") throw new SkyferryError("XFER_CREDENTIALS_KIND", `Expected S3 credentials for provider '${first.provider}'.`, { status: 500 });
   const { createS3Store } = await import("@skyferry/storage-s3");
@@ -24,6 +30,7 @@ async function s3Store(first: IssuedCredentials, renew: () => Promise<IssuedCred
     forcePathStyle: c.force_path_style,
     refreshMarginMs: renewBeforeMs,
     outbound,
+    requestTimeoutMs,
     credentials: async () => {
       const issued = next ?? (await renew());
       next = undefined;
@@ -37,7 +44,7 @@ async function s3Store(first: IssuedCredentials, renew: () => Promise<IssuedCred
   });
 }
 
-async function azureStore(first: IssuedCredentials, renew: () => Promise<IssuedCredentials>, renewBeforeMs: number, outbound: OutboundPolicy): Promise<ObjectStore> {
+async function azureStore(first: IssuedCredentials, renew: () => Promise<IssuedCredentials>, renewBeforeMs: number, { outbound, requestTimeoutMs }: AdapterSettings): Promise<ObjectStore> {
   const c = first.credentials;
   if (c.kind !== "azure") throw new SkyferryError("XFER_CREDENTIALS_KIND", "Expected Azure credentials.", { status: 500 });
   const { createAzureStore } = await import("@skyferry/storage-azure");
@@ -55,7 +62,7 @@ async function azureStore(first: IssuedCredentials, renew: () => Promise<IssuedC
     : c.auth.type === "sas"
       ? { kind: "sas" as const, sas: async () => { const f = await fresh(); return { sas: f.auth.type === "sas" ? f.auth.sas : "", expiresAt: f.expiresAt }; } }
       : { kind: "bearer" as const, token: async () => { const f = await fresh(); return { token: f.auth.type === "bearer" ? f.auth.token : "", expiresAt: f.expiresAt }; } };
-  return createAzureStore({ accountUrl: c.account_url, auth, refreshMarginMs: renewBeforeMs, outbound });
+  return createAzureStore({ accountUrl: c.account_url, auth, refreshMarginMs: renewBeforeMs, outbound, tryTimeoutMs: requestTimeoutMs });
 }
 
 /**
@@ -69,11 +76,12 @@ const FACTORIES: Partial<Record<CloudProvider, AdapterFactory>> = {
 };
 
 /** The adapters, each connecting only to addresses `outbound` allows (checked per connection, after DNS). */
-export function defaultStoreFactory(outbound: OutboundPolicy): StoreFactory {
+export function defaultStoreFactory(outbound: OutboundPolicy, o: { requestTimeoutMs?: number } = {}): StoreFactory {
+  const settings: AdapterSettings = { outbound, requestTimeoutMs: o.requestTimeoutMs ?? 120_000 };
   return (first, renew, renewBeforeMs) => {
     const factory = FACTORIES[first.provider];
     if (!factory) throw new SkyferryError("XFER_PROVIDER_UNAVAILABLE", `No storage adapter for provider '${first.provider}'.`, { status: 501 });
-    return factory(first, renew, renewBeforeMs, outbound);
+    return factory(first, renew, renewBeforeMs, settings);
   };
 }
 
