@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import type { IssuedCredentials } from "../src/worker/credentials.ts";
+import type { IssuedCredentials } from "../src/worker/stores.ts";
 import { createMemoryBudget } from "../src/worker/memory-budget.ts";
 import { createStoreOpener } from "../src/worker/stores.ts";
 import { isSinglePut, memoryNeed } from "../src/worker/upload.ts";

@@ -8,6 +8,7 @@ import type { StoreFor } from "../worker/stores.ts";
 import { bucketNameProblem } from "../send/bucket-name.ts";
 import { bucketError, bucketNotFound, prefixTooLarge, tooManyObjects } from "./errors.ts";
 import { flag } from "./transforms.ts";
+import pMap from "p-map";
 
 type GetRequest = RpcRequest<typeof TransferGetPlan>;
 type GetResult = RpcResponse<typeof TransferGetPlan>;
@@ -57,9 +58,7 @@ export function createGetPlanner(deps: GetPlannerDeps) {
       found = [];
       if (req.objects) {
         const keys = [...new Set(req.objects)];
-        const heads = await mapLimit(keys, deps.limits.headConcurrency, (key) =>
-          store.head(req.bucket, key).catch((err: unknown) => Promise.reject(bucketError(req.bucket, err))),
-        );
+        const heads = await pMap(keys, (key) => store.head(req.bucket, key).catch((err: unknown) => Promise.reject(bucketError(req.bucket, err))), { concurrency: deps.limits.headConcurrency });
         heads.forEach((info, i) => {
           if (info) found.push({ key: keys[i]!, size: info.size, etag: info.etag });
           else failed.push({ object: keys[i]!, error: `The object '${keys[i]!.slice(0, 200)}' does not exist in '${req.bucket}'.` });
@@ -102,7 +101,7 @@ export function createGetPlanner(deps: GetPlannerDeps) {
     try {
       // One batch insert (a get of 1000 objects is not 1000 writes through FerretDB's lock), then the work messages.
       const stored = await deps.jobs.insertManyOrFind(jobs);
-      await mapLimit(stored, deps.limits.headConcurrency, ({ doc }) => deps.enqueue(doc, doc._id));
+      await pMap(stored, ({ doc }) => deps.enqueue(doc, doc._id), { concurrency: deps.limits.headConcurrency });
     } catch (err) {
       // No half-created state behind an error answer: the items and jobs made so far end in error.
       await Promise.allSettled(jobs.map(async (job) => {
@@ -137,19 +136,5 @@ async function expandPrefix(store: ObjectStore, bucket: string, prefix: string, 
     }
     cursor = page.cursor;
   } while (cursor);
-  return out;
-}
-
-/** Maps with at most `limit` calls in flight, keeping order. */
-async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  const lanes = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i]!);
-    }
-  });
-  await Promise.all(lanes);
   return out;
 }

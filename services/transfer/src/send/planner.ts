@@ -6,6 +6,7 @@ import type { JobRepository } from "../jobs/repository.ts";
 import { bucketNameProblem } from "./bucket-name.ts";
 import { failedLabel, sentLabel } from "./labels.ts";
 import { checkKeyTemplate, checkPrefix, galaxyLabel, keyProblem, objectKey } from "./object-key.ts";
+import pMap from "p-map";
 
 export type SendRequest = RpcRequest<typeof TransferSend>;
 type HistoryPage = RpcResponse<typeof HistoryDatasetsForSend>;
@@ -92,13 +93,17 @@ export function createSendPlanner(deps: SendPlannerDeps) {
         // is stored (and the next page read).
         for (let at = 0; at < docs.length; at += QUEUE_BATCH) {
           const stored = await deps.jobs.insertManyOrFind(docs.slice(at, at + QUEUE_BATCH));
-          const published = mapLimit(stored, 32, async ({ doc: job }, i) => {
-            // A job never picked up (its publish may have failed) is published again: JetStream
-            // drops the duplicate within its window, and a worker claims a job only while it is
-            // unfinished.
-            if (job.state === "queued" && job.attempts === 0) await deps.enqueue(job, job._id);
-            return { job, key: planned[at + i]!.key };
-          });
+          const published = pMap(
+            stored,
+            async ({ doc: job }, i) => {
+              // A job never picked up (its publish may have failed) is published again: JetStream
+              // drops the duplicate within its window, and a worker claims a job only while it is
+              // unfinished.
+              if (job.state === "queued" && job.attempts === 0) await deps.enqueue(job, job._id);
+              return { job, key: planned[at + i]!.key };
+            },
+            { concurrency: 32 },
+          );
           published.catch(() => undefined); // awaited below, in order; a failure must not go unhandled meanwhile
           publishing.push(published);
         }
@@ -147,18 +152,4 @@ function unusableReason(d: SendableDataset): string | null {
   if (d.deleted) return "The dataset is deleted.";
   if (d.state !== "ok") return `The dataset is in state '${d.state}', not 'ok'.`;
   return null;
-}
-
-/** Maps with at most `limit` calls in flight, keeping order. */
-export async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
-  const out: R[] = new Array(items.length);
-  let next = 0;
-  const run = async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i]!, i);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, run));
-  return out;
 }

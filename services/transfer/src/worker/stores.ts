@@ -1,8 +1,10 @@
-import type { Actor, CloudProvider } from "@skyferry/contracts";
+import type { Actor, AuthzIssueCredentials, CloudProvider, RpcResponse } from "@skyferry/contracts";
 import { SkyferryError } from "@skyferry/errors";
 import type { OutboundPolicy } from "@skyferry/outbound-policy";
 import type { ObjectStore } from "@skyferry/storage";
-import type { IssuedCredentials } from "./credentials.ts";
+
+/** Credentials authz issued for one authorization (renewed by the adapters: storage/renewing.ts). */
+export type IssuedCredentials = RpcResponse<typeof AuthzIssueCredentials>;
 
 /**
  * Builds an adapter from the credentials just issued and a function that issues fresh ones
