@@ -65,7 +65,11 @@ describe("the database killed for 5 s mid-send: every job ends ok once it is bac
       await ferret.start();
       const back = performance.now();
 
-      const jobs = await waitForJobs(w.sys.url, user.apiKey, s.ids, 240_000, 200);
+      const jobs = await waitForJobs(w.sys.url, user.apiKey, s.ids, 240_000, 200).catch((err: unknown) => {
+        // What the services said meanwhile: why the jobs did not move.
+        console.log(`${c.name}: the services' warnings and errors since the send:\n${w.sys.logs.lines.slice(logFrom).filter((l) => /"level":(40|50|60)/.test(l)).slice(-40).map((l) => l.slice(0, 600)).join("\n")}`);
+        throw err;
+      });
       const settleMs = Math.round(performance.now() - back);
       console.log(`${c.name}: all ${JOBS} jobs final ${settleMs} ms after the database came back (${s.committed} objects committed before the kill)`);
       await assertSendSettled(s, jobs, mongo, w.sys.db);

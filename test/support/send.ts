@@ -88,11 +88,17 @@ export interface JobView {
 export async function waitForJobs(base: string, key: string, ids: string[], timeoutMs = 120_000, pollMs = 100): Promise<JobView[]> {
   const deadline = Date.now() + timeoutMs;
   const done = new Map<string, JobView>();
+  // What each unfinished job last answered, for the timeout's message: stuck where, or unreadable.
+  const last = new Map<string, string>();
   while (done.size < ids.length) {
-    if (Date.now() > deadline) throw new Error(`jobs not finished after ${timeoutMs} ms: ${ids.filter((i) => !done.has(i)).join(", ")}`);
+    if (Date.now() > deadline) {
+      const open = ids.filter((i) => !done.has(i));
+      throw new Error(`jobs not finished after ${timeoutMs} ms: ${open.map((i) => `${i} (${last.get(i) ?? "never answered"})`).join(", ")}`);
+    }
     for (const id of ids) {
       if (done.has(id)) continue;
       const { status, body } = await api<JobView>(base, `/api/jobs/${id}`, { key });
+      last.set(id, status === 200 ? `${body.state}, ${body.bytes_done} of ${body.bytes_total} bytes, attempts ${body.attempts}${body.error ? `, ${body.error.code}` : ""}` : `HTTP ${status} ${JSON.stringify(body).slice(0, 120)}`);
       // A request in flight to a worker process that was just killed times out (503): ask again.
       if (status === 503) continue;
       if (status !== 200) throw new Error(`GET /api/jobs/${id} answered ${status}: ${JSON.stringify(body)}`);

@@ -25,6 +25,8 @@ export interface ConnectMongoOptions {
   delayMs?: number;
   /** Append the shape of every query to this file (`SKYFERRY_DB_QUERY_SHAPES`; the tests' index check). */
   queryShapesFile?: string | undefined;
+  /** An operation without an answer for this long fails (transient). Default 120 s. */
+  socketTimeoutMs?: number;
 }
 
 export interface Mongo {
@@ -44,7 +46,11 @@ export async function connectMongo(options: ConnectMongoOptions): Promise<Mongo>
   let delay = options.delayMs ?? 200;
   let lastError: unknown;
   for (let attempt = 1; attempt <= attempts; attempt++) {
-    const client = new MongoClient(options.url, { serverSelectionTimeoutMS: 3000, appName: options.dbName });
+    // No operation waits for its answer for ever: the driver's default (socketTimeoutMS 0) would
+    // leave a job's run, and the worker slot it holds, hanging on a server that took a request and
+    // never answered (a database restarted under it). Ours take milliseconds to seconds; past
+    // this the operation fails as MongoNetworkTimeoutError, which is transient (isDatabaseUnavailable).
+    const client = new MongoClient(options.url, { serverSelectionTimeoutMS: 3000, socketTimeoutMS: options.socketTimeoutMs ?? 120_000, appName: options.dbName });
     try {
       await client.connect();
       const raw = client.db(options.dbName);
